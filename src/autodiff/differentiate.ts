@@ -1,0 +1,232 @@
+/**
+ * Reverse-mode automatic differentiation as a graph transform: Graph → Graph + backward nodes.
+ *
+ * Walk the forward nodes that lie on a path from a wanted value to the loss, in reverse topological
+ * order. At each node, its op's gradient rule turns d(loss)/d(output) into nodes for d(loss)/d(input).
+ * Where a value feeds several nodes its gradient contributions are summed with `add`; where an op
+ * broadcast an input, the contribution is summed back to the input's shape with `sum_to` — here, once,
+ * for every op. The result names each wanted value's gradient in `graph.gradients`.
+ *
+ * Node ids of the backward graph read as mathematics: `grad/W1` is d(loss)/d(W1); when a value feeds
+ * several nodes, `grad/v@n` is the part that flows back through node n; `grad/n.k` are the helper
+ * nodes of n's gradient rule.
+ */
+import { castDraft, produce } from "immer";
+import { GraphError } from "../graph/errors.js";
+import { formatShape, sameShape, type Attrs, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
+import { inferNodeShape, inferShapes } from "../graph/shapes.js";
+import { topologicalOrder } from "../graph/topology.js";
+import type { GradientBuilder, ValueRef } from "../ops/op.js";
+import { getOp } from "../ops/registry.js";
+
+export interface DifferentiateOptions {
+  /** The value to differentiate; defaults to the graph's `loss`. */
+  readonly loss?: string;
+  /** The values whose gradients are wanted; defaults to every parameter. */
+  readonly wrt?: readonly string[];
+}
+
+export const GRAD_PREFIX = "grad/";
+
+export function gradientId(valueId: string): string {
+  return `${GRAD_PREFIX}${valueId}`;
+}
+
+export function isBackwardNode(id: string): boolean {
+  return id.startsWith(GRAD_PREFIX);
+}
+
+export function differentiate(graph: Graph, options: DifferentiateOptions = {}): Graph {
+  const loss = options.loss ?? graph.loss;
+  if (loss === undefined) throw new GraphError(`there is no loss to differentiate: set "loss" in the graph file or pass one.`, { field: "loss" });
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  if (!byId.has(loss)) throw new GraphError(`the loss "${loss}" is not a node of the graph.`, { field: "loss" });
+  const wrt = options.wrt ?? graph.nodes.filter((n) => getOp(n.op)?.role === "parameter").map((n) => n.id);
+  for (const id of wrt) {
+    if (!byId.has(id)) throw new GraphError(`cannot differentiate with respect to "${id}": no such node.`, { field: "wrt" });
+  }
+
+  const shapes = inferShapes(graph);
+  const onPath = nodesOnPaths(graph, wrt, loss);
+  const order = topologicalOrder(graph).filter((id) => onPath.has(id));
+  const pending = new BackwardNodes(shapes);
+
+  // How many gradient contributions each value will receive: one per use by a node on the path.
+  const uses = new Map<string, number>();
+  for (const id of order) for (const input of byId.get(id)!.inputs) if (onPath.has(input)) uses.set(input, (uses.get(input) ?? 0) + 1);
+
+  const contributions = new Map<string, ValueRef[]>();
+  const gradients = new Map<string, ValueRef>();
+  const lossShape = shapes.get(loss)!;
+  gradients.set(loss, pending.add(gradientId(loss), "constant", [], { shape: [...lossShape], value: 1 }));
+
+  for (const id of [...order].reverse()) {
+    const node = byId.get(id)!;
+    if (id !== loss) gradients.set(id, pending.accumulate(id, contributions.get(id) ?? []));
+    const needed = node.inputs.map((input) => onPath.has(input));
+    if (!needed.some(Boolean)) continue;
+
+    const op = getOp(node.op)!;
+    if (!op.gradient) {
+      throw new GraphError(`op "${node.op}" has no gradient rule, so the gradient cannot flow back through this node to ${node.inputs.filter((_, i) => needed[i]).join(", ")}.`, { nodeId: id, field: "op" });
+    }
+    const builder = pending.builderFor(node, gradients.get(id)!, needed);
+    const results = op.gradient(builder);
+    if (results.length !== node.inputs.length) {
+      throw new Error(`internal: the gradient rule of op "${node.op}" returned ${results.length} gradients for ${node.inputs.length} inputs (node "${id}")`);
+    }
+    node.inputs.forEach((input, i) => {
+      const result = results[i];
+      if (!needed[i] || result === null || result === undefined) return;
+      const single = uses.get(input) === 1;
+      const name = single ? gradientId(input) : `${gradientId(input)}@${id}`;
+      const contribution = pending.shapedAs(result, shapes.get(input)!, name, node);
+      contributions.set(input, [...(contributions.get(input) ?? []), contribution]);
+    });
+    pending.commitRule();
+  }
+
+  const gradientOutputs: Record<string, string> = {};
+  for (const id of wrt) {
+    gradientOutputs[id] = onPath.has(id)
+      ? gradients.get(id)!
+      : pending.add(gradientId(id), "constant", [], { shape: [...shapes.get(id)!], value: 0 }); // the loss does not depend on it
+  }
+
+  const added = pending.nodes;
+  return produce(graph, (draft) => {
+    draft.nodes.push(...castDraft(added));
+    draft.gradients = { ...(graph.gradients ?? {}), ...gradientOutputs };
+  });
+}
+
+/** The nodes that lie on some path from a value in `from` to `to` (both ends included). */
+function nodesOnPaths(graph: Graph, from: readonly string[], to: string): Set<string> {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const ancestors = new Set<string>();
+  const stack = [to];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (ancestors.has(id)) continue;
+    ancestors.add(id);
+    stack.push(...byId.get(id)!.inputs);
+  }
+  const consumers = new Map<string, string[]>();
+  for (const node of graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node.id]);
+  const onPath = new Set<string>();
+  const frontier = from.filter((id) => ancestors.has(id));
+  while (frontier.length > 0) {
+    const id = frontier.pop()!;
+    if (onPath.has(id)) continue;
+    onPath.add(id);
+    for (const c of consumers.get(id) ?? []) if (ancestors.has(c)) frontier.push(c);
+  }
+  return onPath;
+}
+
+/** The backward nodes being built, their shapes, and the naming of gradient values. */
+class BackwardNodes {
+  readonly nodes: GraphNode[] = [];
+  private readonly shapes: Map<string, Shape>;
+  /** Nodes emitted by the gradient rule now running; they may still be renamed. */
+  private ruleStart = 0;
+  /** Renames made within the current rule, for a node returned as the gradient of two inputs. */
+  private renamed = new Map<string, string>();
+
+  constructor(forwardShapes: ReadonlyMap<string, Shape>) {
+    this.shapes = new Map(forwardShapes);
+  }
+
+  add(id: string, op: string, inputs: readonly ValueRef[], attrs: Attrs = {}): ValueRef {
+    const unique = this.uniqueId(id);
+    const node: GraphNode = { id: unique, op, inputs: [...inputs], attrs };
+    this.shapes.set(unique, inferNodeShape(node, inputs.map((i) => this.shapeOf(i))));
+    this.nodes.push(node);
+    return unique;
+  }
+
+  shapeOf(value: ValueRef): Shape {
+    const shape = this.shapes.get(value);
+    if (!shape) throw new Error(`internal: no shape for "${value}"`);
+    return shape;
+  }
+
+  builderFor(node: GraphNode, dy: ValueRef, needed: readonly boolean[]): GradientBuilder<any> {
+    this.commitRule();
+    let helper = 0;
+    return {
+      node,
+      inputs: node.inputs,
+      output: node.id,
+      dy,
+      needs: (i) => needed[i] === true,
+      shapeOf: (value) => this.shapeOf(value),
+      emit: (op, inputs, attrs = {}) => {
+        if (!getOp(op)) throw new Error(`internal: the gradient rule of "${node.op}" emits unknown op "${op}"`);
+        return this.add(`${gradientId(node.id)}.${++helper}`, op, inputs, attrs);
+      },
+    };
+  }
+
+  /**
+   * The contribution `result` to an input of shape `target`, summed back over broadcast axes when the
+   * op broadcast that input, and given the name it has in the mathematics when this rule made it.
+   */
+  shapedAs(result: ValueRef, target: Shape, name: string, node: GraphNode): ValueRef {
+    const shape = this.shapeOf(result);
+    let value = result;
+    if (!sameShape(shape, target)) {
+      try {
+        value = this.add(name, "sum_to", [result], { shape: [...target] });
+      } catch (err) {
+        throw new GraphError(
+          `the gradient rule of op "${node.op}" produced a gradient of shape ${formatShape(shape)} for an input of shape ${formatShape(target)}, which cannot be summed back to it (${(err as Error).message})`,
+          { nodeId: node.id, field: "op" },
+        );
+      }
+    }
+    return this.rename(value, name);
+  }
+
+  /** The sum of a value's gradient contributions, as a chain of `add` nodes. */
+  accumulate(valueId: string, parts: readonly ValueRef[]): ValueRef {
+    if (parts.length === 0) throw new Error(`internal: no gradient reached "${valueId}"`);
+    let sum = parts[0]!;
+    for (let i = 1; i < parts.length; i++) {
+      const name = i === parts.length - 1 ? gradientId(valueId) : `${gradientId(valueId)}+${i}`;
+      sum = this.add(name, "add", [sum, parts[i]!]);
+    }
+    return sum;
+  }
+
+  /** Freeze the nodes of the rule just run: later renames must not touch them. */
+  commitRule(): void {
+    this.ruleStart = this.nodes.length;
+    this.renamed.clear();
+  }
+
+  /** Rename a node made by the current rule (and the references to it); other values keep their id. */
+  private rename(value: ValueRef, wanted: string): ValueRef {
+    const earlier = this.renamed.get(value);
+    if (earlier !== undefined) return earlier;
+    const index = this.nodes.findIndex((n, i) => i >= this.ruleStart && n.id === value);
+    if (index < 0 || value === wanted) return value;
+    const id = this.uniqueId(wanted);
+    const swap = (ref: string) => (ref === value ? id : ref);
+    for (let i = this.ruleStart; i < this.nodes.length; i++) {
+      const n = this.nodes[i]!;
+      this.nodes[i] = { ...n, id: swap(n.id), inputs: n.inputs.map(swap) };
+    }
+    this.shapes.set(id, this.shapes.get(value)!);
+    this.shapes.delete(value);
+    this.renamed.set(value, id);
+    return id;
+  }
+
+  private uniqueId(id: string): string {
+    if (!this.shapes.has(id)) return id;
+    let k = 2;
+    while (this.shapes.has(`${id}#${k}`)) k++;
+    return `${id}#${k}`;
+  }
+}

@@ -1,0 +1,11 @@
+/** add: a + b with NumPy broadcasting (a bias [n] over a batch [batch, n]). */
+import { binaryOp } from "./elementwise.js";
+
+export const add = binaryOp({
+  name: "add",
+  summary: "a + b, elementwise with broadcasting",
+  broadcast: true,
+  f: (a, b) => a + b,
+  // ∂(a+b)/∂a = ∂(a+b)/∂b = 1; autodiff sums the gradient back over any broadcast axes.
+  gradient: (g) => [g.dy, g.dy],
+});

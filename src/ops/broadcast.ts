@@ -1,0 +1,117 @@
+/**
+ * NumPy broadcasting, shared by the elementwise binary ops: the shape rule, and kernels that walk two
+ * inputs of broadcast-compatible shapes without allocating while they run.
+ */
+import { formatShape, sizeOf, type ConcreteShape, type Shape } from "../graph/ir.js";
+import { ShapeError, type FloatArray, type Kernel } from "./op.js";
+
+/** Shapes aligned at their last dimension; each pair of dimensions must be equal or one of them 1. */
+export function broadcastShapes(a: Shape, b: Shape): Shape {
+  const rank = Math.max(a.length, b.length);
+  const out: (number | string)[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da === db || db === 1) out.push(da);
+    else if (da === 1) out.push(db);
+    else {
+      throw new ShapeError(
+        `shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together: aligned from the last dimension, ` +
+          `each pair of dimensions must be equal or 1, but ${JSON.stringify(da)} meets ${JSON.stringify(db)}.`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * For an input of shape `from` broadcast to `to`, the index into the input of each output element.
+ * Computed once per plan; null when no index map is needed (same shape).
+ */
+export function broadcastIndex(from: ConcreteShape, to: ConcreteShape): Uint32Array | null {
+  if (from.length === to.length && from.every((d, i) => d === to[i])) return null;
+  const rank = to.length;
+  const strides = new Array<number>(rank).fill(0);
+  let stride = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    const d = from[from.length - rank + i] ?? 1;
+    strides[i] = d === 1 ? 0 : stride;
+    stride *= d;
+  }
+  const n = sizeOf(to);
+  const index = new Uint32Array(n);
+  const counter = new Array<number>(rank).fill(0);
+  let offset = 0;
+  for (let k = 0; k < n; k++) {
+    index[k] = offset;
+    for (let i = rank - 1; i >= 0; i--) {
+      counter[i]!++;
+      offset += strides[i]!;
+      if (counter[i]! < to[i]!) break;
+      offset -= strides[i]! * counter[i]!;
+      counter[i] = 0;
+    }
+  }
+  return index;
+}
+
+/** A kernel computing out[k] = f(a[ia(k)], b[ib(k)]) with fast paths for equal shapes and a broadcast suffix (a bias). */
+export function binaryKernel(aShape: ConcreteShape, bShape: ConcreteShape, outShape: ConcreteShape, f: (a: number, b: number) => number): Kernel {
+  const n = sizeOf(outShape);
+  const na = sizeOf(aShape);
+  const nb = sizeOf(bShape);
+  if (na === n && nb === n) {
+    return ([a, b], out) => {
+      for (let k = 0; k < n; k++) out[k] = f(a![k]!, b![k]!);
+    };
+  }
+  if (na === n && isSuffixOf(bShape, outShape)) {
+    return ([a, b], out) => {
+      for (let k = 0; k < n; k += nb) for (let j = 0; j < nb; j++) out[k + j] = f(a![k + j]!, b![j]!);
+    };
+  }
+  if (nb === n && isSuffixOf(aShape, outShape)) {
+    return ([a, b], out) => {
+      for (let k = 0; k < n; k += na) for (let j = 0; j < na; j++) out[k + j] = f(a![j]!, b![k + j]!);
+    };
+  }
+  const ia = broadcastIndex(aShape, outShape);
+  const ib = broadcastIndex(bShape, outShape);
+  return ([a, b], out) => {
+    for (let k = 0; k < n; k++) out[k] = f(a![ia ? ia[k]! : k]!, b![ib ? ib[k]! : k]!);
+  };
+}
+
+/** True when `inner`, without leading 1s, equals the trailing dimensions of `outer`. */
+function isSuffixOf(inner: ConcreteShape, outer: ConcreteShape): boolean {
+  const trimmed = [...inner];
+  while (trimmed.length > 0 && trimmed[0] === 1 && trimmed.length > 0) trimmed.shift();
+  if (trimmed.length > outer.length) return false;
+  const tail = outer.slice(outer.length - trimmed.length);
+  return trimmed.every((d, i) => d === tail[i]);
+}
+
+/** Sums `input` (of shape `from`) into `out` (of shape `to`, which broadcasts to `from`). */
+export function sumToKernel(from: ConcreteShape, to: ConcreteShape): Kernel {
+  const n = sizeOf(from);
+  const m = sizeOf(to);
+  if (n === m) {
+    return ([x], out) => {
+      for (let k = 0; k < n; k++) out[k] = x![k]!;
+    };
+  }
+  if (isSuffixOf(to, from)) {
+    // The common case: a bias gradient, summing over the batch (and any other leading) axes.
+    return ([x], out) => {
+      out.fill(0);
+      for (let k = 0; k < n; k += m) for (let j = 0; j < m; j++) out[j] = out[j]! + x![k + j]!;
+    };
+  }
+  const index = broadcastIndex(to, from)!;
+  return ([x], out) => {
+    out.fill(0);
+    for (let k = 0; k < n; k++) out[index[k]!] = out[index[k]!]! + x![k]!;
+  };
+}
+
+export type { FloatArray };

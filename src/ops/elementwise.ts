@@ -1,0 +1,66 @@
+/**
+ * Builders for the elementwise ops, so that each op's file says only what is particular to it:
+ * its formula and its gradient.
+ */
+import { Type } from "@sinclair/typebox";
+import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
+import { binaryKernel, broadcastShapes } from "./broadcast.js";
+import { ShapeError, type GradientRule, type OpDefinition } from "./op.js";
+
+export const NO_ATTRS = Type.Object({}, { additionalProperties: false });
+type NoAttrs = Record<string, never>;
+
+/** y = f(x), elementwise. */
+export function unaryOp(def: {
+  name: string;
+  summary: string;
+  f: (x: number) => number;
+  gradient?: GradientRule<NoAttrs>;
+  formula?: string;
+}): OpDefinition<NoAttrs> {
+  const { f } = def;
+  return {
+    name: def.name,
+    summary: def.summary,
+    inputs: ["x"],
+    attrs: NO_ATTRS,
+    shape: ([x]) => x!,
+    kernel: ({ outputShape }) => {
+      const n = sizeOf(outputShape);
+      return ([x], out) => {
+        for (let k = 0; k < n; k++) out[k] = f(x![k]!);
+      };
+    },
+    ...(def.gradient ? { gradient: def.gradient } : {}),
+    ...(def.formula ? { formula: def.formula } : {}),
+  };
+}
+
+/** out = f(a, b), elementwise with broadcasting. */
+export function binaryOp(def: {
+  name: string;
+  summary: string;
+  inputs?: [string, string];
+  f: (a: number, b: number) => number;
+  /** Broadcasting allowed (add, mul) or shapes must match (the activation derivatives). */
+  broadcast: boolean;
+  gradient?: GradientRule<NoAttrs>;
+  formula?: string;
+}): OpDefinition<NoAttrs> {
+  const { f } = def;
+  return {
+    name: def.name,
+    summary: def.summary,
+    inputs: def.inputs ?? ["a", "b"],
+    attrs: NO_ATTRS,
+    shape: ([a, b]) => (def.broadcast ? broadcastShapes(a!, b!) : sameShapes(a!, b!)),
+    kernel: ({ inputShapes: [a, b], outputShape }) => binaryKernel(a!, b!, outputShape, f),
+    ...(def.gradient ? { gradient: def.gradient } : {}),
+    ...(def.formula ? { formula: def.formula } : {}),
+  };
+}
+
+export function sameShapes(a: Shape, b: Shape): Shape {
+  if (!sameShape(a, b)) throw new ShapeError(`both inputs must have the same shape, got ${formatShape(a)} and ${formatShape(b)}.`);
+  return a;
+}

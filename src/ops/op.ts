@@ -1,0 +1,110 @@
+/**
+ * What an op is: the one API through which built-in ops and users' own ops are defined.
+ *
+ * An op is four things side by side, as in JAX's primitives:
+ *   - an attribute schema (JSON Schema), so graph files are validated and editors can complete them;
+ *   - a shape rule, from the input shapes (which may hold a symbolic batch dimension) to the output shape;
+ *   - a kernel factory: given concrete shapes, it returns a function computing the output into a buffer
+ *     (everything that depends only on shapes is computed once, when the plan is compiled);
+ *   - a gradient rule, which *builds graph nodes* for the input gradients from the output's gradient.
+ *     It never computes numbers, so the backward graph can be inspected, drawn, planned and run.
+ */
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { Attrs, ConcreteShape, GraphNode, Shape } from "../graph/ir.js";
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** Per-run facts a kernel may read. Only randomised ops (dropout) care. */
+export interface RunContext {
+  /** Training mode: dropout is active. Evaluation mode: dropout is the identity. */
+  readonly training: boolean;
+  /** Seed of every random op in the plan. */
+  readonly seed: number;
+  /** Counter of training steps: a random op draws a new mask for each step and the same mask within one. */
+  readonly step: number;
+}
+
+export interface KernelSpec<A> {
+  readonly nodeId: string;
+  readonly attrs: A;
+  readonly inputShapes: readonly ConcreteShape[];
+  readonly outputShape: ConcreteShape;
+}
+
+/**
+ * Computes a node's output. `inputs[i]` and `output` are exactly sized views; the output never shares
+ * memory with an input. A kernel must not allocate: it runs once per node per training step.
+ */
+export type Kernel = (inputs: readonly FloatArray[], output: FloatArray, run: RunContext) => void;
+
+/** A value in the graph being built: the id of the node that produces it. */
+export type ValueRef = string;
+
+/** What a gradient rule sees and the one thing it can do: add nodes to the backward graph. */
+export interface GradientBuilder<A> {
+  /** The forward node being differentiated. */
+  readonly node: GraphNode & { readonly attrs: A };
+  /** Its inputs, as values of the graph. */
+  readonly inputs: readonly ValueRef[];
+  /** Its output. */
+  readonly output: ValueRef;
+  /** d(loss)/d(output): same shape as the output. */
+  readonly dy: ValueRef;
+  /** Whether the gradient of input i is wanted; a rule may skip building what nobody needs. */
+  needs(i: number): boolean;
+  shapeOf(value: ValueRef): Shape;
+  /** Adds a node and returns its value. Its shape is inferred at once, so a broken rule fails here. */
+  emit(op: string, inputs: readonly ValueRef[], attrs?: Attrs): ValueRef;
+}
+
+/**
+ * A gradient rule returns, for each input, its gradient (or null when the input is not differentiable
+ * or not needed). A gradient may have the *output's* shape where the op broadcasts: autodiff sums it
+ * back to the input's shape, in one place, for every op.
+ */
+export type GradientRule<A> = (g: GradientBuilder<A>) => readonly (ValueRef | null)[];
+
+/** How the executor treats an op's node. */
+export type OpRole =
+  /** Computed by its kernel every run. */
+  | "compute"
+  /** Fed by the caller before each run (images, labels). */
+  | "input"
+  /** Trainable state: lives across runs, initialised once, updated by the optimizer. */
+  | "parameter";
+
+export interface OpDefinition<A = Attrs> {
+  readonly name: string;
+  /** One line for `graphnet inspect`, the docs and the schema's descriptions. */
+  readonly summary: string;
+  readonly role?: OpRole;
+  /** Names of the inputs, in order; their count is the op's arity. */
+  readonly inputs: readonly string[];
+  /** JSON Schema of the attributes object. */
+  readonly attrs: TSchema | Record<string, unknown>;
+  /** Output shape from input shapes; throws ShapeError with a message a person can act on. */
+  readonly shape: (inputShapes: readonly Shape[], attrs: A) => Shape;
+  readonly kernel: (spec: KernelSpec<A>) => Kernel;
+  readonly gradient?: GradientRule<A>;
+  /** The formula a backward node implements, for pictures and listings (for example "δ = A − Y"). */
+  readonly formula?: string;
+}
+
+/** Thrown by shape rules. `field` is "inputs" or an attribute name, for the error message. */
+export class ShapeError extends Error {
+  constructor(
+    message: string,
+    readonly field: string = "inputs",
+  ) {
+    super(message);
+    this.name = "ShapeError";
+  }
+}
+
+/**
+ * Typed helper for writing an op in TypeScript: the attribute type follows from the TypeBox schema.
+ * Users writing plain JavaScript pass the same object shape with a plain JSON Schema.
+ */
+export function defineOp<S extends TSchema>(def: OpDefinition<Static<S>> & { readonly attrs: S }): OpDefinition<Static<S>> {
+  return def;
+}

@@ -1,0 +1,74 @@
+/**
+ * The op registry: one table from op name to definition. The built-in ops register themselves through
+ * `registerOp`, exactly as a user's module does.
+ */
+import { compileSchema, type SchemaValidator } from "../graph/schema-validator.js";
+import type { OpDefinition } from "./op.js";
+
+interface RegisteredOp {
+  readonly def: OpDefinition<any>;
+  readonly validateAttrs: SchemaValidator;
+}
+
+const registry = new Map<string, RegisteredOp>();
+
+const OP_NAME = /^[a-z][a-z0-9_]*$/;
+
+/** Thrown when an op definition itself is malformed (a programming error in the op's module). */
+export class OpDefinitionError extends Error {
+  override name = "OpDefinitionError";
+}
+
+export interface RegisterOptions {
+  /** Replace an op already registered under the same name instead of refusing. */
+  readonly replace?: boolean;
+}
+
+export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}): void {
+  const where = `op definition "${String((def as { name?: unknown })?.name)}"`;
+  if (typeof def !== "object" || def === null) throw new OpDefinitionError(`registerOp expects an op definition object, got ${typeof def}.`);
+  if (typeof def.name !== "string" || !OP_NAME.test(def.name)) {
+    throw new OpDefinitionError(`${where}: "name" must be lower_snake_case (letters, digits, underscores, starting with a letter).`);
+  }
+  if (!Array.isArray(def.inputs) || !def.inputs.every((n) => typeof n === "string")) {
+    throw new OpDefinitionError(`${where}: "inputs" must be an array of input names, one per argument.`);
+  }
+  for (const fn of ["shape", "kernel"] as const) {
+    if (typeof def[fn] !== "function") throw new OpDefinitionError(`${where}: "${fn}" must be a function.`);
+  }
+  if (def.gradient !== undefined && typeof def.gradient !== "function") {
+    throw new OpDefinitionError(`${where}: "gradient", when given, must be a function.`);
+  }
+  if (typeof def.attrs !== "object" || def.attrs === null) {
+    throw new OpDefinitionError(`${where}: "attrs" must be a JSON Schema object (use {"type": "object"} for an op without attributes).`);
+  }
+  if (registry.has(def.name) && !options.replace) {
+    throw new OpDefinitionError(`${where}: an op named "${def.name}" is already registered; pass { replace: true } to override it.`);
+  }
+  let validateAttrs: SchemaValidator;
+  try {
+    validateAttrs = compileSchema(def.attrs);
+  } catch (err) {
+    throw new OpDefinitionError(`${where}: "attrs" is not a valid JSON Schema: ${(err as Error).message}`);
+  }
+  registry.set(def.name, { def, validateAttrs });
+}
+
+export function getOp(name: string): OpDefinition<any> | undefined {
+  return registry.get(name)?.def;
+}
+
+/** The op's definition; throws for an unknown name (callers that face user input check `getOp` first). */
+export function requireOp(name: string): OpDefinition<any> {
+  const def = getOp(name);
+  if (!def) throw new Error(`internal: op "${name}" is not registered`);
+  return def;
+}
+
+export function attrValidator(name: string): SchemaValidator | undefined {
+  return registry.get(name)?.validateAttrs;
+}
+
+export function listOps(): OpDefinition<any>[] {
+  return [...registry.values()].map((r) => r.def).sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,21 @@
+/**
+ * relu: max(x, 0), and relu_grad, the op its gradient builds: dy ⊙ [x > 0].
+ * At the kink x = 0 the derivative is taken as 0, as in the report (Z > 0).
+ */
+import { binaryOp, unaryOp } from "./elementwise.js";
+
+export const relu = unaryOp({
+  name: "relu",
+  summary: "max(x, 0), elementwise",
+  f: (x) => (x > 0 ? x : 0),
+  gradient: (g) => [g.emit("relu_grad", [g.dy, g.inputs[0]!])],
+});
+
+export const reluGrad = binaryOp({
+  name: "relu_grad",
+  summary: "dy ⊙ relu′(x) = dy where x > 0, else 0",
+  inputs: ["dy", "x"],
+  broadcast: false,
+  f: (dy, x) => (x > 0 ? dy : 0),
+  formula: "δ ⊙ [Z > 0]",
+});
