@@ -58,11 +58,17 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
   const contributions = new Map<string, ValueRef[]>();
   const gradients = new Map<string, ValueRef>();
   const lossShape = shapes.get(loss)!;
-  gradients.set(loss, pending.add(gradientId(loss), "constant", [], { shape: [...lossShape], value: 1 }));
+  // Seeded only when something wanted reaches the loss; otherwise it would be a node nothing reads.
+  if (onPath.has(loss)) gradients.set(loss, pending.add(gradientId(loss), "constant", [], { shape: [...lossShape], value: 1 }));
 
   for (const id of [...order].reverse()) {
     const node = byId.get(id)!;
-    if (id !== loss) gradients.set(id, pending.accumulate(id, contributions.get(id) ?? []));
+    if (id !== loss) {
+      const parts = contributions.get(id) ?? [];
+      // Every consumer's rule declared it not differentiable (the labels of a loss): no gradient flows here.
+      if (parts.length === 0) continue;
+      gradients.set(id, pending.accumulate(id, parts));
+    }
     const needed = node.inputs.map((input) => onPath.has(input));
     if (!needed.some(Boolean)) continue;
 
@@ -88,9 +94,8 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
 
   const gradientOutputs: Record<string, string> = {};
   for (const id of wrt) {
-    gradientOutputs[id] = onPath.has(id)
-      ? gradients.get(id)!
-      : pending.add(gradientId(id), "constant", [], { shape: [...shapes.get(id)!], value: 0 }); // the loss does not depend on it
+    // A zero when the loss does not depend on it, or only through inputs that have no gradient.
+    gradientOutputs[id] = gradients.get(id) ?? pending.add(gradientId(id), "constant", [], { shape: [...shapes.get(id)!], value: 0 });
   }
 
   const added = pending.nodes;

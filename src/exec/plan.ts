@@ -141,7 +141,9 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
     return { node, output: values.get(id)!, inputs: node.inputs.map((i) => values.get(i)!) };
   });
   const bytes = BYTES_PER_ELEMENT[dtype];
-  const naiveElements = drafts.reduce((n, d) => n + d.elements, 0);
+  // One buffer per value, laid out with the same alignment: exactly the arena of a plan with reuse off, so
+  // the two are comparable (an unaligned sum could be smaller than a small graph's aligned reuse arena).
+  const naiveElements = workBase + work.reduce((n, d) => n + align(d.elements), 0);
   return {
     dtype,
     sizes: { ...sizes },

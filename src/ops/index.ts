@@ -4,13 +4,21 @@
  */
 import { add } from "./add.js";
 import { constant } from "./constant.js";
+import { crossEntropy, crossEntropyGrad } from "./cross_entropy.js";
+import { dropout } from "./dropout.js";
 import { input } from "./input.js";
 import { matmul } from "./matmul.js";
+import { mul } from "./mul.js";
 import type { OpDefinition } from "./op.js";
 import { parameter } from "./parameter.js";
 import { registerOp } from "./registry.js";
 import { relu, reluGrad } from "./relu.js";
+import { sigmoid, sigmoidGrad } from "./sigmoid.js";
+import { softmax, softmaxGrad } from "./softmax.js";
+import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_entropy.js";
+import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
+import { tanh, tanhGrad } from "./tanh.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -18,8 +26,22 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   constant,
   matmul,
   add,
+  sub,
+  neg,
+  mul,
   relu,
   reluGrad,
+  sigmoid,
+  sigmoidGrad,
+  tanh,
+  tanhGrad,
+  softmax,
+  softmaxGrad,
+  crossEntropy,
+  crossEntropyGrad,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyGrad,
+  dropout,
   sumTo,
   broadcastTo,
 ];

@@ -105,6 +105,6 @@ export class ShapeError extends Error {
  * Typed helper for writing an op in TypeScript: the attribute type follows from the TypeBox schema.
  * Users writing plain JavaScript pass the same object shape with a plain JSON Schema.
  */
-export function defineOp<S extends TSchema>(def: OpDefinition<Static<S>> & { readonly attrs: S }): OpDefinition<Static<S>> {
+export function defineOp<S extends TSchema>(def: Omit<OpDefinition<NoInfer<Static<S>>>, "attrs"> & { readonly attrs: S }): OpDefinition<Static<S>> {
   return def;
 }

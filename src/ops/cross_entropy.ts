@@ -1,0 +1,74 @@
+/**
+ * cross_entropy: the report's loss on probabilities, L = −(1/m) Σᵢ Σₖ yᵢₖ log pᵢₖ, with m the first
+ * dimension (the batch) and the sum over every element; and cross_entropy_grad, the op its gradient emits.
+ * Gradient: ∂L/∂p = −y / (m·p), scaled by the incoming dL (a scalar). The labels y get no gradient.
+ *
+ * log p is taken of max(p, ε): a probability that underflowed to 0 gives a large finite loss instead of
+ * ∞ (and a NaN in every later step). The gradient divides by the same clamped p, so it stays finite and
+ * still points towards raising p — deliberately not the 0 that the clamp's flat piece would give, which
+ * would stop learning exactly where the model is most wrong. Inside (ε, 1] both are exact.
+ */
+import { formatShape, sizeOf, type Shape } from "../graph/ir.js";
+import { NO_ATTRS, sameShapes } from "./elementwise.js";
+import { ShapeError, type OpDefinition } from "./op.js";
+
+type NoAttrs = Record<string, never>;
+
+/** The smallest probability whose logarithm is taken. */
+export const PROBABILITY_FLOOR = 1e-12;
+
+/** Shape rule shared by the losses: predictions and labels of one shape [m, …, classes], m the batch. */
+export function lossInputsShape(predictions: Shape, labels: Shape): Shape {
+  const shape = sameShapes(predictions, labels);
+  if (shape.length < 2) {
+    throw new ShapeError(`the predictions and labels must have a batch axis first and a class axis last (rank ≥ 2, such as [batch, 10]), got ${formatShape(shape)}.`);
+  }
+  return shape;
+}
+
+/** A loss's incoming gradient is the gradient of a scalar. */
+export function scalarShape(dL: Shape, name: string): void {
+  if (dL.length !== 0) throw new ShapeError(`"${name}" must be a scalar (the loss's gradient), got ${formatShape(dL)}.`);
+}
+
+export const crossEntropy: OpDefinition<NoAttrs> = {
+  name: "cross_entropy",
+  summary: "−(1/m) Σ y ⊙ log p over probabilities p and labels y, m the batch size (log clamped away from 0)",
+  inputs: ["p", "y"],
+  attrs: NO_ATTRS,
+  shape: ([p, y]) => {
+    lossInputsShape(p!, y!);
+    return [];
+  },
+  kernel: ({ inputShapes: [shape] }) => {
+    const m = shape![0]!;
+    const n = sizeOf(shape!);
+    return ([p, y], out) => {
+      // One float64 sum over the whole batch, whatever the plan's dtype.
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += y![k]! * Math.log(Math.max(p![k]!, PROBABILITY_FLOOR));
+      out[0] = -sum / m;
+    };
+  },
+  gradient: (g) => [g.needs(0) ? g.emit("cross_entropy_grad", [g.inputs[0]!, g.inputs[1]!, g.dy]) : null, null],
+};
+
+export const crossEntropyGrad: OpDefinition<NoAttrs> = {
+  name: "cross_entropy_grad",
+  summary: "−dL · y / (m · p), the gradient of cross_entropy with respect to p (p clamped as in the loss)",
+  inputs: ["p", "y", "dL"],
+  attrs: NO_ATTRS,
+  shape: ([p, y, dL]) => {
+    scalarShape(dL!, "dL");
+    return lossInputsShape(p!, y!);
+  },
+  kernel: ({ inputShapes: [shape] }) => {
+    const m = shape![0]!;
+    const n = sizeOf(shape!);
+    return ([p, y, dL], out) => {
+      const scale = -dL![0]! / m;
+      for (let k = 0; k < n; k++) out[k] = (scale * y![k]!) / Math.max(p![k]!, PROBABILITY_FLOOR);
+    };
+  },
+  formula: "−δ · Y / (m · A)",
+};

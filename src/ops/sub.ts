@@ -1,0 +1,22 @@
+/**
+ * sub: a − b, elementwise with NumPy broadcasting; and neg: −x, the op its gradient emits.
+ * Gradient: dy flows to a unchanged and to b negated. A dedicated `neg` reads better in the backward
+ * graph than a multiplication by a constant −1 tensor, and needs no extra value in the arena.
+ */
+import { binaryOp, unaryOp } from "./elementwise.js";
+
+export const sub = binaryOp({
+  name: "sub",
+  summary: "a − b, elementwise with broadcasting",
+  broadcast: true,
+  f: (a, b) => a - b,
+  gradient: (g) => [g.needs(0) ? g.dy : null, g.needs(1) ? g.emit("neg", [g.dy]) : null],
+});
+
+export const neg = unaryOp({
+  name: "neg",
+  summary: "−x, elementwise",
+  f: (x) => -x,
+  gradient: (g) => [g.emit("neg", [g.dy])],
+  formula: "−δ",
+});
