@@ -16,6 +16,11 @@ export interface ErrorLocation {
   readonly nodeId?: string;
   /** The field of the node (or of the document, when there is no node) that is wrong, e.g. "inputs" or "attrs.rate". */
   readonly field?: string;
+  /**
+   * Where the offending value sits in the JSON document, e.g. ["nodes", 3, "attrs", "rate"]. Not printed:
+   * a loader that holds the file's text turns it into a line and a column.
+   */
+  readonly path?: readonly (string | number)[];
 }
 
 export class GraphError extends UserError {

@@ -1,0 +1,130 @@
+/**
+ * The JSON Schema (draft-07) of a graph file, built from the op registry.
+ *
+ * Two variants come from one builder:
+ *   - graphDocumentSchema(), for editors and for graphs/graph.schema.json: it lists the registered ops
+ *     with their summaries and, per op, the attributes and the number of inputs, so that an editor
+ *     completes and checks a node as it is typed;
+ *   - graphStructureSchema(), which validateGraph runs first: the same document, without anything per
+ *     op and without the id pattern. Those are checked right after, one rule at a time, and each rule
+ *     says precisely what is wrong ("unknown op "rleu". Did you mean "relu"?", the attribute's own
+ *     schema error). Run through ajv instead, a failing if/then or anyOf of twenty ops gives only "must
+ *     match "then" schema" at the node. It also takes the IR's form — every node has `inputs` and
+ *     `attrs` — since the loader fills in what a file may omit.
+ */
+import { writeFileSync } from "node:fs";
+import "../ops/index.js"; // the built-in ops, which the editor schema lists
+import type { OpDefinition } from "../ops/op.js";
+import { listOps } from "../ops/registry.js";
+import { TrainingSchema } from "./training.js";
+
+/** What a node id may look like. "/", "@", "+" and "#" are kept for the backward nodes autodiff adds. */
+export const NODE_ID_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$";
+
+type Schema = Record<string, unknown>;
+
+/** The schema of graph files for editors, as committed in graphs/graph.schema.json. */
+export function graphDocumentSchema(): object {
+  return buildSchema({ forEditors: true });
+}
+
+/** The structural schema validateGraph checks first (see the module comment for how it differs). */
+export function graphStructureSchema(): object {
+  return buildSchema({ forEditors: false });
+}
+
+/** graphs/graph.schema.json's exact content: the editor schema, pretty-printed, with a final newline. */
+export function graphSchemaText(): string {
+  return `${JSON.stringify(graphDocumentSchema(), null, 2)}\n`;
+}
+
+/** Writes the editor schema to a file; `npm run schema` regenerates graphs/graph.schema.json with it. */
+export function writeGraphSchema(path: string): void {
+  writeFileSync(path, graphSchemaText());
+}
+
+function buildSchema({ forEditors }: { forEditors: boolean }): object {
+  const ops = listOps();
+  const schema = {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: "graphnet graph",
+    description: "A model as a dataflow graph: every value (an input, a parameter, an intermediate result, the loss) is the output of one node.",
+    type: "object",
+    required: ["name", "nodes"],
+    additionalProperties: false,
+    properties: {
+      $schema: { type: "string", description: 'The schema of this file, for editors: "./graph.schema.json".' },
+      name: { type: "string", minLength: 1, description: "Name of the model, as `graphnet inspect` and the reports show it." },
+      description: { type: "string", description: "What this graph is, for people." },
+      nodes: {
+        type: "array",
+        minItems: 1,
+        description: "The computation, one node per value. A node may refer to nodes listed after it; the order of evaluation follows the inputs.",
+        items: forEditors ? editorNodeSchema(ops) : structureNodeSchema(),
+      },
+      loss: { type: "string", description: "Id of the node whose output, a scalar, training minimises." },
+      outputs: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        description: 'Named values a caller wants, name → node id; for example {"probs": "probs"} for the predicted probabilities.',
+      },
+      training: TrainingSchema,
+    },
+  };
+  // Plain JSON: TypeBox keeps bookkeeping under symbol keys, which a schema file has no use for.
+  return JSON.parse(JSON.stringify(schema)) as object;
+}
+
+const NODE_FIELDS = {
+  id: { type: "string", description: "Unique name of this node; other nodes, loss and outputs refer to its output by it." },
+  op: { type: "string", description: "The operation this node computes." },
+  inputs: { type: "array", items: { type: "string" }, description: "Ids of the nodes whose outputs this node consumes, in the op's argument order." },
+  attrs: { type: "object", description: "The op's attributes." },
+};
+
+function structureNodeSchema(): Schema {
+  return { type: "object", required: ["id", "op", "inputs", "attrs"], additionalProperties: false, properties: NODE_FIELDS };
+}
+
+function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
+  return {
+    type: "object",
+    required: ["id", "op"],
+    additionalProperties: false,
+    properties: {
+      ...NODE_FIELDS,
+      id: { ...NODE_FIELDS.id, pattern: NODE_ID_PATTERN },
+      op: {
+        description: NODE_FIELDS.op.description,
+        // Any string stays valid, so a file using a custom op (registered by the user's module) is not flagged.
+        anyOf: [
+          { enum: ops.map((op) => op.name), enumDescriptions: ops.map((op) => op.summary) },
+          { type: "string" },
+        ],
+      },
+    },
+    allOf: ops.map(perOpRule),
+  };
+}
+
+/** When `op` is this op: its attributes' schema, its number of inputs, and attrs required if it has required attributes. */
+function perOpRule(op: OpDefinition<any>): Schema {
+  const attrs = op.attrs as Schema;
+  const arity = op.inputs.length;
+  const needsAttrs = Array.isArray(attrs.required) && attrs.required.length > 0;
+  return {
+    if: { properties: { op: { const: op.name } }, required: ["op"] },
+    then: {
+      description: `${op.name}: ${op.summary}`,
+      properties: {
+        inputs: {
+          minItems: arity,
+          maxItems: arity,
+          description: arity === 0 ? `${op.name} takes no inputs.` : `${op.name} takes ${arity === 1 ? "one input" : `${arity} inputs`}: ${op.inputs.join(", ")}.`,
+        },
+        attrs: { description: `Attributes of ${op.name}.`, ...attrs },
+      },
+      ...(needsAttrs ? { required: ["attrs"] } : {}),
+    },
+  };
+}

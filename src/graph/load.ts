@@ -1,0 +1,68 @@
+/**
+ * Loading a graph file: read the text, parse it strictly as JSON, bring it into the IR's form and
+ * validate it. Every error names the file and, where it concerns a value in the file, its line and
+ * column.
+ */
+import { readFileSync } from "node:fs";
+import { GraphError } from "./errors.js";
+import type { Graph } from "./ir.js";
+import { readJsonText, type JsonText } from "./json-text.js";
+import { summarize } from "./schema-validator.js";
+import { validateGraph } from "./validate.js";
+
+/** Reads, parses and validates the graph file at `path`. */
+export function loadGraphFile(path: string): Graph {
+  return parseGraph(readText(path), path);
+}
+
+/** Parses and validates a graph file's content; `file` names it in error messages. */
+export function parseGraph(text: string, file: string): Graph {
+  // A byte order mark is invisible in an editor, and JSON.parse refuses it.
+  const json = readJsonText(text.replace(/^\uFEFF/, ""), file);
+  checkSchemaReference(json.value, file, json.locate);
+  const graph = toIR(json.value);
+  validateGraph(graph as Graph, file, { locate: json.locate });
+  return graph as Graph;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory, not a file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new GraphError(`cannot read the graph file: ${reason}.`, { file: path });
+  }
+}
+
+/** `$schema` is for editors only, so it is dropped; still, a value there that is not a string is a mistake. */
+function checkSchemaReference(document: unknown, file: string, locate: JsonText["locate"]): void {
+  if (!isObject(document) || document.$schema === undefined || typeof document.$schema === "string") return;
+  throw new GraphError(`must be a string, the path or URL of the graph schema such as "./graph.schema.json" (found ${summarize(document.$schema)}).`, {
+    file,
+    field: "$schema",
+    ...locate(["$schema"]),
+  });
+}
+
+/**
+ * The IR's form of a graph file: `$schema` dropped, and `inputs: []` and `attrs: {}` for nodes that
+ * omit them (sources and attribute-less ops). Anything malformed is passed through for validation to
+ * report.
+ */
+function toIR(document: unknown): unknown {
+  if (!isObject(document)) return document;
+  const { $schema: _forEditors, ...graph } = document;
+  if (!Array.isArray(graph.nodes)) return graph;
+  return { ...graph, nodes: graph.nodes.map(withDefaults) };
+}
+
+function withDefaults(node: unknown): unknown {
+  if (!isObject(node)) return node;
+  return { ...node, inputs: node.inputs === undefined ? [] : node.inputs, attrs: node.attrs === undefined ? {} : node.attrs };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
