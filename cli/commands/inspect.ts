@@ -1,0 +1,121 @@
+/** `graphnet inspect FILE`: the nodes, their shapes and parameter counts; the backward graph; the plan. */
+import { Command } from "commander";
+import {
+  compilePlan,
+  differentiate,
+  formatShape,
+  getOp,
+  inferShapes,
+  isBackwardNode,
+  loadGraphFile,
+  trainingConfig,
+  type Graph,
+  type Plan,
+} from "../../src/index.js";
+import { positiveInt } from "../options.js";
+import { formatBytes, formatInt, formatTable } from "../table.js";
+
+interface InspectOptions {
+  backward?: boolean;
+  plan?: boolean;
+  batch?: number;
+  json?: boolean;
+}
+
+export function inspectCommand(): Command {
+  return new Command("inspect")
+    .description("List every node with its op, inputs and inferred shape, and the parameter counts.")
+    .argument("<graph>", "a graph JSON file")
+    .option("--backward", "also list the backward nodes derived by autodiff and the gradient outputs")
+    .option("--plan", "print the execution plan of a training step, with arena bytes against one buffer per value")
+    .option("--batch <n>", "batch size for --plan (default: the training section's batch_size)", positiveInt("--batch"))
+    .option("--json", "print the graph (with --backward: forward and backward) as graph JSON instead")
+    .action((file: string, options: InspectOptions) => {
+      const forward = loadGraphFile(file);
+      const graph = options.backward || options.plan ? differentiate(forward) : forward;
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(options.backward ? graph : forward, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${describeGraph(file, forward, options.backward ? graph : undefined)}\n`);
+      if (options.plan) {
+        const batch = options.batch ?? trainingConfig(forward).batch_size;
+        process.stdout.write(`\n${describePlan(graph, batch)}\n`);
+      }
+    });
+}
+
+function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
+  const graph = withBackward ?? forward;
+  const shapes = inferShapes(graph);
+  const row = (id: string) => {
+    const node = graph.nodes.find((n) => n.id === id)!;
+    const op = getOp(node.op)!;
+    const shape = shapes.get(id)!;
+    const params = op.role === "parameter" ? formatInt(shape.reduce<number>((n, d) => n * Number(d), 1)) : "";
+    const detail = node.op === "parameter" ? ` (${String(node.attrs.init)})` : node.op === "input" && node.attrs.feed ? ` (${String(node.attrs.feed)})` : "";
+    return [id, node.op + detail, node.inputs.join(", ") || "—", formatShape(shape), params, op.formula ?? ""];
+  };
+  const columns = [{ title: "node" }, { title: "op" }, { title: "inputs" }, { title: "shape" }, { title: "parameters", align: "right" as const }];
+  const forwardRows = forward.nodes.map((n) => row(n.id).slice(0, 5));
+  const parameterCount = forward.nodes
+    .filter((n) => getOp(n.op)?.role === "parameter")
+    .reduce((sum, n) => sum + shapes.get(n.id)!.reduce<number>((p, d) => p * Number(d), 1), 0);
+
+  const lines = [
+    `${forward.name} (${file}): ${forward.nodes.length} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
+    "",
+    formatTable(columns, forwardRows),
+    "",
+    `parameters: ${formatInt(parameterCount)} (${formatBytes(parameterCount * 4)} in float32)`,
+  ];
+  if (withBackward) {
+    const backward = withBackward.nodes.filter((n) => isBackwardNode(n.id));
+    lines.push(
+      "",
+      `backward: ${backward.length} nodes derived by autodiff from "${forward.loss}"`,
+      "",
+      formatTable([...columns.slice(0, 4), { title: "formula" }], backward.map((n) => [...row(n.id).slice(0, 4), row(n.id)[5]!])),
+      "",
+      "gradient outputs:",
+      ...Object.entries(withBackward.gradients ?? {}).map(([value, grad]) => `  d${forward.loss}/d${value} = ${grad}  ${formatShape(shapes.get(grad)!)}`),
+    );
+  }
+  return lines.join("\n");
+}
+
+function describePlan(graph: Graph, batch: number): string {
+  const outputs = [...(graph.loss ? [graph.loss] : []), ...Object.values(graph.gradients ?? {})];
+  const plan: Plan = compilePlan(graph, { outputs, sizes: { batch }, dtype: "float32" });
+  const rows = plan.steps.map((step, i) => [
+    String(i),
+    step.node.id,
+    step.node.op,
+    formatShape(step.output.shape),
+    formatInt(step.output.offset * 4),
+    formatBytes(step.output.elements * 4),
+    Number.isFinite(step.output.lastStep) ? `${step.output.firstStep}–${step.output.lastStep}` : `${step.output.firstStep}–end`,
+  ]);
+  const stored = [...plan.values.values()].filter((v) => v.storage !== "work");
+  const bytesOf = (storage: string) => stored.filter((v) => v.storage === storage).reduce((n, v) => n + v.elements * 4, 0);
+  const work = plan.arenaBytes - plan.parameterElements * 4 - bytesOf("input");
+  return [
+    `plan of one training step at batch ${batch}, float32: ${plan.steps.length} steps computing ${outputs.length} outputs (the loss and the gradients)`,
+    "",
+    formatTable(
+      [
+        { title: "step", align: "right" },
+        { title: "node" },
+        { title: "op" },
+        { title: "shape" },
+        { title: "offset (B)", align: "right" },
+        { title: "size", align: "right" },
+        { title: "live" },
+      ],
+      rows,
+    ),
+    "",
+    `arena: ${formatBytes(plan.arenaBytes)} (${formatInt(plan.arenaBytes)} bytes) = parameters ${formatBytes(plan.parameterElements * 4)} + inputs ${formatBytes(bytesOf("input"))} + shared work area ${formatBytes(work)}`,
+    `one buffer per value would take ${formatBytes(plan.naiveBytes)} (${formatInt(plan.naiveBytes)} bytes): reuse saves ${(100 * (1 - plan.arenaBytes / plan.naiveBytes)).toFixed(1)} %`,
+  ].join("\n");
+}

@@ -1,0 +1,74 @@
+/**
+ * Graph → Graph transforms that settle what a graph file leaves to its training configuration.
+ */
+import { produce } from "immer";
+import { GraphError } from "./errors.js";
+import type { Graph } from "./ir.js";
+import { topologicalOrder } from "./topology.js";
+import { ACTIVATIONS } from "./training.js";
+
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/**
+ * Gives every dropout node that does not fix its own rate the given one. A graph file usually leaves
+ * the rate to its training section (dropout_rate, switched by use_dropout), so that one flag turns
+ * dropout on or off for the whole network.
+ */
+export function withDropoutRate(graph: Graph, rate: number): Graph {
+  return produce(graph, (draft) => {
+    for (const node of draft.nodes) {
+      if (node.op === "dropout" && node.attrs.rate === undefined) node.attrs = { ...node.attrs, rate };
+    }
+  });
+}
+
+/** The activation nodes (relu, sigmoid, tanh), in the order data flows through them. */
+export function activationNodes(graph: Graph): string[] {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  return topologicalOrder(graph).filter((id) => (ACTIVATIONS as readonly string[]).includes(byId.get(id)!.op));
+}
+
+/** The activation function of each hidden layer, as the graph has them. */
+export function activationsOf(graph: Graph): Activation[] {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  return activationNodes(graph).map((id) => byId.get(id)!.op as Activation);
+}
+
+/**
+ * Replaces the op of each activation node, in data-flow order, by the given functions — the report's
+ * `activation_functions` ("relu,tanh" for its two hidden layers). As in the report, the layer's weight
+ * follows its activation: He initialisation before relu, Xavier otherwise (when the file chose one of
+ * the two; an explicit "normal" or "zeros" is left alone).
+ */
+export function withActivations(graph: Graph, activations: readonly Activation[]): Graph {
+  const ids = activationNodes(graph);
+  if (ids.length !== activations.length) {
+    throw new GraphError(
+      `${activations.length} activation functions were given (${activations.join(", ")}), but the graph has ${ids.length} activation nodes` +
+        `${ids.length > 0 ? ` (${ids.join(", ")})` : ""}; give one function per node, in data-flow order.`,
+      { field: "training.activation_functions" },
+    );
+  }
+  const weightInit = new Map<string, string>();
+  ids.forEach((id, k) => {
+    const weight = layerWeight(graph, id);
+    if (weight) weightInit.set(weight, activations[k] === "relu" ? "he_normal" : "xavier_normal");
+  });
+  return produce(graph, (draft) => {
+    for (const node of draft.nodes) {
+      const k = ids.indexOf(node.id);
+      if (k >= 0) node.op = activations[k]!;
+      const init = weightInit.get(node.id);
+      if (init && (node.attrs.init === "he_normal" || node.attrs.init === "xavier_normal")) node.attrs = { ...node.attrs, init };
+    }
+  });
+}
+
+/** The weight of a dense layer ending in `activation`: activation(add(matmul(h, W), b)) → W. */
+function layerWeight(graph: Graph, activation: string): string | undefined {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  let node = byId.get(byId.get(activation)!.inputs[0]!);
+  if (node?.op === "add") node = node.inputs.map((i) => byId.get(i)).find((n) => n?.op === "matmul");
+  const weight = node?.op === "matmul" ? byId.get(node.inputs[1]!) : undefined;
+  return weight?.op === "parameter" ? weight.id : undefined;
+}

@@ -1,0 +1,32 @@
+/**
+ * graphnet as a library: load a graph, differentiate it, plan it, run it.
+ *
+ *   import { loadGraphFile, differentiate, compilePlan, Executor } from "graphnet";
+ *
+ * Importing this module registers the built-in ops; `registerOp` adds your own through the same call.
+ */
+import "./ops/index.js";
+
+export type { Attrs, AttrValue, ConcreteShape, Dim, Graph, GraphNode, Shape } from "./graph/ir.js";
+export { formatShape, sizeOf } from "./graph/ir.js";
+export { GraphError, UserError, type ErrorLocation } from "./graph/errors.js";
+export { loadGraphFile, parseGraph } from "./graph/load.js";
+export { validateGraph } from "./graph/validate.js";
+export { graphDocumentSchema, graphSchemaText, writeGraphSchema } from "./graph/document-schema.js";
+export { ACTIVATIONS, DEFAULT_TRAINING, OPTIMIZERS, trainingConfig, type TrainingConfig, type TrainingSection } from "./graph/training.js";
+export { inferShapes, concretize } from "./graph/shapes.js";
+export { topologicalOrder, findCycle } from "./graph/topology.js";
+export { withDropoutRate } from "./graph/configure.js";
+
+export type { FloatArray, GradientBuilder, GradientRule, Kernel, KernelSpec, OpDefinition, OpRole, RunContext, ValueRef } from "./ops/op.js";
+export { ShapeError } from "./ops/op.js";
+export { getOp, listOps, registerOp, OpDefinitionError, type RegisterOptions } from "./ops/registry.js";
+export { binaryOp, unaryOp } from "./ops/elementwise.js";
+export { broadcastShapes } from "./ops/broadcast.js";
+
+export { differentiate, gradientId, isBackwardNode, type DifferentiateOptions } from "./autodiff/differentiate.js";
+export { compilePlan, type DType, type Plan, type PlanOptions, type PlanStep, type PlannedValue } from "./exec/plan.js";
+export { Executor, type RunOptions } from "./exec/executor.js";
+export { initializeParameters } from "./exec/initialize.js";
+export { checkGradients, type GradcheckOptions, type GradcheckReport, type GradcheckRow } from "./check/gradcheck.js";
+export { Random } from "./util/random.js";
