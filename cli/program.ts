@@ -9,6 +9,7 @@ import { ExitWith } from "./exit.js";
 import { gradcheckCommand } from "./commands/gradcheck.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { schemaCommand } from "./commands/schema.js";
+import { trainCommand } from "./commands/train.js";
 
 export function buildProgram(): Command {
   const program = new Command("graphnet")
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? "0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  program.addCommand(trainCommand());
   program.addCommand(inspectCommand());
   program.addCommand(gradcheckCommand());
   program.addCommand(schemaCommand());

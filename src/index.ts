@@ -30,3 +30,15 @@ export { Executor, type RunOptions } from "./exec/executor.js";
 export { initializeParameters } from "./exec/initialize.js";
 export { checkGradients, type GradcheckOptions, type GradcheckReport, type GradcheckRow } from "./check/gradcheck.js";
 export { Random } from "./util/random.js";
+
+export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";
+export { reportSplit, officialSplit, trainTestSplit, type Split } from "./data/split.js";
+export { readIdx } from "./data/idx.js";
+export { Model, type Evaluation } from "./train/model.js";
+export { createOptimizer, type Optimizer, type OptimizerSettings } from "./train/optimizers.js";
+export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome, type TrainingRun } from "./train/trainer.js";
+export { RunFolder, type EpochMetrics } from "./train/run-folder.js";
+export { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./train/checkpoint.js";
+export { readSafetensors, writeSafetensors } from "./train/safetensors.js";
+export { startSession, reopenSession, recordResult, resolveConfig, type Session, type TrainRequest, type RunResult } from "./train/session.js";
+export { activationsOf, withActivations } from "./graph/configure.js";

@@ -1,0 +1,91 @@
+/** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
+import { Command, Option } from "commander";
+import { GraphError, UserError, recordResult, reopenSession, startSession, train, type Session, type TrainingSection } from "../../src/index.js";
+import { ExitWith } from "../exit.js";
+import { progressReporter } from "../progress.js";
+import { addTrainingFlags, flagFor, trainingOverrides } from "../training-flags.js";
+
+interface TrainOptions {
+  data?: string;
+  split: "report" | "official";
+  out?: string;
+  resume?: string;
+  quiet?: boolean;
+  [flag: string]: unknown;
+}
+
+export function trainCommand(): Command {
+  const command = new Command("train")
+    .description("Train a graph on MNIST (bundled, no download) and write a run folder: configuration, metrics, checkpoints, test results.")
+    .argument("[graph]", "a graph JSON file with a loss, labels and features inputs, and outputs.probs")
+    .option("--data <dir>", "a directory of MNIST-layout idx files (train-images-idx3-ubyte, …, plain or .gz) instead of the bundled MNIST")
+    .addOption(new Option("--split <kind>", "report: all images shuffled, test_size then val_size (42,000/14,000/14,000); official: the 60,000/10,000 files").choices(["report", "official"]).default("report"))
+    .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
+    .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
+    .option("--quiet", "print only the final summary");
+  addTrainingFlags(command);
+  return command.action(async (graphFile: string | undefined, options: TrainOptions) => {
+    const overrides = trainingOverrides(options);
+    const session = openSession(graphFile, options, overrides);
+    const quiet = options.quiet === true;
+    let stopRequested = false;
+    const onInterrupt = () => {
+      if (stopRequested) process.exit(130); // a second Ctrl-C: stop at once
+      stopRequested = true;
+      process.stderr.write("\nstopping after this batch (Ctrl-C again to quit at once)…\n");
+    };
+    process.on("SIGINT", onInterrupt);
+    try {
+      if (!quiet) process.stderr.write(`${describeSession(session)}\n`);
+      const outcome = await train({
+        ...session,
+        events: progressReporter({ quiet, epochs: session.config.num_epochs }),
+        shouldStop: () => stopRequested,
+        resume: options.resume !== undefined,
+      });
+      const result = recordResult(session, outcome);
+      if (!result) throw new ExitWith(130);
+      process.stdout.write(
+        `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
+          `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,
+      );
+    } finally {
+      process.off("SIGINT", onInterrupt);
+    }
+  });
+}
+
+function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection): Session {
+  if (options.resume !== undefined) {
+    if (graphFile !== undefined || Object.keys(overrides).length > 0 || options.data !== undefined || options.out !== undefined) {
+      throw new UserError(`--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`);
+    }
+    return reopenSession(options.resume);
+  }
+  if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
+  try {
+    return startSession({ graphFile, overrides, split: options.split, ...(options.data ? { dataDir: options.data } : {}), ...(options.out ? { outDir: options.out } : {}) });
+  } catch (err) {
+    // A bad flag value surfaces as a bad training field: name the flag, not the field.
+    const key = err instanceof GraphError ? err.location.field?.replace(/^training\./, "").split(/[.[]/)[0] : undefined;
+    if (err instanceof GraphError && key !== undefined && key in overrides) throw new UserError(`${flagFor(key) ?? key}: ${err.problem}`);
+    throw err;
+  }
+}
+
+function describeSession(session: Session): string {
+  const c = session.config;
+  const d = session.record.data;
+  const extras = [
+    c.use_data_augmentation ? `augmentation (shift ≤ ${c.max_shift} px, rotation ≤ ${c.max_rotation}°)` : null,
+    c.use_dropout ? `dropout ${c.dropout_rate}` : null,
+    c.bias_correction ? "bias correction" : null,
+    c.weight_decay > 0 ? `weight decay ${c.weight_decay}` : null,
+    c.lr_schedule !== "constant" ? `${c.lr_schedule} schedule` : null,
+  ].filter(Boolean);
+  return (
+    `${session.record.graph.name}: ${c.activation_functions.join("/")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${c.num_epochs} epochs, patience ${c.patience}, seed ${c.seed}` +
+    `${extras.length ? `, ${extras.join(", ")}` : ""}\n` +
+    `data: ${d.dir ?? "bundled MNIST"}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
+  );
+}

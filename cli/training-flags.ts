@@ -1,0 +1,79 @@
+/**
+ * Flags that override the training section of a graph file, one per configuration key. The values are
+ * checked by the training schema once merged, and a bad one is reported under its flag's name.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { TrainingSection } from "../src/index.js";
+
+type Key = keyof TrainingSection & string;
+
+interface Flag {
+  readonly key: Key;
+  readonly flags: string;
+  readonly description: string;
+  readonly parse?: (value: string) => unknown;
+}
+
+const number = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value}".`);
+  return n;
+};
+const list = (value: string) => value.split(",").map((s) => s.trim());
+
+const FLAGS: readonly Flag[] = [
+  { key: "num_epochs", flags: "--epochs <n>", description: "number of epochs, at most", parse: number("--epochs") },
+  { key: "batch_size", flags: "--batch-size <n>", description: "samples per training batch", parse: number("--batch-size") },
+  { key: "learning_rate", flags: "--lr <rate>", description: "learning rate α", parse: number("--lr") },
+  { key: "optimizer", flags: "--optimizer <name>", description: "adam, rmsprop or sgd" },
+  { key: "beta1", flags: "--beta1 <x>", description: "Adam's β₁", parse: number("--beta1") },
+  { key: "beta2", flags: "--beta2 <x>", description: "Adam's β₂", parse: number("--beta2") },
+  { key: "epsilon", flags: "--epsilon <x>", description: "ε of Adam and RMSprop", parse: number("--epsilon") },
+  { key: "decay_rate", flags: "--decay-rate <x>", description: "RMSprop's decay rate β", parse: number("--decay-rate") },
+  { key: "momentum", flags: "--momentum <x>", description: "SGD momentum μ (0: plain SGD)", parse: number("--momentum") },
+  { key: "bias_correction", flags: "--bias-correction", description: "Adam with bias-corrected moments (the report's Adam has none)" },
+  { key: "weight_decay", flags: "--weight-decay <x>", description: "decoupled weight decay λ (W ← W − α·λ·W)", parse: number("--weight-decay") },
+  { key: "lr_schedule", flags: "--lr-schedule <name>", description: "constant or cosine (decaying to 0 over the epochs)" },
+  { key: "activation_functions", flags: "--activations <list>", description: "hidden activations in order, e.g. relu,tanh", parse: list },
+  { key: "use_data_augmentation", flags: "--augment", description: "train on randomly shifted and rotated images" },
+  { key: "max_shift", flags: "--max-shift <pixels>", description: "augmentation: largest shift", parse: number("--max-shift") },
+  { key: "max_rotation", flags: "--max-rotation <degrees>", description: "augmentation: largest rotation", parse: number("--max-rotation") },
+  { key: "use_dropout", flags: "--dropout", description: "dropout on (at dropout_rate)" },
+  { key: "dropout_rate", flags: "--dropout-rate <p>", description: "dropout probability", parse: number("--dropout-rate") },
+  { key: "patience", flags: "--patience <n>", description: "early stopping patience in epochs (0: never stop early)", parse: number("--patience") },
+  { key: "seed", flags: "--seed <n>", description: "seed of weights, shuffles, dropout and augmentation", parse: number("--seed") },
+  { key: "random_state", flags: "--random-state <n>", description: "seed of the train/validation/test split", parse: number("--random-state") },
+  { key: "test_size", flags: "--test-size <x>", description: "share of the data held out for testing", parse: number("--test-size") },
+  { key: "val_size", flags: "--val-size <x>", description: "share of the rest used for validation", parse: number("--val-size") },
+];
+
+/** The flag that sets a configuration key, for error messages ("--lr" for learning_rate). */
+export function flagFor(key: string): string | undefined {
+  return FLAGS.find((f) => f.key === key)?.flags.split(" ")[0];
+}
+
+export function addTrainingFlags(command: Command): Command {
+  for (const flag of FLAGS) {
+    const option = new Option(flag.flags, flag.description);
+    if (flag.parse) option.argParser(flag.parse);
+    command.addOption(option);
+    if (flag.flags === "--augment" || flag.flags === "--dropout") {
+      command.addOption(new Option(`--no-${flag.flags.slice(2)}`, `${flag.description.split(" ")[0]} off`));
+    }
+  }
+  return command;
+}
+
+/** The overrides the user gave, as a partial training section (commander's camelCase names mapped back). */
+export function trainingOverrides(options: Record<string, unknown>): TrainingSection {
+  const overrides: Record<string, unknown> = {};
+  for (const flag of FLAGS) {
+    const name = camel(flag.flags.split(" ")[0]!.slice(2));
+    if (options[name] !== undefined) overrides[flag.key] = options[name];
+  }
+  return overrides as TrainingSection;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,197 @@
+/**
+ * A trainable model: one graph, planned for training and for evaluation, over one set of parameters.
+ *
+ * The training plan computes the loss, the class probabilities and every parameter's gradient for a
+ * batch; the evaluation plan only the probabilities, for larger batches. Each plan has its own arena;
+ * the parameters live in the training arena, and are copied into the others (≈ 0.4 MB) before they
+ * run — once per evaluation, never per step.
+ */
+import { differentiate } from "../autodiff/differentiate.js";
+import { Executor } from "../exec/executor.js";
+import { initializeParameters } from "../exec/initialize.js";
+import { compilePlan } from "../exec/plan.js";
+import { GraphError } from "../graph/errors.js";
+import type { Graph } from "../graph/ir.js";
+import { fillBatch } from "../data/batch.js";
+import type { Dataset } from "../data/mnist.js";
+import type { FloatArray } from "../ops/op.js";
+
+/** The graph's roles that the trainer needs: which input takes images, which labels, what is predicted. */
+export interface ModelRoles {
+  readonly features: string;
+  readonly labels: string;
+  readonly loss: string;
+  readonly probs: string;
+}
+
+export function modelRoles(graph: Graph): ModelRoles {
+  const byFeed = (feed: string) => graph.nodes.filter((n) => n.op === "input" && n.attrs.feed === feed).map((n) => n.id);
+  const one = (ids: string[], what: string) => {
+    if (ids.length !== 1) {
+      throw new GraphError(`training needs exactly one input with "feed": "${what}", found ${ids.length === 0 ? "none" : ids.join(", ")}.`, { field: "nodes" });
+    }
+    return ids[0]!;
+  };
+  if (!graph.loss) throw new GraphError(`training needs a "loss": the id of the scalar to minimise.`, { field: "loss" });
+  const probs = graph.outputs?.probs;
+  if (!probs) throw new GraphError(`training needs "outputs": { "probs": … }, the node giving class probabilities (a softmax).`, { field: "outputs" });
+  return { features: one(byFeed("features"), "features"), labels: one(byFeed("labels"), "labels"), loss: graph.loss, probs };
+}
+
+export interface Evaluation {
+  readonly loss: number;
+  readonly accuracy: number;
+  /** confusion[true][predicted] counts. */
+  readonly confusion: number[][];
+}
+
+const EVAL_BATCH = 1000;
+
+export class Model {
+  readonly graph: Graph;
+  readonly backward: Graph;
+  readonly roles: ModelRoles;
+  readonly batchSize: number;
+  readonly classes: number;
+  readonly parameterIds: readonly string[];
+  private readonly train: Executor;
+  private readonly trainGradients: readonly FloatArray[];
+  private readonly trainParameters: readonly FloatArray[];
+  private readonly partial = new Map<number, Executor>();
+  private readonly evaluator: Executor;
+  private readonly seed: number;
+
+  constructor(graph: Graph, options: { batchSize: number; seed: number }) {
+    this.graph = graph;
+    this.seed = options.seed;
+    this.roles = modelRoles(graph);
+    this.backward = differentiate(graph);
+    this.batchSize = options.batchSize;
+    this.train = this.trainingExecutor(options.batchSize, options.seed);
+    this.parameterIds = this.train.parameterIds();
+    this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
+    this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));
+    this.classes = this.train.value(this.roles.labels).shape[1]!;
+    const evalPlan = compilePlan(graph, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
+    this.evaluator = new Executor(evalPlan, { seed: options.seed });
+    initializeParameters(this.train, graph, options.seed);
+  }
+
+  /** The parameters (live views into the training arena) and their gradients after `step`. */
+  get parameters(): readonly FloatArray[] {
+    return this.trainParameters;
+  }
+
+  get gradients(): readonly FloatArray[] {
+    return this.trainGradients;
+  }
+
+  /** Number of samples each parameter holds, in `parameterIds` order. */
+  parameterSizes(): number[] {
+    return this.trainParameters.map((p) => p.length);
+  }
+
+  /**
+   * Forward and backward over samples order[start … start+rows), in training mode, with the given
+   * dropout step. `prepare` may transform the batch in place (augmentation) before it runs.
+   * Returns the batch's mean loss and how many samples it classified right.
+   */
+  step(data: Dataset, order: ArrayLike<number>, start: number, rows: number, dropoutStep: number, prepare?: (x: FloatArray, rows: number) => void): { loss: number; correct: number } {
+    const executor = rows === this.batchSize ? this.train : this.partialExecutor(rows);
+    const x = executor.view(this.roles.features);
+    fillBatch(data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
+    prepare?.(x, rows);
+    executor.run({ training: true, step: dropoutStep });
+    if (executor !== this.train) {
+      // The gradients of a short last batch land in its own arena: bring them over for the optimizer.
+      this.parameterIds.forEach((id, i) => this.trainGradients[i]!.set(executor.view(this.backward.gradients![id]!)));
+    }
+    return { loss: executor.view(this.roles.loss)[0]!, correct: countCorrect(executor.view(this.roles.probs), executor.view(this.roles.labels), rows, this.classes) };
+  }
+
+  /** Loss, accuracy and confusion matrix over the given samples, in evaluation mode (no dropout). */
+  evaluate(data: Dataset, indices: ArrayLike<number>): Evaluation {
+    this.copyParametersTo(this.evaluator);
+    const x = this.evaluator.view(this.roles.features);
+    const probs = this.evaluator.view(this.roles.probs);
+    const k = this.classes;
+    const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < indices.length; start += EVAL_BATCH) {
+      const rows = Math.min(EVAL_BATCH, indices.length - start);
+      fillBatch(data, indices, start, rows, x, null, k);
+      this.evaluator.run({ training: false });
+      for (let r = 0; r < rows; r++) {
+        const label = data.labels[indices[start + r]!]!;
+        const predicted = argmax(probs, r * k, k);
+        confusion[label]![predicted]!++;
+        if (predicted === label) correct++;
+        // −log p of the true class; p is clamped to float32's smallest normal so a sure miss stays finite.
+        lossSum -= Math.log(Math.max(probs[r * k + label]!, 1.1754943508222875e-38));
+      }
+    }
+    return { loss: lossSum / indices.length, accuracy: correct / indices.length, confusion };
+  }
+
+  /** Class probabilities of one image given as 784 values in [0, 1]. */
+  predict(image: ArrayLike<number>): Float64Array {
+    this.copyParametersTo(this.evaluator);
+    const x = this.evaluator.view(this.roles.features);
+    x.fill(0);
+    x.set(image);
+    this.evaluator.run({ training: false });
+    return Float64Array.from(this.evaluator.view(this.roles.probs).subarray(0, this.classes));
+  }
+
+  /** A copy of every parameter, by id. */
+  snapshot(): Map<string, Float32Array> {
+    return new Map(this.parameterIds.map((id, i) => [id, Float32Array.from(this.trainParameters[i]!)]));
+  }
+
+  restore(values: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
+    this.parameterIds.forEach((id, i) => {
+      const value = values.get(id);
+      if (!value) throw new GraphError(`${source} has no values for parameter "${id}".`, { nodeId: id });
+      if (value.length !== this.trainParameters[i]!.length) {
+        throw new GraphError(`${source} holds ${value.length} values for parameter "${id}", which has ${this.trainParameters[i]!.length}.`, { nodeId: id });
+      }
+      this.trainParameters[i]!.set(value);
+    });
+  }
+
+  private trainingExecutor(batch: number, seed: number): Executor {
+    const outputs = [this.roles.loss, this.roles.probs, ...this.parameterIdsOf(this.backward).map((id) => this.backward.gradients![id]!)];
+    return new Executor(compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" }), { seed });
+  }
+
+  private parameterIdsOf(graph: Graph): string[] {
+    return Object.keys(graph.gradients ?? {});
+  }
+
+  private partialExecutor(rows: number): Executor {
+    let executor = this.partial.get(rows);
+    if (!executor) {
+      executor = this.trainingExecutor(rows, this.seed);
+      this.partial.set(rows, executor);
+    }
+    this.copyParametersTo(executor);
+    return executor;
+  }
+
+  private copyParametersTo(target: Executor): void {
+    for (const [i, id] of this.parameterIds.entries()) target.view(id).set(this.trainParameters[i]!);
+  }
+}
+
+function argmax(values: FloatArray, offset: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (values[offset + j]! > values[offset + best]!) best = j;
+  return best;
+}
+
+function countCorrect(probs: FloatArray, labels: FloatArray, rows: number, k: number): number {
+  let correct = 0;
+  for (let r = 0; r < rows; r++) if (labels[r * k + argmax(probs, r * k, k)] === 1) correct++;
+  return correct;
+}

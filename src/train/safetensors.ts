@@ -1,0 +1,92 @@
+/**
+ * The safetensors format (Hugging Face), so that PyTorch, NumPy and others read our weights:
+ *   8 bytes   little-endian u64: N, the length of the header
+ *   N bytes   JSON: { name: { dtype: "F32", shape: [...], data_offsets: [begin, end] }, "__metadata__": { string: string } }
+ *   the data  each tensor's bytes, little-endian, at its offsets counted from the end of the header
+ */
+import { readFileSync } from "node:fs";
+import { UserError } from "../graph/errors.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  readonly tensors: Map<string, Tensor>;
+  readonly metadata: Record<string, string>;
+}
+
+export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, tensor] of tensors) {
+    const expected = tensor.shape.reduce((a, b) => a * b, 1);
+    if (expected !== tensor.data.length) throw new Error(`tensor "${name}": shape [${tensor.shape.join(", ")}] needs ${expected} values, got ${tensor.data.length}`);
+    header[name] = { dtype: "F32", shape: [...tensor.shape], data_offsets: [offset, offset + tensor.data.byteLength] };
+    offset += tensor.data.byteLength;
+  }
+  // The header is padded with spaces to a multiple of 8 bytes, so the data is aligned.
+  let json = JSON.stringify(header);
+  while ((Buffer.byteLength(json) + 8) % 8 !== 0) json += " ";
+  const headerBytes = Buffer.from(json, "utf8");
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const tensor of tensors.values()) {
+    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    out.set(littleEndian(bytes), at);
+    at += bytes.length;
+  }
+  return out;
+}
+
+export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  if (bytes.length < 8) throw new UserError(`${file}: not a safetensors file (shorter than its 8-byte header length).`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > bytes.length - 8) throw new UserError(`${file}: not a safetensors file (its header length ${headerLength} exceeds the file).`);
+  let header: Record<string, any>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString("utf8"));
+  } catch {
+    throw new UserError(`${file}: not a safetensors file (its header is not JSON).`);
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, Tensor>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    if (entry?.dtype !== "F32") throw new UserError(`${file}: tensor "${name}" has dtype ${entry?.dtype}; graphnet reads F32 tensors.`);
+    const [begin, end] = entry.data_offsets as [number, number];
+    if (!(begin >= 0 && end >= begin && dataStart + end <= bytes.length)) throw new UserError(`${file}: tensor "${name}" has offsets outside the file.`);
+    const copy = littleEndian(bytes.slice(dataStart + begin, dataStart + end));
+    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) });
+  }
+  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+}
+
+export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export function readSafetensors(path: string): SafetensorsFile {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  }
+  return decodeSafetensors(bytes, path);
+}
+
+const bigEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;
+
+/** safetensors is little-endian; on a big-endian host every 4-byte word is swapped. */
+function littleEndian(bytes: Uint8Array): Uint8Array {
+  if (!bigEndianHost) return bytes;
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += 4) for (let k = 0; k < 4; k++) out[i + k] = bytes[i + 3 - k]!;
+  return out;
+}

@@ -1,0 +1,199 @@
+/**
+ * The epoch loop: shuffle, mini-batches, an optimizer step per batch, validation after each epoch,
+ * early stopping on the validation loss (restoring the best weights), checkpoints, metrics.
+ *
+ * Everything random — the initial weights, each epoch's shuffle, the augmentation, the dropout masks —
+ * follows from the configuration's seed, so two runs with the same seed are bit-identical, and a run
+ * resumed from a checkpoint continues exactly as if it had never stopped.
+ */
+import { augmentBatch, type AugmentSettings } from "../data/augment.js";
+import type { Dataset } from "../data/mnist.js";
+import type { Split } from "../data/split.js";
+import { UserError } from "../graph/errors.js";
+import type { TrainingConfig } from "../graph/training.js";
+import { Random } from "../util/random.js";
+import { loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
+import type { Evaluation, Model } from "./model.js";
+import { createOptimizer, type Optimizer } from "./optimizers.js";
+import type { EpochMetrics, RunFolder } from "./run-folder.js";
+import { learningRateAt } from "./schedule.js";
+
+/** What a person watching the run is told, as it happens. */
+export interface TrainingEvents {
+  batch?(info: { epoch: number; batch: number; batches: number; samples: number; loss: number; samplesPerSecond: number }): void;
+  epoch?(metrics: EpochMetrics, info: { best: boolean; stoppingIn: number | null }): void;
+  notice?(message: string): void;
+}
+
+export interface TrainingRun {
+  readonly model: Model;
+  readonly config: TrainingConfig;
+  readonly data: Dataset;
+  readonly split: Split;
+  readonly folder: RunFolder;
+  readonly events?: TrainingEvents;
+  /** Polled between batches; true makes the run save a checkpoint and return (Ctrl-C). */
+  readonly shouldStop?: () => boolean;
+  /** Continue from the folder's last checkpoint and metrics. */
+  readonly resume?: boolean;
+}
+
+export interface TrainingOutcome {
+  readonly status: "completed" | "stopped early" | "interrupted";
+  readonly history: readonly EpochMetrics[];
+  readonly bestEpoch: number;
+  readonly test?: Evaluation;
+  readonly trainSeconds: number;
+}
+
+/** Thrown when the loss stops being a finite number; the last good checkpoint is left as it was. */
+export class TrainingDivergedError extends UserError {
+  override name = "TrainingDivergedError";
+}
+
+export async function train(run: TrainingRun): Promise<TrainingOutcome> {
+  const { model, config, data, split, folder, events = {} } = run;
+  const optimizer: Optimizer = createOptimizer(config, model.parameterSizes());
+  const augment: AugmentSettings = { maxShift: config.max_shift, maxRotation: config.max_rotation };
+  const scratch = new Float64Array(data.side * data.side);
+  const batches = Math.ceil(split.train.length / config.batch_size);
+  const totalSteps = batches * config.num_epochs;
+  const shapes = new Map(model.parameterIds.map((id, i) => [id, shapeOf(model, id, i)]));
+
+  let history: EpochMetrics[] = [];
+  let progress: Progress = freshProgress(config.seed);
+  if (run.resume) {
+    const checkpoint = loadCheckpoint(folder.lastCheckpoint);
+    model.restore(checkpoint.parameters, folder.lastCheckpoint);
+    optimizer.restore(checkpoint.optimizer.state, checkpoint.optimizer.steps);
+    progress = checkpoint.progress;
+    history = folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json").slice(0, progress.epoch) : [];
+    events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}`);
+  }
+
+  const checkpoint = (path: string, p: Progress) =>
+    saveCheckpoint(path, { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p }, model.parameterIds);
+
+  let status: TrainingOutcome["status"] = "completed";
+  let trainSeconds = history.reduce((s, m) => s + m.seconds, 0);
+  for (let epoch = progress.epoch + 1; epoch <= config.num_epochs; epoch++) {
+    // The epoch's shuffle is the first draw of the generator as it stood when the epoch began; the
+    // augmentation draws follow. A run resumed mid-epoch redraws the same shuffle, then continues the
+    // augmentation from the generator's saved state.
+    const shuffler = new Random(progress.randomAtEpochStart);
+    const order = shuffler.shuffle(Uint32Array.from(split.train));
+    const random = progress.batchInEpoch > 0 ? new Random(progress.randomNow) : shuffler;
+    const prepare = config.use_data_augmentation ? (x: Parameters<typeof augmentBatch>[0], rows: number) => augmentBatch(x, rows, data.side, random, augment, scratch) : undefined;
+
+    let { epochLossSum: lossSum, epochCorrect: correct, epochSamples: seen } = progress;
+    const started = performance.now() - progress.epochSeconds * 1000;
+    let lastYield = performance.now();
+    let learningRate = config.learning_rate;
+    for (let b = progress.batchInEpoch; b < batches; b++) {
+      const start = b * config.batch_size;
+      const rows = Math.min(config.batch_size, split.train.length - start);
+      learningRate = learningRateAt(config.lr_schedule, config.learning_rate, optimizer.steps, totalSteps);
+      const result = model.step(data, order, start, rows, optimizer.steps, prepare);
+      if (!Number.isFinite(result.loss)) {
+        throw new TrainingDivergedError(
+          `training diverged: the loss became ${result.loss} at epoch ${epoch}, step ${b + 1} of ${batches} (learning rate ${learningRate}). ` +
+            (folder.has("last.safetensors")
+              ? `The last good checkpoint, ${folder.lastCheckpoint} (after epoch ${progress.epoch}), is intact; try a smaller --lr.`
+              : `No checkpoint was written yet; try a smaller --lr.`),
+        );
+      }
+      optimizer.step(model.parameters, model.gradients, learningRate);
+      lossSum += result.loss * rows;
+      correct += result.correct;
+      seen += rows;
+
+      const now = performance.now();
+      if (now - lastYield > 100) {
+        lastYield = now;
+        events.batch?.({ epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: (seen * 1000) / (now - started) });
+        await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C through
+        if (run.shouldStop?.()) {
+          const epochSeconds = (performance.now() - started) / 1000;
+          checkpoint(folder.lastCheckpoint, {
+            ...progress,
+            batchInEpoch: b + 1,
+            randomNow: random.state(),
+            epochLossSum: lossSum,
+            epochCorrect: correct,
+            epochSamples: seen,
+            epochSeconds,
+          });
+          events.notice?.(`interrupted at epoch ${epoch}, batch ${b + 1} of ${batches}: saved ${folder.lastCheckpoint}; continue with --resume ${folder.dir}`);
+          return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds: trainSeconds + epochSeconds };
+        }
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    trainSeconds += seconds;
+
+    const validation = model.evaluate(data, split.validation);
+    const metrics: EpochMetrics = {
+      epoch,
+      train_loss: lossSum / seen,
+      train_accuracy: correct / seen,
+      val_loss: validation.loss,
+      val_accuracy: validation.accuracy,
+      learning_rate: learningRate,
+      seconds,
+      samples_per_s: seen / seconds,
+    };
+    history.push(metrics);
+    folder.writeMetrics(history);
+
+    const improved = validation.loss < progress.bestValidationLoss;
+    progress = {
+      epoch,
+      batchInEpoch: 0,
+      randomAtEpochStart: random.state(),
+      randomNow: [],
+      epochLossSum: 0,
+      epochCorrect: 0,
+      epochSamples: 0,
+      epochSeconds: 0,
+      bestValidationLoss: improved ? validation.loss : progress.bestValidationLoss,
+      bestEpoch: improved ? epoch : progress.bestEpoch,
+      epochsWithoutImprovement: improved ? 0 : progress.epochsWithoutImprovement + 1,
+    };
+    if (improved) checkpoint(folder.bestCheckpoint, progress);
+    checkpoint(folder.lastCheckpoint, progress);
+    const stop = config.patience > 0 && progress.epochsWithoutImprovement >= config.patience;
+    events.epoch?.(metrics, { best: improved, stoppingIn: config.patience > 0 ? config.patience - progress.epochsWithoutImprovement : null });
+    if (stop) {
+      status = "stopped early";
+      events.notice?.(`early stopping: the validation loss has not improved for ${config.patience} epochs (best: epoch ${progress.bestEpoch})`);
+      break;
+    }
+  }
+
+  // Test with the best weights, as early stopping promises.
+  if (folder.has("best.safetensors")) model.restore(loadCheckpoint(folder.bestCheckpoint).parameters, folder.bestCheckpoint);
+  const test = model.evaluate(data, split.test);
+  return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
+}
+
+function freshProgress(seed: number): Progress {
+  return {
+    epoch: 0,
+    batchInEpoch: 0,
+    randomAtEpochStart: new Random(seed ^ 0x5eed).state(),
+    randomNow: [],
+    epochLossSum: 0,
+    epochCorrect: 0,
+    epochSamples: 0,
+    epochSeconds: 0,
+    bestValidationLoss: Infinity,
+    bestEpoch: 0,
+    epochsWithoutImprovement: 0,
+  };
+}
+
+function shapeOf(model: Model, id: string, index: number): readonly number[] {
+  const node = model.graph.nodes.find((n) => n.id === id)!;
+  const shape = (node.attrs.shape as number[] | undefined) ?? [model.parameters[index]!.length];
+  return shape;
+}
