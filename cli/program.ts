@@ -10,6 +10,8 @@ import { gradcheckCommand } from "./commands/gradcheck.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { schemaCommand } from "./commands/schema.js";
 import { trainCommand } from "./commands/train.js";
+import { evalCommand } from "./commands/eval.js";
+import { predictCommand } from "./commands/predict.js";
 
 export function buildProgram(): Command {
   const program = new Command("graphnet")
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.addCommand(trainCommand());
+  program.addCommand(evalCommand());
+  program.addCommand(predictCommand());
   program.addCommand(inspectCommand());
   program.addCommand(gradcheckCommand());
   program.addCommand(schemaCommand());

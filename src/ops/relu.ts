@@ -7,7 +7,8 @@ import { binaryOp, unaryOp } from "./elementwise.js";
 export const relu = unaryOp({
   name: "relu",
   summary: "max(x, 0), elementwise",
-  f: (x) => (x > 0 ? x : 0),
+  // Written so that NaN passes through (NaN < 0 is false), as NumPy's maximum does: a diverging run must show.
+  f: (x) => (x < 0 ? 0 : x),
   gradient: (g) => [g.emit("relu_grad", [g.dy, g.inputs[0]!])],
 });
 

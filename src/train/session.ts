@@ -3,6 +3,7 @@
  * the data and its split, the model, and the run folder that records all of it. A session can be
  * reopened from its run folder alone, to resume, evaluate or predict.
  */
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { officialSplit, reportSplit, type Split } from "../data/split.js";
@@ -11,6 +12,7 @@ import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { loadGraphFile, parseGraph } from "../graph/load.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
+import { loadCheckpoint } from "./checkpoint.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
 
@@ -155,4 +157,12 @@ export function recordResult(session: Session, outcome: { status: string; histor
   session.folder.writeJson("result.json", result);
   session.folder.writeConfusion(outcome.test.confusion);
   return result;
+}
+
+/** Loads the run's best (default) or last checkpoint's weights into the session's model. */
+export function loadWeights(session: Session, which: "best" | "last" = "best"): string {
+  const path = which === "best" ? session.folder.bestCheckpoint : session.folder.lastCheckpoint;
+  if (!existsSync(path)) throw new UserError(`${session.folder.dir}: there is no ${which} checkpoint yet (${path}); the run has not finished an epoch.`);
+  session.model.restore(loadCheckpoint(path).parameters, path);
+  return path;
 }

@@ -111,21 +111,21 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
       if (now - lastYield > 100) {
         lastYield = now;
         events.batch?.({ epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: (seen * 1000) / (now - started) });
-        await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C through
-        if (run.shouldStop?.()) {
-          const epochSeconds = (performance.now() - started) / 1000;
-          checkpoint(folder.lastCheckpoint, {
-            ...progress,
-            batchInEpoch: b + 1,
-            randomNow: random.state(),
-            epochLossSum: lossSum,
-            epochCorrect: correct,
-            epochSamples: seen,
-            epochSeconds,
-          });
-          events.notice?.(`interrupted at epoch ${epoch}, batch ${b + 1} of ${batches}: saved ${folder.lastCheckpoint}; continue with --resume ${folder.dir}`);
-          return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds: trainSeconds + epochSeconds };
-        }
+        await new Promise((resolve) => setImmediate(resolve)); // lets a Ctrl-C reach its handler
+      }
+      if (run.shouldStop?.() && b + 1 < batches) {
+        const epochSeconds = (performance.now() - started) / 1000;
+        checkpoint(folder.lastCheckpoint, {
+          ...progress,
+          batchInEpoch: b + 1,
+          randomNow: random.state(),
+          epochLossSum: lossSum,
+          epochCorrect: correct,
+          epochSamples: seen,
+          epochSeconds,
+        });
+        events.notice?.(`interrupted at epoch ${epoch}, batch ${b + 1} of ${batches}: saved ${folder.lastCheckpoint}; continue with graphnet train --resume ${folder.dir}`);
+        return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds: trainSeconds + epochSeconds };
       }
     }
     const seconds = (performance.now() - started) / 1000;
@@ -163,6 +163,11 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
     checkpoint(folder.lastCheckpoint, progress);
     const stop = config.patience > 0 && progress.epochsWithoutImprovement >= config.patience;
     events.epoch?.(metrics, { best: improved, stoppingIn: config.patience > 0 ? config.patience - progress.epochsWithoutImprovement : null });
+    await new Promise((resolve) => setImmediate(resolve)); // a Ctrl-C during a short epoch is seen here
+    if (!stop && epoch < config.num_epochs && run.shouldStop?.()) {
+      events.notice?.(`interrupted after epoch ${epoch}: saved ${folder.lastCheckpoint}; continue with graphnet train --resume ${folder.dir}`);
+      return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds };
+    }
     if (stop) {
       status = "stopped early";
       events.notice?.(`early stopping: the validation loss has not improved for ${config.patience} epochs (best: epoch ${progress.bestEpoch})`);

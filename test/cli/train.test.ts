@@ -1,0 +1,116 @@
+/**
+ * `graphnet train`, `eval` and `predict` end to end, as a person runs them, on a small MNIST
+ * (gzipped idx files in a temporary directory, read with --data).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeSmallMnist } from "../support/small-mnist.js";
+
+const BIN = join(process.cwd(), "dist", "cli", "main.js");
+const graphnet = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const tempDir = () => mkdtempSync(join(tmpdir(), "graphnet-cli-run-"));
+
+let data: string;
+let run: string;
+beforeAll(() => {
+  data = writeSmallMnist(500, 100, true);
+  run = join(tempDir(), "run");
+  const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", run, "--quiet");
+  if (r.code !== 0) throw new Error(r.stderr);
+});
+
+describe("graphnet train", () => {
+  it("--quiet prints only the summary, and the run folder holds what a person comes back for", () => {
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "1", "--out", join(tempDir(), "r"), "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^test accuracy 0\.\d{4} \(loss \d+\.\d{4}\) with the weights of epoch 1 of 1, [\d.]+ s of training; run folder .*\n$/);
+    expect(readdirSync(run).sort()).toEqual(
+      ["best.safetensors", "config.json", "confusion.csv", "last.safetensors", "metrics.csv", "metrics.json", "result.json"].sort(),
+    );
+    const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+    expect(config.training.num_epochs).toBe(2);
+    expect(config.data).toMatchObject({ dir: data, split: "report", train: 360, validation: 120, test: 120, classes: 10 });
+    const result = JSON.parse(readFileSync(join(run, "result.json"), "utf8"));
+    expect(result.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(120);
+  });
+
+  it("shows one plain line per epoch when not on a terminal", () => {
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", join(tempDir(), "r"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^epoch 1\/2  train loss \d\.\d{4} acc \d\.\d{4}  val loss \d\.\d{4} acc \d\.\d{4}  [\d.]+ s  [\d,]+ samples\/s/m);
+    expect(r.stderr).toMatch(/^epoch 2\/2 /m);
+    expect(r.stderr).not.toContain("\r");
+  });
+
+  it("names the flag of a bad value, and refuses --resume with other options", () => {
+    const bad = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--lr", "-1");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^graphnet: --lr: must be > 0/);
+    const both = graphnet("train", "graphs/mnist.graph.json", "--resume", run);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("--resume continues a run exactly as it was configured");
+    const acts = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--activations", "relu");
+    expect(acts.code).toBe(1);
+    expect(acts.stderr).toContain("1 activation functions were given (relu), but the graph has 2 activation nodes (a1, a2)");
+  });
+
+  it("Ctrl-C saves a checkpoint and exits cleanly; --resume finishes the run", async () => {
+    const dir = join(tempDir(), "interrupted");
+    const child = spawn(process.execPath, [BIN, "train", "graphs/mnist.graph.json", "--data", data, "--epochs", "6", "--out", dir]);
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+      if (/^epoch 1\/6/m.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted (after epoch \d|at epoch \d, batch \d+ of 23): saved .*last\.safetensors; continue with graphnet train --resume/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, "last.safetensors"))).toBe(true);
+    expect(existsSync(join(dir, "result.json"))).toBe(false);
+
+    const resumed = graphnet("train", "--resume", dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming after epoch \d/);
+    expect(resumed.stdout).toMatch(/of 6/);
+    const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"));
+    expect(metrics.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe("graphnet eval and predict", () => {
+  it("eval reports the run's test accuracy and a confusion matrix", () => {
+    const result = JSON.parse(readFileSync(join(run, "result.json"), "utf8"));
+    const r = graphnet("eval", run);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`test accuracy ${result.test_accuracy.toFixed(4)}, loss ${result.test_loss.toFixed(4)}`);
+    expect(r.stdout).toMatch(/^true\s+0\s+1\s+2\s+3\s+4\s+5\s+6\s+7\s+8\s+9\s+recall$/m);
+  });
+
+  it("predict --index N prints the ten class probabilities of a test image, most likely first", () => {
+    const r = graphnet("predict", run, "--index", "3");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^predicted \d \(true label \d\)$/);
+    const probs = lines.slice(1).map((l) => Number(/^\s+\d\s+(\d\.\d{4})/.exec(l)![1]));
+    expect(probs).toHaveLength(10);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+  });
+
+  it("refuses a bad run folder or a bad index with one line", () => {
+    const notRun = graphnet("eval", tempDir());
+    expect(notRun.code).toBe(1);
+    expect(notRun.stderr).toMatch(/not a graphnet run folder/);
+    const index = graphnet("predict", run, "--index", "120");
+    expect(index.code).toBe(1);
+    expect(index.stderr).toContain("--index must be below 120");
+  });
+});

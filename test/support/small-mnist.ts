@@ -1,0 +1,31 @@
+/** A small MNIST in a temporary directory, in the idx layout `--data DIR` reads: real digits, few of them. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { loadMnist } from "../../src/data/mnist.js";
+
+function idx(dims: number[], data: Uint8Array): Uint8Array {
+  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+  header.setUint8(2, 0x08);
+  header.setUint8(3, dims.length);
+  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d, false));
+  const out = new Uint8Array(header.byteLength + data.length);
+  out.set(new Uint8Array(header.buffer));
+  out.set(data, header.byteLength);
+  return out;
+}
+
+/** The first `train` images of MNIST's training file and the first `test` of its test file; gzipped when asked. */
+export function writeSmallMnist(train = 500, test = 100, gzip = false): string {
+  const mnist = loadMnist();
+  const dir = mkdtempSync(join(tmpdir(), "graphnet-small-mnist-"));
+  const write = (name: string, bytes: Uint8Array) => writeFileSync(join(dir, gzip ? `${name}.gz` : name), gzip ? gzipSync(bytes) : bytes);
+  const f = mnist.features;
+  const testStart = mnist.officialTrainCount;
+  write("train-images-idx3-ubyte", idx([train, 28, 28], mnist.images.subarray(0, train * f)));
+  write("train-labels-idx1-ubyte", idx([train], mnist.labels.subarray(0, train)));
+  write("t10k-images-idx3-ubyte", idx([test, 28, 28], mnist.images.subarray(testStart * f, (testStart + test) * f)));
+  write("t10k-labels-idx1-ubyte", idx([test], mnist.labels.subarray(testStart, testStart + test)));
+  return dir;
+}
