@@ -3,6 +3,7 @@
  * A user's mistake (a bad file, a bad flag) prints one paragraph and exits with 1; anything else is a
  * bug in graphnet and keeps its stack trace.
  */
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { UserError } from "../src/index.js";
 import { ExitWith } from "./exit.js";
@@ -16,16 +17,20 @@ import { predictCommand } from "./commands/predict.js";
 export function buildProgram(): Command {
   const program = new Command("graphnet")
     .description("A dataflow-graph engine with reverse-mode automatic differentiation.")
-    .version(process.env.npm_package_version ?? "0.1.0")
+    .version(ownVersion())
     .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ outputError: (message, write) => write(`graphnet: ${message.replace(/^error: /, "")}`) })
     .exitOverride();
-  program.addCommand(trainCommand());
-  program.addCommand(evalCommand());
-  program.addCommand(predictCommand());
-  program.addCommand(inspectCommand());
-  program.addCommand(gradcheckCommand());
-  program.addCommand(schemaCommand());
+  for (const command of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), gradcheckCommand(), schemaCommand()]) {
+    // Subcommands report usage errors like the program: one line, exit code 1, no process.exit.
+    program.addCommand(command.copyInheritedSettings(program));
+  }
   return program;
+}
+
+/** graphnet's own version, from its package.json (not the npm_package_version of whatever project runs it). */
+function ownVersion(): string {
+  return (createRequire(import.meta.url)("graphnet/package.json") as { version: string }).version;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -42,4 +47,3 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
 }
-

@@ -19,11 +19,23 @@ const ACTIVATIONS = ["relu", "sigmoid", "tanh"] as const;
 
 /** The report's accuracies (Tables 1 and 2). */
 const REPORT_TABLE_1: Record<string, number> = {
-  "relu,tanh": 0.9772, "sigmoid,sigmoid": 0.9753, "relu,relu": 0.9753, "sigmoid,tanh": 0.9739, "relu,sigmoid": 0.9734,
-  "tanh,sigmoid": 0.9734, "tanh,relu": 0.9729, "sigmoid,relu": 0.9692, "tanh,tanh": 0.9716,
+  "relu,tanh": 0.9772,
+  "sigmoid,sigmoid": 0.9753,
+  "relu,relu": 0.9753,
+  "sigmoid,tanh": 0.9739,
+  "relu,sigmoid": 0.9734,
+  "tanh,sigmoid": 0.9734,
+  "tanh,relu": 0.9729,
+  "sigmoid,relu": 0.9692,
+  "tanh,tanh": 0.9716,
 };
 const REPORT_TABLE_2: Record<string, number> = { standard: 0.9772, "data augmentation": 0.9769, dropout: 0.9669, "data augmentation & dropout": 0.9615 };
-const TABLE_2_FLAGS: Record<string, string[]> = { standard: [], "data augmentation": ["--augment"], dropout: ["--dropout"], "data augmentation & dropout": ["--augment", "--dropout"] };
+const TABLE_2_FLAGS: Record<string, string[]> = {
+  standard: [],
+  "data augmentation": ["--augment"],
+  dropout: ["--dropout"],
+  "data augmentation & dropout": ["--augment", "--dropout"],
+};
 
 interface Job {
   readonly table: 1 | 2;

@@ -14,7 +14,17 @@ export function evalCommand(): Command {
       const test = session.model.evaluate(session.data, session.split.test);
       const k = test.confusion.length;
       const classes = [...Array(k).keys()];
-      const rows = test.confusion.map((row, t) => [String(t), ...row.map(String), (row[t]! / Math.max(1, row.reduce((a, b) => a + b, 0))).toFixed(3)]);
+      const rows = test.confusion.map((row, t) => [
+        String(t),
+        ...row.map(String),
+        (
+          row[t]! /
+          Math.max(
+            1,
+            row.reduce((a, b) => a + b, 0),
+          )
+        ).toFixed(3),
+      ]);
       process.stdout.write(
         [
           `${session.record.graph.name}, ${checkpoint}: ${session.split.test.length.toLocaleString("en-US")} test images`,

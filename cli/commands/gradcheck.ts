@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { checkGradients, formatShape, loadGraphFile, trainingConfig, withDropoutRate, type GradcheckReport } from "../../src/index.js";
+import { inFile } from "../in-file.js";
 import { positiveInt, nonNegativeInt, rate } from "../options.js";
 import { formatInt, formatTable } from "../table.js";
 import { ExitWith } from "../exit.js";
@@ -24,16 +25,22 @@ export function gradcheckCommand(): Command {
     .option("--seed <n>", "seed of the parameters, the batch and the elements checked", nonNegativeInt("--seed"), 0)
     .option("--checks <n>", "elements checked per parameter, picked at random", positiveInt("--checks"))
     .option("--all", "check every element of every parameter (slow for large layers)")
-    .option("--dropout <rate>", "dropout rate while checking, with a fixed mask (default: the training section's dropout_rate)", rate("--dropout"))
+    .option(
+      "--dropout <rate>",
+      "dropout rate while checking, with a fixed mask; dropout nodes are checked at the training section's dropout_rate even when use_dropout is off (0: check without)",
+      rate("--dropout"),
+    )
     .action((file: string, options: GradcheckCommandOptions) => {
       const forward = loadGraphFile(file);
       const dropout = options.dropout ?? trainingConfig(forward).dropout_rate;
       const graph = withDropoutRate(forward, dropout);
-      const report = checkGradients(graph, {
-        sizes: { batch: options.batch },
-        seed: options.seed,
-        maxChecksPerValue: options.all ? Infinity : (options.checks ?? 24),
-      });
+      const report = inFile(file, () =>
+        checkGradients(graph, {
+          sizes: { batch: options.batch },
+          seed: options.seed,
+          maxChecksPerValue: options.all ? Infinity : (options.checks ?? 24),
+        }),
+      );
       process.stdout.write(`${describe(file, report, options.batch, dropout)}\n`);
       if (!report.pass) throw new ExitWith(1);
     });

@@ -12,6 +12,7 @@ import {
   type Graph,
   type Plan,
 } from "../../src/index.js";
+import { inFile } from "../in-file.js";
 import { positiveInt } from "../options.js";
 import { formatBytes, formatInt, formatTable } from "../table.js";
 
@@ -32,17 +33,23 @@ export function inspectCommand(): Command {
     .option("--json", "print the graph (with --backward: forward and backward) as graph JSON instead")
     .action((file: string, options: InspectOptions) => {
       const forward = loadGraphFile(file);
-      const graph = options.backward || options.plan ? differentiate(forward) : forward;
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(options.backward ? graph : forward, null, 2)}\n`);
-        return;
-      }
-      process.stdout.write(`${describeGraph(file, forward, options.backward ? graph : undefined)}\n`);
-      if (options.plan) {
-        const batch = options.batch ?? trainingConfig(forward).batch_size;
-        process.stdout.write(`\n${describePlan(graph, batch)}\n`);
-      }
+      inFile(file, () => inspect(file, forward, options));
     });
+}
+
+function inspect(file: string, forward: Graph, options: InspectOptions): void {
+  const graph = options.backward || options.plan ? differentiate(forward) : forward;
+  if (options.json) {
+    // With $schema, as every graph file: the output can be saved, edited and loaded again.
+    const json = { $schema: "./graph.schema.json", ...(options.backward ? graph : forward) };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${describeGraph(file, forward, options.backward ? graph : undefined)}\n`);
+  if (options.plan) {
+    const batch = options.batch ?? trainingConfig(forward).batch_size;
+    process.stdout.write(`\n${describePlan(graph, batch)}\n`);
+  }
 }
 
 function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
@@ -75,7 +82,10 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
       "",
       `backward: ${backward.length} nodes derived by autodiff from "${forward.loss}"`,
       "",
-      formatTable([...columns.slice(0, 4), { title: "formula" }], backward.map((n) => [...row(n.id).slice(0, 4), row(n.id)[5]!])),
+      formatTable(
+        [...columns.slice(0, 4), { title: "formula" }],
+        backward.map((n) => [...row(n.id).slice(0, 4), row(n.id)[5]!]),
+      ),
       "",
       "gradient outputs:",
       ...Object.entries(withBackward.gradients ?? {}).map(([value, grad]) => `  d${forward.loss}/d${value} = ${grad}  ${formatShape(shapes.get(grad)!)}`),

@@ -10,7 +10,8 @@ export function predictCommand(): Command {
     .argument("[image]", "a PNG picture of one digit (light or dark background; it is centred and scaled as MNIST's digits)")
     .option("--index <n>", "the n-th image of the run's test split", nonNegativeInt("--index"))
     .action((dir: string, image: string | undefined, options: { index?: number }) => {
-      if ((image === undefined) === (options.index === undefined)) throw new UserError("predict needs either --index N (a test image) or a PNG file, not both.");
+      if ((image === undefined) === (options.index === undefined))
+        throw new UserError("predict needs either --index N (a test image) or a PNG file, not both.");
       const session = reopenSession(dir);
       loadWeights(session);
       let pixels: ArrayLike<number>;

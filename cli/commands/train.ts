@@ -19,7 +19,11 @@ export function trainCommand(): Command {
     .description("Train a graph on MNIST (bundled, no download) and write a run folder: configuration, metrics, checkpoints, test results.")
     .argument("[graph]", "a graph JSON file with a loss, labels and features inputs, and outputs.probs")
     .option("--data <dir>", "a directory of MNIST-layout idx files (train-images-idx3-ubyte, …, plain or .gz) instead of the bundled MNIST")
-    .addOption(new Option("--split <kind>", "report: all images shuffled, test_size then val_size (42,000/14,000/14,000); official: the 60,000/10,000 files").choices(["report", "official"]).default("report"))
+    .addOption(
+      new Option("--split <kind>", "report: all images shuffled, test_size then val_size (42,000/14,000/14,000); official: the 60,000/10,000 files")
+        .choices(["report", "official"])
+        .default("report"),
+    )
     .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
     .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
     .option("--quiet", "print only the final summary");
@@ -58,13 +62,21 @@ export function trainCommand(): Command {
 function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection): Session {
   if (options.resume !== undefined) {
     if (graphFile !== undefined || Object.keys(overrides).length > 0 || options.data !== undefined || options.out !== undefined) {
-      throw new UserError(`--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`);
+      throw new UserError(
+        `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
+      );
     }
     return reopenSession(options.resume);
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
   try {
-    return startSession({ graphFile, overrides, split: options.split, ...(options.data ? { dataDir: options.data } : {}), ...(options.out ? { outDir: options.out } : {}) });
+    return startSession({
+      graphFile,
+      overrides,
+      split: options.split,
+      ...(options.data ? { dataDir: options.data } : {}),
+      ...(options.out ? { outDir: options.out } : {}),
+    });
   } catch (err) {
     // A bad flag value surfaces as a bad training field: name the flag, not the field.
     const key = err instanceof GraphError ? err.location.field?.replace(/^training\./, "").split(/[.[]/)[0] : undefined;

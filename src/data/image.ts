@@ -47,19 +47,21 @@ export function mnistLike(grey: Float64Array, width: number, height: number): Fl
   let mass = 0;
   let cx = 0;
   let cy = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const v = small[y * w + x]!;
-    mass += v;
-    cx += v * x;
-    cy += v * y;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const v = small[y * w + x]!;
+      mass += v;
+      cx += v * x;
+      cy += v * y;
+    }
   const left = Math.round(SIDE / 2 - cx / mass);
   const top = Math.round(SIDE / 2 - cy / mass);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const tx = x + left;
-    const ty = y + top;
-    if (tx >= 0 && tx < SIDE && ty >= 0 && ty < SIDE) out[ty * SIDE + tx] = Math.min(1, small[y * w + x]!);
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const tx = x + left;
+      const ty = y + top;
+      if (tx >= 0 && tx < SIDE && ty >= 0 && ty < SIDE) out[ty * SIDE + tx] = Math.min(1, small[y * w + x]!);
+    }
   return out;
 }
 
@@ -89,14 +91,15 @@ function boundingBox(ink: Float64Array, width: number, height: number, threshold
   let y0 = height;
   let x1 = -1;
   let y1 = -1;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    if (ink[y * width + x]! > threshold) {
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (ink[y * width + x]! > threshold) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
     }
-  }
   return x1 < 0 ? null : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
 }
 
@@ -105,18 +108,19 @@ function resizeArea(ink: Float64Array, stride: number, box: Box, w: number, h: n
   const out = new Float64Array(w * h);
   const sx = box.width / w;
   const sy = box.height / h;
-  for (let ty = 0; ty < h; ty++) for (let tx = 0; tx < w; tx++) {
-    let sum = 0;
-    let area = 0;
-    for (let y = Math.floor(ty * sy); y < Math.min(box.height, Math.ceil((ty + 1) * sy)); y++) {
-      const wy = Math.min(y + 1, (ty + 1) * sy) - Math.max(y, ty * sy);
-      for (let x = Math.floor(tx * sx); x < Math.min(box.width, Math.ceil((tx + 1) * sx)); x++) {
-        const wx = Math.min(x + 1, (tx + 1) * sx) - Math.max(x, tx * sx);
-        sum += wx * wy * ink[(box.y + y) * stride + box.x + x]!;
-        area += wx * wy;
+  for (let ty = 0; ty < h; ty++)
+    for (let tx = 0; tx < w; tx++) {
+      let sum = 0;
+      let area = 0;
+      for (let y = Math.floor(ty * sy); y < Math.min(box.height, Math.ceil((ty + 1) * sy)); y++) {
+        const wy = Math.min(y + 1, (ty + 1) * sy) - Math.max(y, ty * sy);
+        for (let x = Math.floor(tx * sx); x < Math.min(box.width, Math.ceil((tx + 1) * sx)); x++) {
+          const wx = Math.min(x + 1, (tx + 1) * sx) - Math.max(x, tx * sx);
+          sum += wx * wy * ink[(box.y + y) * stride + box.x + x]!;
+          area += wx * wy;
+        }
       }
+      out[ty * w + tx] = area > 0 ? sum / area : 0;
     }
-    out[ty * w + tx] = area > 0 ? sum / area : 0;
-  }
   return out;
 }

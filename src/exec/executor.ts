@@ -53,10 +53,11 @@ export class Executor {
   }
 
   /** Runs every step of the plan once. Outputs stay readable until the next run. */
-  run(options: RunOptions = {}): void {
-    const training = options.training ?? false;
+  run(options?: RunOptions): void {
+    // No default object for `options`: a run allocates nothing, not even that.
+    const training = options?.training ?? false;
     this.context.training = training;
-    this.context.step = options.step ?? this.trainingRuns;
+    this.context.step = options?.step ?? this.trainingRuns;
     if (training) this.trainingRuns++;
     const context: RunContext = this.context;
     for (const step of this.steps) step.kernel(step.inputs, step.output, context);

@@ -9,7 +9,10 @@ export const constant = defineOp({
   inputs: [],
   attrs: Type.Object({ shape: ShapeAttr, value: Type.Number() }, { additionalProperties: false }),
   shape: (_inputs, attrs) => attrs.shape,
-  kernel: ({ attrs: { value } }) => (_inputs, out) => {
-    out.fill(value);
-  },
+  kernel:
+    ({ attrs: { value } }) =>
+    (_inputs, out) => {
+      // A plain loop: TypedArray.prototype.fill boxes a non-integer value now and then (the heap profiler saw it).
+      for (let k = 0; k < out.length; k++) out[k] = value;
+    },
 });

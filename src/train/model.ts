@@ -96,7 +96,14 @@ export class Model {
    * dropout step. `prepare` may transform the batch in place (augmentation) before it runs.
    * Returns the batch's mean loss and how many samples it classified right.
    */
-  step(data: Dataset, order: ArrayLike<number>, start: number, rows: number, dropoutStep: number, prepare?: (x: FloatArray, rows: number) => void): { loss: number; correct: number } {
+  step(
+    data: Dataset,
+    order: ArrayLike<number>,
+    start: number,
+    rows: number,
+    dropoutStep: number,
+    prepare?: (x: FloatArray, rows: number) => void,
+  ): { loss: number; correct: number } {
     const executor = rows === this.batchSize ? this.train : this.partialExecutor(rows);
     const x = executor.view(this.roles.features);
     fillBatch(data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
@@ -106,7 +113,10 @@ export class Model {
       // The gradients of a short last batch land in its own arena: bring them over for the optimizer.
       this.parameterIds.forEach((id, i) => this.trainGradients[i]!.set(executor.view(this.backward.gradients![id]!)));
     }
-    return { loss: executor.view(this.roles.loss)[0]!, correct: countCorrect(executor.view(this.roles.probs), executor.view(this.roles.labels), rows, this.classes) };
+    return {
+      loss: executor.view(this.roles.loss)[0]!,
+      correct: countCorrect(executor.view(this.roles.probs), executor.view(this.roles.labels), rows, this.classes),
+    };
   }
 
   /** Loss, accuracy and confusion matrix over the given samples, in evaluation mode (no dropout). */

@@ -23,7 +23,8 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   let offset = 0;
   for (const [name, tensor] of tensors) {
     const expected = tensor.shape.reduce((a, b) => a * b, 1);
-    if (expected !== tensor.data.length) throw new Error(`tensor "${name}": shape [${tensor.shape.join(", ")}] needs ${expected} values, got ${tensor.data.length}`);
+    if (expected !== tensor.data.length)
+      throw new Error(`tensor "${name}": shape [${tensor.shape.join(", ")}] needs ${expected} values, got ${tensor.data.length}`);
     header[name] = { dtype: "F32", shape: [...tensor.shape], data_offsets: [offset, offset + tensor.data.byteLength] };
     offset += tensor.data.byteLength;
   }

@@ -34,7 +34,14 @@ export interface RunRecord {
   /** The graph as trained: activations and dropout rates settled, the training section complete. */
   readonly graph: Graph;
   readonly training: TrainingConfig;
-  readonly data: { readonly dir: string | null; readonly split: SplitKind; readonly train: number; readonly validation: number; readonly test: number; readonly classes: number };
+  readonly data: {
+    readonly dir: string | null;
+    readonly split: SplitKind;
+    readonly train: number;
+    readonly validation: number;
+    readonly test: number;
+    readonly classes: number;
+  };
   readonly created: string;
 }
 
@@ -60,7 +67,14 @@ export function startSession(request: TrainRequest): Session {
     graph_file: request.graphFile,
     graph: { ...graph, training: config },
     training: config,
-    data: { dir: request.dataDir ?? null, split: splitKind, train: split.train.length, validation: split.validation.length, test: split.test.length, classes: data.classes },
+    data: {
+      dir: request.dataDir ?? null,
+      split: splitKind,
+      train: split.train.length,
+      validation: split.validation.length,
+      test: split.test.length,
+      classes: data.classes,
+    },
     created: new Date().toISOString(),
   };
   folder.writeJson("config.json", record);
@@ -120,10 +134,14 @@ function checkDataFitsGraph(graph: Graph, data: Dataset, file: string): void {
   const labels = input("labels");
   const width = (node: typeof features) => (node?.attrs.shape as (number | string)[] | undefined)?.at(-1);
   if (features && width(features) !== data.features) {
-    throw new UserError(`${file}: node "${features.id}" takes ${String(width(features))} features per sample, but the images in ${data.source} have ${data.features} pixels.`);
+    throw new UserError(
+      `${file}: node "${features.id}" takes ${String(width(features))} features per sample, but the images in ${data.source} have ${data.features} pixels.`,
+    );
   }
   if (labels && width(labels) !== data.classes) {
-    throw new UserError(`${file}: node "${labels.id}" takes ${String(width(labels))} classes, but the labels in ${data.source} run from 0 to ${data.classes - 1} (${data.classes} classes); change the graph's output size.`);
+    throw new UserError(
+      `${file}: node "${labels.id}" takes ${String(width(labels))} classes, but the labels in ${data.source} run from 0 to ${data.classes - 1} (${data.classes} classes); change the graph's output size.`,
+    );
   }
 }
 
@@ -143,7 +161,16 @@ export interface RunResult {
 }
 
 /** Writes result.json and confusion.csv from a finished run's test evaluation. */
-export function recordResult(session: Session, outcome: { status: string; history: readonly unknown[]; bestEpoch: number; trainSeconds: number; test?: { accuracy: number; loss: number; confusion: number[][] } }): RunResult | null {
+export function recordResult(
+  session: Session,
+  outcome: {
+    status: string;
+    history: readonly unknown[];
+    bestEpoch: number;
+    trainSeconds: number;
+    test?: { accuracy: number; loss: number; confusion: number[][] };
+  },
+): RunResult | null {
   if (!outcome.test) return null;
   const result: RunResult = {
     status: outcome.status,

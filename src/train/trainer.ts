@@ -72,7 +72,11 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   }
 
   const checkpoint = (path: string, p: Progress) =>
-    saveCheckpoint(path, { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p }, model.parameterIds);
+    saveCheckpoint(
+      path,
+      { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p },
+      model.parameterIds,
+    );
 
   let status: TrainingOutcome["status"] = "completed";
   let trainSeconds = history.reduce((s, m) => s + m.seconds, 0);
@@ -83,7 +87,9 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
     const shuffler = new Random(progress.randomAtEpochStart);
     const order = shuffler.shuffle(Uint32Array.from(split.train));
     const random = progress.batchInEpoch > 0 ? new Random(progress.randomNow) : shuffler;
-    const prepare = config.use_data_augmentation ? (x: Parameters<typeof augmentBatch>[0], rows: number) => augmentBatch(x, rows, data.side, random, augment, scratch) : undefined;
+    const prepare = config.use_data_augmentation
+      ? (x: Parameters<typeof augmentBatch>[0], rows: number) => augmentBatch(x, rows, data.side, random, augment, scratch)
+      : undefined;
 
     let { epochLossSum: lossSum, epochCorrect: correct, epochSamples: seen } = progress;
     const started = performance.now() - progress.epochSeconds * 1000;
@@ -124,7 +130,9 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
           epochSamples: seen,
           epochSeconds,
         });
-        events.notice?.(`interrupted at epoch ${epoch}, batch ${b + 1} of ${batches}: saved ${folder.lastCheckpoint}; continue with graphnet train --resume ${folder.dir}`);
+        events.notice?.(
+          `interrupted at epoch ${epoch}, batch ${b + 1} of ${batches}: saved ${folder.lastCheckpoint}; continue with graphnet train --resume ${folder.dir}`,
+        );
         return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds: trainSeconds + epochSeconds };
       }
     }

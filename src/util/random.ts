@@ -79,5 +79,6 @@ export function hashString(text: string): number {
 function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
+  // As a signed 32-bit integer: the same bits as the unsigned value, and V8 keeps it unboxed between calls.
+  return x ^ (x >>> 16);
 }

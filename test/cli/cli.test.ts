@@ -3,7 +3,7 @@
  * `npm test` runs first), on the shipped graph and on broken files.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,7 +65,8 @@ describe("graphnet gradcheck", () => {
   it("passes on the report's network and prints a table of every parameter", () => {
     const { code, stdout } = graphnet("gradcheck", "graphs/mnist.graph.json", "--batch", "3", "--checks", "8");
     expect(stdout).toMatch(/parameter\s+shape\s+checked\s+max abs err\s+max rel err\s+result/);
-    for (const p of ["W1", "b1", "W2", "b2", "W3", "b3"]) expect(stdout).toMatch(new RegExp(`^${p}\\s+\\[[\\d, ]+\\]\\s+\\d+ / [\\d,]+\\s+\\S+\\s+\\S+\\s+pass$`, "m"));
+    for (const p of ["W1", "b1", "W2", "b2", "W3", "b3"])
+      expect(stdout).toMatch(new RegExp(`^${p}\\s+\\[[\\d, ]+\\]\\s+\\d+ / [\\d,]+\\s+\\S+\\s+\\S+\\s+pass$`, "m"));
     expect(stdout).toContain("6 of 6 parameters pass");
     expect(code).toBe(0);
   });
@@ -97,6 +98,24 @@ describe("bad input gives one paragraph naming the file, and exit code 1, never 
     expect(stderr).toMatch(pattern);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("an error found after loading (by autodiff) still names the file", () => {
+    const file = tempFile("no-loss.json", JSON.stringify({ name: "x", nodes: [{ id: "x", op: "input", attrs: { shape: ["batch", 3] } }] }));
+    const { code, stderr } = graphnet("inspect", file, "--backward");
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^graphnet: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: field "loss": there is no loss to differentiate`));
+  });
+
+  it("usage errors of a subcommand look like the program's: graphnet: …, exit code 1", () => {
+    const { code, stderr } = graphnet("inspect", "graphs/mnist.graph.json", "--no-such-flag");
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^graphnet: unknown option '--no-such-flag'/);
+  });
+
+  it("--version is graphnet's own", () => {
+    const { stdout } = graphnet("--version");
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
   });
 
   it("a missing file", () => {
