@@ -9,11 +9,20 @@
  *
  * Node ids of the backward graph read as mathematics: `grad/W1` is d(loss)/d(W1); when a value feeds
  * several nodes, `grad/v@n` is the part that flows back through node n; `grad/n.k` are the helper
- * nodes of n's gradient rule.
+ * nodes of n's gradient rule. An id already taken gets #2, #3 …, so differentiating a differentiated
+ * graph again adds a second backward pass beside the first, never a duplicate id (and repoints
+ * `gradients` to it). The result is an ordinary graph file: validation accepts "grad/…" ids in a graph
+ * that has `gradients` (see src/graph/document-schema.ts).
+ *
+ * A wanted value gets a zero gradient only when the loss does not depend on it at all. One whose every
+ * path to the loss enters some node through an input the op does not differentiate (the labels of a
+ * loss) is refused with a GraphError: the loss does depend on it, so a zero would be a wrong number
+ * handed over silently — for a parameter, one that is never trained.
  */
 import { castDraft, produce } from "immer";
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sameShape, type Attrs, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
+import { BACKWARD_ID_PREFIX } from "../graph/document-schema.js";
 import { inferNodeShape, inferShapes } from "../graph/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import type { GradientBuilder, ValueRef } from "../ops/op.js";
@@ -22,11 +31,17 @@ import { getOp } from "../ops/registry.js";
 export interface DifferentiateOptions {
   /** The value to differentiate; defaults to the graph's `loss`. */
   readonly loss?: string;
-  /** The values whose gradients are wanted; defaults to every parameter. */
+  /**
+   * The values whose gradients are wanted; defaults to every parameter. Any value may be named (an
+   * input, an intermediate), and the same rule holds for all: a zero gradient when the loss does not
+   * depend on it, a GraphError when it does but only through inputs that have no gradient (asking for
+   * the gradient of the labels of softmax_cross_entropy is an error, not a zero: the loss varies with them).
+   */
   readonly wrt?: readonly string[];
 }
 
-export const GRAD_PREFIX = "grad/";
+/** The prefix of every backward node's id (one constant with validation's BACKWARD_ID_PREFIX). */
+export const GRAD_PREFIX = BACKWARD_ID_PREFIX;
 
 export function gradientId(valueId: string): string {
   return `${GRAD_PREFIX}${valueId}`;
@@ -57,6 +72,8 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
 
   const contributions = new Map<string, ValueRef[]>();
   const gradients = new Map<string, ValueRef>();
+  /** For a node on the path: the indices of its inputs whose gradient was needed but which its rule does not differentiate. */
+  const blocked = new Map<string, Set<number>>();
   const lossShape = shapes.get(loss)!;
   // Seeded only when something wanted reaches the loss; otherwise it would be a node nothing reads.
   if (onPath.has(loss)) gradients.set(loss, pending.add(gradientId(loss), "constant", [], { shape: [...lossShape], value: 1 }));
@@ -83,7 +100,11 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
     }
     node.inputs.forEach((input, i) => {
       const result = results[i];
-      if (!needed[i] || result === null || result === undefined) return;
+      if (!needed[i]) return;
+      if (result === null || result === undefined) {
+        blocked.set(id, (blocked.get(id) ?? new Set()).add(i));
+        return;
+      }
       const single = uses.get(input) === 1;
       const name = single ? gradientId(input) : `${gradientId(input)}@${id}`;
       const contribution = pending.shapedAs(result, shapes.get(input)!, name, node);
@@ -92,17 +113,78 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
     pending.commitRule();
   }
 
-  const gradientOutputs: Record<string, string> = {};
+  const gradientOutputs = new Map<string, string>();
   for (const id of wrt) {
-    // A zero when the loss does not depend on it, or only through inputs that have no gradient.
-    gradientOutputs[id] = gradients.get(id) ?? pending.add(gradientId(id), "constant", [], { shape: [...shapes.get(id)!], value: 0 });
+    if (gradientOutputs.has(id)) continue;
+    const gradient = gradients.get(id);
+    if (gradient !== undefined) {
+      gradientOutputs.set(id, gradient);
+      continue;
+    }
+    // On a path to the loss, yet no gradient: every such path is cut at an input without one.
+    if (onPath.has(id)) throw blockedGradientError(id, loss, byId, onPath, gradients, blocked);
+    // The loss does not depend on it: its gradient is truly zero.
+    gradientOutputs.set(id, pending.add(gradientId(id), "constant", [], { shape: [...shapes.get(id)!], value: 0 }));
   }
 
   const added = pending.nodes;
   return produce(graph, (draft) => {
     draft.nodes.push(...castDraft(added));
-    draft.gradients = { ...(graph.gradients ?? {}), ...gradientOutputs };
+    // Object.fromEntries defines own properties, so even an id such as "__proto__" stays a key.
+    draft.gradients = Object.fromEntries([...Object.entries(graph.gradients ?? {}), ...gradientOutputs]);
   });
+}
+
+/**
+ * Why `valueId`, which reaches the loss, gets no gradient: the nearest inputs, following its consumers
+ * toward the loss, through which no gradient flows back.
+ */
+function blockedGradientError(
+  valueId: string,
+  loss: string,
+  byId: ReadonlyMap<string, GraphNode>,
+  onPath: ReadonlySet<string>,
+  gradients: ReadonlyMap<string, ValueRef>,
+  blocked: ReadonlyMap<string, ReadonlySet<number>>,
+): GraphError {
+  const consumers = new Map<string, GraphNode[]>();
+  for (const node of byId.values()) {
+    if (!onPath.has(node.id)) continue;
+    for (const input of new Set(node.inputs)) if (onPath.has(input)) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  }
+  // Breadth-first from the value: a consumer that got no gradient either is cut off further on (follow it)
+  // or declined this very input (a blocking input).
+  const found: { node: GraphNode; index: number }[] = [];
+  const seen = new Set([valueId]);
+  const queue = [valueId];
+  for (let head = 0; head < queue.length; head++) {
+    const value = queue[head]!;
+    for (const consumer of consumers.get(value) ?? []) {
+      consumer.inputs.forEach((input, index) => {
+        if (input === value && blocked.get(consumer.id)?.has(index)) found.push({ node: consumer, index });
+      });
+      if (!gradients.has(consumer.id) && !seen.has(consumer.id)) {
+        seen.add(consumer.id);
+        queue.push(consumer.id);
+      }
+    }
+  }
+  const first = found[0];
+  if (first === undefined) throw new Error(`internal: "${valueId}" is on a path to the loss but got no gradient, and no input blocks it`);
+  const describe = ({ node, index }: { node: GraphNode; index: number }) => {
+    const via = node.inputs[index] === valueId ? "" : ` (the value "${node.inputs[index]}", computed from "${valueId}")`;
+    return `node "${node.id}" (${node.op}) through input "${getOp(node.op)?.inputs[index] ?? index}"${via}`;
+  };
+  const cut =
+    found.length === 1
+      ? `its only path to the loss enters ${describe(first)}, which has no gradient.`
+      : `each of its paths to the loss enters a node through an input that has no gradient: ${found.map(describe).join("; ")}.`;
+  const { node, index } = first;
+  return new GraphError(
+    `no gradient reaches "${valueId}": ${cut} The loss "${loss}" depends on "${valueId}", so a zero gradient would be wrong; ` +
+      `connect "${valueId}" to the loss through an input that has a gradient, or leave it out.`,
+    { nodeId: node.id, field: `inputs[${index}]` },
+  );
 }
 
 /** The nodes that lie on some path from a value in `from` to `to` (both ends included). */
@@ -216,14 +298,16 @@ class BackwardNodes {
     if (earlier !== undefined) return earlier;
     const index = this.nodes.findIndex((n, i) => i >= this.ruleStart && n.id === value);
     if (index < 0 || value === wanted) return value;
+    // The node's own id is free to take: a value first named grad/b#2 (grad/b being taken) stays grad/b#2, not #3.
+    const shape = this.shapes.get(value)!;
+    this.shapes.delete(value);
     const id = this.uniqueId(wanted);
     const swap = (ref: string) => (ref === value ? id : ref);
     for (let i = this.ruleStart; i < this.nodes.length; i++) {
       const n = this.nodes[i]!;
       this.nodes[i] = { ...n, id: swap(n.id), inputs: n.inputs.map(swap) };
     }
-    this.shapes.set(id, this.shapes.get(value)!);
-    this.shapes.delete(value);
+    this.shapes.set(id, shape);
     this.renamed.set(value, id);
     return id;
   }

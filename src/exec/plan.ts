@@ -8,8 +8,8 @@
  * no value alive at the same time occupies (the "greedy by size" strategy of TFLite's arena planner).
  */
 import { GraphError } from "../graph/errors.js";
-import { sizeOf, type ConcreteShape, type Graph, type GraphNode } from "../graph/ir.js";
-import { concretize, inferShapes } from "../graph/shapes.js";
+import { formatShape, sizeOf, type ConcreteShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
+import { checkDimensionSize, concretize, inferShapes } from "../graph/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import { getOp } from "../ops/registry.js";
 
@@ -20,6 +20,24 @@ export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8
 /** Offsets are multiples of this many elements (64 bytes in float32: a cache line, and SIMD-aligned). */
 export const ALIGN_ELEMENTS = 16;
 
+/**
+ * The largest arena compilePlan lays out unless told otherwise: 4 GiB, which is 2^30 elements in
+ * float32 and 2^29 in float64. A plan is refused when it would need more, before anything is allocated.
+ *
+ * Why 4 GiB: the report's network plans a training step at the largest batch_size (65,536) in about
+ * 0.3 GiB of float32 (0.6 GiB in float64, as gradcheck runs), so the limit leaves ample room; and it stays
+ * below the memory of an ordinary machine, so a batch size with a few digits too many fails at once with
+ * a message saying what to do, instead of failing to allocate, swapping, or computing for minutes. A
+ * caller that really wants more passes `maxArenaBytes`.
+ */
+export const MAX_ARENA_BYTES = 2 ** 32;
+
+/**
+ * The longest typed array Node makes (2^32 elements in Node 20's V8). The arena is one typed array, so
+ * no plan can exceed it, whatever `maxArenaBytes` says; every value, a view into the arena, is smaller.
+ */
+export const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
+
 export interface PlanOptions {
   /** The values the caller reads after a run: they stay intact until the next run. */
   readonly outputs: readonly string[];
@@ -28,6 +46,8 @@ export interface PlanOptions {
   readonly dtype?: DType;
   /** Let values whose lifetimes do not overlap share memory (default true). Off: one buffer per value. */
   readonly reuse?: boolean;
+  /** Refuse a plan whose arena would take more bytes than this (default MAX_ARENA_BYTES, 4 GiB). */
+  readonly maxArenaBytes?: number;
 }
 
 export type Storage = "parameter" | "input" | "work";
@@ -75,6 +95,8 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
     if (!byId.has(id)) throw new GraphError(`cannot plan for output "${id}": no such node in graph "${graph.name}".`, { field: "outputs" });
   }
 
+  for (const [symbol, size] of Object.entries(sizes)) checkDimensionSize(symbol, size);
+
   const needed = ancestorsOf(byId, options.outputs);
   const symbolic = inferShapes(graph);
   const order = topologicalOrder(graph).filter((id) => needed.has(id));
@@ -92,48 +114,41 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   });
   const wanted = new Set(options.outputs);
 
-  interface Draft {
-    id: string;
-    op: string;
-    shape: ConcreteShape;
-    elements: number;
-    storage: Storage;
-    firstStep: number;
-    lastStep: number;
-    offset: number;
-  }
-  const drafts: Draft[] = order.map((id) => {
-    const node = byId.get(id)!;
-    const shape = concretize(symbolic.get(id)!, sizes);
-    const storage = kind(node);
-    const pinned = storage !== "work" || wanted.has(id);
-    return {
-      id,
-      op: node.op,
-      shape,
-      elements: sizeOf(shape),
-      storage,
-      firstStep: storage === "work" ? stepOf.get(id)! : -1,
-      // A computed value nobody reads is still written once: it lives for its own step.
-      lastStep: pinned ? Infinity : (lastUse.get(id) ?? stepOf.get(id)!),
-      offset: 0,
-    };
-  });
+  const symbolicShapes = order.map((id) => symbolic.get(id)!);
+  /** Every needed value, with its concrete shape and lifetime, at the given sizes (offsets not yet set). */
+  const draftsAt = (at: Readonly<Record<string, number>>): Draft[] =>
+    order.map((id, i) => {
+      const node = byId.get(id)!;
+      const shape = concretize(symbolicShapes[i]!, at);
+      const storage = kind(node);
+      const pinned = storage !== "work" || wanted.has(id);
+      return {
+        id,
+        op: node.op,
+        shape,
+        elements: sizeOf(shape),
+        storage,
+        firstStep: storage === "work" ? stepOf.get(id)! : -1,
+        // A computed value nobody reads is still written once: it lives for its own step.
+        lastStep: pinned ? Infinity : (lastUse.get(id) ?? stepOf.get(id)!),
+        offset: 0,
+      };
+    });
 
-  // Parameters, then inputs, each packed in graph order; then the work area.
-  let end = 0;
-  for (const storage of ["parameter", "input"] as const) {
-    for (const d of drafts.filter((v) => v.storage === storage)) {
-      d.offset = end;
-      end = align(end + d.elements);
-    }
-  }
-  const parameterElements = drafts.filter((d) => d.storage === "parameter").reduce((n, d) => Math.max(n, align(d.offset + d.elements)), 0);
+  const drafts = draftsAt(sizes);
+  const { parameterElements, workBase, arenaElements } = layOut(drafts, reuse);
+  // Before anything is allocated: an absurd size fails here, saying what would fit.
+  checkArenaSize({
+    graph,
+    dtype,
+    sizes,
+    drafts,
+    arenaElements,
+    maxBytes: options.maxArenaBytes ?? MAX_ARENA_BYTES,
+    symbolicShapes,
+    arenaElementsAt: (other) => layOut(draftsAt(other), reuse).arenaElements,
+  });
   const work = drafts.filter((d) => d.storage === "work");
-  const workBase = end;
-  const workElements = reuse ? placeGreedyBySize(work) : placeOneEach(work);
-  for (const d of work) d.offset += workBase;
-  const arenaElements = workBase + workElements;
 
   const values = new Map<string, PlannedValue>(drafts.map((d) => [d.id, Object.freeze({ ...d })]));
   const steps: PlanStep[] = scheduled.map((id) => {
@@ -167,6 +182,112 @@ function ancestorsOf(byId: ReadonlyMap<string, GraphNode>, ids: readonly string[
     stack.push(...byId.get(id)!.inputs);
   }
   return seen;
+}
+
+interface Draft {
+  id: string;
+  op: string;
+  shape: ConcreteShape;
+  elements: number;
+  storage: Storage;
+  firstStep: number;
+  lastStep: number;
+  offset: number;
+}
+
+/** Sets every draft's offset: parameters, then inputs, each packed in graph order; then the work area. */
+function layOut(drafts: Draft[], reuse: boolean): { parameterElements: number; workBase: number; arenaElements: number } {
+  let end = 0;
+  for (const storage of ["parameter", "input"] as const) {
+    for (const d of drafts.filter((v) => v.storage === storage)) {
+      d.offset = end;
+      end = align(end + d.elements);
+    }
+  }
+  const parameterElements = drafts.filter((d) => d.storage === "parameter").reduce((n, d) => Math.max(n, align(d.offset + d.elements)), 0);
+  const work = drafts.filter((d) => d.storage === "work");
+  const workBase = end;
+  const workElements = reuse ? placeGreedyBySize(work) : placeOneEach(work);
+  for (const d of work) d.offset += workBase;
+  return { parameterElements, workBase, arenaElements: workBase + workElements };
+}
+
+interface ArenaCheck {
+  readonly graph: Graph;
+  readonly dtype: DType;
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly drafts: readonly Draft[];
+  readonly arenaElements: number;
+  readonly maxBytes: number;
+  /** The symbolic shapes of the planned values, to tell which symbols the plan's size depends on. */
+  readonly symbolicShapes: readonly Shape[];
+  /** The arena's elements at other sizes. */
+  readonly arenaElementsAt: (sizes: Readonly<Record<string, number>>) => number;
+}
+
+/**
+ * Refuses a plan whose arena would exceed the byte limit or the longest typed array, with the bytes it
+ * needs, its largest value, and the largest size of its one symbol (the batch) that would fit.
+ */
+function checkArenaSize({ graph, dtype, sizes, drafts, arenaElements, maxBytes, symbolicShapes, arenaElementsAt }: ArenaCheck): void {
+  const bytesPerElement = BYTES_PER_ELEMENT[dtype];
+  const withinLimits = (elements: number) => elements <= MAX_TYPED_ARRAY_LENGTH && elements * bytesPerElement <= maxBytes;
+  if (withinLimits(arenaElements)) return;
+
+  const largest = drafts.reduce((a, b) => (b.elements > a.elements ? b : a));
+  const symbols = [...new Set(symbolicShapes.flatMap((shape) => shape.filter((d): d is string => typeof d === "string")))];
+  const at = symbols.length === 0 ? "" : ` at ${symbols.map((symbol) => `${symbol} = ${count(sizes[symbol]!)}`).join(", ")}`;
+  const limit =
+    arenaElements * bytesPerElement <= maxBytes
+      ? `more than the ${count(MAX_TYPED_ARRAY_LENGTH)} elements a typed array can hold, and the arena is one typed array`
+      : `more than the limit of ${formatBytes(maxBytes)}`;
+  let advice: string;
+  if (symbols.length === 1) {
+    const symbol = symbols[0]!;
+    const best = largestFitting(sizes[symbol]!, (size) => withinLimits(arenaElementsAt({ ...sizes, [symbol]: size })));
+    advice =
+      best === undefined
+        ? `It does not fit even at ${symbol} = 1: check the graph's sizes for a typo.`
+        : `Compile it for a smaller ${symbol}: ${symbol} = ${count(best)} is the largest that fits.`;
+  } else if (symbols.length === 0) {
+    advice = "Its shapes are all fixed by the graph: check its sizes for a typo.";
+  } else {
+    advice = `Compile it for smaller sizes (${symbols.join(", ")}).`;
+  }
+  throw new GraphError(
+    `the plan for graph "${graph.name}"${at} needs ${formatBytes(arenaElements * bytesPerElement)} of ${dtype} memory (an arena of ${count(arenaElements)} elements), ${limit}. ` +
+      `Its largest value is "${largest.id}", of shape ${formatShape(largest.shape)}: ${formatBytes(largest.elements * bytesPerElement)}. ${advice}`,
+  );
+}
+
+/** The largest size in [1, tooLarge) for which `fits` holds, by bisection (the arena grows with the size); undefined if 1 does not fit. */
+function largestFitting(tooLarge: number, fits: (size: number) => boolean): number | undefined {
+  if (!fits(1)) return undefined;
+  // Some value of the plan has the symbol as a dimension, so it holds at least `size` elements: no size beyond the longest typed array fits.
+  let lo = 1;
+  let hi = Math.min(tooLarge, MAX_TYPED_ARRAY_LENGTH + 1);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** "12,884,901,888 bytes (12 GiB)". */
+function formatBytes(n: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = n;
+  let unit = "";
+  for (const u of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  const exact = `${count(n)} bytes`;
+  return unit === "" ? exact : `${exact} (${value.toFixed(1).replace(/\.0$/, "")} ${unit})`;
 }
 
 function align(elements: number): number {

@@ -6,7 +6,7 @@
  *     with their summaries and, per op, the attributes and the number of inputs, so that an editor
  *     completes and checks a node as it is typed;
  *   - graphStructureSchema(), which validateGraph runs first: the same document, without anything per
- *     op and without the id pattern. Those are checked right after, one rule at a time, and each rule
+ *     op and without the id patterns. Those are checked right after, one rule at a time, and each rule
  *     says precisely what is wrong ("unknown op "rleu". Did you mean "relu"?", the attribute's own
  *     schema error). Run through ajv instead, a failing if/then or anyOf of twenty ops gives only "must
  *     match "then" schema" at the node. It also takes the IR's form — every node has `inputs` and
@@ -18,8 +18,31 @@ import type { OpDefinition } from "../ops/op.js";
 import { listOps } from "../ops/registry.js";
 import { TrainingSchema } from "./training.js";
 
-/** What a node id may look like. "/", "@", "+" and "#" are kept for the backward nodes autodiff adds. */
+/**
+ * What the id of a node a person writes (a forward node) may look like. "/", "@", "+" and "#" are kept
+ * for the backward nodes autodiff adds.
+ */
 export const NODE_ID_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$";
+
+/** The prefix of every node autodiff adds: grad/W1 is d(loss)/d(W1). */
+export const BACKWARD_ID_PREFIX = "grad/";
+
+/**
+ * What the id of a backward node may look like: "grad/" and then letters, digits and "_.@+#/-" — grad/W1,
+ * grad/h@a (the part of h's gradient that flows back through a), grad/h+1 (a partial sum), grad/z1.2 (a
+ * helper of z1's gradient rule), grad/W1#2 (a second node that wanted the same name).
+ *
+ * How forward and backward nodes are told apart: such ids are accepted only in a graph that has a
+ * `gradients` field, that is, one autodiff produced (differentiate sets it, even to {} when nothing was
+ * wanted) and that was written out, by `graphnet inspect --backward --json` for one. A graph a person
+ * writes has no `gradients`, so all its ids follow NODE_ID_PATTERN and none can take a name autodiff
+ * will give a backward node. (Even where ids could meet — differentiating a graph again — autodiff
+ * never reuses an id: it appends #2, #3 … to a name already taken.)
+ */
+export const BACKWARD_NODE_ID_PATTERN = "^grad/[A-Za-z0-9_.@+#/-]+$";
+
+/** Either kind of id: what a node id may look like in a differentiated graph. */
+export const ANY_NODE_ID_PATTERN = `^(?:${NODE_ID_PATTERN.slice(1, -1)}|${BACKWARD_NODE_ID_PATTERN.slice(1, -1)})$`;
 
 type Schema = Record<string, unknown>;
 
@@ -68,8 +91,22 @@ function buildSchema({ forEditors }: { forEditors: boolean }): object {
         additionalProperties: { type: "string" },
         description: 'Named values a caller wants, name → node id; for example {"probs": "probs"} for the predicted probabilities.',
       },
+      gradients: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        description:
+          'Written by autodiff, in a differentiated graph: value id → id of the node holding d(loss)/d(value), for example {"W1": "grad/W1"}. ' +
+          'Its presence allows the ids of backward nodes ("grad/…").',
+      },
       training: TrainingSchema,
     },
+    // Backward ids ("grad/…") only in a differentiated graph: without `gradients`, every id is a forward id.
+    ...(forEditors
+      ? {
+          if: { required: ["gradients"] },
+          else: { properties: { nodes: { items: { properties: { id: { pattern: NODE_ID_PATTERN } } } } } },
+        }
+      : {}),
   };
   // Plain JSON: TypeBox keeps bookkeeping under symbol keys, which a schema file has no use for.
   return JSON.parse(JSON.stringify(schema)) as object;
@@ -93,7 +130,8 @@ function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
     additionalProperties: false,
     properties: {
       ...NODE_FIELDS,
-      id: { ...NODE_FIELDS.id, pattern: NODE_ID_PATTERN },
+      // Either kind here; the document's `else` above narrows it to forward ids when there is no `gradients`.
+      id: { ...NODE_FIELDS.id, pattern: ANY_NODE_ID_PATTERN },
       op: {
         description: NODE_FIELDS.op.description,
         // Any string stays valid, so a file using a custom op (registered by the user's module) is not flagged.

@@ -60,12 +60,23 @@ function checkSize(node: GraphNode, shape: Shape): void {
   }
 }
 
-/** Replace each symbol by its size, e.g. { batch: 16 }. */
+/** Replace each symbol by its size, e.g. { batch: 16 }. Each size must be a positive integer. */
 export function concretize(shape: Shape, sizes: Readonly<Record<string, number>>): ConcreteShape {
   return shape.map((d) => {
     if (typeof d === "number") return d;
-    const size = sizes[d];
+    // Own keys only: a symbol such as "toString" must not find the function every object inherits.
+    const size = Object.hasOwn(sizes, d) ? sizes[d] : undefined;
     if (size === undefined) throw new GraphError(`the dimension "${d}" needs a size when a plan is compiled (for example { ${d}: 16 }).`);
+    checkDimensionSize(d, size);
     return size;
   });
+}
+
+/** Throws a GraphError unless `size`, given for the symbolic dimension `symbol`, is a positive integer. */
+export function checkDimensionSize(symbol: string, size: unknown): asserts size is number {
+  if (typeof size === "number" && Number.isInteger(size) && size >= 1) return;
+  const found = typeof size === "number" ? String(size) : typeof size === "string" ? JSON.stringify(size) : size === null ? "null" : `a ${typeof size}`;
+  throw new GraphError(
+    `the size of the dimension "${symbol}" must be a positive integer, a number of elements along that axis (found ${found}).`,
+  );
 }

@@ -16,6 +16,14 @@ export const OPTIMIZERS = ["adam", "rmsprop", "sgd"] as const;
 export const ACTIVATIONS = ["relu", "sigmoid", "tanh"] as const;
 export const LR_SCHEDULES = ["constant", "cosine"] as const;
 
+/**
+ * The largest batch_size. MNIST's training split holds 36,000 samples (60,000 less the test and
+ * validation shares), so a larger batch is one epoch in one step; and at 65,536 the report's network
+ * plans a training step (loss and gradients) in about 0.3 GiB of float32, well inside compilePlan's
+ * limit of 4 GiB, while a typo such as 1600000 would need gigabytes.
+ */
+export const MAX_BATCH_SIZE = 65_536;
+
 /** A probability or a decay factor: 0 ≤ x < 1. */
 const rate = (value: number, description: string) => Type.Number({ minimum: 0, exclusiveMaximum: 1, default: value, description });
 /** A share of a data set: 0 < x < 1. */
@@ -24,7 +32,12 @@ const fraction = (value: number, description: string) => Type.Number({ exclusive
 const TRAINING_FIELDS = {
   learning_rate: Type.Number({ exclusiveMinimum: 0, default: 0.001, description: "Step size α of the gradient updates." }),
   num_epochs: Type.Integer({ minimum: 1, default: 15, description: "Number of passes over the training data, at most (early stopping may end sooner)." }),
-  batch_size: Type.Integer({ minimum: 1, default: 16, description: "Number of samples per training batch: the size of the \"batch\" dimension." }),
+  batch_size: Type.Integer({
+    minimum: 1,
+    maximum: MAX_BATCH_SIZE,
+    default: 16,
+    description: `Number of samples per training batch: the size of the "batch" dimension (at most ${MAX_BATCH_SIZE.toLocaleString("en-US")}; the memory of a training step grows with it).`,
+  }),
   optimizer: Type.Union(
     OPTIMIZERS.map((name) => Type.Literal(name)),
     { default: "adam", description: "Update rule: adam (momentum and RMS scaling), rmsprop, or plain sgd." },

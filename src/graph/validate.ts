@@ -2,7 +2,8 @@
  * Validation of a graph before anything is computed, for graphs read from files and graphs built in
  * code alike. The checks run in an order where each may rely on the ones before it: the document's
  * structure, then the ids, the ops, the wiring, the attributes, the absence of cycles, the shapes, and
- * last what needs shapes (a scalar loss, the total size of the parameters).
+ * last what needs shapes (a scalar loss, gradients of their values' shapes, the total size of the
+ * parameters).
  *
  * Every failure is one GraphError naming the file, the node and the field, what was found and what
  * was expected; given a way to locate JSON paths in the file's text, also the line and column.
@@ -10,9 +11,9 @@
 import "../ops/index.js"; // the built-in ops: a graph is validated against what is registered
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
 import { didYouMean } from "./closest.js";
-import { graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
+import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
 import { GraphError, type ErrorLocation } from "./errors.js";
-import { formatShape, type Graph, type GraphNode, type Shape } from "./ir.js";
+import { formatShape, sameShape, type Graph, type GraphNode, type Shape } from "./ir.js";
 import { formatPath, parsePath, type JsonPath } from "./json-path.js";
 import type { TextPosition } from "./json-text.js";
 import { compileSchema, type SchemaProblem, type SchemaValidator } from "./schema-validator.js";
@@ -47,6 +48,7 @@ export function validateGraph(graph: Graph, file = "graph", options: ValidateOpt
     checkAcyclic(context);
     const shapes = inferShapes(graph);
     checkLossAndOutputs(context, shapes);
+    checkGradients(context, shapes);
     checkParameterTotal(context, shapes);
   } catch (err) {
     // Errors from deeper code (shape inference) know the node and field but not the file or the line.
@@ -174,34 +176,51 @@ function checkUniqueIds(context: Context): void {
 }
 
 const NODE_ID = new RegExp(NODE_ID_PATTERN);
+const BACKWARD_NODE_ID = new RegExp(BACKWARD_NODE_ID_PATTERN);
 const RESERVED_ID_CHARACTERS = ["/", "@", "+", "#"];
 /**
  * "constructor", "toString", "__proto__" …: ids also serve as keys of plain objects (a graph's
- * `gradients`, and graphology's adjacency inside topology.ts), where these names would find the
- * property every object inherits instead of a node.
+ * `gradients`, a caller's feeds), where these names would find the property every object inherits
+ * instead of a node.
  */
 const OBJECT_PROPERTY_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 
+/**
+ * Forward ids follow NODE_ID_PATTERN. Backward ids ("grad/…", BACKWARD_NODE_ID_PATTERN) are accepted
+ * only in a differentiated graph, one with `gradients` (see document-schema.ts for why).
+ */
 function checkIdSyntax(context: Context): void {
+  const differentiated = context.graph.gradients !== undefined;
   context.nodes.forEach((node, index) => {
-    const problem = problemWithId(node.id);
+    const problem = problemWithId(node.id, differentiated);
     if (problem) throw new GraphError(problem, { nodeId: node.id, field: "id", path: ["nodes", index, "id"] });
   });
 }
 
-function problemWithId(id: string): string | undefined {
+function problemWithId(id: string, differentiated: boolean): string | undefined {
   if (OBJECT_PROPERTY_NAMES.has(id)) {
     return `"${id}" is the name of a property every JavaScript object has, which graphnet could mistake for a node where ids are object keys; choose another id.`;
   }
   if (NODE_ID.test(id)) return undefined;
-  return `${whatBreaksThePattern(id)} An id starts with a letter or "_" and goes on with letters, digits, "_", "." or "-".`;
+  if (differentiated && id.startsWith(BACKWARD_ID_PREFIX)) {
+    if (BACKWARD_NODE_ID.test(id)) return undefined;
+    const bad = [...id.slice(BACKWARD_ID_PREFIX.length)].find((c) => !/[A-Za-z0-9_.@+#/-]/.test(c));
+    return (
+      `${bad === undefined ? "the id has nothing after the prefix." : `the id contains the character ${JSON.stringify(bad)}.`} ` +
+      `The id of a backward node is "${BACKWARD_ID_PREFIX}" followed by letters, digits, "_", ".", "@", "+", "#", "/" or "-".`
+    );
+  }
+  return `${whatBreaksThePattern(id, differentiated)} An id starts with a letter or "_" and goes on with letters, digits, "_", "." or "-".`;
 }
 
-function whatBreaksThePattern(id: string): string {
+function whatBreaksThePattern(id: string, differentiated: boolean): string {
   if (id === "") return "the id is empty.";
   const reserved = [...id].find((c) => RESERVED_ID_CHARACTERS.includes(c));
   if (reserved !== undefined) {
-    return `the character "${reserved}" is reserved for the backward nodes autodiff adds (such as grad/W1 and grad/v@n), so that they never clash with yours.`;
+    const where = differentiated
+      ? `they appear only in ids that start with "${BACKWARD_ID_PREFIX}".`
+      : `they appear only in a differentiated graph, one with "gradients".`;
+    return `the character "${reserved}" is reserved for the backward nodes autodiff adds (such as grad/W1 and grad/v@n), so that they never clash with yours; ${where}`;
   }
   if (!/^[A-Za-z_]/.test(id)) return `the id starts with ${JSON.stringify(id[0])}.`;
   const bad = [...id].find((c) => !/[A-Za-z0-9_.-]/.test(c));
@@ -278,7 +297,7 @@ function checkAcyclic(context: Context): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 9. Shapes: inferShapes, above. 10. What needs shapes: the loss and the outputs
+// 9. Shapes: inferShapes, above. 10. What needs shapes: the loss, the outputs and the gradients
 
 function checkLossAndOutputs(context: Context, shapes: ReadonlyMap<string, Shape>): void {
   const { loss, outputs = {} } = context.graph;
@@ -297,6 +316,29 @@ function checkLossAndOutputs(context: Context, shapes: ReadonlyMap<string, Shape
     if (shapes.has(id)) continue;
     const field = formatPath(["outputs", name]);
     throw new GraphError(`refers to "${id}", but no node has that id.${didYouMean(id, shapes.keys())}`, { field, path: ["outputs", name] });
+  }
+}
+
+/**
+ * A differentiated graph's `gradients`: each key a value of the graph, each value the node holding its
+ * gradient, which has the value's shape. Fields are written gradients["W1"], the key quoted even when it
+ * is an identifier, since a key is a node id.
+ */
+function checkGradients(context: Context, shapes: ReadonlyMap<string, Shape>): void {
+  for (const [key, id] of Object.entries(context.graph.gradients ?? {})) {
+    const where = { field: `gradients[${JSON.stringify(key)}]`, path: ["gradients", key] };
+    const valueShape = shapes.get(key);
+    if (valueShape === undefined) {
+      throw new GraphError(`names the gradient of "${key}", but no node has that id.${didYouMean(key, shapes.keys())}`, where);
+    }
+    const gradientShape = shapes.get(id);
+    if (gradientShape === undefined) throw new GraphError(`refers to "${id}", but no node has that id.${didYouMean(id, shapes.keys())}`, where);
+    if (!sameShape(valueShape, gradientShape)) {
+      throw new GraphError(
+        `the gradient of "${key}" must have its shape, ${formatShape(valueShape)}, but node "${id}" has shape ${formatShape(gradientShape)}.`,
+        where,
+      );
+    }
   }
 }
 

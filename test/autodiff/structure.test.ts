@@ -134,11 +134,58 @@ describe("autodiff", () => {
     expect(g.gradients).toEqual({ W2: "grad/W2" });
   });
 
-  it("gives the labels, when asked for explicitly, a zero gradient and no backward node through the loss", () => {
-    const g = differentiate(mlp, { wrt: ["labels", "W2"] });
-    const ids = byId(g);
-    expect(ids.get(g.gradients!.labels!)).toMatchObject({ op: "constant", attrs: { shape: ["batch", 3], value: 0 } });
-    expect(ids.get("grad/z2")!.op).toBe("softmax_cross_entropy_grad");
+  // This test used to expect a zero gradient for the labels. But the loss does depend on them (d loss/d y
+  // = lse(z) − z for softmax_cross_entropy); the op only declines to differentiate them. A zero would be a
+  // wrong number, so asking for it is now an error naming the input that blocks it.
+  it("refuses the gradient of the labels, when asked for explicitly, naming the loss's input that has none", () => {
+    expect(() => differentiate(mlp, { wrt: ["labels", "W2"] })).toThrow(GraphError);
+    expect(() => differentiate(mlp, { wrt: ["labels", "W2"] })).toThrow(
+      'graph: node "loss", field "inputs[1]": no gradient reaches "labels": its only path to the loss enters node "loss" (softmax_cross_entropy) through input "y", which has no gradient.',
+    );
+  });
+
+  describe("a parameter whose every path to the loss runs through inputs without a gradient", () => {
+    // loss = softmax_cross_entropy(z, softmax(x·W)): W only shapes the labels, so no gradient can reach it.
+    const labelsOnly: Graph = {
+      name: "labels only",
+      nodes: [
+        inputNode("x", ["batch", 4], "features"),
+        node("V", "parameter", [], { shape: [4, 3], init: "xavier_normal" }),
+        node("W", "parameter", [], { shape: [4, 3], init: "xavier_normal" }),
+        node("z", "matmul", ["x", "V"]),
+        node("xW", "matmul", ["x", "W"]),
+        node("p", "softmax", ["xW"]),
+        node("loss", "softmax_cross_entropy", ["z", "p"]),
+      ],
+      loss: "loss",
+    };
+
+    it("is refused, naming the parameter, the node and the input that blocks it", () => {
+      expect(() => differentiate(labelsOnly)).toThrow(GraphError);
+      expect(() => differentiate(labelsOnly)).toThrow(
+        'graph: node "loss", field "inputs[1]": no gradient reaches "W": its only path to the loss enters node "loss" (softmax_cross_entropy) ' +
+          'through input "y" (the value "p", computed from "W"), which has no gradient. The loss "loss" depends on "W", so a zero gradient would be wrong',
+      );
+      // The other parameter is fine: asked for alone, it gets its gradient.
+      expect(differentiate(labelsOnly, { wrt: ["V"] }).gradients).toEqual({ V: "grad/V" });
+    });
+
+    it("names every blocking input when there are several (here cross_entropy's labels too)", () => {
+      const twice: Graph = {
+        ...labelsOnly,
+        nodes: [...labelsOnly.nodes.slice(0, -1), node("q", "softmax", ["z"]), node("l1", "softmax_cross_entropy", ["z", "p"]), node("l2", "cross_entropy", ["q", "p"]), node("loss", "add", ["l1", "l2"])],
+      };
+      expect(() => differentiate(twice)).toThrow(
+        /no gradient reaches "W": each of its paths to the loss enters a node through an input that has no gradient: node "l1" \(softmax_cross_entropy\) through input "y" \(the value "p", computed from "W"\); node "l2" \(cross_entropy\) through input "y"/,
+      );
+    });
+
+    it("is not refused when another path carries a gradient", () => {
+      const alsoLogits: Graph = { ...labelsOnly, nodes: [...labelsOnly.nodes.slice(0, -1), node("zp", "add", ["z", "xW"]), node("loss", "softmax_cross_entropy", ["zp", "p"])] };
+      const g = differentiate(alsoLogits);
+      // (Only the part through the logits: the labels are treated as constants, as everywhere.)
+      expect(byId(g).get(g.gradients!.W!)).toMatchObject({ op: "matmul", inputs: ["x", "grad/zp"] });
+    });
   });
 
   it("gives a parameter the loss does not depend on a zero, and adds nothing else when no parameter reaches the loss", () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { differentiate } from "../../src/autodiff/differentiate.js";
+import { parseGraph } from "../../src/graph/load.js";
 import { graphDocumentSchema, graphSchemaText, graphStructureSchema, writeGraphSchema } from "../../src/graph/document-schema.js";
 import { listOps } from "../../src/ops/registry.js";
 import { MNIST_FILE, mnistText, replaceOnce, tinyText } from "./helpers.js";
@@ -59,10 +61,26 @@ describe("the editor schema", () => {
     expect(accepts(replaceOnce(mnistText(), '"id": "a1",    "op": "relu",      "inputs": ["z1"]', '"id": "a1",    "op": "relu",      "inputs": ["z1"], "attrs": {"x": 1}'))).toBe(false);
   });
 
+  it("accepts a differentiated graph, with its gradients and its backward ids, and backward ids only there", () => {
+    const backward = differentiate(parseGraph(mnistText(), MNIST_FILE));
+    const text = JSON.stringify({ $schema: "./graph.schema.json", ...backward }, null, 2);
+    expect(accepts(text), JSON.stringify(validate.errors)).toBe(true);
+    expect(text).toContain('"id": "grad/W1"');
+    // The same nodes without `gradients` are a forward graph whose ids autodiff's names may not take.
+    const { gradients: _, ...withoutGradients } = backward;
+    expect(accepts(JSON.stringify(withoutGradients))).toBe(false);
+    expect(validate.errors!.some((e) => e.instancePath.endsWith("/id") && e.keyword === "pattern")).toBe(true);
+    expect(accepts(replaceOnce(mnistText(), '"id": "a1"', '"id": "grad/a1"').replace('["a1"]', '["grad/a1"]'))).toBe(false);
+    // With gradients, backward ids are allowed, but forward ids keep their pattern and gradients map ids to ids.
+    expect(accepts(replaceOnce(text, '"id": "xW1"', '"id": "x@W1"'))).toBe(false);
+    expect(accepts(replaceOnce(text, '"W1": "grad/W1"', '"W1": 3'))).toBe(false);
+  });
+
   it("describes the training section with the report's defaults", () => {
     const training = (graphDocumentSchema() as any).properties.training;
     expect(training.additionalProperties).toBe(false);
-    expect(training.properties.batch_size).toMatchObject({ type: "integer", default: 16 });
+    expect(training.properties.batch_size).toMatchObject({ type: "integer", default: 16, minimum: 1, maximum: 65_536 });
+    expect(training.properties.batch_size.description).toContain("at most 65,536");
     expect(typeof training.properties.batch_size.description).toBe("string");
   });
 
@@ -77,5 +95,12 @@ describe("the structure schema validateGraph checks first", () => {
     expect(text).not.toContain('"if"');
     expect(text).not.toContain('"pattern"');
     expect((graphStructureSchema() as any).properties.nodes.items.required).toEqual(["id", "op", "inputs", "attrs"]);
+  });
+
+  it("has an optional gradients object, value id → gradient id, like the editor schema", () => {
+    const gradients = { type: "object", additionalProperties: { type: "string" } };
+    expect((graphStructureSchema() as any).properties.gradients).toMatchObject(gradients);
+    expect((graphDocumentSchema() as any).properties.gradients).toMatchObject(gradients);
+    expect((graphStructureSchema() as any).required).toEqual(["name", "nodes"]);
   });
 });

@@ -159,6 +159,20 @@ describe("errors about values give the line and column of the value", () => {
     graphErrorOf(parse(broken), `${FILE}:${positionOf(broken, "0,", '"batch_size"')}: field "training.batch_size": must be >= 1 (found 0).`);
   });
 
+  it("an entry of a differentiated graph's gradients", () => {
+    const broken = replaceOnce(text, '"loss": "loss",', '"loss": "loss",\n  "gradients": { "W1": "W1", "b1": "W2" },');
+    graphErrorOf(
+      parse(broken),
+      `${FILE}:${positionOf(broken, '"W2" }')}: field "gradients["b1"]": the gradient of "b1" must have its shape, [128], but node "W2" has shape [128, 64].`,
+    );
+  });
+
+  it("a backward id in a graph without gradients", () => {
+    const broken = replaceOnce(text, '"id": "a1",', '"id": "grad/a1",').replace('["a1"]', '["grad/a1"]');
+    graphErrorOf(parse(broken), `${FILE}:${positionOf(broken, '"grad/a1"')}: node "grad/a1", field "id": the character "/" is reserved`, 'only in a differentiated graph, one with "gradients"');
+    expect(parseGraph(replaceOnce(broken, '"loss": "loss",', '"loss": "loss",\n  "gradients": {},'), FILE).gradients).toEqual({});
+  });
+
   it("a $schema that is not a string", () => {
     const broken = replaceOnce(text, '"./graph.schema.json"', "3");
     graphErrorOf(parse(broken), `${FILE}:2:14: field "$schema": must be a string`);

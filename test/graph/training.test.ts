@@ -55,6 +55,11 @@ describe("the training section", () => {
     expect(() => trainingConfig({ training: { batch_size: 0 } })).toThrow(GraphError);
   });
 
+  it("takes a batch_size up to 65,536 and no more", () => {
+    expect(trainingConfig({ training: { batch_size: 65_536 } }).batch_size).toBe(65_536);
+    graphErrorOf(() => trainingConfig({ training: { batch_size: 65_537 } }), 'field "training.batch_size": must be <= 65536 (found 65537).');
+  });
+
   it.each([
     ['"learning_rate": 0.001', '"learning_rate": 0', 'field "training.learning_rate": must be > 0 (found 0).'],
     ['"num_epochs": 15', '"num_epochs": 1.5', 'field "training.num_epochs": must be an integer (found 1.5).'],
@@ -63,6 +68,7 @@ describe("the training section", () => {
     ['"test_size": 0.2', '"test_size": 0', 'field "training.test_size": must be > 0 (found 0).'],
     ['"use_dropout": false', '"use_dropout": "no"', 'field "training.use_dropout": must be a boolean (found "no").'],
     ['["relu", "tanh"]\n', '["relu", "softplus"]\n', 'field "training.activation_functions[1]": must be one of "relu", "sigmoid", "tanh" (found "softplus").'],
+    ['"batch_size": 16', '"batch_size": 1000000', 'field "training.batch_size": must be <= 65536 (found 1000000).'],
     ['"patience": 5', '"patiance": 5', 'field "training.patiance": is not a known field here. Did you mean "patience"?'],
     ['"patience": 5', '"hidden_layers": [128, 64]', 'field "training.hidden_layers": is not a known field here. The fields allowed here are learning_rate'],
   ])("in a file: %s → %s", (from, to, expected) => {
