@@ -47,6 +47,12 @@ const FLAGS: readonly Flag[] = [
   { key: "val_size", flags: "--val-size <x>", description: "share of the rest used for validation", parse: number("--val-size") },
 ];
 
+/** Switches a graph file may turn on, which a flag turns off again. */
+const NEGATIONS: Record<string, string> = {
+  "--augment": "no augmentation, whatever the graph file says",
+  "--dropout": "no dropout, whatever the graph file says",
+};
+
 /** The flag that sets a configuration key, for error messages ("--lr" for learning_rate). */
 export function flagFor(key: string): string | undefined {
   return FLAGS.find((f) => f.key === key)?.flags.split(" ")[0];
@@ -57,9 +63,8 @@ export function addTrainingFlags(command: Command): Command {
     const option = new Option(flag.flags, flag.description);
     if (flag.parse) option.argParser(flag.parse);
     command.addOption(option);
-    if (flag.flags === "--augment" || flag.flags === "--dropout") {
-      command.addOption(new Option(`--no-${flag.flags.slice(2)}`, `${flag.description.split(" ")[0]} off`));
-    }
+    const negation = NEGATIONS[flag.flags];
+    if (negation) command.addOption(new Option(`--no-${flag.flags.slice(2)}`, negation));
   }
   return command;
 }

@@ -91,7 +91,10 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
 
     const op = getOp(node.op)!;
     if (!op.gradient) {
-      throw new GraphError(`op "${node.op}" has no gradient rule, so the gradient cannot flow back through this node to ${node.inputs.filter((_, i) => needed[i]).join(", ")}.`, { nodeId: id, field: "op" });
+      throw new GraphError(
+        `op "${node.op}" has no gradient rule, so the gradient cannot flow back through this node to ${node.inputs.filter((_, i) => needed[i]).join(", ")}.`,
+        { nodeId: id, field: "op" },
+      );
     }
     const builder = pending.builderFor(node, gradients.get(id)!, needed);
     const results = op.gradient(builder);
@@ -227,7 +230,13 @@ class BackwardNodes {
   add(id: string, op: string, inputs: readonly ValueRef[], attrs: Attrs = {}): ValueRef {
     const unique = this.uniqueId(id);
     const node: GraphNode = { id: unique, op, inputs: [...inputs], attrs };
-    this.shapes.set(unique, inferNodeShape(node, inputs.map((i) => this.shapeOf(i))));
+    this.shapes.set(
+      unique,
+      inferNodeShape(
+        node,
+        inputs.map((i) => this.shapeOf(i)),
+      ),
+    );
     this.nodes.push(node);
     return unique;
   }

@@ -17,7 +17,13 @@ export function initializeParameters(executor: Executor, graph: Graph, seed: num
     // Each parameter has its own stream, so adding a parameter does not change the others' values.
     const random = new Random((seed ^ hashString(id)) >>> 0);
     const std =
-      attrs.init === "he_normal" ? Math.sqrt(2 / fanIn) : attrs.init === "xavier_normal" ? Math.sqrt(1 / fanIn) : attrs.init === "normal" ? (attrs.std ?? 1) : 0;
+      attrs.init === "he_normal"
+        ? Math.sqrt(2 / fanIn)
+        : attrs.init === "xavier_normal"
+          ? Math.sqrt(1 / fanIn)
+          : attrs.init === "normal"
+            ? (attrs.std ?? 1)
+            : 0;
     for (let i = 0; i < view.length; i++) view[i] = std === 0 ? 0 : std * random.normal();
   }
 }

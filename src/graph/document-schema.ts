@@ -135,10 +135,7 @@ function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
       op: {
         description: NODE_FIELDS.op.description,
         // Any string stays valid, so a file using a custom op (registered by the user's module) is not flagged.
-        anyOf: [
-          { enum: ops.map((op) => op.name), enumDescriptions: ops.map((op) => op.summary) },
-          { type: "string" },
-        ],
+        anyOf: [{ enum: ops.map((op) => op.name), enumDescriptions: ops.map((op) => op.summary) }, { type: "string" }],
       },
     },
     allOf: ops.map(perOpRule),
@@ -158,7 +155,8 @@ function perOpRule(op: OpDefinition<any>): Schema {
         inputs: {
           minItems: arity,
           maxItems: arity,
-          description: arity === 0 ? `${op.name} takes no inputs.` : `${op.name} takes ${arity === 1 ? "one input" : `${arity} inputs`}: ${op.inputs.join(", ")}.`,
+          description:
+            arity === 0 ? `${op.name} takes no inputs.` : `${op.name} takes ${arity === 1 ? "one input" : `${arity} inputs`}: ${op.inputs.join(", ")}.`,
         },
         attrs: { description: `Attributes of ${op.name}.`, ...attrs },
       },

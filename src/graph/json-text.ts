@@ -184,7 +184,10 @@ function explainSyntaxError(text: string, error: SyntaxProblem, lines: LineIndex
     case "InvalidCharacter": {
       const index = [...token].findIndex((c) => c.charCodeAt(0) < 0x20);
       const bad = offset + Math.max(0, index);
-      return at(`a string contains a raw control character (${describeControl(text.charCodeAt(bad))}); inside a string it must be written as an escape such as \\t or \\n.`, bad);
+      return at(
+        `a string contains a raw control character (${describeControl(text.charCodeAt(bad))}); inside a string it must be written as an escape such as \\t or \\n.`,
+        bad,
+      );
     }
     case "InvalidNumberFormat":
     case "UnexpectedEndOfNumber":
@@ -194,7 +197,10 @@ function explainSyntaxError(text: string, error: SyntaxProblem, lines: LineIndex
     case "PropertyNameExpected":
     case "ValueExpected":
       if (before.char === "," && (text[offset] === "}" || text[offset] === "]")) {
-        return at(`a comma before "${text[offset]}" ends the list with nothing after it: JSON does not allow trailing commas. Remove this comma.`, before.offset);
+        return at(
+          `a comma before "${text[offset]}" ends the list with nothing after it: JSON does not allow trailing commas. Remove this comma.`,
+          before.offset,
+        );
       }
       if (text.trim() === "") return at('the file is empty: expected a graph, an object such as {"name": "…", "nodes": […]}.');
       return error.name === "PropertyNameExpected"
@@ -203,7 +209,8 @@ function explainSyntaxError(text: string, error: SyntaxProblem, lines: LineIndex
     case "ColonExpected":
       return at(`expected ":" after the property name, found ${found}.`);
     case "CommaExpected": {
-      const [closer, between, item] = container?.kind === "array" ? ["]", "the items of this array", "item"] : ["}", "the properties of this object", "property"];
+      const [closer, between, item] =
+        container?.kind === "array" ? ["]", "the items of this array", "item"] : ["}", "the properties of this object", "property"];
       const hint = token.startsWith('"') || /^[[{\d-]/.test(token) ? ` Is a comma missing after the previous ${item}?` : "";
       return at(`expected "," or "${closer}" between ${between}, found ${found}.${hint}`);
     }

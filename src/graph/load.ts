@@ -31,7 +31,13 @@ function readText(path: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory, not a file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+      code === "ENOENT"
+        ? "there is no such file"
+        : code === "EISDIR"
+          ? "it is a directory, not a file"
+          : code === "EACCES"
+            ? "permission denied"
+            : (err as Error).message;
     throw new GraphError(`cannot read the graph file: ${reason}.`, { file: path });
   }
 }

@@ -49,14 +49,20 @@ function explainAlternatives(failed: ErrorObject, errors: readonly ErrorObject[]
     byBranch.set(branch, [...(byBranch.get(branch) ?? []), error]);
   }
   const alternatives = Array.isArray(failed.schema) ? (failed.schema as Schema[]) : [];
-  const wrongKindOnly = (branchErrors: ErrorObject[]) =>
-    branchErrors.every((e) => e.keyword === "type" && e.instancePath === failed.instancePath);
+  const wrongKindOnly = (branchErrors: ErrorObject[]) => branchErrors.every((e) => e.keyword === "type" && e.instancePath === failed.instancePath);
   const plausible = [...byBranch.values()].filter((branchErrors) => !wrongKindOnly(branchErrors));
   const allConstants = alternatives.length > 0 && alternatives.every((s) => "const" in s);
   if (plausible.length === 1 && !allConstants) return explain(plausible[0]!);
 
   const path = pathOf(failed);
-  if (allConstants) return { path, message: mustBeOneOf(alternatives.map((s) => s.const), failed.data) };
+  if (allConstants)
+    return {
+      path,
+      message: mustBeOneOf(
+        alternatives.map((s) => s.const),
+        failed.data,
+      ),
+    };
   const expected = alternatives.map(describeSchema).join(" or ");
   return { path, message: `must be ${expected || "one of the allowed forms"} (found ${summarize(failed.data)}).` };
 }
@@ -102,7 +108,13 @@ function describe(error: ErrorObject): Omit<SchemaProblem, "path"> {
 
 function mustBeOneOf(allowed: readonly unknown[], data: unknown): string {
   const names = allowed.map((v) => JSON.stringify(v));
-  const hint = typeof data === "string" ? didYouMean(data, allowed.filter((v): v is string => typeof v === "string")) : "";
+  const hint =
+    typeof data === "string"
+      ? didYouMean(
+          data,
+          allowed.filter((v): v is string => typeof v === "string"),
+        )
+      : "";
   return `must be one of ${names.join(", ")} (found ${summarize(data)}).${hint}`;
 }
 

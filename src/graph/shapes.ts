@@ -19,7 +19,13 @@ export function inferShapes(graph: Graph): Map<string, Shape> {
   const shapes = new Map<string, Shape>();
   for (const id of topologicalOrder(graph)) {
     const node = byId.get(id)!;
-    shapes.set(id, inferNodeShape(node, node.inputs.map((i) => shapes.get(i)!)));
+    shapes.set(
+      id,
+      inferNodeShape(
+        node,
+        node.inputs.map((i) => shapes.get(i)!),
+      ),
+    );
   }
   return shapes;
 }
@@ -47,7 +53,9 @@ function checkSize(node: GraphNode, shape: Shape): void {
   for (const d of shape) {
     if (typeof d === "number") {
       if (!Number.isInteger(d) || d < 1) {
-        throw new GraphError(`the op's shape rule produced ${formatShape(shape)}; every dimension must be a positive integer or a symbol.`, { nodeId: node.id });
+        throw new GraphError(`the op's shape rule produced ${formatShape(shape)}; every dimension must be a positive integer or a symbol.`, {
+          nodeId: node.id,
+        });
       }
       elements *= d;
     }
@@ -76,7 +84,5 @@ export function concretize(shape: Shape, sizes: Readonly<Record<string, number>>
 export function checkDimensionSize(symbol: string, size: unknown): asserts size is number {
   if (typeof size === "number" && Number.isInteger(size) && size >= 1) return;
   const found = typeof size === "number" ? String(size) : typeof size === "string" ? JSON.stringify(size) : size === null ? "null" : `a ${typeof size}`;
-  throw new GraphError(
-    `the size of the dimension "${symbol}" must be a positive integer, a number of elements along that axis (found ${found}).`,
-  );
+  throw new GraphError(`the size of the dimension "${symbol}" must be a positive integer, a number of elements along that axis (found ${found}).`);
 }

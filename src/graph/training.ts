@@ -49,17 +49,30 @@ const TRAINING_FIELDS = {
   test_size: fraction(0.2, "Share of the whole data set held out for the final test."),
   val_size: fraction(0.25, "Share of the remaining (non-test) data used for validation and early stopping."),
   random_state: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, default: 42, description: "Seed of the train/validation/test split." }),
-  patience: Type.Integer({ minimum: 0, default: 5, description: "Early stopping: epochs without a better validation loss before training stops (0: never stop early)." }),
+  patience: Type.Integer({
+    minimum: 0,
+    default: 5,
+    description: "Early stopping: epochs without a better validation loss before training stops (0: never stop early).",
+  }),
   use_data_augmentation: Type.Boolean({ default: false, description: "Whether to train on randomly shifted and rotated copies of the images." }),
-  use_dropout: Type.Boolean({ default: false, description: "Whether the dropout nodes are active in training (at dropout_rate unless a node fixes its own rate)." }),
+  use_dropout: Type.Boolean({
+    default: false,
+    description: "Whether the dropout nodes are active in training (at dropout_rate unless a node fixes its own rate).",
+  }),
   dropout_rate: rate(0.1, "Dropout probability p: the share of activations zeroed in training (the rest are scaled by 1/(1-p))."),
-  activation_functions: Type.Array(
-    Type.Union(ACTIVATIONS.map((name) => Type.Literal(name))),
-    { minItems: 1, default: ["relu", "tanh"], description: "Activation function of each hidden layer, in order; the report's best is [\"relu\", \"tanh\"]." },
-  ),
+  activation_functions: Type.Array(Type.Union(ACTIVATIONS.map((name) => Type.Literal(name))), {
+    minItems: 1,
+    default: ["relu", "tanh"],
+    description: 'Activation function of each hidden layer, in order; the report\'s best is ["relu", "tanh"].',
+  }),
 
   // Beyond the report's table: settings the trainer offers, each defaulting to the report's behaviour.
-  seed: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, default: 42, description: "Seed of the weight initialisation, the shuffles, dropout and augmentation." }),
+  seed: Type.Integer({
+    minimum: 0,
+    maximum: 2 ** 32 - 1,
+    default: 42,
+    description: "Seed of the weight initialisation, the shuffles, dropout and augmentation.",
+  }),
   momentum: rate(0, "SGD: momentum μ (0: plain SGD, as in the report)."),
   bias_correction: Type.Boolean({ default: false, description: "Adam: use bias-corrected moments m̂ and v̂ (the report's Adam has none)." }),
   weight_decay: Type.Number({ minimum: 0, default: 0, description: "Decoupled weight decay λ, W ← W − α·λ·W before each update (0: none)." }),

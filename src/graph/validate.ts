@@ -303,7 +303,8 @@ function checkLossAndOutputs(context: Context, shapes: ReadonlyMap<string, Shape
   const { loss, outputs = {} } = context.graph;
   if (loss !== undefined) {
     const shape = shapes.get(loss);
-    if (shape === undefined) throw new GraphError(`refers to "${loss}", but no node has that id.${didYouMean(loss, shapes.keys())}`, { field: "loss", path: ["loss"] });
+    if (shape === undefined)
+      throw new GraphError(`refers to "${loss}", but no node has that id.${didYouMean(loss, shapes.keys())}`, { field: "loss", path: ["loss"] });
     if (shape.length !== 0) {
       throw new GraphError(
         `the loss must be a scalar (shape []), but node "${loss}" has shape ${formatShape(shape)}. Reduce it to one number, ` +

@@ -21,7 +21,9 @@ export const PROBABILITY_FLOOR = 1e-12;
 export function lossInputsShape(predictions: Shape, labels: Shape): Shape {
   const shape = sameShapes(predictions, labels);
   if (shape.length < 2) {
-    throw new ShapeError(`the predictions and labels must have a batch axis first and a class axis last (rank ≥ 2, such as [batch, 10]), got ${formatShape(shape)}.`);
+    throw new ShapeError(
+      `the predictions and labels must have a batch axis first and a class axis last (rank ≥ 2, such as [batch, 10]), got ${formatShape(shape)}.`,
+    );
   }
   return shape;
 }

@@ -20,7 +20,11 @@ import { defineOp } from "./op.js";
 const DropoutAttrs = Type.Object(
   {
     rate: Type.Optional(
-      Type.Number({ minimum: 0, exclusiveMaximum: 1, description: "Probability of dropping an element in training mode (the report's dropout_rate, e.g. 0.1)." }),
+      Type.Number({
+        minimum: 0,
+        exclusiveMaximum: 1,
+        description: "Probability of dropping an element in training mode (the report's dropout_rate, e.g. 0.1).",
+      }),
     ),
     key: Type.Optional(
       Type.String({ minLength: 1, description: "Names the random stream of the mask (default: the node's id); nodes with the same key share a mask." }),

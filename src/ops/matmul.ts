@@ -78,16 +78,8 @@ export const matmul = defineOp({
     //   Aᵀ·B  → dA = B·dCᵀ,   dB = A·dC
     //   A·Bᵀ  → dA = dC·B,    dB = dCᵀ·A
     //   Aᵀ·Bᵀ → dA = Bᵀ·dCᵀ,  dB = dCᵀ·Aᵀ
-    const da = !g.needs(0)
-      ? null
-      : transpose_a
-        ? g.emit("matmul", [b, dy], t(transpose_b, true))
-        : g.emit("matmul", [dy, b], t(false, !transpose_b));
-    const db = !g.needs(1)
-      ? null
-      : transpose_b
-        ? g.emit("matmul", [dy, a], t(true, transpose_a))
-        : g.emit("matmul", [a, dy], t(!transpose_a, false));
+    const da = !g.needs(0) ? null : transpose_a ? g.emit("matmul", [b, dy], t(transpose_b, true)) : g.emit("matmul", [dy, b], t(false, !transpose_b));
+    const db = !g.needs(1) ? null : transpose_b ? g.emit("matmul", [dy, a], t(true, transpose_a)) : g.emit("matmul", [a, dy], t(!transpose_a, false));
     return [da, db];
   },
 });

@@ -24,7 +24,7 @@ export const parameter = defineOp({
             "'adjusted normal distribution'); normal: N(0, std²).",
         },
       ),
-      std: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "Standard deviation for init \"normal\"." })),
+      std: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Standard deviation for init "normal".' })),
     },
     { additionalProperties: false },
   ),

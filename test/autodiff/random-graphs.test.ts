@@ -123,13 +123,20 @@ describe("random graphs", () => {
           const subject = /^grad\/([A-Za-z0-9_]+)/.exec(n.id)![1]!;
           if (onPath.has(subject)) continue;
           // The one exception: a parameter the loss does not depend on gets a zero, and nothing else.
-          expect(fromParameters.has(subject) && byId.get(subject)!.op === "parameter", `${n.id} differentiates ${subject}, which is not on a path to the loss`).toBe(true);
+          expect(
+            fromParameters.has(subject) && byId.get(subject)!.op === "parameter",
+            `${n.id} differentiates ${subject}, which is not on a path to the loss`,
+          ).toBe(true);
           expect(n).toMatchObject({ id: `grad/${subject}`, op: "constant", inputs: [], attrs: { value: 0 } });
         }
         // Every value on the path gets a gradient of its shape, an add of its parts where it fans out. Asking
         // for the gradients of all of them names each one and adds no node.
         const everything = differentiate(forward, { wrt: [...onPath] });
-        const offPathZeros = new Set(parameterIds(forward).filter((id) => !onPath.has(id)).map((id) => `grad/${id}`));
+        const offPathZeros = new Set(
+          parameterIds(forward)
+            .filter((id) => !onPath.has(id))
+            .map((id) => `grad/${id}`),
+        );
         expect(everything.nodes).toEqual(graph.nodes.filter((n) => !offPathZeros.has(n.id)));
         const shapes = inferShapes(graph);
         for (const id of onPath) {

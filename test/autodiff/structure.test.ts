@@ -173,7 +173,13 @@ describe("autodiff", () => {
     it("names every blocking input when there are several (here cross_entropy's labels too)", () => {
       const twice: Graph = {
         ...labelsOnly,
-        nodes: [...labelsOnly.nodes.slice(0, -1), node("q", "softmax", ["z"]), node("l1", "softmax_cross_entropy", ["z", "p"]), node("l2", "cross_entropy", ["q", "p"]), node("loss", "add", ["l1", "l2"])],
+        nodes: [
+          ...labelsOnly.nodes.slice(0, -1),
+          node("q", "softmax", ["z"]),
+          node("l1", "softmax_cross_entropy", ["z", "p"]),
+          node("l2", "cross_entropy", ["q", "p"]),
+          node("loss", "add", ["l1", "l2"]),
+        ],
       };
       expect(() => differentiate(twice)).toThrow(
         /no gradient reaches "W": each of its paths to the loss enters a node through an input that has no gradient: node "l1" \(softmax_cross_entropy\) through input "y" \(the value "p", computed from "W"\); node "l2" \(cross_entropy\) through input "y"/,
@@ -181,7 +187,10 @@ describe("autodiff", () => {
     });
 
     it("is not refused when another path carries a gradient", () => {
-      const alsoLogits: Graph = { ...labelsOnly, nodes: [...labelsOnly.nodes.slice(0, -1), node("zp", "add", ["z", "xW"]), node("loss", "softmax_cross_entropy", ["zp", "p"])] };
+      const alsoLogits: Graph = {
+        ...labelsOnly,
+        nodes: [...labelsOnly.nodes.slice(0, -1), node("zp", "add", ["z", "xW"]), node("loss", "softmax_cross_entropy", ["zp", "p"])],
+      };
       const g = differentiate(alsoLogits);
       // (Only the part through the logits: the labels are treated as constants, as everywhere.)
       expect(byId(g).get(g.gradients!.W!)).toMatchObject({ op: "matmul", inputs: ["x", "grad/zp"] });
@@ -197,7 +206,11 @@ describe("autodiff", () => {
     expect(byId(g).get(g.gradients!.unused!)).toMatchObject({ op: "constant", inputs: [], attrs: { shape: [2], value: 0 } });
 
     const g2 = differentiate(graph, { loss: "scaled_x", wrt: ["unused", "W1"] });
-    expect(backward(g2, graph).map((n) => n.id).sort()).toEqual(["grad/W1", "grad/unused"]);
+    expect(
+      backward(g2, graph)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(["grad/W1", "grad/unused"]);
     for (const id of ["W1", "unused"]) expect(byId(g2).get(g2.gradients![id]!)!.attrs).toMatchObject({ value: 0 });
   });
 

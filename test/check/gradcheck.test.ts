@@ -146,7 +146,12 @@ describe("checkGradients", () => {
   it("checks a non-scalar loss as the sum of its elements", () => {
     const graph: Graph = {
       name: "vector loss",
-      nodes: [inputNode("x", [3]), node("W", "parameter", [], { shape: [3], init: "normal", std: 1 }), node("y", "test_scale", ["x", "W"]), node("loss", "tanh", ["y"])],
+      nodes: [
+        inputNode("x", [3]),
+        node("W", "parameter", [], { shape: [3], init: "normal", std: 1 }),
+        node("y", "test_scale", ["x", "W"]),
+        node("loss", "tanh", ["y"]),
+      ],
       loss: "loss",
     };
     // test_scale has no gradient rule: the checker reports autodiff's error, naming the node.

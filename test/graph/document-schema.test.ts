@@ -58,7 +58,11 @@ describe("the editor schema", () => {
     expect(accepts(replaceOnce(mnistText(), '"init": "he_normal"', '"init": "he_norml"'))).toBe(false);
     expect(accepts(replaceOnce(mnistText(), '"shape": [128], "init": "zeros"', '"shape": [128]'))).toBe(false);
     expect(accepts(replaceOnce(mnistText(), '["xW1", "b1"]', '["xW1"]'))).toBe(false);
-    expect(accepts(replaceOnce(mnistText(), '"id": "a1",    "op": "relu",      "inputs": ["z1"]', '"id": "a1",    "op": "relu",      "inputs": ["z1"], "attrs": {"x": 1}'))).toBe(false);
+    expect(
+      accepts(
+        replaceOnce(mnistText(), '"id": "a1",    "op": "relu",      "inputs": ["z1"]', '"id": "a1",    "op": "relu",      "inputs": ["z1"], "attrs": {"x": 1}'),
+      ),
+    ).toBe(false);
   });
 
   it("accepts a differentiated graph, with its gradients and its backward ids, and backward ids only there", () => {

@@ -50,7 +50,25 @@ function checkAccepted(text: string): void {
 // ---------------------------------------------------------------------------------------------------
 // Mutations of the parsed document
 
-const NAMES = ["", "x", "y", "W1", "b1", "z1", "a", "loss", "probs", "batch", "relu", "grad/W1", "v@n", "__proto__", "constructor", "toString", "x".repeat(300)];
+const NAMES = [
+  "",
+  "x",
+  "y",
+  "W1",
+  "b1",
+  "z1",
+  "a",
+  "loss",
+  "probs",
+  "batch",
+  "relu",
+  "grad/W1",
+  "v@n",
+  "__proto__",
+  "constructor",
+  "toString",
+  "x".repeat(300),
+];
 const SIZES = [0, -1, 1, 2.5, 10, 784, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 53, 1e300, -0];
 
 const payload: fc.Arbitrary<Json> = fc.oneof(
@@ -68,10 +86,20 @@ const jsonMutation = fc.oneof(
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("replace" as const), at: fc.nat(), value: payload }),
   fc.record({ kind: fc.constant("retype" as const), at: fc.nat(), to: fc.constantFrom("string", "number", "boolean", "null", "array", "object") }),
-  fc.record({ kind: fc.constant("addKey" as const), at: fc.nat(), key: fc.oneof(fc.constantFrom("inputs", "attrs", "rate", "shape", "id", "op", "$schema", "__proto__"), fc.string({ maxLength: 6 })), value: payload }),
+  fc.record({
+    kind: fc.constant("addKey" as const),
+    at: fc.nat(),
+    key: fc.oneof(fc.constantFrom("inputs", "attrs", "rate", "shape", "id", "op", "$schema", "__proto__"), fc.string({ maxLength: 6 })),
+    value: payload,
+  }),
   fc.record({ kind: fc.constant("swapIds" as const), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant("rewire" as const), node: fc.nat(), input: fc.nat(), target: fc.nat() }),
-  fc.record({ kind: fc.constant("resize" as const), node: fc.nat(), dim: fc.nat(), size: fc.oneof(fc.constantFrom(...SIZES), fc.integer({ min: 1, max: 2 ** 31 - 1 })) }),
+  fc.record({
+    kind: fc.constant("resize" as const),
+    node: fc.nat(),
+    dim: fc.nat(),
+    size: fc.oneof(fc.constantFrom(...SIZES), fc.integer({ min: 1, max: 2 ** 31 - 1 })),
+  }),
   fc.record({ kind: fc.constant("duplicateNode" as const), node: fc.nat() }),
 );
 type JsonMutation = typeof jsonMutation extends fc.Arbitrary<infer M> ? M : never;

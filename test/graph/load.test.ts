@@ -72,7 +72,11 @@ describe("JSON syntax errors say where, what was expected and what was found", (
 
   it("a missing comma between two properties", () => {
     const broken = replaceOnce(text, '"loss": "loss",', '"loss": "loss"');
-    graphErrorOf(parse(broken), `${FILE}:${positionOf(broken, '"outputs"')}:`, 'expected "," or "}" between the properties of this object, found "\\"outputs\\""');
+    graphErrorOf(
+      parse(broken),
+      `${FILE}:${positionOf(broken, '"outputs"')}:`,
+      'expected "," or "}" between the properties of this object, found "\\"outputs\\""',
+    );
   });
 
   it("an unclosed object, naming where it was opened", () => {
@@ -91,7 +95,7 @@ describe("JSON syntax errors say where, what was expected and what was found", (
   });
 
   it("an incomplete number", () => {
-    graphErrorOf(parse(replaceOnce(text, '[3,2]', "[3.,2]")), "not a complete number");
+    graphErrorOf(parse(replaceOnce(text, "[3,2]", "[3.,2]")), "not a complete number");
   });
 
   it("a missing colon", () => {
@@ -169,7 +173,11 @@ describe("errors about values give the line and column of the value", () => {
 
   it("a backward id in a graph without gradients", () => {
     const broken = replaceOnce(text, '"id": "a1",', '"id": "grad/a1",').replace('["a1"]', '["grad/a1"]');
-    graphErrorOf(parse(broken), `${FILE}:${positionOf(broken, '"grad/a1"')}: node "grad/a1", field "id": the character "/" is reserved`, 'only in a differentiated graph, one with "gradients"');
+    graphErrorOf(
+      parse(broken),
+      `${FILE}:${positionOf(broken, '"grad/a1"')}: node "grad/a1", field "id": the character "/" is reserved`,
+      'only in a differentiated graph, one with "gradients"',
+    );
     expect(parseGraph(replaceOnce(broken, '"loss": "loss",', '"loss": "loss",\n  "gradients": {},'), FILE).gradients).toEqual({});
   });
 

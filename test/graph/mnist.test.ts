@@ -7,8 +7,21 @@ import { trainingConfig } from "../../src/graph/training.js";
 import { MNIST_FILE, mnistText } from "./helpers.js";
 
 const TABLE_3_KEYS = [
-  "learning_rate", "num_epochs", "batch_size", "optimizer", "beta1", "beta2", "epsilon", "decay_rate",
-  "test_size", "val_size", "random_state", "patience", "use_data_augmentation", "use_dropout", "dropout_rate",
+  "learning_rate",
+  "num_epochs",
+  "batch_size",
+  "optimizer",
+  "beta1",
+  "beta2",
+  "epsilon",
+  "decay_rate",
+  "test_size",
+  "val_size",
+  "random_state",
+  "patience",
+  "use_data_augmentation",
+  "use_dropout",
+  "dropout_rate",
   "activation_functions",
 ];
 

@@ -51,7 +51,10 @@ describe("the training section", () => {
   });
 
   it("refuses a bad section in a graph built in code", () => {
-    graphErrorOf(() => trainingConfig({ training: { optimizer: "adamw" } }), 'field "training.optimizer": must be one of "adam", "rmsprop", "sgd" (found "adamw").');
+    graphErrorOf(
+      () => trainingConfig({ training: { optimizer: "adamw" } }),
+      'field "training.optimizer": must be one of "adam", "rmsprop", "sgd" (found "adamw").',
+    );
     expect(() => trainingConfig({ training: { batch_size: 0 } })).toThrow(GraphError);
   });
 

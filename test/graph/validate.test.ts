@@ -5,7 +5,10 @@ import { MAX_PARAMETER_ELEMENTS, validateGraph } from "../../src/graph/validate.
 import { graphErrorOf, tinyGraph, withNodes } from "./helpers.js";
 
 const FILE = "tiny.graph.json";
-const check = (graph: unknown, file = FILE) => () => validateGraph(graph as Graph, file);
+const check =
+  (graph: unknown, file = FILE) =>
+  () =>
+    validateGraph(graph as Graph, file);
 
 describe("validateGraph accepts", () => {
   it("a valid graph built in code", () => {
@@ -205,7 +208,7 @@ describe("cycles", () => {
     const graph = withNodes(tinyGraph(), (nodes) => {
       nodes[3] = { ...nodes[3]!, inputs: ["a", "W"] };
     });
-    const message = graphErrorOf(check(graph), "field \"inputs[");
+    const message = graphErrorOf(check(graph), 'field "inputs[');
     const [, node, cycle] = /node "(\w+)", field "inputs\[\d\]": the graph has a cycle, ([^:]+):/.exec(message)!;
     expect(cycle!.startsWith(`${node} → `) && cycle!.endsWith(` → ${node}`)).toBe(true);
   });
@@ -275,7 +278,12 @@ describe("absurd sizes", () => {
       ],
     };
     const total = (3 * big + 1).toLocaleString("en-US");
-    graphErrorOf(check(graph), `${FILE}: node "p2", field "attrs.shape": the parameters hold ${total} elements in all`, MAX_PARAMETER_ELEMENTS.toLocaleString("en-US"), "the largest");
+    graphErrorOf(
+      check(graph),
+      `${FILE}: node "p2", field "attrs.shape": the parameters hold ${total} elements in all`,
+      MAX_PARAMETER_ELEMENTS.toLocaleString("en-US"),
+      "the largest",
+    );
   });
 });
 

@@ -36,15 +36,32 @@ describe("op definitions", () => {
   it("validates dropout's attributes: rate in [0, 1), an optional non-empty key, nothing else", () => {
     const validate = attrValidator("dropout")!;
     for (const ok of [{}, { rate: 0 }, { rate: 0.1 }, { rate: 0.999 }, { rate: 0.5, key: "layer1" }]) expect(validate(ok), JSON.stringify(ok)).toBeNull();
-    for (const bad of [{ rate: 1 }, { rate: -0.1 }, { rate: "0.1" }, { key: "" }, { rate: 0.1, p: 0.1 }]) expect(validate(bad), JSON.stringify(bad)).not.toBeNull();
+    for (const bad of [{ rate: 1 }, { rate: -0.1 }, { rate: "0.1" }, { key: "" }, { rate: 0.1, p: 0.1 }])
+      expect(validate(bad), JSON.stringify(bad)).not.toBeNull();
     expect(attrValidator("softmax")!({ axis: 0 })).not.toBeNull();
   });
 
   it("infers shapes, symbolic batch included", () => {
     expect(getOp("mul")!.shape([["batch", 3], [3]], {})).toEqual(["batch", 3]);
-    expect(getOp("sub")!.shape([[4, 1], [1, 5]], {})).toEqual([4, 5]);
+    expect(
+      getOp("sub")!.shape(
+        [
+          [4, 1],
+          [1, 5],
+        ],
+        {},
+      ),
+    ).toEqual([4, 5]);
     expect(getOp("softmax")!.shape([["batch", 10]], {})).toEqual(["batch", 10]);
-    expect(getOp("cross_entropy")!.shape([["batch", 10], ["batch", 10]], {})).toEqual([]);
+    expect(
+      getOp("cross_entropy")!.shape(
+        [
+          ["batch", 10],
+          ["batch", 10],
+        ],
+        {},
+      ),
+    ).toEqual([]);
     expect(getOp("softmax_cross_entropy_grad")!.shape([["batch", 10], ["batch", 10], []], {})).toEqual(["batch", 10]);
     expect(getOp("dropout")!.shape([["batch", 64]], { rate: 0.1 })).toEqual(["batch", 64]);
   });
@@ -56,8 +73,22 @@ describe("op definitions", () => {
     };
     refuse("mul", [[2, 3], [2]], /cannot be broadcast/);
     refuse("softmax", [[]], /at least one axis/);
-    refuse("softmax_grad", [[2, 3], [3, 2]], /same shape/);
-    refuse("cross_entropy", [["batch", 10], ["batch", 9]], /same shape/);
+    refuse(
+      "softmax_grad",
+      [
+        [2, 3],
+        [3, 2],
+      ],
+      /same shape/,
+    );
+    refuse(
+      "cross_entropy",
+      [
+        ["batch", 10],
+        ["batch", 9],
+      ],
+      /same shape/,
+    );
     refuse("cross_entropy", [[10], [10]], /rank ≥ 2/);
     refuse("softmax_cross_entropy", [[10], [10]], /rank ≥ 2/);
     refuse("cross_entropy_grad", [[2, 3], [2, 3], [1]], /"dL" must be a scalar/);

@@ -54,27 +54,27 @@ function gradientProperty(cases: fc.Arbitrary<OpCase>, numRuns = 200): void {
       const ids = c.inputs.map((_, i) => `x${i}`);
       const partial: Graph = { name: c.op, nodes: [...c.inputs.map((x, i) => inputNode(ids[i]!, x.shape)), node("y", c.op, ids, c.attrs ?? {})] };
       const n = product(inferShapes(partial).get("y")! as number[]);
-      expectGradientsPass(c, Array.from({ length: n }, (_, i) => pool[i % pool.length]!));
+      expectGradientsPass(
+        c,
+        Array.from({ length: n }, (_, i) => pool[i % pool.length]!),
+      );
     }),
     { numRuns },
   );
 }
 
-const unaryCase = (op: string, values = value(), minRank = 0) =>
-  tensorOf(shape(minRank, 3), values).map((x) => ({ op, inputs: [x], wrt: [0] }));
+const unaryCase = (op: string, values = value(), minRank = 0) => tensorOf(shape(minRank, 3), values).map((x) => ({ op, inputs: [x], wrt: [0] }));
 
 /** Two inputs whose shapes broadcast together, in a random pattern, in random order. */
 const broadcastPair = shape(0, 3).chain((full) =>
-  fc
-    .tuple(broadcastPatternOf(full), broadcastPatternOf(full), fc.boolean())
-    .chain(([a, b, whole]) => {
-      // Often keep one operand whole, the common case ([m, n] with a bias [n]).
-      const left = whole ? full : a;
-      return fc.tuple(dataFor(left), dataFor(b)).map(([da, db]) => [
-        { shape: left, data: da },
-        { shape: b, data: db },
-      ]);
-    }),
+  fc.tuple(broadcastPatternOf(full), broadcastPatternOf(full), fc.boolean()).chain(([a, b, whole]) => {
+    // Often keep one operand whole, the common case ([m, n] with a bias [n]).
+    const left = whole ? full : a;
+    return fc.tuple(dataFor(left), dataFor(b)).map(([da, db]) => [
+      { shape: left, data: da },
+      { shape: b, data: db },
+    ]);
+  }),
 );
 
 describe("op gradients pass a float64 central-difference check", () => {
@@ -145,7 +145,9 @@ describe("op gradients pass a float64 central-difference check", () => {
   it("broadcast_to, from random shapes that broadcast to the target", () => {
     gradientProperty(
       shape(0, 3).chain((target) =>
-        broadcastPatternOf(target).chain((from) => dataFor(from).map((data) => ({ op: "broadcast_to", inputs: [{ shape: from, data }], wrt: [0], attrs: { shape: target } }))),
+        broadcastPatternOf(target).chain((from) =>
+          dataFor(from).map((data) => ({ op: "broadcast_to", inputs: [{ shape: from, data }], wrt: [0], attrs: { shape: target } })),
+        ),
       ),
     );
   });

@@ -71,8 +71,18 @@ describe("elementwise kernels", () => {
   it("relu, neg and tanh are their formulas", () => {
     fc.assert(
       fc.property(tensorOf(shape(0, 3), value(-20, 20)), (x) => {
-        expect(bitwiseEqual(runOp("relu", [x]), x.data.map((v) => (v > 0 ? v : 0)))).toBe(true);
-        expect(bitwiseEqual(runOp("neg", [x]), x.data.map((v) => -v))).toBe(true);
+        expect(
+          bitwiseEqual(
+            runOp("relu", [x]),
+            x.data.map((v) => (v > 0 ? v : 0)),
+          ),
+        ).toBe(true);
+        expect(
+          bitwiseEqual(
+            runOp("neg", [x]),
+            x.data.map((v) => -v),
+          ),
+        ).toBe(true);
         expectClose(runOp("tanh", [x]), x.data.map(Math.tanh), 1e-15);
       }),
     );
@@ -81,7 +91,11 @@ describe("elementwise kernels", () => {
   it("sigmoid is 1/(1+e^−x), and stays finite and in [0, 1] for huge |x|, in float64 and float32", () => {
     fc.assert(
       fc.property(tensorOf(shape(0, 3), value(-30, 30)), (x) => {
-        expectClose(runOp("sigmoid", [x]), x.data.map((v) => 1 / (1 + Math.exp(-v))), 1e-14);
+        expectClose(
+          runOp("sigmoid", [x]),
+          x.data.map((v) => 1 / (1 + Math.exp(-v))),
+          1e-14,
+        );
       }),
     );
     const extreme = { shape: [6], data: [-1e308, -1000, -50, 50, 1000, 1e308] };
@@ -105,9 +119,21 @@ describe("elementwise kernels", () => {
             { shape: s, data: dy },
             { shape: s, data: y },
           ];
-          expectClose(runOp("sigmoid_grad", inputs), dy.map((d, i) => d * y[i]! * (1 - y[i]!)), 1e-15);
-          expectClose(runOp("tanh_grad", inputs), dy.map((d, i) => d * (1 - y[i]! * y[i]!)), 1e-15);
-          expectClose(runOp("relu_grad", inputs), dy.map((d, i) => (y[i]! > 0 ? d : 0)), 0);
+          expectClose(
+            runOp("sigmoid_grad", inputs),
+            dy.map((d, i) => d * y[i]! * (1 - y[i]!)),
+            1e-15,
+          );
+          expectClose(
+            runOp("tanh_grad", inputs),
+            dy.map((d, i) => d * (1 - y[i]! * y[i]!)),
+            1e-15,
+          );
+          expectClose(
+            runOp("relu_grad", inputs),
+            dy.map((d, i) => (y[i]! > 0 ? d : 0)),
+            0,
+          );
         },
       ),
     );
@@ -179,7 +205,11 @@ describe("losses", () => {
           expect(Number.isFinite(loss[0])).toBe(true);
           const dL = 0.75;
           const grad = runOp("cross_entropy_grad", [...inputs, { shape: [], data: [dL] }]);
-          expectClose(grad, p.map((pk, k) => (-dL * y[k]!) / (m * Math.max(pk, PROBABILITY_FLOOR))), 1e-14);
+          expectClose(
+            grad,
+            p.map((pk, k) => (-dL * y[k]!) / (m * Math.max(pk, PROBABILITY_FLOOR))),
+            1e-14,
+          );
         },
       ),
     );
@@ -242,7 +272,11 @@ describe("losses", () => {
             { shape: s, data: y },
             { shape: [], data: [dL] },
           ]);
-          expectClose(grad, probs.map((p, k) => (dL * (p - y[k]!)) / m), 1e-14);
+          expectClose(
+            grad,
+            probs.map((p, k) => (dL * (p - y[k]!)) / m),
+            1e-14,
+          );
         },
       ),
     );
@@ -253,9 +287,9 @@ describe("matmul, sum_to, broadcast_to", () => {
   it("matmul is Σₚ op(A)ᵢₚ op(B)ₚⱼ for every transpose combination, in float64 and float32", () => {
     fc.assert(
       fc.property(
-        fc.tuple(dim, dim, dim, fc.boolean(), fc.boolean()).chain(([m, k, n, ta, tb]) =>
-          fc.tuple(dataFor(ta ? [k, m] : [m, k]), dataFor(tb ? [n, k] : [k, n])).map(([a, b]) => ({ m, k, n, ta, tb, a, b })),
-        ),
+        fc
+          .tuple(dim, dim, dim, fc.boolean(), fc.boolean())
+          .chain(([m, k, n, ta, tb]) => fc.tuple(dataFor(ta ? [k, m] : [m, k]), dataFor(tb ? [n, k] : [k, n])).map(([a, b]) => ({ m, k, n, ta, tb, a, b }))),
         ({ m, k, n, ta, tb, a, b }) => {
           const A = (i: number, p: number) => (ta ? a[p * m + i]! : a[i * k + p]!);
           const B = (p: number, j: number) => (tb ? b[j * k + p]! : b[p * n + j]!);
@@ -279,14 +313,22 @@ describe("matmul, sum_to, broadcast_to", () => {
 
   it("sum_to adds up every element mapped to the same target index; broadcast_to copies it back", () => {
     fc.assert(
-      fc.property(tensorOf(shape(0, 3)).chain((x) => broadcastPatternOf(x.shape).map((target) => ({ x, target }))), ({ x, target }) => {
-        const expected = new Array<number>(product(target)).fill(0);
-        [...indices(x.shape)].forEach((i, flat) => (expected[sourceIndex(i, target)]! += x.data[flat]!));
-        const summed = runOp("sum_to", [x], { attrs: { shape: target } });
-        expectClose(summed, expected, 1e-13);
-        const back = runOp("broadcast_to", [{ shape: target, data: [...summed] }], { attrs: { shape: x.shape } });
-        expect(bitwiseEqual(back, [...indices(x.shape)].map((i) => summed[sourceIndex(i, target)]!))).toBe(true);
-      }),
+      fc.property(
+        tensorOf(shape(0, 3)).chain((x) => broadcastPatternOf(x.shape).map((target) => ({ x, target }))),
+        ({ x, target }) => {
+          const expected = new Array<number>(product(target)).fill(0);
+          [...indices(x.shape)].forEach((i, flat) => (expected[sourceIndex(i, target)]! += x.data[flat]!));
+          const summed = runOp("sum_to", [x], { attrs: { shape: target } });
+          expectClose(summed, expected, 1e-13);
+          const back = runOp("broadcast_to", [{ shape: target, data: [...summed] }], { attrs: { shape: x.shape } });
+          expect(
+            bitwiseEqual(
+              back,
+              [...indices(x.shape)].map((i) => summed[sourceIndex(i, target)]!),
+            ),
+          ).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -332,7 +374,13 @@ describe("dropout", () => {
     const n = 4000;
     const rate = 0.5;
     const mask = (options: { step: number; seed?: number; id?: string; key?: string }) =>
-      runOp("dropout", [ones(n)], { attrs: options.key ? { rate, key: options.key } : { rate }, training: true, step: options.step, seed: options.seed ?? 1, id: options.id ?? "d" });
+      runOp("dropout", [ones(n)], {
+        attrs: options.key ? { rate, key: options.key } : { rate },
+        training: true,
+        step: options.step,
+        seed: options.seed ?? 1,
+        id: options.id ?? "d",
+      });
     const base = mask({ step: 5 });
     const differsEnough = (other: Float64Array) => {
       let differ = 0;

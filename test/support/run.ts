@@ -46,7 +46,15 @@ export function runOp(
   const id = options.id ?? "y";
   const graph: Graph = {
     name: `op ${op}`,
-    nodes: [...inputs.map((x, i) => inputNode(`x${i}`, x.shape)), node(id, op, inputs.map((_, i) => `x${i}`), options.attrs ?? {})],
+    nodes: [
+      ...inputs.map((x, i) => inputNode(`x${i}`, x.shape)),
+      node(
+        id,
+        op,
+        inputs.map((_, i) => `x${i}`),
+        options.attrs ?? {},
+      ),
+    ],
   };
   const feeds = Object.fromEntries(inputs.map((x, i) => [`x${i}`, x.data]));
   return run(graph, { outputs: [id], feeds, ...options })[id]!;
