@@ -1,0 +1,154 @@
+/**
+ * Every picture is well-formed XML and holds what it should: the graph's nodes and edges with their
+ * shapes, kinds told apart with a legend, boxes that do not overlap and labels that fit them; curves
+ * with both series and the best epoch; the digits; the confusion counts; a self-contained report.
+ */
+import { JSDOM } from "jsdom";
+import { describe, expect, it } from "vitest";
+import { differentiate, loadGraphFile, type Graph } from "../../src/index.js";
+import { CHAR_WIDTH } from "../../viz/svg.js";
+import { renderConfusionSvg, renderCurvesSvg, renderGraphSvg, renderPredictionsSvg, renderReportHtml } from "../../viz/index.js";
+
+function parseSvg(text: string): Document {
+  const document = new new JSDOM("").window.DOMParser().parseFromString(text, "image/svg+xml");
+  const error = document.querySelector("parsererror");
+  if (error) throw new Error(`not well-formed XML: ${error.textContent}`);
+  expect(document.documentElement.tagName).toBe("svg");
+  expect(document.documentElement.getAttribute("xmlns")).toBe("http://www.w3.org/2000/svg");
+  return document;
+}
+
+interface Placed {
+  id: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  texts: { text: string; size: number }[];
+}
+
+function placedNodes(document: Document): Placed[] {
+  return [...document.querySelectorAll("g.node")].map((g) => {
+    const [, x, y] = /translate\(([-\d.]+), ([-\d.]+)\)/.exec(g.getAttribute("transform")!)!.map(Number) as [number, number, number];
+    const rect = g.querySelector("rect")!;
+    return {
+      id: g.getAttribute("data-id")!,
+      x,
+      y,
+      width: Number(rect.getAttribute("width")),
+      height: Number(rect.getAttribute("height")),
+      texts: [...g.querySelectorAll("text")].map((t) => ({ text: t.textContent!, size: Number(t.getAttribute("font-size")) })),
+    };
+  });
+}
+
+const mnist = loadGraphFile("graphs/mnist.graph.json");
+
+describe("the graph picture", () => {
+  const check = (graph: Graph) => {
+    const document = parseSvg(renderGraphSvg(graph));
+    const nodes = placedNodes(document);
+    expect(nodes.map((n) => n.id).sort()).toEqual(graph.nodes.map((n) => n.id).sort());
+    expect(document.querySelectorAll("g.edge")).toHaveLength(graph.nodes.reduce((n, node) => n + node.inputs.length, 0));
+    // No two boxes overlap.
+    for (const a of nodes)
+      for (const b of nodes) {
+        if (a === b) continue;
+        const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+        expect(apart, `${a.id} and ${b.id} overlap`).toBe(true);
+      }
+    // Every label fits its box (monospace: a character is 0.6 em wide).
+    for (const n of nodes) for (const t of n.texts) expect([...t.text].length * CHAR_WIDTH * t.size, `"${t.text}" in ${n.id}`).toBeLessThanOrEqual(n.width - 10);
+    return document;
+  };
+
+  it("draws the forward graph: every node with op and shape, every edge with its tensor's shape, a legend", () => {
+    const document = check(mnist);
+    const text = document.documentElement.textContent!;
+    expect(text).toContain("matmul → [batch, 128]");
+    expect(text).toContain("parameter [784, 128]");
+    const edge = document.querySelector('g.edge[data-from="x"][data-to="xW1"]')!;
+    expect(edge.querySelector("text")!.textContent).toBe("[batch, 784]");
+    expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toEqual([
+      "input (fed)",
+      "parameter",
+      "forward value",
+      "loss",
+      "backward value",
+      "parameter gradient",
+    ]);
+    expect(document.querySelectorAll("g.node.parameter")).toHaveLength(6);
+    expect(document.querySelectorAll("g.node.loss")).toHaveLength(1);
+    expect(document.querySelectorAll("g.node.backward, g.node.gradient")).toHaveLength(0);
+  });
+
+  it("draws the backward graph: backward values and parameter gradients apart, with the formulas they implement", () => {
+    const document = check(differentiate(mnist));
+    expect([...document.querySelectorAll("g.node.gradient")].map((g) => g.getAttribute("data-id")).sort()).toEqual(
+      ["grad/W1", "grad/W2", "grad/W3", "grad/b1", "grad/b2", "grad/b3"].sort(),
+    );
+    const z3 = document.querySelector('g.node[data-id="grad/z3"]')!;
+    expect(z3.classList.contains("backward")).toBe(true);
+    expect(z3.textContent).toContain("δ = (A − Y)/m");
+    expect(document.querySelector('g.node[data-id="grad/z1"]')!.textContent).toContain("δ ⊙ [Z > 0]");
+  });
+});
+
+describe("the run pictures", () => {
+  const history = [1, 2, 3, 4].map((epoch) => ({
+    epoch,
+    train_loss: 0.3 / epoch,
+    val_loss: [0.2, 0.12, 0.1, 0.11][epoch - 1]!,
+    train_accuracy: 0.9 + epoch / 100,
+    val_accuracy: 0.95 + epoch / 200,
+  }));
+
+  it("curves: loss and accuracy panels, training and validation series, the best epoch marked", () => {
+    const document = parseSvg(renderCurvesSvg(history));
+    expect(document.querySelectorAll("g.panel")).toHaveLength(2);
+    expect(document.querySelectorAll("path.series.training")).toHaveLength(2);
+    expect(document.querySelectorAll("path.series.validation")).toHaveLength(2);
+    expect(document.documentElement.textContent).toContain("best epoch (lowest validation loss): 3");
+    expect(document.querySelectorAll(".x-axis .tick")).not.toHaveLength(0);
+  });
+
+  it("predictions: each digit as an embedded PNG with its label and prediction, the wrong ones marked", () => {
+    const digit = (label: number, predicted: number) => ({ pixels: new Float64Array(784).fill(0.5), side: 28, label, predicted, probability: 0.9 });
+    const document = parseSvg(renderPredictionsSvg([digit(1, 1), digit(2, 7), digit(3, 3)]));
+    expect(document.querySelectorAll("g.digit")).toHaveLength(3);
+    expect(document.querySelectorAll("g.digit.wrong")).toHaveLength(1);
+    expect(document.querySelector("g.digit.wrong")!.textContent).toContain("true 2, predicted 7");
+    expect(document.querySelector("image")!.getAttribute("href")).toMatch(/^data:image\/png;base64,/);
+  });
+
+  it("confusion: one cell per pair of classes with its count", () => {
+    const confusion = [
+      [5, 1, 0],
+      [0, 7, 2],
+      [1, 0, 9],
+    ];
+    const document = parseSvg(renderConfusionSvg(confusion));
+    expect(document.querySelectorAll("g.cell")).toHaveLength(9);
+    expect([...document.querySelectorAll("g.cell.diagonal text")].map((t) => t.textContent)).toEqual(["5", "7", "9"]);
+    expect(document.documentElement.textContent).toContain("21 of 25 right (84.00 %)");
+  });
+
+  it("report.html brings them together, self-contained: every picture inline, nothing fetched", () => {
+    const html = renderReportHtml({
+      title: "run <1>",
+      summary: [["test accuracy", "0.9800"]],
+      configuration: { learning_rate: 0.001, activation_functions: ["relu", "tanh"] },
+      pictures: [
+        { heading: "Curves", svg: renderCurvesSvg(history) },
+        { heading: "Confusion", svg: renderConfusionSvg([[1]]) },
+      ],
+    });
+    const document = new JSDOM(html).window.document;
+    expect(document.querySelectorAll("figure > svg")).toHaveLength(2);
+    expect(document.title).toBe("run <1>");
+    expect(document.querySelector(".summary")!.textContent).toContain("0.9800");
+    expect(document.querySelector(".configuration")!.textContent).toContain('["relu","tanh"]');
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).not.toContain("<?xml");
+  });
+});

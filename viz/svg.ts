@@ -1,0 +1,36 @@
+/**
+ * SVG documents built with d3 on a server-side DOM (jsdom), serialised as standalone XML files.
+ */
+import { select, type Selection } from "d3";
+import { JSDOM } from "jsdom";
+
+export const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Monospace text, so that a label's width is its length times one advance (0.6 em in DejaVu Sans Mono and most monospace fonts). */
+export const FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace";
+export const CHAR_WIDTH = 0.6;
+
+/** The width of a line of monospace text at a font size, in pixels. */
+export function textWidth(text: string, fontSize: number): number {
+  return [...text].length * CHAR_WIDTH * fontSize;
+}
+
+export type Svg = Selection<SVGSVGElement, unknown, null, undefined>;
+
+/** A new SVG root of the given size, ready for d3, and a function that serialises it. */
+export function svgDocument(width: number, height: number, title: string): { svg: Svg; serialize: () => string } {
+  const dom = new JSDOM("<!DOCTYPE html><body></body>");
+  const document = dom.window.document;
+  const root = document.createElementNS(SVG_NS, "svg") as unknown as SVGSVGElement;
+  document.body.appendChild(root as unknown as Node);
+  const svg = select(root)
+    .attr("xmlns", SVG_NS)
+    .attr("width", Math.ceil(width))
+    .attr("height", Math.ceil(height))
+    .attr("viewBox", `0 0 ${Math.ceil(width)} ${Math.ceil(height)}`)
+    .attr("font-family", FONT);
+  svg.append("title").text(title);
+  svg.append("rect").attr("width", "100%").attr("height", "100%").attr("fill", "white");
+  const serializer = new dom.window.XMLSerializer();
+  return { svg, serialize: () => `<?xml version="1.0" encoding="UTF-8"?>\n${serializer.serializeToString(root as unknown as Node)}\n` };
+}
