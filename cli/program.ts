@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import { UserError } from "../src/index.js";
+import { GraphError, UserError } from "../src/index.js";
 import { ExitWith } from "./exit.js";
 import { gradcheckCommand } from "./commands/gradcheck.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -13,15 +13,32 @@ import { schemaCommand } from "./commands/schema.js";
 import { trainCommand } from "./commands/train.js";
 import { evalCommand } from "./commands/eval.js";
 import { predictCommand } from "./commands/predict.js";
+import { loadOpModules, type LoadedOpModule } from "./op-modules.js";
+
+/** What the program knows before a command runs: the op modules given with --ops, loaded. */
+export interface CliContext {
+  opModules: LoadedOpModule[];
+}
 
 export function buildProgram(): Command {
+  const context: CliContext = { opModules: [] };
   const program = new Command("graphnet")
     .description("A dataflow-graph engine with reverse-mode automatic differentiation.")
     .version(ownVersion())
+    .option(
+      "--ops <module>",
+      "register the ops a JavaScript module exports (its path relative to the current directory; repeat for several), before any command runs",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ outputError: (message, write) => write(`graphnet: ${message.replace(/^error: /, "")}`) })
-    .exitOverride();
-  for (const command of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), gradcheckCommand(), schemaCommand()]) {
+    .exitOverride()
+    // A program-level option, so it may stand before or after the command's name, and every command has it.
+    .hook("preAction", async () => {
+      context.opModules = await loadOpModules((program.opts() as { ops?: string[] }).ops ?? []);
+    });
+  for (const command of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), gradcheckCommand(context), schemaCommand()]) {
     // Subcommands report usage errors like the program: one line, exit code 1, no process.exit.
     program.addCommand(command.copyInheritedSettings(program));
   }
@@ -41,9 +58,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof ExitWith) return err.exitCode;
     if (err instanceof CommanderError) return err.exitCode; // commander already printed the message
     if (err instanceof UserError) {
-      process.stderr.write(`graphnet: ${err.message}\n`);
+      process.stderr.write(`graphnet: ${err.message}${unknownOpHint(err)}\n`);
       return 1;
     }
     throw err;
   }
+}
+
+/** On the command line, an op of one's own is registered with --ops: say so where a graph names an unknown op. */
+function unknownOpHint(err: UserError): string {
+  return err instanceof GraphError && err.location.field === "op" && err.problem.startsWith("unknown op")
+    ? " From the command line, load the module that defines it with --ops FILE."
+    : "";
 }

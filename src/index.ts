@@ -29,6 +29,28 @@ export { compilePlan, type DType, type Plan, type PlanOptions, type PlanStep, ty
 export { Executor, type RunOptions } from "./exec/executor.js";
 export { initializeParameters } from "./exec/initialize.js";
 export { checkGradients, type GradcheckOptions, type GradcheckReport, type GradcheckRow } from "./check/gradcheck.js";
+export {
+  checkOp,
+  checkCase,
+  formatOpFailure,
+  skipReason,
+  OP_CHECK_DEFAULTS,
+  type OpCase,
+  type OpCheckFailure,
+  type OpCheckOptions,
+  type OpCheckReport,
+  type OpFailureKind,
+} from "./check/op-check.js";
+export {
+  checkHintProblem,
+  type CheckDraw,
+  type CheckTensor,
+  type DimTemplate,
+  type OpCheck,
+  type OpCheckCase,
+  type ShapeTemplate,
+  type ValueRange,
+} from "./check/hints.js";
 export { Random } from "./util/random.js";
 
 export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";

@@ -5,6 +5,8 @@ export const add = binaryOp({
   name: "add",
   summary: "a + b, elementwise with broadcasting",
   broadcast: true,
+  // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …
+  check: { broadcast: true },
   f: (a, b) => a + b,
   // ∂(a+b)/∂a = ∂(a+b)/∂b = 1; autodiff sums the gradient back over any broadcast axes.
   gradient: (g) => [g.dy, g.dy],

@@ -53,6 +53,15 @@ export const crossEntropy: OpDefinition<NoAttrs> = {
     };
   },
   gradient: (g) => [g.needs(0) ? g.emit("cross_entropy_grad", [g.inputs[0]!, g.inputs[1]!, g.dy]) : null, null],
+  // [m, …, classes]; probabilities inside the clamp, labels not differentiated.
+  check: {
+    shapes: [
+      ["m", "...", "n"],
+      ["m", "...", "n"],
+    ],
+    values: { p: [0.05, 1], y: [0, 1] },
+    wrt: ["p"],
+  },
 };
 
 export const crossEntropyGrad: OpDefinition<NoAttrs> = {
@@ -73,4 +82,5 @@ export const crossEntropyGrad: OpDefinition<NoAttrs> = {
     };
   },
   formula: "−δ · Y / (m · A)",
+  check: { skip: "a backward op, checked through cross_entropy's gradient" },
 };

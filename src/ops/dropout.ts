@@ -56,4 +56,9 @@ export const dropout = defineOp({
     return [g.emit("dropout", [g.dy], { ...(rate !== undefined ? { rate } : {}), key: key ?? g.node.id })];
   },
   formula: "δ ⊙ Mask / (1 − p)",
+  // Rates in tenths, with and without a shared key; one fixed mask in training mode, the identity in evaluation mode.
+  check: {
+    attrs: (_shapes, draw) => ({ rate: draw.int(0, 9) / 10, ...(draw.bool() ? { key: draw.pick(["a", "b"]) } : {}) }),
+    cases: [{ training: true }, { training: false }],
+  },
 });

@@ -3,6 +3,7 @@
  * its formula and its gradient.
  */
 import { Type } from "@sinclair/typebox";
+import type { OpCheck } from "../check/hints.js";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
 import { binaryKernel, broadcastShapes } from "./broadcast.js";
 import { ShapeError, type GradientRule, type OpDefinition } from "./op.js";
@@ -17,6 +18,7 @@ export function unaryOp(def: {
   f: (x: number) => number;
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
+  check?: OpCheck<NoAttrs>;
 }): OpDefinition<NoAttrs> {
   const { f } = def;
   return {
@@ -33,6 +35,7 @@ export function unaryOp(def: {
     },
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
+    ...(def.check ? { check: def.check } : {}),
   };
 }
 
@@ -46,6 +49,7 @@ export function binaryOp(def: {
   broadcast: boolean;
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
+  check?: OpCheck<NoAttrs>;
 }): OpDefinition<NoAttrs> {
   const { f } = def;
   return {
@@ -57,6 +61,7 @@ export function binaryOp(def: {
     kernel: ({ inputShapes: [a, b], outputShape }) => binaryKernel(a!, b!, outputShape, f),
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
+    ...(def.check ? { check: def.check } : {}),
   };
 }
 

@@ -82,4 +82,36 @@ export const matmul = defineOp({
     const db = !g.needs(1) ? null : transpose_b ? g.emit("matmul", [dy, a], t(true, transpose_a)) : g.emit("matmul", [a, dy], t(!transpose_a, false));
     return [da, db];
   },
+  // The inner dimension k shared, in all four transpose combinations.
+  check: {
+    cases: [
+      {
+        shapes: [
+          ["m", "k"],
+          ["k", "n"],
+        ],
+      },
+      {
+        shapes: [
+          ["k", "m"],
+          ["k", "n"],
+        ],
+        attrs: [{ transpose_a: true }],
+      },
+      {
+        shapes: [
+          ["m", "k"],
+          ["n", "k"],
+        ],
+        attrs: [{ transpose_b: true }],
+      },
+      {
+        shapes: [
+          ["k", "m"],
+          ["n", "k"],
+        ],
+        attrs: [{ transpose_a: true, transpose_b: true }],
+      },
+    ],
+  },
 });

@@ -9,6 +9,8 @@ export const mul = binaryOp({
   name: "mul",
   summary: "a ⊙ b, elementwise with broadcasting",
   broadcast: true,
+  // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …
+  check: { broadcast: true },
   f: (a, b) => a * b,
   gradient: (g) => {
     const [a, b] = g.inputs as [string, string];

@@ -21,6 +21,7 @@ export const sigmoid = unaryOp({
   summary: "1 / (1 + e^(−x)), elementwise, computed without overflow",
   f: stableSigmoid,
   gradient: (g) => [g.emit("sigmoid_grad", [g.dy, g.output])],
+  check: { values: [-6, 6] },
 });
 
 export const sigmoidGrad = binaryOp({
@@ -30,4 +31,5 @@ export const sigmoidGrad = binaryOp({
   broadcast: false,
   f: (dy, y) => dy * y * (1 - y),
   formula: "δ ⊙ A ⊙ (1 − A)",
+  check: { skip: "a backward op, checked through sigmoid's gradient" },
 });

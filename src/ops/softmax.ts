@@ -48,6 +48,8 @@ export const softmax: OpDefinition<NoAttrs> = {
     };
   },
   gradient: (g) => [g.emit("softmax_grad", [g.dy, g.output])],
+  // Rows along the last axis: any shape with at least one axis.
+  check: { shapes: [["...", "n"]], values: [-5, 5] },
 };
 
 export const softmaxGrad: OpDefinition<NoAttrs> = {
@@ -67,4 +69,5 @@ export const softmaxGrad: OpDefinition<NoAttrs> = {
     };
   },
   formula: "A ⊙ (δ − Σₖ δ ⊙ A)",
+  check: { skip: "a backward op, checked through softmax's gradient" },
 };

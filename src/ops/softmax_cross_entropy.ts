@@ -44,6 +44,15 @@ export const softmaxCrossEntropy: OpDefinition<NoAttrs> = {
     };
   },
   gradient: (g) => [g.needs(0) ? g.emit("softmax_cross_entropy_grad", [g.inputs[0]!, g.inputs[1]!, g.dy]) : null, null],
+  // [m, …, classes]; labels in [0, 1] that need not sum to 1 (the gradient is exact for any), not differentiated.
+  check: {
+    shapes: [
+      ["m", "...", "n"],
+      ["m", "...", "n"],
+    ],
+    values: { z: [-5, 5], y: [0, 1] },
+    wrt: ["z"],
+  },
 };
 
 export const softmaxCrossEntropyGrad: OpDefinition<NoAttrs> = {
@@ -77,4 +86,5 @@ export const softmaxCrossEntropyGrad: OpDefinition<NoAttrs> = {
     };
   },
   formula: "δ = (A − Y)/m",
+  check: { skip: "a backward op, checked through softmax_cross_entropy's gradient" },
 };

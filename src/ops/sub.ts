@@ -9,6 +9,8 @@ export const sub = binaryOp({
   name: "sub",
   summary: "a − b, elementwise with broadcasting",
   broadcast: true,
+  // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …
+  check: { broadcast: true },
   f: (a, b) => a - b,
   gradient: (g) => [g.needs(0) ? g.dy : null, g.needs(1) ? g.emit("neg", [g.dy]) : null],
 });

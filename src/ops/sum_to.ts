@@ -34,6 +34,13 @@ export const sumTo = defineOp({
   kernel: ({ inputShapes: [x], outputShape }) => sumToKernel(x!, outputShape),
   gradient: (g) => [g.emit("broadcast_to", [g.dy], { shape: [...g.shapeOf(g.inputs[0]!)] })],
   formula: "Σᵢ δ",
+  // A target that broadcasts back to x: some leading axes dropped, some of the others set to 1.
+  check: {
+    attrs: ([x], draw) => {
+      const drop = draw.int(0, x!.length);
+      return { shape: x!.slice(drop).map((d) => (draw.bool() ? 1 : d)) };
+    },
+  },
 });
 
 export const broadcastTo = defineOp({
@@ -56,4 +63,12 @@ export const broadcastTo = defineOp({
   },
   // Autodiff sums dy back to x's shape by itself.
   gradient: (g) => [g.dy],
+  // x with some axes of 1 (broadcast), to a target that grows them and may add leading axes.
+  check: {
+    broadcast: true,
+    attrs: ([x], draw) => {
+      const leading = Array.from({ length: draw.int(0, 3 - x!.length) }, () => draw.int(1, 4));
+      return { shape: [...leading, ...x!.map((d) => (d === 1 ? draw.int(1, 4) : d))] };
+    },
+  },
 });

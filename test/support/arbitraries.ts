@@ -1,5 +1,6 @@
 /** fast-check arbitraries of shapes and tensors shared by the op tests. */
 import fc from "fast-check";
+import { evenValue } from "../../src/check/arbitraries.js";
 import { product } from "./run.js";
 
 export interface Tensor {
@@ -13,21 +14,8 @@ export function shape(minRank: number, maxRank: number): fc.Arbitrary<number[]> 
   return fc.array(dim, { minLength: minRank, maxLength: maxRank });
 }
 
-/**
- * Numbers spread evenly over [min, max], with the ends now and then. (fc.double spreads evenly over the
- * representable doubles instead, so most of its values would be within 1e-100 of 0.)
- */
-export const value = (min = -3, max = 3): fc.Arbitrary<number> =>
-  fc.oneof(
-    { arbitrary: fc.integer({ min: 0, max: 2 ** 30 }).map((k) => min + ((max - min) * k) / 2 ** 30), weight: 15 },
-    { arbitrary: fc.constantFrom(min, max), weight: 1 },
-  );
-
-/** A dropout rate in [0, 0.9], in tenths. */
-export const rate = fc.integer({ min: 0, max: 9 }).map((k) => k / 10);
-
-/** Values away from 0, where relu has its kink. */
-export const awayFromZero = value().filter((x) => Math.abs(x) > 1e-3);
+/** Numbers spread evenly over [min, max], with the ends now and then (the op checker's arbitrary). */
+export const value = evenValue;
 
 export function tensorOf(shapeArb: fc.Arbitrary<number[]>, values: fc.Arbitrary<number> = value()): fc.Arbitrary<Tensor> {
   return shapeArb.chain((s) => fc.array(values, { minLength: product(s), maxLength: product(s) }).map((data) => ({ shape: s, data })));

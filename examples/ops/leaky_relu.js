@@ -1,0 +1,64 @@
+/**
+ * leaky_relu: x where x > 0, else α·x, with the attribute `alpha` (α, default 0.01); and leaky_relu_grad,
+ * the backward op its gradient rule emits, as the built-in relu and relu_grad are written. At the kink
+ * x = 0 the derivative is taken as α.
+ *
+ *   npx graphnet gradcheck --ops ./examples/ops/leaky_relu.js
+ */
+import { ShapeError, formatShape, sizeOf } from "graphnet";
+
+/** The attributes, as a JSON Schema: graph files are validated against it and editors complete it. */
+const Alpha = {
+  type: "object",
+  properties: {
+    alpha: { type: "number", minimum: 0, default: 0.01, description: "Slope for x ≤ 0." },
+  },
+  additionalProperties: false,
+};
+
+/** @type {import("graphnet").OpDefinition<{ alpha?: number }>} */
+export const leakyRelu = {
+  name: "leaky_relu",
+  summary: "x where x > 0, else alpha · x (alpha defaults to 0.01), elementwise",
+  inputs: ["x"],
+  attrs: Alpha,
+  shape: ([x]) => x,
+  kernel: ({ attrs: { alpha = 0.01 }, outputShape }) => {
+    const n = sizeOf(outputShape);
+    return ([x], out) => {
+      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : alpha * x[i];
+    };
+  },
+  // dx = dy ⊙ (x > 0 ? 1 : α): one node of the backward op below, with the same attributes.
+  gradient: (g) => [g.emit("leaky_relu_grad", [g.dy, g.inputs[0]], g.node.attrs)],
+  check: {
+    // Attribute samples to draw from (a failure shrinks towards the first).
+    attrs: [{}, { alpha: 0.2 }, { alpha: 0 }, { alpha: 1.5 }],
+    // A central difference across the kink at 0 measures neither slope: keep the values away from it.
+    nearKink: ([x]) => x.data.some((v) => Math.abs(v) < 1e-3),
+  },
+};
+
+/** @type {import("graphnet").OpDefinition<{ alpha?: number }>} */
+export const leakyReluGrad = {
+  name: "leaky_relu_grad",
+  summary: "dy where x > 0, else alpha · dy: the gradient of leaky_relu",
+  inputs: ["dy", "x"],
+  attrs: Alpha,
+  shape: ([dy, x]) => {
+    if (formatShape(dy) !== formatShape(x)) throw new ShapeError(`dy and x must have the same shape, got ${formatShape(dy)} and ${formatShape(x)}.`);
+    return x;
+  },
+  kernel: ({ attrs: { alpha = 0.01 }, outputShape }) => {
+    const n = sizeOf(outputShape);
+    return ([dy, x], out) => {
+      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
+    };
+  },
+  // Shown by `graphnet inspect --backward`.
+  formula: "δ ⊙ (Z > 0 ? 1 : α)",
+  // No gradient rule of its own: nothing to check by itself.
+  check: { skip: "a backward op, checked through leaky_relu's gradient" },
+};
+
+export default [leakyRelu, leakyReluGrad];
