@@ -13,6 +13,7 @@ import { schemaCommand } from "./commands/schema.js";
 import { trainCommand } from "./commands/train.js";
 import { evalCommand } from "./commands/eval.js";
 import { predictCommand } from "./commands/predict.js";
+import { renderCommand } from "./commands/render.js";
 import { loadOpModules, type LoadedOpModule } from "./op-modules.js";
 
 /** What the program knows before a command runs: the op modules given with --ops, loaded. */
@@ -38,7 +39,7 @@ export function buildProgram(): Command {
     .hook("preAction", async () => {
       context.opModules = await loadOpModules((program.opts() as { ops?: string[] }).ops ?? []);
     });
-  for (const command of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), gradcheckCommand(context), schemaCommand()]) {
+  for (const command of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), renderCommand(), gradcheckCommand(context), schemaCommand()]) {
     // Subcommands report usage errors like the program: one line, exit code 1, no process.exit.
     program.addCommand(command.copyInheritedSettings(program));
   }

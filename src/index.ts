@@ -19,7 +19,7 @@ export { topologicalOrder, findCycle } from "./graph/topology.js";
 export { withDropoutRate } from "./graph/configure.js";
 
 export type { FloatArray, GradientBuilder, GradientRule, Kernel, KernelSpec, OpDefinition, OpRole, RunContext, ValueRef } from "./ops/op.js";
-export { ShapeError, defineOp } from "./ops/op.js";
+export { ShapeError, defineOp, formulaOf } from "./ops/op.js";
 export { getOp, listOps, registerOp, OpDefinitionError, type RegisterOptions } from "./ops/registry.js";
 export { binaryOp, unaryOp } from "./ops/elementwise.js";
 export { broadcastShapes } from "./ops/broadcast.js";

@@ -8,6 +8,7 @@ import { curveBasis, line, type Selection } from "d3";
 import { isBackwardNode } from "../src/autodiff/differentiate.js";
 import { formatShape, type Graph, type GraphNode, type Shape } from "../src/graph/ir.js";
 import { inferShapes } from "../src/graph/shapes.js";
+import { formulaOf } from "../src/ops/op.js";
 import { getOp } from "../src/ops/registry.js";
 import { svgDocument, textWidth } from "./svg.js";
 
@@ -53,10 +54,14 @@ function box(graph: Graph, node: GraphNode, shape: Shape): Box {
   const lines = [
     { text: node.id, size: FONT_SIZE, weight: "bold" },
     { text: node.op === "parameter" || node.op === "input" ? `${node.op} ${formatShape(shape)}` : `${node.op} → ${formatShape(shape)}`, size: SMALL },
-    ...(op?.formula && (kind === "backward" || kind === "gradient") ? [{ text: op.formula, size: SMALL }] : []),
+    ...formulaLine(op && (kind === "backward" || kind === "gradient") ? formulaOf(op, node) : undefined),
   ];
   const width = Math.max(...lines.map((l) => textWidth(l.text, l.size))) + 2 * PAD_X;
   return { node, kind, lines, width, height: lines.length * LINE + 2 * PAD_Y };
+}
+
+function formulaLine(formula: string | undefined): { text: string; size: number }[] {
+  return formula ? [{ text: formula, size: SMALL }] : [];
 }
 
 /** The graph as a standalone SVG document. */

@@ -4,6 +4,7 @@ import {
   compilePlan,
   differentiate,
   formatShape,
+  formulaOf,
   getOp,
   inferShapes,
   isBackwardNode,
@@ -61,7 +62,7 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
     const shape = shapes.get(id)!;
     const params = op.role === "parameter" ? formatInt(shape.reduce<number>((n, d) => n * Number(d), 1)) : "";
     const detail = node.op === "parameter" ? ` (${String(node.attrs.init)})` : node.op === "input" && node.attrs.feed ? ` (${String(node.attrs.feed)})` : "";
-    return [id, node.op + detail, node.inputs.join(", ") || "—", formatShape(shape), params, op.formula ?? ""];
+    return [id, node.op + detail, node.inputs.join(", ") || "—", formatShape(shape), params, formulaOf(op, node) ?? ""];
   };
   const columns = [{ title: "node" }, { title: "op" }, { title: "inputs" }, { title: "shape" }, { title: "parameters", align: "right" as const }];
   const forwardRows = forward.nodes.map((n) => row(n.id).slice(0, 5));

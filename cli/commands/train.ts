@@ -1,6 +1,7 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import { Command, Option } from "commander";
 import { GraphError, UserError, recordResult, reopenSession, startSession, train, type Session, type TrainingSection } from "../../src/index.js";
+import { writeRunPictures } from "../../viz/index.js";
 import { ExitWith } from "../exit.js";
 import { progressReporter } from "../progress.js";
 import { addTrainingFlags, flagFor, trainingOverrides } from "../training-flags.js";
@@ -49,6 +50,16 @@ export function trainCommand(): Command {
       });
       const result = recordResult(session, outcome);
       if (!result) throw new ExitWith(130);
+      // The model holds the best weights now: the predictions drawn are the ones the test measured.
+      writeRunPictures(session, {
+        history: outcome.history,
+        bestEpoch: outcome.bestEpoch,
+        testAccuracy: result.test_accuracy,
+        testLoss: result.test_loss,
+        confusion: result.confusion,
+        trainSeconds: result.train_seconds,
+        status: outcome.status,
+      });
       process.stdout.write(
         `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
           `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,

@@ -18,7 +18,7 @@
  */
 import { differentiate } from "../autodiff/differentiate.js";
 import { GraphError } from "../graph/errors.js";
-import type { ConcreteShape, Graph } from "../graph/ir.js";
+import { unravelIndex, type ConcreteShape, type Graph } from "../graph/ir.js";
 import { Executor } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
@@ -181,7 +181,7 @@ export function checkGradients(graph: Graph, options: GradcheckOptions = {}): Gr
       maxAbsError,
       maxRelError,
       pass,
-      worst: { index: worst.index < 0 ? [] : unravel(worst.index, shape), analytic: worst.analytic, numeric: worst.numeric },
+      worst: { index: worst.index < 0 ? [] : unravelIndex(worst.index, shape), analytic: worst.analytic, numeric: worst.numeric },
     };
   });
   return { loss, rows, pass: rows.every((r) => r.pass), lossValue };
@@ -216,12 +216,3 @@ function pickElements(length: number, count: number, random: Random): number[] {
   return all.slice(0, k).sort((a, b) => a - b);
 }
 
-/** The multi-index of flat index `flat` in a row-major array of `shape`. */
-function unravel(flat: number, shape: readonly number[]): number[] {
-  const index = new Array<number>(shape.length).fill(0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index[d] = flat % shape[d]!;
-    flat = Math.floor(flat / shape[d]!);
-  }
-  return index;
-}

@@ -20,7 +20,7 @@
  */
 import fc from "fast-check";
 import { GraphError } from "../graph/errors.js";
-import type { Attrs, Graph, GraphNode } from "../graph/ir.js";
+import { sizeOf, unravelIndex, type Attrs, type Graph, type GraphNode } from "../graph/ir.js";
 import { compileSchema, type SchemaValidator } from "../graph/schema-validator.js";
 import type { Kernel, OpDefinition } from "../ops/op.js";
 import { getOp } from "../ops/registry.js";
@@ -243,7 +243,7 @@ function drawCase(def: OpDefinition<any>, kinds: readonly CaseHints[], g: fc.Gen
 
   const inputs = def.inputs.map((name, i) => {
     const range = rangeFor(hints.values, name);
-    const n = product(shapes[i]!);
+    const n = sizeOf(shapes[i]!);
     return { name, shape: shapes[i]!, data: drawValues(g, range, n) };
   });
   if (hints.nearKink) {
@@ -255,7 +255,7 @@ function drawCase(def: OpDefinition<any>, kinds: readonly CaseHints[], g: fc.Gen
     }
     if (near) return { refused: "check.nearKink refused the values" };
   }
-  const n = product(outputShape);
+  const n = sizeOf(outputShape);
   const weights = drawValues(g, WEIGHT_VALUES, n);
   const wrt = hints.wrt ?? def.inputs;
   return { case: { kind, attrs, training: hints.training ?? true, inputs, output: outputShape, weights, wrt: [...new Set(wrt)] } };
@@ -353,7 +353,7 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
     return fail("kernel", `the kernel factory threw ${errorText(err)}.`);
   }
   if (typeof kernel !== "function") return fail("kernel", `the kernel factory returned ${typeof kernel}, not a kernel function.`);
-  const n = product(c.output);
+  const n = sizeOf(c.output);
   const inputs = c.inputs.map((x) => Float64Array.from(x.data));
   const run = (fill: number): Float64Array | { error: unknown } => {
     const out = new Float64Array(n).fill(fill);
@@ -372,7 +372,7 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
     if (k >= 0) {
       return fail(
         "kernel",
-        `the kernel changed its input "${x.name}" (element ${fmtShape(unravel(k, x.shape))}: ${fmt(x.data[k]!)} became ${fmt(inputs[i]![k]!)}); a kernel may only write its output.`,
+        `the kernel changed its input "${x.name}" (element ${fmtShape(unravelIndex(k, x.shape))}: ${fmt(x.data[k]!)} became ${fmt(inputs[i]![k]!)}); a kernel may only write its output.`,
         first,
       );
     }
@@ -382,7 +382,7 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
   for (let k = 0; k < n; k++) {
     const a = first[k]!;
     const b = second[k]!;
-    const at = fmtShape(unravel(k, c.output));
+    const at = fmtShape(unravelIndex(k, c.output));
     if (Number.isNaN(a) && b === SENTINEL) {
       return fail(
         "shape",
@@ -416,7 +416,7 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
       if (!(Math.abs(got - want) <= 1e-9 + 1e-7 * Math.abs(want))) {
         return fail(
           "kernel",
-          `the kernel's output differs from the reference at element ${fmtShape(unravel(k, c.output))}: kernel ${fmt(got)}, reference ${fmt(want)}.`,
+          `the kernel's output differs from the reference at element ${fmtShape(unravelIndex(k, c.output))}: kernel ${fmt(got)}, reference ${fmt(want)}.`,
           first,
         );
       }
@@ -508,15 +508,4 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-function product(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
 
-function unravel(flat: number, shape: readonly number[]): number[] {
-  const index = new Array<number>(shape.length).fill(0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index[d] = flat % shape[d]!;
-    flat = Math.floor(flat / shape[d]!);
-  }
-  return index;
-}

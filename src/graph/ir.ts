@@ -74,6 +74,16 @@ export function sizeOf(shape: ConcreteShape): number {
   return n;
 }
 
+/** The multi-index of flat (row-major) index `flat` in an array of `shape`. */
+export function unravelIndex(flat: number, shape: ConcreteShape): number[] {
+  const index = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return index;
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -68,6 +68,8 @@ export const matmul = defineOp({
       }
     };
   },
+  // In the backward graph, matmuls are the report's Aᵀ·δ (a weight gradient) and δ·Wᵀ (a delta passed back).
+  formula: ({ transpose_a = false, transpose_b = false }, [a, b]) => `${a}${transpose_a ? "ᵀ" : ""} · ${b}${transpose_b ? "ᵀ" : ""}`,
   gradient: (g) => {
     const { transpose_a = false, transpose_b = false } = g.node.attrs;
     const [a, b] = g.inputs as [string, string];

@@ -87,8 +87,11 @@ export interface OpDefinition<A = Attrs> {
   readonly shape: (inputShapes: readonly Shape[], attrs: A) => Shape;
   readonly kernel: (spec: KernelSpec<A>) => Kernel;
   readonly gradient?: GradientRule<A>;
-  /** The formula a backward node implements, for pictures and listings (for example "δ = A − Y"). */
-  readonly formula?: string;
+  /**
+   * The formula a backward node implements, for pictures and listings (for example "δ = A − Y"); a
+   * function of the node's attributes and input ids when it depends on them (a matmul's transposes).
+   */
+  readonly formula?: string | ((attrs: A, inputs: readonly string[]) => string);
   /**
    * Hints for `graphnet gradcheck` (checkOp): how to draw random inputs this op accepts — shape templates,
    * attribute samples, value ranges, the inputs to differentiate, kinks to avoid. Without it the op is
@@ -114,4 +117,9 @@ export class ShapeError extends Error {
  */
 export function defineOp<S extends TSchema>(def: Omit<OpDefinition<NoInfer<Static<S>>>, "attrs"> & { readonly attrs: S }): OpDefinition<Static<S>> {
   return def;
+}
+
+/** The formula of a node of this op, if the op has one. */
+export function formulaOf<A>(op: OpDefinition<A>, node: { readonly attrs: A; readonly inputs: readonly string[] }): string | undefined {
+  return typeof op.formula === "function" ? op.formula(node.attrs, node.inputs) : op.formula;
 }

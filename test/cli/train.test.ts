@@ -32,7 +32,19 @@ describe("graphnet train", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^test accuracy 0\.\d{4} \(loss \d+\.\d{4}\) with the weights of epoch 1 of 1, [\d.]+ s of training; run folder .*\n$/);
     expect(readdirSync(run).sort()).toEqual(
-      ["best.safetensors", "config.json", "confusion.csv", "last.safetensors", "metrics.csv", "metrics.json", "result.json"].sort(),
+      [
+        "best.safetensors",
+        "config.json",
+        "confusion.csv",
+        "confusion.svg",
+        "curves.svg",
+        "last.safetensors",
+        "metrics.csv",
+        "metrics.json",
+        "predictions.svg",
+        "report.html",
+        "result.json",
+      ].sort(),
     );
     const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
     expect(config.training.num_epochs).toBe(2);
@@ -82,6 +94,23 @@ describe("graphnet train", () => {
     expect(resumed.stdout).toMatch(/of 6/);
     const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"));
     expect(metrics.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe("graphnet render", () => {
+  it("-o writes the graph as SVG; --backward adds the backward nodes with their formulas", () => {
+    const out = join(tempDir(), "graph.svg");
+    const forward = graphnet("render", "graphs/mnist.graph.json", "-o", out);
+    expect(forward.code).toBe(0);
+    expect(forward.stdout).toBe(`wrote ${out}\n`);
+    const svg = readFileSync(out, "utf8");
+    expect(svg).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).not.toContain("grad/");
+    expect(graphnet("render", "graphs/mnist.graph.json", "-o", out, "--backward").code).toBe(0);
+    const backward = readFileSync(out, "utf8");
+    expect(backward).toContain('data-id="grad/W1"');
+    expect(backward).toContain("xᵀ · grad/z1");
+    expect(backward).toContain("δ = (A − Y)/m");
   });
 });
 
