@@ -75,3 +75,28 @@ describe("graphs/mnist.graph.json, the report's network", () => {
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(140);
   });
 });
+
+describe("graphs/mnist-best.graph.json, the recipe that beats the report", () => {
+  const report = loadGraphFile(MNIST_FILE);
+  const best = loadGraphFile("graphs/mnist-best.graph.json");
+
+  it("is the same network, node for node: only the training differs", () => {
+    expect(best.nodes).toEqual(report.nodes);
+    expect(best.loss).toBe(report.loss);
+    expect(best.outputs).toEqual(report.outputs);
+  });
+
+  it("trains with bias-corrected Adam down a cosine schedule, on augmented images, to the last epoch", () => {
+    expect(trainingConfig(best)).toMatchObject({
+      learning_rate: 0.002,
+      lr_schedule: "cosine",
+      num_epochs: 60,
+      batch_size: 64,
+      bias_correction: true,
+      use_data_augmentation: true,
+      use_dropout: false,
+      patience: 0,
+      activation_functions: ["relu", "tanh"],
+    });
+  });
+});
