@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { OpDefinitionError, ShapeError, UserError, checkHintProblem, getOp, registerOp, type OpDefinition } from "../src/index.js";
+import { OpDefinitionError, RunFolder, ShapeError, UserError, checkHintProblem, getOp, registerOp, type OpDefinition, type RunRecord } from "../src/index.js";
 
 export interface LoadedOpModule {
   /** The path as given on the command line. */
@@ -40,6 +40,12 @@ export async function loadOpModules(files: readonly string[]): Promise<LoadedOpM
     if (!modules.some((m) => m.path === module.path)) modules.push(module);
   }
   return modules;
+}
+
+/** The modules of custom ops a run was trained with (recorded in its config.json), loaded again. */
+export async function loadRunOpModules(runDir: string): Promise<LoadedOpModule[]> {
+  const record = RunFolder.open(runDir).readJson<RunRecord>("config.json");
+  return loadOpModules(record.op_modules ?? []);
 }
 
 export async function loadOpModule(file: string): Promise<LoadedOpModule> {

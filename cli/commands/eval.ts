@@ -1,6 +1,7 @@
 /** `graphnet eval RUN_DIR`: the test metrics of a run's best weights, with the confusion matrix. */
 import { Command, Option } from "commander";
 import { loadWeights, reopenSession } from "../../src/index.js";
+import { loadRunOpModules } from "../op-modules.js";
 import { formatTable } from "../table.js";
 
 export function evalCommand(): Command {
@@ -8,7 +9,8 @@ export function evalCommand(): Command {
     .description("Evaluate a run's weights on its test split: accuracy, loss and the confusion matrix.")
     .argument("<run-dir>", "a run folder written by graphnet train")
     .addOption(new Option("--checkpoint <which>", "the best (lowest validation loss) or the last weights").choices(["best", "last"]).default("best"))
-    .action((dir: string, options: { checkpoint: "best" | "last" }) => {
+    .action(async (dir: string, options: { checkpoint: "best" | "last" }) => {
+      await loadRunOpModules(dir); // the custom ops the run was trained with
       const session = reopenSession(dir);
       const checkpoint = loadWeights(session, options.checkpoint);
       const test = session.model.evaluate(session.data, session.split.test);

@@ -1,6 +1,7 @@
 /** `graphnet predict RUN_DIR (--index N | image.png)`: class probabilities for one digit. */
 import { Command } from "commander";
 import { UserError, loadWeights, readDigitPng, reopenSession } from "../../src/index.js";
+import { loadRunOpModules } from "../op-modules.js";
 import { nonNegativeInt } from "../options.js";
 
 export function predictCommand(): Command {
@@ -9,7 +10,8 @@ export function predictCommand(): Command {
     .argument("<run-dir>", "a run folder written by graphnet train")
     .argument("[image]", "a PNG picture of one digit (light or dark background; it is centred and scaled as MNIST's digits)")
     .option("--index <n>", "the n-th image of the run's test split", nonNegativeInt("--index"))
-    .action((dir: string, image: string | undefined, options: { index?: number }) => {
+    .action(async (dir: string, image: string | undefined, options: { index?: number }) => {
+      await loadRunOpModules(dir); // the custom ops the run was trained with
       if ((image === undefined) === (options.index === undefined))
         throw new UserError("predict needs either --index N (a test image) or a PNG file, not both.");
       const session = reopenSession(dir);

@@ -3,6 +3,8 @@ import { Command, Option } from "commander";
 import { GraphError, UserError, recordResult, reopenSession, startSession, train, type Session, type TrainingSection } from "../../src/index.js";
 import { writeRunPictures } from "../../viz/index.js";
 import { ExitWith } from "../exit.js";
+import { loadRunOpModules } from "../op-modules.js";
+import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
 import { addTrainingFlags, flagFor, trainingOverrides } from "../training-flags.js";
 
@@ -15,7 +17,7 @@ interface TrainOptions {
   [flag: string]: unknown;
 }
 
-export function trainCommand(): Command {
+export function trainCommand(context: CliContext): Command {
   const command = new Command("train")
     .description("Train a graph on MNIST (bundled, no download) and write a run folder: configuration, metrics, checkpoints, test results.")
     .argument("[graph]", "a graph JSON file with a loss, labels and features inputs, and outputs.probs")
@@ -31,7 +33,8 @@ export function trainCommand(): Command {
   addTrainingFlags(command);
   return command.action(async (graphFile: string | undefined, options: TrainOptions) => {
     const overrides = trainingOverrides(options);
-    const session = openSession(graphFile, options, overrides);
+    if (options.resume !== undefined) await loadRunOpModules(options.resume);
+    const session = openSession(graphFile, options, overrides, context.opModules.map((m) => m.path));
     const quiet = options.quiet === true;
     let stopRequested = false;
     const onInterrupt = () => {
@@ -70,7 +73,7 @@ export function trainCommand(): Command {
   });
 }
 
-function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection): Session {
+function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection, opModules: readonly string[]): Session {
   if (options.resume !== undefined) {
     if (graphFile !== undefined || Object.keys(overrides).length > 0 || options.data !== undefined || options.out !== undefined) {
       throw new UserError(
@@ -84,6 +87,7 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
     return startSession({
       graphFile,
       overrides,
+      opModules,
       split: options.split,
       ...(options.data ? { dataDir: options.data } : {}),
       ...(options.out ? { outDir: options.out } : {}),

@@ -26,6 +26,8 @@ export interface TrainRequest {
   readonly split?: SplitKind;
   /** Default: runs/<graph name>-<timestamp>. */
   readonly outDir?: string;
+  /** Absolute paths of the modules whose ops the graph may use (--ops): recorded, so the run can be reopened. */
+  readonly opModules?: readonly string[];
 }
 
 /** What config.json records: enough to rebuild the session without the original files' flags. */
@@ -42,6 +44,8 @@ export interface RunRecord {
     readonly test: number;
     readonly classes: number;
   };
+  /** Modules of custom ops the graph was trained with, loaded again when the run is reopened. */
+  readonly op_modules?: readonly string[];
   readonly created: string;
 }
 
@@ -75,6 +79,7 @@ export function startSession(request: TrainRequest): Session {
       test: split.test.length,
       classes: data.classes,
     },
+    ...(request.opModules && request.opModules.length > 0 ? { op_modules: [...request.opModules] } : {}),
     created: new Date().toISOString(),
   };
   folder.writeJson("config.json", record);

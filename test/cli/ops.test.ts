@@ -312,5 +312,10 @@ describe.concurrent("graph files using ops of one's own", () => {
     const predict = await graphnet(["predict", run, "--index", "0", ...WITH_EXAMPLES]);
     expect(predict.stdout).toMatch(/^predicted \d \(true label \d\)$/m);
     expect(predict.code).toBe(0);
+    // The run folder records the modules: eval and predict find the ops without being told again.
+    expect(JSON.parse(readFileSync(join(run, "config.json"), "utf8")).op_modules).toHaveLength(3);
+    const bare = await graphnet(["eval", run]);
+    expect(bare.stdout).toBe(evaluation.stdout);
+    expect(bare.code).toBe(0);
   });
 });
