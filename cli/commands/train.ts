@@ -1,6 +1,16 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import { Command, Option } from "commander";
-import { GraphError, UserError, recordResult, reopenSession, startSession, train, type Session, type TrainingSection } from "../../src/index.js";
+import {
+  GraphError,
+  UserError,
+  type BackendName,
+  recordResult,
+  reopenSession,
+  startSession,
+  train,
+  type Session,
+  type TrainingSection,
+} from "../../src/index.js";
 import { writeRunPictures } from "../../viz/index.js";
 import { ExitWith } from "../exit.js";
 import { loadRunOpModules } from "../op-modules.js";
@@ -8,12 +18,20 @@ import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
 import { addTrainingFlags, flagFor, trainingOverrides } from "../training-flags.js";
 
+/**
+ * The backend `graphnet train` runs on unless told otherwise: the WebAssembly SIMD kernels, held equal to
+ * the reference kernels by test/exec/wasm-backend.test.ts and 10–20 times faster (README, Performance).
+ */
+const DEFAULT_BACKEND: BackendName = "wasm";
+
 interface TrainOptions {
   data?: string;
   split: "report" | "official";
   out?: string;
   resume?: string;
   quiet?: boolean;
+  backend: BackendName;
+  threads?: string;
   [flag: string]: unknown;
 }
 
@@ -29,12 +47,28 @@ export function trainCommand(context: CliContext): Command {
     )
     .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
     .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
-    .option("--quiet", "print only the final summary");
+    .option("--quiet", "print only the final summary")
+    .addOption(
+      new Option("--backend <name>", "wasm: WebAssembly SIMD kernels, the arena in WebAssembly memory; ts: the plain TypeScript reference kernels")
+        .choices(["wasm", "ts"])
+        .default(DEFAULT_BACKEND),
+    )
+    .addOption(
+      new Option(
+        "--threads <n>",
+        "wasm: threads for the big kernels and the optimizer (default 2 on two cores or more; 1 is faster while other work keeps a core busy)",
+      ).choices(["1", "2"]),
+    );
   addTrainingFlags(command);
   return command.action(async (graphFile: string | undefined, options: TrainOptions) => {
     const overrides = trainingOverrides(options);
     if (options.resume !== undefined) await loadRunOpModules(options.resume);
-    const session = openSession(graphFile, options, overrides, context.opModules.map((m) => m.path));
+    const session = openSession(
+      graphFile,
+      options,
+      overrides,
+      context.opModules.map((m) => m.path),
+    );
     const quiet = options.quiet === true;
     let stopRequested = false;
     const onInterrupt = () => {
@@ -80,7 +114,7 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
         `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
       );
     }
-    return reopenSession(options.resume);
+    return reopenSession(options.resume, { backend: options.backend, ...(options.threads ? { threads: Number(options.threads) } : {}) });
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
   try {
@@ -89,6 +123,8 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
       overrides,
       opModules,
       split: options.split,
+      backend: options.backend,
+      ...(options.threads ? { threads: Number(options.threads) } : {}),
       ...(options.data ? { dataDir: options.data } : {}),
       ...(options.out ? { outDir: options.out } : {}),
     });

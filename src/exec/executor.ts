@@ -6,7 +6,32 @@ import { GraphError } from "../graph/errors.js";
 import { formatShape, type Graph } from "../graph/ir.js";
 import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
+import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
+import { WASM_KERNELS } from "./backends/wasm/kernels.js";
 import type { Plan, PlannedValue } from "./plan.js";
+
+/**
+ * Where the arena lives and which kernels run on it:
+ *   "ts"   — a plain typed array and every op's own (reference) kernel;
+ *   "wasm" — WebAssembly memory, and for float32 plans the SIMD kernels of src/exec/backends/wasm for the
+ *            ops they cover (the reference kernel, on the same views, for the rest).
+ */
+export type BackendName = "ts" | "wasm";
+
+export const BACKENDS: readonly BackendName[] = ["ts", "wasm"];
+
+export interface ExecutorOptions {
+  /** Seed of the random ops (dropout). */
+  readonly seed?: number;
+  /** Default "ts". A float64 plan always runs on "ts". */
+  readonly backend?: BackendName;
+  /** wasm: skip the zeros of a fed left operand of a matrix product (MNIST's pixels). Default true. */
+  readonly zeroSkip?: boolean;
+  /** wasm: float32 values to reserve in the same memory after the arena, for optimizer state. Default 0. */
+  readonly reserveElements?: number;
+  /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes half of each). Default 1. */
+  readonly threads?: number;
+}
 
 interface CompiledStep {
   readonly id: string;
@@ -30,25 +55,57 @@ export class Executor {
   private readonly steps: readonly CompiledStep[];
   private readonly context: { training: boolean; seed: number; step: number };
   private trainingRuns = 0;
+  /** The backend the plan runs on ("ts" for a float64 plan, whatever was asked). */
+  readonly backend: BackendName;
+  /** The WebAssembly memory, its kernels and reserved region, on the wasm backend. */
+  readonly wasm: WasmArena | undefined;
+  /** Ids of the nodes that run a fast (WebAssembly) kernel, in plan order. */
+  readonly fastNodes: readonly string[];
 
-  constructor(plan: Plan, options: { seed?: number } = {}) {
+  constructor(plan: Plan, options: ExecutorOptions = {}) {
     this.plan = plan;
-    this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
+    this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
+    if (this.backend === "wasm") {
+      // Scratch for the zero-skipping product (an index and a value per element of the longest side), and
+      // for a batch's bytes (one per element of the largest input).
+      const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
+      const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
+      this.wasm = allocateWasmArena(plan.arenaElements, Math.max(8 * longest, largestInput), options.reserveElements ?? 0, options.threads ?? 1);
+      this.arena = this.wasm.arena;
+    } else {
+      this.wasm = undefined;
+      this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
+    }
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));
+    const fastNodes: string[] = [];
     this.steps = plan.steps.map((step) => {
       const op = requireOp(step.node.op);
+      const spec = {
+        nodeId: step.node.id,
+        attrs: step.node.attrs,
+        inputShapes: step.inputs.map((v) => v.shape),
+        outputShape: step.output.shape,
+      };
+      const wasm = this.wasm;
+      const fast = wasm
+        ? WASM_KERNELS.get(step.node.op)?.(spec, {
+            kernels: wasm.kernels,
+            scratch: wasm.scratch,
+            workerScratch: wasm.workerScratch,
+            pool: wasm.pool,
+            inputs: step.inputs,
+            zeroSkip: options.zeroSkip ?? true,
+          })
+        : undefined;
+      if (fast) fastNodes.push(step.node.id);
       return {
         id: step.node.id,
-        kernel: op.kernel({
-          nodeId: step.node.id,
-          attrs: step.node.attrs,
-          inputShapes: step.inputs.map((v) => v.shape),
-          outputShape: step.output.shape,
-        }),
+        kernel: fast ?? op.kernel(spec),
         inputs: step.inputs.map((v) => this.views.get(v.id)!),
         output: this.views.get(step.node.id)!,
       };
     });
+    this.fastNodes = fastNodes;
     this.context = { training: false, seed: options.seed ?? 0, step: 0 };
   }
 

@@ -6,15 +6,19 @@
  * the parameters live in the training arena, and are copied into the others (≈ 0.4 MB) before they
  * run — once per evaluation, never per step.
  */
+import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
-import { Executor } from "../exec/executor.js";
+import type { WasmArena } from "../exec/backends/wasm/arena.js";
+import { Executor, type BackendName } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
 import { GraphError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
+import { fillBatchInPlace } from "../exec/backends/wasm/batch.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
+import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
 /** The graph's roles that the trainer needs: which input takes images, which labels, what is predicted. */
 export interface ModelRoles {
@@ -60,20 +64,32 @@ export class Model {
   private readonly partial = new Map<number, Executor>();
   private readonly evaluator: Executor;
   private readonly seed: number;
+  /** Where the plans run: "ts" (the reference kernels) or "wasm" (WebAssembly SIMD kernels). */
+  readonly backend: BackendName;
+  private readonly zeroSkip: boolean;
+  private readonly threads: number;
 
-  constructor(graph: Graph, options: { batchSize: number; seed: number }) {
+  /**
+   * `backend`: "ts" (default) or "wasm"; on wasm, `zeroSkip` (default true) skips the zero pixels in the
+   * first layer, and `threads` (default 2 where the machine has two cores) gives the training step's big
+   * kernels and the optimizer's update a worker thread.
+   */
+  constructor(graph: Graph, options: { batchSize: number; seed: number; backend?: BackendName; zeroSkip?: boolean; threads?: number }) {
     this.graph = graph;
     this.seed = options.seed;
+    this.backend = options.backend ?? "ts";
+    this.zeroSkip = options.zeroSkip ?? true;
+    this.threads = options.threads ?? Math.min(2, availableParallelism());
     this.roles = modelRoles(graph);
     this.backward = differentiate(graph);
     this.batchSize = options.batchSize;
-    this.train = this.trainingExecutor(options.batchSize, options.seed);
+    this.train = this.trainingExecutor(options.batchSize, options.seed, true);
     this.parameterIds = this.train.parameterIds();
     this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));
     this.classes = this.train.value(this.roles.labels).shape[1]!;
     const evalPlan = compilePlan(graph, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
-    this.evaluator = new Executor(evalPlan, { seed: options.seed });
+    this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend, zeroSkip: this.zeroSkip });
     initializeParameters(this.train, graph, options.seed);
   }
 
@@ -84,6 +100,11 @@ export class Model {
 
   get gradients(): readonly FloatArray[] {
     return this.trainGradients;
+  }
+
+  /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
+  get optimizerArena(): WasmArena | undefined {
+    return this.train.wasm;
   }
 
   /** Number of samples each parameter holds, in `parameterIds` order. */
@@ -106,7 +127,8 @@ export class Model {
   ): { loss: number; correct: number } {
     const executor = rows === this.batchSize ? this.train : this.partialExecutor(rows);
     const x = executor.view(this.roles.features);
-    fillBatch(data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
+    if (executor.wasm) fillBatchInPlace(executor.wasm, data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
+    else fillBatch(data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
     prepare?.(x, rows);
     executor.run({ training: true, step: dropoutStep });
     if (executor !== this.train) {
@@ -130,7 +152,8 @@ export class Model {
     let correct = 0;
     for (let start = 0; start < indices.length; start += EVAL_BATCH) {
       const rows = Math.min(EVAL_BATCH, indices.length - start);
-      fillBatch(data, indices, start, rows, x, null, k);
+      if (this.evaluator.wasm) fillBatchInPlace(this.evaluator.wasm, data, indices, start, rows, x, null, k);
+      else fillBatch(data, indices, start, rows, x, null, k);
       this.evaluator.run({ training: false });
       for (let r = 0; r < rows; r++) {
         const label = data.labels[indices[start + r]!]!;
@@ -170,9 +193,17 @@ export class Model {
     });
   }
 
-  private trainingExecutor(batch: number, seed: number): Executor {
+  private trainingExecutor(batch: number, seed: number, main = false): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...this.parameterIdsOf(this.backward).map((id) => this.backward.gradients![id]!)];
-    return new Executor(compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" }), { seed });
+    const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" });
+    return new Executor(plan, {
+      seed,
+      backend: this.backend,
+      zeroSkip: this.zeroSkip,
+      // The main training arena also holds the optimizer's state, beside the parameters it updates.
+      reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements : 0,
+      threads: main ? this.threads : 1,
+    });
   }
 
   private parameterIdsOf(graph: Graph): string[] {

@@ -9,8 +9,18 @@
  *   RMSprop   s ← βs + (1−β)g²;  W ← W − α·g/√(s + ε)       (ε inside the root, as in the report)
  *
  * Weight decay, when set, is decoupled (as in AdamW): W ← W − α·λ·W, before the rule's own update.
+ *
+ * Given the WebAssembly arena of the training executor, an optimizer keeps its state in that memory and
+ * updates each parameter in one SIMD pass there (asm/kernels.ts), the same rule in float32 arithmetic;
+ * otherwise (or for parameters outside that memory) the plain loops below run.
  */
+import type { WasmArena } from "../exec/backends/wasm/arena.js";
+import type { WasmKernels } from "../exec/backends/wasm/module.js";
+import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import type { FloatArray } from "../ops/op.js";
+
+/** Parameters of at least this many values are updated half by the main thread, half by the worker. */
+const SPLIT_ELEMENTS = 32_768;
 
 export type OptimizerName = "sgd" | "adam" | "rmsprop";
 
@@ -37,14 +47,17 @@ export interface Optimizer {
   restore(state: Record<string, readonly ArrayLike<number>[]>, steps: number): void;
 }
 
-export function createOptimizer(settings: OptimizerSettings, sizes: readonly number[]): Optimizer {
+/** The state of every optimizer fits in this many times the parameters' elements (Adam's m and v). */
+export const OPTIMIZER_STATE_FACTOR = 2;
+
+export function createOptimizer(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena): Optimizer {
   switch (settings.optimizer) {
     case "sgd":
-      return new Sgd(settings, sizes);
+      return new Sgd(settings, sizes, arena);
     case "adam":
-      return new Adam(settings, sizes);
+      return new Adam(settings, sizes, arena);
     case "rmsprop":
-      return new RmsProp(settings, sizes);
+      return new RmsProp(settings, sizes, arena);
   }
 }
 
@@ -53,12 +66,25 @@ abstract class BaseOptimizer implements Optimizer {
   steps = 0;
   protected readonly slots: Record<string, Float32Array[]>;
 
+  /** The WebAssembly kernels, when the state lives in their memory. */
+  protected readonly kernels: WasmKernels | undefined;
+  protected readonly pool: WasmPool | undefined;
+  private readonly buffer: ArrayBufferLike | undefined;
+
   constructor(
     protected readonly settings: OptimizerSettings,
     sizes: readonly number[],
     slotNames: readonly string[],
+    arena?: WasmArena,
   ) {
-    this.slots = Object.fromEntries(slotNames.map((name) => [name, sizes.map((n) => new Float32Array(n))]));
+    // The state goes into the arena's reserved region if it fits (a second optimizer over the same model,
+    // say, finds it taken): then the WebAssembly update runs; otherwise the plain loops do.
+    const needed = slotNames.length * sizes.reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
+    const wasm = arena && arena.reservedLeft >= needed ? arena : undefined;
+    this.kernels = wasm?.kernels;
+    this.pool = wasm?.pool;
+    this.buffer = wasm?.memory.buffer;
+    this.slots = Object.fromEntries(slotNames.map((name) => [name, sizes.map((n) => (wasm ? wasm.reserve(n) : new Float32Array(n)))]));
   }
 
   step(params: readonly FloatArray[], grads: readonly FloatArray[], learningRate: number): void {
@@ -66,12 +92,20 @@ abstract class BaseOptimizer implements Optimizer {
     const decay = 1 - learningRate * this.settings.weight_decay;
     for (let p = 0; p < params.length; p++) {
       const w = params[p]!;
+      const g = grads[p]!;
+      if (this.kernels && w.buffer === this.buffer && g.buffer === this.buffer) {
+        this.fastUpdate(this.kernels, p, w, g, learningRate, decay);
+        continue;
+      }
       if (decay !== 1) for (let i = 0; i < w.length; i++) w[i] = w[i]! * decay;
-      this.update(p, w, grads[p]!, learningRate);
+      this.update(p, w, g, learningRate);
     }
   }
 
   protected abstract update(index: number, w: FloatArray, g: FloatArray, learningRate: number): void;
+
+  /** The same update, weight decay included, by the WebAssembly kernel, on parameters in its memory. */
+  protected abstract fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, learningRate: number, decay: number): void;
 
   state(): Record<string, Float32Array[]> {
     return this.slots;
@@ -92,8 +126,12 @@ abstract class BaseOptimizer implements Optimizer {
 
 class Sgd extends BaseOptimizer {
   readonly name = "sgd";
-  constructor(settings: OptimizerSettings, sizes: readonly number[]) {
-    super(settings, sizes, settings.momentum > 0 ? ["u"] : []);
+  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
+    super(settings, sizes, settings.momentum > 0 ? ["u"] : [], arena);
+  }
+  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
+    const mu = this.settings.momentum;
+    kernels.sgd(w.byteOffset, g.byteOffset, mu === 0 ? 0 : this.slots.u![index]!.byteOffset, w.length, mu, lr, decay);
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const mu = this.settings.momentum;
@@ -111,8 +149,24 @@ class Sgd extends BaseOptimizer {
 
 class Adam extends BaseOptimizer {
   readonly name = "adam";
-  constructor(settings: OptimizerSettings, sizes: readonly number[]) {
-    super(settings, sizes, ["m", "v"]);
+  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
+    super(settings, sizes, ["m", "v"], arena);
+  }
+  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
+    const { beta1, beta2, epsilon, bias_correction } = this.settings;
+    const c1 = bias_correction ? 1 / (1 - beta1 ** this.steps) : 1;
+    const c2 = bias_correction ? 1 / (1 - beta2 ** this.steps) : 1;
+    const pw = w.byteOffset;
+    const pg = g.byteOffset;
+    const pm = this.slots.m![index]!.byteOffset;
+    const pv = this.slots.v![index]!.byteOffset;
+    const n = w.length;
+    // A big parameter: the worker updates its second half (from a multiple of 4, for the SIMD loop).
+    const h = this.pool && n >= SPLIT_ELEMENTS ? Math.floor(n / 8) * 4 : 0;
+    const o = 4 * h;
+    const started = h > 0 && this.pool!.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+    if (started) this.pool!.finish();
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;
@@ -133,8 +187,12 @@ class Adam extends BaseOptimizer {
 
 class RmsProp extends BaseOptimizer {
   readonly name = "rmsprop";
-  constructor(settings: OptimizerSettings, sizes: readonly number[]) {
-    super(settings, sizes, ["s"]);
+  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
+    super(settings, sizes, ["s"], arena);
+  }
+  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
+    const { decay_rate: beta, epsilon } = this.settings;
+    kernels.rmsprop(w.byteOffset, g.byteOffset, this.slots.s![index]!.byteOffset, w.length, beta, 1 - beta, epsilon, lr, decay);
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { decay_rate: beta, epsilon } = this.settings;

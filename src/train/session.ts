@@ -12,6 +12,7 @@ import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { loadGraphFile, parseGraph } from "../graph/load.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
+import type { BackendName } from "../exec/executor.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
@@ -28,6 +29,10 @@ export interface TrainRequest {
   readonly outDir?: string;
   /** Absolute paths of the modules whose ops the graph may use (--ops): recorded, so the run can be reopened. */
   readonly opModules?: readonly string[];
+  /** Where the model's plans run (default "ts", the reference kernels). Not recorded: a run may resume on either. */
+  readonly backend?: BackendName;
+  /** wasm: threads for the big kernels (default 2 on a machine with two cores or more). */
+  readonly threads?: number;
 }
 
 /** What config.json records: enough to rebuild the session without the original files' flags. */
@@ -83,18 +88,30 @@ export function startSession(request: TrainRequest): Session {
     created: new Date().toISOString(),
   };
   folder.writeJson("config.json", record);
-  return { folder, record, config, data, split, model: new Model(graph, { batchSize: config.batch_size, seed: config.seed }) };
+  const model = new Model(graph, {
+    batchSize: config.batch_size,
+    seed: config.seed,
+    ...(request.backend ? { backend: request.backend } : {}),
+    ...(request.threads ? { threads: request.threads } : {}),
+  });
+  return { folder, record, config, data, split, model };
 }
 
 /** The session recorded in a run folder, with freshly initialised weights (load a checkpoint into them). */
-export function reopenSession(dir: string): Session {
+export function reopenSession(dir: string, options: { backend?: BackendName; threads?: number } = {}): Session {
   const folder = RunFolder.open(dir);
   const raw = folder.readJson<RunRecord>("config.json");
   const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
   const config = trainingConfig(graph);
   const data = loadData(raw.data?.dir ?? undefined);
   const split = splitData(data, config, raw.data?.split ?? "report");
-  return { folder, record: { ...raw, graph }, config, data, split, model: new Model(graph, { batchSize: config.batch_size, seed: config.seed }) };
+  const model = new Model(graph, {
+    batchSize: config.batch_size,
+    seed: config.seed,
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  return { folder, record: { ...raw, graph }, config, data, split, model };
 }
 
 /** The file's training section, then the user's overrides, checked together by the training schema. */

@@ -53,7 +53,7 @@ export class TrainingDivergedError extends UserError {
 
 export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   const { model, config, data, split, folder, events = {} } = run;
-  const optimizer: Optimizer = createOptimizer(config, model.parameterSizes());
+  const optimizer: Optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
   const augment: AugmentSettings = { maxShift: config.max_shift, maxRotation: config.max_rotation };
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);

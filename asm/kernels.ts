@@ -1,0 +1,598 @@
+// graphnet's WebAssembly SIMD kernels (AssemblyScript, built by asm/build.mjs with
+// `asc asm/kernels.ts -O3 --noAssert --runtime stub --enable simd,threads --importMemory --sharedMemory`).
+//
+// Every kernel works in place on the executor's arena, which lives in this module's (imported) memory:
+// arguments are byte offsets into it (a Float32Array view's byteOffset) and element counts. Nothing here
+// allocates. float32 throughout, SIMD over f32x4 (plain SIMD: relaxed SIMD needs a flag in Node 20).
+//
+// Matrices are row-major. op(A)[i, p] lives at A[i·aRow + p·aCol] (elements), so one kernel serves A and Aᵀ.
+
+// ───────────────────────── matrix products ─────────────────────────
+
+/** C[m×n] = op(A)[m×k] · B[k×n], blocked 4 rows × 8 columns (8 f32x4 accumulators). */
+export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32): void {
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + (<usize>(i * aRow) << 2);
+    const a1 = a + (<usize>((i + 1) * aRow) << 2);
+    const a2 = a + (<usize>((i + 2) * aRow) << 2);
+    const a3 = a + (<usize>((i + 3) * aRow) << 2);
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let bp = b + (<usize>j << 2);
+      const bStep = <usize>n << 2;
+      let ap: usize = 0;
+      const aStep = <usize>aCol << 2;
+      for (let p = 0; p < k; p++) {
+        const b0 = v128.load(bp);
+        const b1 = v128.load(bp, 16);
+        let s = f32x4.splat(load<f32>(a0 + ap));
+        c00 = f32x4.add(c00, f32x4.mul(s, b0));
+        c01 = f32x4.add(c01, f32x4.mul(s, b1));
+        s = f32x4.splat(load<f32>(a1 + ap));
+        c10 = f32x4.add(c10, f32x4.mul(s, b0));
+        c11 = f32x4.add(c11, f32x4.mul(s, b1));
+        s = f32x4.splat(load<f32>(a2 + ap));
+        c20 = f32x4.add(c20, f32x4.mul(s, b0));
+        c21 = f32x4.add(c21, f32x4.mul(s, b1));
+        s = f32x4.splat(load<f32>(a3 + ap));
+        c30 = f32x4.add(c30, f32x4.mul(s, b0));
+        c31 = f32x4.add(c31, f32x4.mul(s, b1));
+        bp += bStep;
+        ap += aStep;
+      }
+      const cp = c + (<usize>(i * n + j) << 2);
+      const cStep = <usize>n << 2;
+      v128.store(cp, c00);
+      v128.store(cp, c01, 16);
+      v128.store(cp + cStep, c10);
+      v128.store(cp + cStep, c11, 16);
+      v128.store(cp + 2 * cStep, c20);
+      v128.store(cp + 2 * cStep, c21, 16);
+      v128.store(cp + 3 * cStep, c30);
+      v128.store(cp + 3 * cStep, c31, 16);
+    }
+    // Columns left over: one row at a time.
+    if (j < n) for (let r = i; r < i + 4; r++) matmulRowTail(a, b, c, r, j, k, n, aRow, aCol);
+  }
+  for (; i < m; i++) matmulRowTail(a, b, c, i, 0, k, n, aRow, aCol);
+}
+
+/** C[i, j0…n) of C = op(A)·B, for one row: 4 columns at a time, then one at a time. */
+function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n: i32, aRow: i32, aCol: i32): void {
+  const ai = a + (<usize>(i * aRow) << 2);
+  const aStep = <usize>aCol << 2;
+  let j = j0;
+  for (; j + 4 <= n; j += 4) {
+    let acc = f32x4.splat(0);
+    let bp = b + (<usize>j << 2);
+    let ap: usize = 0;
+    for (let p = 0; p < k; p++) {
+      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ai + ap)), v128.load(bp)));
+      bp += <usize>n << 2;
+      ap += aStep;
+    }
+    v128.store(c + (<usize>(i * n + j) << 2), acc);
+  }
+  for (; j < n; j++) {
+    let acc: f32 = 0;
+    let bp = b + (<usize>j << 2);
+    let ap: usize = 0;
+    for (let p = 0; p < k; p++) {
+      acc += load<f32>(ai + ap) * load<f32>(bp);
+      bp += <usize>n << 2;
+      ap += aStep;
+    }
+    store<f32>(c + (<usize>(i * n + j) << 2), acc);
+  }
+}
+
+/**
+ * C = op(A)·B skipping the zeros of op(A) (MNIST's pixels are 81 % zeros): for each row of op(A), the list
+ * of its nonzero entries is gathered into `scratch` (k indices, then k values), then each block of columns
+ * of C accumulates only over that list. The sum runs over p in the same order as `matmul`, and the skipped
+ * terms are exact zeros, so the result is the dense kernel's bit for bit (unless B holds an ∞ or a NaN).
+ */
+export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, scratch: usize): void {
+  const idx = scratch;
+  const val = scratch + (<usize>k << 2);
+  const bStep = <usize>n << 2;
+  for (let i = 0; i < m; i++) {
+    const ai = a + (<usize>(i * aRow) << 2);
+    const aStep = <usize>aCol << 2;
+    let count = 0;
+    let ap: usize = 0;
+    for (let p = 0; p < k; p++) {
+      const v = load<f32>(ai + ap);
+      if (v != 0) {
+        store<i32>(idx + (<usize>count << 2), p * n);
+        store<f32>(val + (<usize>count << 2), v);
+        count++;
+      }
+      ap += aStep;
+    }
+    const ci = c + (<usize>(i * n) << 2);
+    let j = 0;
+    for (; j + 32 <= n; j += 32) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+      const bj = b + (<usize>j << 2);
+      for (let t = 0; t < count; t++) {
+        const s = f32x4.splat(load<f32>(val + (<usize>t << 2)));
+        const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
+        c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
+        c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
+        c2 = f32x4.add(c2, f32x4.mul(s, v128.load(bp, 32)));
+        c3 = f32x4.add(c3, f32x4.mul(s, v128.load(bp, 48)));
+        c4 = f32x4.add(c4, f32x4.mul(s, v128.load(bp, 64)));
+        c5 = f32x4.add(c5, f32x4.mul(s, v128.load(bp, 80)));
+        c6 = f32x4.add(c6, f32x4.mul(s, v128.load(bp, 96)));
+        c7 = f32x4.add(c7, f32x4.mul(s, v128.load(bp, 112)));
+      }
+      const cp = ci + (<usize>j << 2);
+      v128.store(cp, c0);
+      v128.store(cp, c1, 16);
+      v128.store(cp, c2, 32);
+      v128.store(cp, c3, 48);
+      v128.store(cp, c4, 64);
+      v128.store(cp, c5, 80);
+      v128.store(cp, c6, 96);
+      v128.store(cp, c7, 112);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let acc = f32x4.splat(0);
+      const bj = b + (<usize>j << 2);
+      for (let t = 0; t < count; t++) {
+        const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(val + (<usize>t << 2))), v128.load(bp)));
+      }
+      v128.store(ci + (<usize>j << 2), acc);
+    }
+    for (; j < n; j++) {
+      let acc: f32 = 0;
+      const bj = b + (<usize>j << 2);
+      for (let t = 0; t < count; t++) {
+        acc += load<f32>(val + (<usize>t << 2)) * load<f32>(bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2));
+      }
+      store<f32>(ci + (<usize>j << 2), acc);
+    }
+  }
+  // bStep is unused when n < 4; keep the compiler quiet.
+  if (bStep == 0) return;
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** One dot product of k contiguous values: C[i, j] for C = A·Bᵀ. */
+function dot(x: usize, y: usize, k: i32): f32 {
+  let acc = f32x4.splat(0);
+  let p = 0;
+  for (; p + 4 <= k; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(x + (<usize>p << 2)), v128.load(y + (<usize>p << 2))));
+  let s = hsum(acc);
+  for (; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
+  return s;
+}
+
+/** C[m×n] = A[m×k] · B[n×k]ᵀ: dot products of rows, blocked 2 rows of A × 4 rows of B. */
+export function matmulNT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const rowBytes = <usize>k << 2;
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const x0 = a + <usize>i * rowBytes;
+    const x1 = x0 + rowBytes;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const y0 = b + <usize>j * rowBytes;
+      const y1 = y0 + rowBytes;
+      const y2 = y1 + rowBytes;
+      const y3 = y2 + rowBytes;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) {
+        const o = <usize>p << 2;
+        const u0 = v128.load(x0 + o);
+        const u1 = v128.load(x1 + o);
+        const v0 = v128.load(y0 + o);
+        const v1 = v128.load(y1 + o);
+        const v2 = v128.load(y2 + o);
+        const v3 = v128.load(y3 + o);
+        s00 = f32x4.add(s00, f32x4.mul(u0, v0));
+        s01 = f32x4.add(s01, f32x4.mul(u0, v1));
+        s02 = f32x4.add(s02, f32x4.mul(u0, v2));
+        s03 = f32x4.add(s03, f32x4.mul(u0, v3));
+        s10 = f32x4.add(s10, f32x4.mul(u1, v0));
+        s11 = f32x4.add(s11, f32x4.mul(u1, v1));
+        s12 = f32x4.add(s12, f32x4.mul(u1, v2));
+        s13 = f32x4.add(s13, f32x4.mul(u1, v3));
+      }
+      let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+      let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+      for (; p < k; p++) {
+        const o = <usize>p << 2;
+        const u0 = load<f32>(x0 + o);
+        const u1 = load<f32>(x1 + o);
+        const v0 = load<f32>(y0 + o);
+        const v1 = load<f32>(y1 + o);
+        const v2 = load<f32>(y2 + o);
+        const v3 = load<f32>(y3 + o);
+        r00 += u0 * v0;
+        r01 += u0 * v1;
+        r02 += u0 * v2;
+        r03 += u0 * v3;
+        r10 += u1 * v0;
+        r11 += u1 * v1;
+        r12 += u1 * v2;
+        r13 += u1 * v3;
+      }
+      const cp = c + (<usize>(i * n + j) << 2);
+      const cStep = <usize>n << 2;
+      v128.store(cp, f32x4(r00, r01, r02, r03));
+      v128.store(cp + cStep, f32x4(r10, r11, r12, r13));
+    }
+    for (; j < n; j++) {
+      const y = b + <usize>j * rowBytes;
+      store<f32>(c + (<usize>(i * n + j) << 2), dot(x0, y, k));
+      store<f32>(c + (<usize>((i + 1) * n + j) << 2), dot(x1, y, k));
+    }
+  }
+  for (; i < m; i++) {
+    const x = a + <usize>i * rowBytes;
+    for (let j = 0; j < n; j++) store<f32>(c + (<usize>(i * n + j) << 2), dot(x, b + <usize>j * rowBytes, k));
+  }
+}
+
+// ───────────────────────── elementwise ─────────────────────────
+
+/** out = x + bias, the bias [n] repeated over rows. */
+export function addBias(x: usize, bias: usize, out: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * n) << 2);
+    const or = out + (<usize>(r * n) << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(or + o, f32x4.add(v128.load(xr + o), v128.load(bias + o)));
+    }
+    for (; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(or + o, load<f32>(xr + o) + load<f32>(bias + o));
+    }
+  }
+}
+
+/** out = a + b, same shapes. */
+export function addSame(a: usize, b: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** out = max(x, 0); a NaN passes through, as in the reference. */
+export function relu(x: usize, out: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const v = v128.load(x + o);
+    // Lanes with v < 0 become 0, every other lane (including NaN) keeps v.
+    v128.store(out + o, v128.andnot(v, f32x4.lt(v, zero)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v < 0 ? 0 : v);
+  }
+}
+
+/** out = dy where x > 0, else 0. */
+export function reluGrad(dy: usize, x: usize, out: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, load<f32>(x + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+/**
+ * out = tanh(x), f32x4: the rational approximation of Eigen (odd degree 13 over even degree 6, inputs
+ * clamped to ±7.9053, where it rounds to ±1), within a few float32 ulps of the true value; x itself for
+ * |x| < 0.0004, where tanh x = x to float32 precision. A NaN stays NaN.
+ */
+export function tanh(x: usize, out: usize, len: i32): void {
+  const clamp = f32x4.splat(7.90531110763549805);
+  const small = f32x4.splat(0.0004);
+  const a1 = f32x4.splat(4.89352455891786e-3), a3 = f32x4.splat(6.37261928875436e-4), a5 = f32x4.splat(1.48572235717979e-5);
+  const a7 = f32x4.splat(5.12229709037114e-8), a9 = f32x4.splat(-8.60467152213735e-11), a11 = f32x4.splat(2.00018790482477e-13);
+  const a13 = f32x4.splat(-2.76076847742355e-16);
+  const b0 = f32x4.splat(4.89352518554385e-3), b2 = f32x4.splat(2.268434632439e-3), b4 = f32x4.splat(1.18534705686654e-4);
+  const b6 = f32x4.splat(1.19825839466702e-6);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, tanhRational(v, clamp, small, a1, a3, a5, a7, a9, a11, a13, b0, b2, b4, b6));
+  }
+  if (k < len) {
+    // The last 1–3 values: through a vector of their own.
+    let v = f32x4.splat(load<f32>(x + (<usize>k << 2)));
+    if (k + 1 < len) v = f32x4.replace_lane(v, 1, load<f32>(x + (<usize>(k + 1) << 2)));
+    if (k + 2 < len) v = f32x4.replace_lane(v, 2, load<f32>(x + (<usize>(k + 2) << 2)));
+    const r = tanhRational(v, clamp, small, a1, a3, a5, a7, a9, a11, a13, b0, b2, b4, b6);
+    store<f32>(out + (<usize>k << 2), f32x4.extract_lane(r, 0));
+    if (k + 1 < len) store<f32>(out + (<usize>(k + 1) << 2), f32x4.extract_lane(r, 1));
+    if (k + 2 < len) store<f32>(out + (<usize>(k + 2) << 2), f32x4.extract_lane(r, 2));
+  }
+}
+
+@inline function tanhRational(v: v128, clamp: v128, small: v128, a1: v128, a3: v128, a5: v128, a7: v128, a9: v128, a11: v128, a13: v128, b0: v128, b2: v128, b4: v128, b6: v128): v128 {
+  // pmin/pmax keep a NaN in v (they return the first operand unless the comparison holds).
+  const c = f32x4.pmax(f32x4.pmin(v, clamp), f32x4.neg(clamp));
+  const x2 = f32x4.mul(c, c);
+  let p = f32x4.add(f32x4.mul(x2, a13), a11);
+  p = f32x4.add(f32x4.mul(x2, p), a9);
+  p = f32x4.add(f32x4.mul(x2, p), a7);
+  p = f32x4.add(f32x4.mul(x2, p), a5);
+  p = f32x4.add(f32x4.mul(x2, p), a3);
+  p = f32x4.add(f32x4.mul(x2, p), a1);
+  p = f32x4.mul(c, p);
+  let q = f32x4.add(f32x4.mul(x2, b6), b4);
+  q = f32x4.add(f32x4.mul(x2, q), b2);
+  q = f32x4.add(f32x4.mul(x2, q), b0);
+  const r = f32x4.div(p, q);
+  return v128.bitselect(v, r, f32x4.lt(f32x4.abs(v), small));
+}
+
+/** out = dy ⊙ (1 − y²). */
+export function tanhGrad(dy: usize, y: usize, out: usize, len: i32): void {
+  const one = f32x4.splat(1);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const v = v128.load(y + o);
+    v128.store(out + o, f32x4.mul(v128.load(dy + o), f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const v = load<f32>(y + o);
+    store<f32>(out + o, load<f32>(dy + o) * (1 - v * v));
+  }
+}
+
+/** out[j] = Σᵣ x[r, j]: a bias gradient. Accumulated in float32 column blocks, rows in order. */
+export function sumRows(x: usize, out: usize, rows: i32, n: i32): void {
+  let j = 0;
+  const rowBytes = <usize>n << 2;
+  for (; j + 16 <= n; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32));
+      s3 = f32x4.add(s3, v128.load(p, 48));
+      p += rowBytes;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, s0);
+    v128.store(o, s1, 16);
+    v128.store(o, s2, 32);
+    v128.store(o, s3, 48);
+  }
+  for (; j < n; j++) {
+    let s: f64 = 0;
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++) {
+      s += <f64>load<f32>(p);
+      p += rowBytes;
+    }
+    store<f32>(out + (<usize>j << 2), <f32>s);
+  }
+}
+
+/** out = x. */
+export function copy(x: usize, out: usize, len: i32): void {
+  memory.copy(out, x, <usize>len << 2);
+}
+
+// ───────────────────────── softmax and its loss ─────────────────────────
+
+/** out = softmax(z) along rows of n, in float64. */
+export function softmax(z: usize, out: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * n) << 2);
+    const or = out + (<usize>(r * n) << 2);
+    let max: f64 = -Infinity;
+    for (let j = 0; j < n; j++) max = Math.max(max, <f64>load<f32>(zr + (<usize>j << 2)));
+    let sum: f64 = 0;
+    for (let j = 0; j < n; j++) sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
+    const inv = 1 / sum;
+    for (let j = 0; j < n; j++) store<f32>(or + (<usize>j << 2), <f32>(Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max) * inv));
+  }
+}
+
+/** The mean over m of Σ y·(lse − z), per row of n: softmax_cross_entropy on logits, in float64. */
+export function softmaxCrossEntropy(z: usize, y: usize, out: usize, rows: i32, n: i32, m: i32): void {
+  let total: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * n) << 2);
+    const yr = y + (<usize>(r * n) << 2);
+    let max: f64 = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const v = <f64>load<f32>(zr + (<usize>j << 2));
+      if (v > max) max = v;
+    }
+    let sum: f64 = 0;
+    for (let j = 0; j < n; j++) sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
+    const logSum = Math.log(sum);
+    for (let j = 0; j < n; j++) total += <f64>load<f32>(yr + (<usize>j << 2)) * (logSum - (<f64>load<f32>(zr + (<usize>j << 2)) - max));
+  }
+  store<f32>(out, <f32>(total / <f64>m));
+}
+
+/** out = dL·(softmax(z)·Σy − y)/m per row of n. */
+export function softmaxCrossEntropyGrad(z: usize, y: usize, dL: usize, out: usize, rows: i32, n: i32, m: i32): void {
+  const scale = <f64>load<f32>(dL) / <f64>m;
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * n) << 2);
+    const yr = y + (<usize>(r * n) << 2);
+    const or = out + (<usize>(r * n) << 2);
+    let max: f64 = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const v = <f64>load<f32>(zr + (<usize>j << 2));
+      if (v > max) max = v;
+    }
+    let sum: f64 = 0;
+    let labels: f64 = 0;
+    for (let j = 0; j < n; j++) {
+      sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
+      labels += <f64>load<f32>(yr + (<usize>j << 2));
+    }
+    const w = labels / sum;
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
+      store<f32>(or + (<usize>j << 2), <f32>(scale * (e * w - <f64>load<f32>(yr + (<usize>j << 2)))));
+    }
+  }
+}
+
+// ───────────────────────── optimizers, one pass over each parameter ─────────────────────────
+
+/** Decoupled weight decay: w ← decay·w. */
+function decayWeights(w: usize, len: i32, decay: f32): void {
+  if (decay == 1) return;
+  const d = f32x4.splat(decay);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) v128.store(w + (<usize>k << 2), f32x4.mul(v128.load(w + (<usize>k << 2)), d));
+  for (; k < len; k++) store<f32>(w + (<usize>k << 2), load<f32>(w + (<usize>k << 2)) * decay);
+}
+
+/** Adam: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − stepSize·m/(√(c₂v) + ε). */
+// (1 − β) comes from the caller, computed in float64: 1 − 0.999 in float32 is off by 1.3e-5.
+//
+// Moments below float32's smallest normal (1.2e-38) are flushed to 0. A moment decaying geometrically
+// (a pixel no longer seen: m shrinks by β₁ each step) would otherwise spend a hundred steps among the
+// subnormal numbers, where every x86 multiply takes a slow microcode path; that made the update of the
+// first layer 2–3 times slower after a few hundred steps. The step such a moment would have given,
+// α·m/(√v + ε) < 1e-30, is nothing next to any weight.
+export function adam(w: usize, g: usize, m: usize, v: usize, len: i32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, epsilon: f32, stepSize: f32, c2: f32, decay: f32): void {
+  decayWeights(w, len, decay);
+  const b1 = f32x4.splat(beta1), nb1 = f32x4.splat(oneMinusBeta1);
+  const b2 = f32x4.splat(beta2), nb2 = f32x4.splat(oneMinusBeta2);
+  const eps = f32x4.splat(epsilon), lr = f32x4.splat(stepSize), cc = f32x4.splat(c2);
+  const tiny = f32x4.splat(1.1754943508222875e-38);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const gi = v128.load(g + o);
+    const m0 = v128.load(m + o);
+    const v0 = v128.load(v + o);
+    // g, m and v all zero (the weights of a pixel not seen for a while, or never): m and v stay zero and
+    // the step α·0/(0 + ε) is zero, so there is nothing to do — and no square root or division to pay.
+    if (!v128.any_true(v128.or(v128.or(gi, m0), v0))) continue;
+    let mi = f32x4.add(f32x4.mul(b1, m0), f32x4.mul(nb1, gi));
+    let vi = f32x4.add(f32x4.mul(b2, v0), f32x4.mul(nb2, f32x4.mul(gi, gi)));
+    // Lanes below `tiny` become 0; every other lane, a NaN included (a diverging run must show), stays.
+    mi = v128.andnot(mi, f32x4.lt(f32x4.abs(mi), tiny));
+    vi = v128.andnot(vi, f32x4.lt(vi, tiny));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.div(f32x4.mul(lr, mi), f32x4.add(f32x4.sqrt(f32x4.mul(cc, vi)), eps))));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const gi = load<f32>(g + o);
+    let mi = beta1 * load<f32>(m + o) + oneMinusBeta1 * gi;
+    let vi = beta2 * load<f32>(v + o) + oneMinusBeta2 * gi * gi;
+    if (Mathf.abs(mi) < 1.1754943508222875e-38) mi = 0;
+    if (vi < 1.1754943508222875e-38) vi = 0;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(w + o, load<f32>(w + o) - (stepSize * mi) / (Mathf.sqrt(c2 * vi) + epsilon));
+  }
+}
+
+/** RMSprop: s ← βs + (1−β)g²; w ← w − lr·g/√(s + ε). */
+export function rmsprop(w: usize, g: usize, s: usize, len: i32, beta: f32, oneMinusBeta: f32, epsilon: f32, lr: f32, decay: f32): void {
+  decayWeights(w, len, decay);
+  const b = f32x4.splat(beta), nb = f32x4.splat(oneMinusBeta), eps = f32x4.splat(epsilon), l = f32x4.splat(lr);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const gi = v128.load(g + o);
+    const si = f32x4.add(f32x4.mul(b, v128.load(s + o)), f32x4.mul(nb, f32x4.mul(gi, gi)));
+    v128.store(s + o, si);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.div(f32x4.mul(l, gi), f32x4.sqrt(f32x4.add(si, eps)))));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const gi = load<f32>(g + o);
+    const si = beta * load<f32>(s + o) + oneMinusBeta * gi * gi;
+    store<f32>(s + o, si);
+    store<f32>(w + o, load<f32>(w + o) - (lr * gi) / Mathf.sqrt(si + epsilon));
+  }
+}
+
+/** SGD, with momentum μ when u ≠ 0: u ← μu + g; w ← w − lr·u. Without: w ← w − lr·g. */
+export function sgd(w: usize, g: usize, u: usize, len: i32, mu: f32, lr: f32, decay: f32): void {
+  decayWeights(w, len, decay);
+  const l = f32x4.splat(lr), mv = f32x4.splat(mu);
+  let k = 0;
+  if (u == 0) {
+    for (; k + 4 <= len; k += 4) {
+      const o = <usize>k << 2;
+      v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(l, v128.load(g + o))));
+    }
+    for (; k < len; k++) store<f32>(w + (<usize>k << 2), load<f32>(w + (<usize>k << 2)) - lr * load<f32>(g + (<usize>k << 2)));
+    return;
+  }
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const ui = f32x4.add(f32x4.mul(mv, v128.load(u + o)), v128.load(g + o));
+    v128.store(u + o, ui);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(l, ui)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const ui = mu * load<f32>(u + o) + load<f32>(g + o);
+    store<f32>(u + o, ui);
+    store<f32>(w + o, load<f32>(w + o) - lr * ui);
+  }
+}
+
+// ───────────────────────── batches ─────────────────────────
+
+/**
+ * out[k] = bytes[k] / divisor in float32, correctly rounded. For 255 that is, for every byte, exactly the
+ * reference's float64 byte·(1/255) rounded once to float32 (the tests check all 256).
+ */
+export function scaleBytes(bytes: usize, out: usize, len: i32, divisor: f32): void {
+  const d = f32x4.splat(divisor);
+  let k = 0;
+  for (; k + 16 <= len; k += 16) {
+    const v = v128.load(bytes + <usize>k);
+    const lo = i16x8.extend_low_i8x16_u(v);
+    const hi = i16x8.extend_high_i8x16_u(v);
+    const o = out + (<usize>k << 2);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), d));
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), d), 16);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), d), 32);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), d), 48);
+  }
+  for (; k < len; k++) store<f32>(out + (<usize>k << 2), <f32>load<u8>(bytes + <usize>k) / divisor);
+}

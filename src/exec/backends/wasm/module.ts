@@ -1,0 +1,68 @@
+/**
+ * The WebAssembly SIMD kernels (asm/kernels.ts, built by asm/build.mjs and embedded in kernels.wasm.ts):
+ * compiled once per process, instantiated once per arena over that arena's memory.
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
+
+/** The module's exports. Pointers are byte offsets into the memory; sizes are element counts. */
+export interface WasmKernels {
+  matmul(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number): void;
+  matmulSparseA(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, scratch: number): void;
+  matmulNT(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  addBias(x: number, bias: number, out: number, rows: number, n: number): void;
+  addSame(a: number, b: number, out: number, len: number): void;
+  relu(x: number, out: number, len: number): void;
+  reluGrad(dy: number, x: number, out: number, len: number): void;
+  tanh(x: number, out: number, len: number): void;
+  tanhGrad(dy: number, y: number, out: number, len: number): void;
+  sumRows(x: number, out: number, rows: number, n: number): void;
+  copy(x: number, out: number, len: number): void;
+  softmax(z: number, out: number, rows: number, n: number): void;
+  softmaxCrossEntropy(z: number, y: number, out: number, rows: number, n: number, m: number): void;
+  softmaxCrossEntropyGrad(z: number, y: number, dL: number, out: number, rows: number, n: number, m: number): void;
+  adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    len: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    stepSize: number,
+    c2: number,
+    decay: number,
+  ): void;
+  rmsprop(w: number, g: number, s: number, len: number, beta: number, oneMinusBeta: number, epsilon: number, lr: number, decay: number): void;
+  scaleBytes(bytes: number, out: number, len: number, divisor: number): void;
+  sgd(w: number, g: number, u: number, len: number, mu: number, lr: number, decay: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Whether this JavaScript engine runs WebAssembly SIMD (Node 16.4 and later do). */
+export function wasmSimdSupported(): boolean {
+  try {
+    module();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function module(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
+  return compiled;
+}
+
+/** The compiled module, to hand to a worker thread. */
+export function kernelsModule(): WebAssembly.Module {
+  return module();
+}
+
+export function instantiateKernels(memory: WebAssembly.Memory): WasmKernels {
+  const instance = new WebAssembly.Instance(module(), { env: { memory } });
+  return instance.exports as unknown as WasmKernels;
+}

@@ -1,0 +1,179 @@
+/**
+ * A second core for the big kernels: one worker thread that instantiates the same WebAssembly module over
+ * the same shared memory and runs one half of a kernel (rows of a product, elements of an update) while
+ * the main thread runs the other half. Each output element is computed exactly as by one thread, so the
+ * results do not depend on the split.
+ *
+ * Hand-over, through the arena's control block (Int32 slots): the main thread writes the job's function
+ * and arguments, bumps SEQ and notifies; the worker, spinning on SEQ for a while after each job (so the
+ * many small hand-overs of a training step cost well under a microsecond) and sleeping in Atomics.wait
+ * after that, claims the job (CLAIM from SEQ − 1 to SEQ), runs it and stores SEQ into DONE. The main
+ * thread, its own half done, claims the job itself the same way if the worker has not yet — on a busy machine the
+ * worker may not be running — and otherwise spins until DONE catches up. So a step never waits for a
+ * worker that is not there; until the worker has said READY, the main thread runs whole jobs itself.
+ */
+import { Worker } from "node:worker_threads";
+import type { WasmArenaMemory } from "./arena.js";
+import { kernelsModule, type WasmKernels } from "./module.js";
+
+export const JOB = { matmul: 0, matmulSparseA: 1, matmulNT: 2, adam: 3 } as const;
+
+// Int32 slots of the control block; the arguments are Float64 slots from byte 64 on.
+const SEQ = 0;
+const DONE = 1;
+const READY = 2;
+const FN = 3;
+const FAILED = 4;
+const CLAIM = 5;
+const WORKER_JOBS = 6;
+const ARGS_BYTE = 64;
+const MAX_ARGS = 14;
+
+const WORKER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { module, memory, control } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const i32 = new Int32Array(memory.buffer, control, 16);
+const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
+const jobs = [
+  () => k.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
+  () => k.matmulSparseA(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
+  () => k.matmulNT(a[0], a[1], a[2], a[3], a[4], a[5]),
+  () => k.adam(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
+];
+let seen = Atomics.load(i32, ${SEQ});
+Atomics.store(i32, ${READY}, 1);
+for (;;) {
+  let s;
+  let spins = 0;
+  while ((s = Atomics.load(i32, ${SEQ})) === seen) {
+    if (++spins > 100000) {
+      Atomics.wait(i32, ${SEQ}, seen);
+      spins = 0;
+    }
+  }
+  seen = s;
+  const fn = Atomics.load(i32, ${FN});
+  if (fn < 0) break;
+  // Claim job s: CLAIM moves from s − 1 to s, by the worker or by the main thread, never both. A stale s
+  // (a job the main thread already took, seen late) fails here.
+  if (Atomics.compareExchange(i32, ${CLAIM}, (s - 1) | 0, s) !== ((s - 1) | 0)) continue;
+  try {
+    jobs[fn]();
+  } catch (err) {
+    Atomics.store(i32, ${FAILED}, 1);
+  }
+  Atomics.add(i32, ${WORKER_JOBS}, 1);
+  Atomics.store(i32, ${DONE}, s);
+}
+`;
+
+export class WasmPool {
+  private readonly i32: Int32Array;
+  private readonly args: Float64Array;
+  private readonly worker: Worker;
+  private seq = 0;
+  private failed = false;
+
+  constructor(
+    arena: WasmArenaMemory,
+    private readonly kernels: WasmKernels,
+  ) {
+    const buffer = arena.memory.buffer;
+    this.i32 = new Int32Array(buffer, arena.control, 16);
+    this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
+    this.i32.fill(0);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: kernelsModule(), memory: arena.memory, control: arena.control } });
+    this.worker.on("error", () => (this.failed = true));
+    this.worker.unref();
+  }
+
+  /**
+   * Hands a job to the worker; false (and nothing handed over) when the worker is not ready, and the caller
+   * runs the job itself. After true, the caller does its own half and then calls `finish`.
+   */
+  start(
+    fn: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    a4: number,
+    a5: number,
+    a6 = 0,
+    a7 = 0,
+    a8 = 0,
+    a9 = 0,
+    a10 = 0,
+    a11 = 0,
+    a12 = 0,
+  ): boolean {
+    if (this.failed || Atomics.load(this.i32, READY) !== 1) return false;
+    const a = this.args;
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    a[4] = a4;
+    a[5] = a5;
+    a[6] = a6;
+    a[7] = a7;
+    a[8] = a8;
+    a[9] = a9;
+    a[10] = a10;
+    a[11] = a11;
+    a[12] = a12;
+    Atomics.store(this.i32, FN, fn);
+    this.seq = (this.seq + 1) | 0;
+    Atomics.store(this.i32, SEQ, this.seq);
+    Atomics.notify(this.i32, SEQ, 1);
+    return true;
+  }
+
+  /**
+   * After `start` and the caller's own half: runs the handed-over half here if the worker has not taken
+   * it yet, or waits (spinning) until the worker has finished it.
+   */
+  finish(): void {
+    const previous = (this.seq - 1) | 0;
+    if (Atomics.compareExchange(this.i32, CLAIM, previous, this.seq) === previous) {
+      this.runHere();
+      return;
+    }
+    while (Atomics.load(this.i32, DONE) !== this.seq) {
+      // spin: the worker's half takes microseconds
+    }
+    if (Atomics.load(this.i32, FAILED) !== 0) {
+      this.failed = true;
+      throw new Error("a WebAssembly kernel failed in the worker thread");
+    }
+  }
+
+  /** How many halves the worker has run so far. */
+  get workerJobs(): number {
+    return Atomics.load(this.i32, WORKER_JOBS);
+  }
+
+  private runHere(): void {
+    const k = this.kernels;
+    const a = this.args;
+    switch (Atomics.load(this.i32, FN)) {
+      case JOB.matmul:
+        return k.matmul(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!);
+      case JOB.matmulSparseA:
+        return k.matmulSparseA(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
+      case JOB.matmulNT:
+        return k.matmulNT(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
+      case JOB.adam:
+        return k.adam(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+    }
+  }
+
+  /** Stops the worker thread. */
+  close(): void {
+    Atomics.store(this.i32, FN, -1);
+    Atomics.store(this.i32, SEQ, (this.seq + 1) | 0);
+    Atomics.notify(this.i32, SEQ, 1);
+    void this.worker.terminate();
+  }
+}

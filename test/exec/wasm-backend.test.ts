@@ -1,0 +1,509 @@
+/**
+ * The WebAssembly backend against the reference: every fast kernel equal to the op's own kernel within
+ * float32 tolerance, on random shapes and random sparsity; a whole training step of the report's network;
+ * the optimizers' one-pass updates; and the arena living in WebAssembly memory.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFile, type Graph, type GraphNode } from "../../src/index.js";
+import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
+import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
+import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
+
+type Fill = (rng: () => number) => number;
+
+/** A graph of one op over fed inputs (or parameters), planned at fixed shapes. */
+function oneOp(op: string, inputs: { shape: number[]; role?: "input" | "parameter" }[], attrs: Record<string, unknown> = {}): Graph {
+  const nodes: GraphNode[] = inputs.map((input, i): GraphNode =>
+    input.role === "parameter"
+      ? { id: `in${i}`, op: "parameter", inputs: [], attrs: { shape: input.shape, init: "zeros" } }
+      : { id: `in${i}`, op: "input", inputs: [], attrs: { shape: input.shape } },
+  );
+  nodes.push({ id: "out", op, inputs: inputs.map((_, i) => `in${i}`), attrs: attrs as GraphNode["attrs"] });
+  return { name: `one-${op}`, nodes };
+}
+
+/** Runs the graph on both backends with the same inputs; returns both outputs and which kernel ran. */
+function runBoth(graph: Graph, fills: Fill[], seed: number, zeroSkip = true) {
+  const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
+  const ts = new Executor(plan);
+  const wasm = new Executor(plan, { backend: "wasm", zeroSkip });
+  let state = seed >>> 0 || 1;
+  const rng = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  fills.forEach((fill, i) => {
+    const data = Float32Array.from({ length: ts.view(`in${i}`).length }, () => fill(rng));
+    ts.view(`in${i}`).set(data);
+    wasm.view(`in${i}`).set(data);
+  });
+  ts.run({ training: true });
+  wasm.run({ training: true });
+  return { ts: ts.view("out"), wasm: wasm.view("out"), fast: wasm.fastNodes.includes("out") };
+}
+
+/** |a − b| ≤ atol + rtol·|a| elementwise, reporting the first difference. */
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 1e-5) {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Number.isNaN(e)) {
+      expect(a, `element ${i}`).toBeNaN();
+      continue;
+    }
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) expect.fail(`element ${i}: ${a} (wasm) against ${e} (reference)`);
+  }
+}
+
+const uniform: Fill = (rng) => rng() * 2 - 1;
+const sparse =
+  (zeros: number): Fill =>
+  (rng) =>
+    rng() < zeros ? 0 : rng();
+
+describe("the wasm backend's kernels equal the reference kernels", () => {
+  it("matmul, in every variant the backward graph uses, dense and zero-skipping, on random shapes and sparsity", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 45 }),
+        fc.constantFrom("nn", "tn", "nt"),
+        fc.constantFrom("input", "parameter") as fc.Arbitrary<"input" | "parameter">,
+        fc.boolean(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer(),
+        (m, k, n, variant, leftRole, zeroSkip, zeros, seed) => {
+          const ta = variant === "tn";
+          const tb = variant === "nt";
+          const graph = oneOp(
+            "matmul",
+            [
+              { shape: ta ? [k, m] : [m, k], role: leftRole },
+              { shape: tb ? [n, k] : [k, n], role: "parameter" },
+            ],
+            { transpose_a: ta, transpose_b: tb },
+          );
+          const { ts, wasm, fast } = runBoth(graph, [sparse(zeros), uniform], seed, zeroSkip);
+          expect(fast).toBe(true);
+          expectClose(wasm, ts, 1e-6 * k, 1e-5);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("the zero-skipping product is the dense wasm product bit for bit", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 90 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n, ta, seed) => {
+          const graph = oneOp("matmul", [{ shape: ta ? [k, m] : [m, k] }, { shape: [k, n], role: "parameter" }], { transpose_a: ta });
+          const on = runBoth(graph, [sparse(0.8), uniform], seed, true);
+          const off = runBoth(graph, [sparse(0.8), uniform], seed, false);
+          expect(Array.from(on.wasm)).toEqual(Array.from(off.wasm));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  const shape2 = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 70 }));
+
+  it.each([
+    ["relu", 1e-7],
+    ["tanh", 4e-7],
+  ])("%s, on random shapes (near zero and far out)", (op, atol) => {
+    fc.assert(
+      fc.property(shape2, fc.integer(), ([r, c], seed) => {
+        const { ts, wasm, fast } = runBoth(oneOp(op, [{ shape: [r, c] }]), [(rng) => (rng() - 0.5) * (rng() < 0.3 ? 0.001 : 20)], seed);
+        expect(fast).toBe(true);
+        expectClose(wasm, ts, atol);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it.each(["relu_grad", "tanh_grad"])("%s", (op) => {
+    fc.assert(
+      fc.property(shape2, fc.integer(), ([r, c], seed) => {
+        const { ts, wasm, fast } = runBoth(oneOp(op, [{ shape: [r, c] }, { shape: [r, c] }]), [uniform, uniform], seed);
+        expect(fast).toBe(true);
+        expectClose(wasm, ts, 1e-7);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("add: a bias over rows (either side) and equal shapes; other broadcasts fall back to the reference", () => {
+    fc.assert(
+      fc.property(shape2, fc.constantFrom("bias", "bias-left", "same", "column"), fc.integer(), ([r, c], kind, seed) => {
+        const shapes =
+          kind === "bias"
+            ? [[r, c], [c]]
+            : kind === "bias-left"
+              ? [
+                  [1, c],
+                  [r, c],
+                ]
+              : kind === "same"
+                ? [
+                    [r, c],
+                    [r, c],
+                  ]
+                : [
+                    [r, c],
+                    [r, 1],
+                  ];
+        const { ts, wasm, fast } = runBoth(
+          oneOp(
+            "add",
+            shapes.map((shape) => ({ shape })),
+          ),
+          [uniform, uniform],
+          seed,
+        );
+        expect(fast).toBe(kind !== "column" || c === 1);
+        expectClose(wasm, ts, 1e-7);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("sum_to: a bias gradient (the sum over rows)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.integer(), (r, c, seed) => {
+        const { ts, wasm, fast } = runBoth(oneOp("sum_to", [{ shape: [r, c] }], { shape: [c] }), [uniform], seed);
+        expect(fast).toBe(true);
+        expectClose(wasm, ts, 1e-6 * Math.sqrt(r));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("softmax, softmax_cross_entropy and its gradient", () => {
+    fc.assert(
+      fc.property(shape2, fc.integer(), ([r, c], seed) => {
+        const logits: Fill = (rng) => (rng() - 0.5) * 30;
+        const labels: Fill = (rng) => (rng() < 0.3 ? rng() : 0);
+        const sm = runBoth(oneOp("softmax", [{ shape: [r, c] }]), [logits], seed);
+        expectClose(sm.wasm, sm.ts, 1e-7);
+        const loss = runBoth(oneOp("softmax_cross_entropy", [{ shape: [r, c] }, { shape: [r, c] }]), [logits, labels], seed);
+        expectClose(loss.wasm, loss.ts, 1e-6, 1e-6);
+        const grad = runBoth(oneOp("softmax_cross_entropy_grad", [{ shape: [r, c] }, { shape: [r, c] }, { shape: [] }]), [logits, labels, () => 0.7], seed);
+        expectClose(grad.wasm, grad.ts, 1e-7);
+        expect(sm.fast && loss.fast && grad.fast).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("dropout is a copy at rate 0; with a rate the reference kernel draws the masks", () => {
+    const copy = runBoth(oneOp("dropout", [{ shape: [3, 7] }]), [uniform], 5);
+    expect(copy.fast).toBe(true);
+    expect(Array.from(copy.wasm)).toEqual(Array.from(copy.ts));
+    const masked = runBoth(oneOp("dropout", [{ shape: [3, 7] }], { rate: 0.4 }), [uniform], 5);
+    expect(masked.fast).toBe(false);
+    expect(Array.from(masked.wasm)).toEqual(Array.from(masked.ts));
+  });
+
+  it("covers every op of the report's training step", () => {
+    const graph = differentiate(loadGraphFile("graphs/mnist.graph.json"));
+    const ops = new Set(graph.nodes.map((n) => n.op).filter((op) => !["input", "parameter", "constant"].includes(op)));
+    for (const op of ops) expect(WASM_KERNELS.has(op), op).toBe(true);
+  });
+});
+
+describe("the wasm backend runs the report's network as the reference does", () => {
+  const graph = differentiate(loadGraphFile("graphs/mnist.graph.json"));
+  const outputs = ["loss", "probs", ...Object.values(graph.gradients!)];
+  const plan = compilePlan(graph, { outputs, sizes: { batch: 7 } });
+
+  it("one training step: the loss, the probabilities and every gradient, with MNIST-like sparse inputs", () => {
+    const ts = new Executor(plan);
+    const wasm = new Executor(plan, { backend: "wasm" });
+    expect(wasm.backend).toBe("wasm");
+    expect(wasm.arena.buffer).toBeInstanceOf(SharedArrayBuffer); // WebAssembly memory, shared with a worker thread
+    expect(wasm.fastNodes.length).toBe(plan.steps.filter((s) => s.node.op !== "constant").length);
+    let state = 7;
+    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const x = Float32Array.from({ length: 7 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
+    const y = new Float32Array(70);
+    for (let r = 0; r < 7; r++) y[r * 10 + (r % 10)] = 1;
+    for (const e of [ts, wasm]) {
+      initializeParameters(e, graph, 3);
+      e.feed("x", x);
+      e.feed("y", y);
+      e.run({ training: true });
+    }
+    for (const id of outputs) expectClose(wasm.view(id), ts.view(id), 1e-6, 1e-4);
+  });
+
+  it("with a worker thread taking half of the big kernels, bit for bit what one thread computes", async () => {
+    const big = compilePlan(graph, { outputs, sizes: { batch: 40 } });
+    const one = new Executor(big, { backend: "wasm" });
+    const two = new Executor(big, { backend: "wasm", threads: 2 });
+    expect(two.wasm!.pool).toBeDefined();
+    let state = 9;
+    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const x = Float32Array.from({ length: 40 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
+    const y = Float32Array.from({ length: 400 }, (_, i) => (i % 11 === 0 ? 1 : 0));
+    for (const e of [one, two]) {
+      initializeParameters(e, graph, 5);
+      e.feed("x", x);
+      e.feed("y", y);
+    }
+    one.run({ training: true });
+    // Before the worker is up the main thread runs whole jobs; after, halves: both give the same bits.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      two.run({ training: true });
+      for (const id of outputs) expect(Array.from(two.view(id)), id).toEqual(Array.from(one.view(id)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    two.wasm!.pool!.close();
+  });
+
+  it("a float64 plan runs on the reference backend whatever is asked", () => {
+    const plan64 = compilePlan(graph, { outputs: ["loss"], sizes: { batch: 2 }, dtype: "float64" });
+    const e = new Executor(plan64, { backend: "wasm" });
+    expect(e.backend).toBe("ts");
+    expect(e.arena).toBeInstanceOf(Float64Array);
+  });
+});
+
+describe("optimizers update in one WebAssembly pass, as the plain loops do", () => {
+  const base: OptimizerSettings = {
+    optimizer: "adam",
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    decay_rate: 0.9,
+    momentum: 0,
+    bias_correction: false,
+    weight_decay: 0,
+  };
+  it.each<Partial<OptimizerSettings>>([
+    { optimizer: "adam" },
+    { optimizer: "adam", bias_correction: true, weight_decay: 0.01 },
+    { optimizer: "rmsprop" },
+    { optimizer: "sgd" },
+    { optimizer: "sgd", momentum: 0.9, weight_decay: 0.1 },
+  ])("%o", (settings) => {
+    const sizes = [37, 5, 128];
+    const arena = allocateWasmArena(2 * 200, 0, 2 * 200);
+    let offset = 0;
+    const view = (n: number) => {
+      const v = arena.arena.subarray(offset, offset + n);
+      offset += Math.ceil(n / 16) * 16;
+      return v;
+    };
+    const params = sizes.map(view);
+    const grads = sizes.map(view);
+    const plainParams = sizes.map((n) => new Float32Array(n));
+    let state = 11;
+    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+    params.forEach((p, i) => {
+      p.set(Float32Array.from(p, rng));
+      plainParams[i]!.set(p);
+    });
+    const fast = createOptimizer({ ...base, ...settings }, sizes, arena);
+    const plain = createOptimizer({ ...base, ...settings }, sizes);
+    for (let step = 0; step < 5; step++) {
+      grads.forEach((g) => g.set(Float32Array.from(g, rng)));
+      fast.step(params, grads, 0.01);
+      plain.step(plainParams, grads, 0.01);
+    }
+    params.forEach((p, i) => expectClose(p, plainParams[i]!, 1e-6, 1e-5));
+    for (const [name, slots] of Object.entries(plain.state())) {
+      slots.forEach((s, i) => expectClose(fast.state()[name]![i]!, s, 1e-7, 1e-5));
+      expect(fast.state()[name]![0]!.buffer).toBe(arena.memory.buffer);
+    }
+  });
+});
+
+describe("Adam with a worker thread", () => {
+  it("updates a big parameter half on each thread, bit for bit as one thread does", async () => {
+    const n = 40_003;
+    const settings: OptimizerSettings = {
+      optimizer: "adam",
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      decay_rate: 0.9,
+      momentum: 0,
+      bias_correction: true,
+      weight_decay: 0.01,
+    };
+    const results = [];
+    for (const threads of [1, 2]) {
+      const arena = allocateWasmArena(2 * 40_016, 0, 2 * 40_016, threads);
+      const w = arena.arena.subarray(0, n);
+      const g = arena.arena.subarray(40_016, 40_016 + n);
+      let state = 3;
+      const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+      w.set(Float32Array.from(w, rng));
+      const opt = createOptimizer(settings, [n], arena);
+      for (let step = 0; step < 4; step++) {
+        g.set(Float32Array.from(g, rng));
+        opt.step([w], [g], 0.01);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // lets the worker come up
+      }
+      results.push(Array.from(w));
+      arena.pool?.close();
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+});
+
+describe("training on the wasm backend", () => {
+  it("reaches the reference backend's accuracy (a few hundred Adam steps on real digits)", async () => {
+    const { loadMnist, Model } = await import("../../src/index.js");
+    const data = loadMnist();
+    const graph = loadGraphFile("graphs/mnist.graph.json");
+    const settings: OptimizerSettings = {
+      optimizer: "adam",
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      decay_rate: 0.9,
+      momentum: 0,
+      bias_correction: false,
+      weight_decay: 0,
+    };
+    const train = Uint32Array.from({ length: 3000 }, (_, i) => i);
+    const test = Uint32Array.from({ length: 1000 }, (_, i) => 50_000 + i);
+    const results = (["ts", "wasm"] as const).map((backend) => {
+      const model = new Model(graph, { batchSize: 30, seed: 4, backend });
+      const optimizer = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
+      let last = 0;
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for (let start = 0; start < train.length; start += 30) {
+          last = model.step(data, train, start, 30, optimizer.steps).loss;
+          optimizer.step(model.parameters, model.gradients, 0.001);
+        }
+      }
+      expect(model.optimizerArena === undefined).toBe(backend === "ts");
+      return { last, ...model.evaluate(data, test) };
+    });
+    const [ts, wasm] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(ts.accuracy).toBeGreaterThan(0.85);
+    expect(Math.abs(wasm.accuracy - ts.accuracy)).toBeLessThan(0.01);
+    expect(Math.abs(wasm.loss - ts.loss)).toBeLessThan(0.02);
+    expect(Math.abs(wasm.last - ts.last)).toBeLessThan(0.05);
+  });
+});
+
+describe("filling a batch in WebAssembly memory", () => {
+  it("gives the reference fill's values bit for bit", async () => {
+    const { loadMnist } = await import("../../src/index.js");
+    const { fillBatch } = await import("../../src/data/batch.js");
+    const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");
+    const data = loadMnist();
+    const order = Uint32Array.from([5, 70_000 - 1, 0, 12_345, 3]);
+    const arena = allocateWasmArena(5 * 784 + 5 * 10, 5 * 784, 0);
+    const x = arena.arena.subarray(0, 4 * 784);
+    const y = arena.arena.subarray(5 * 784, 5 * 784 + 40);
+    const xr = new Float32Array(4 * 784);
+    const yr = new Float32Array(40);
+    fillBatchInPlace(arena, data, order, 1, 4, x, y, 10);
+    fillBatch(data, order, 1, 4, xr, yr, 10);
+    expect(Array.from(x)).toEqual(Array.from(xr));
+    expect(Array.from(y)).toEqual(Array.from(yr));
+  });
+
+  it("scales every byte value exactly as the reference does", async () => {
+    const { fillBatch } = await import("../../src/data/batch.js");
+    const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");
+    const images = Uint8Array.from({ length: 2 * 259 }, (_, i) => i % 256);
+    const data = { images, labels: Uint8Array.from([0, 1]), count: 2, features: 259, side: 0, classes: 2, officialTrainCount: 2 } as unknown as Parameters<
+      typeof fillBatch
+    >[0];
+    const arena = allocateWasmArena(2 * 259, 2 * 259, 0);
+    const xr = new Float32Array(2 * 259);
+    fillBatchInPlace(arena, data, [1, 0], 0, 2, arena.arena, null, 2);
+    fillBatch(data, [1, 0], 0, 2, xr, null, 2);
+    expect(Array.from(arena.arena)).toEqual(Array.from(xr));
+  });
+});
+
+describe("a NaN is not flushed away", () => {
+  it("Adam keeps a NaN gradient's NaN in the weight, as the reference does", () => {
+    const arena = allocateWasmArena(64, 0, 64);
+    const w = arena.arena.subarray(0, 6);
+    const g = arena.arena.subarray(16, 22);
+    w.set([1, 2, 3, 4, 5, 6]);
+    g.set([NaN, 1e-30, 0, 0.5, NaN, 1]);
+    const settings: OptimizerSettings = {
+      optimizer: "adam",
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      decay_rate: 0.9,
+      momentum: 0,
+      bias_correction: false,
+      weight_decay: 0,
+    };
+    createOptimizer(settings, [6], arena).step([w], [g], 0.01);
+    expect(Number.isNaN(w[0]!) && Number.isNaN(w[4]!)).toBe(true);
+    expect(w[2]).toBe(3);
+  });
+});
+
+describe("graphnet train --backend", () => {
+  it("trains on either backend (and one thread) to the same accuracy", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeSmallMnist } = await import("../support/small-mnist.js");
+    const data = writeSmallMnist(500, 100);
+    const accuracy = (...flags: string[]) => {
+      const out = join(mkdtempSync(join(tmpdir(), "graphnet-backend-")), "run");
+      const r = spawnSync(
+        process.execPath,
+        ["dist/cli/main.js", "train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", out, "--quiet", ...flags],
+        {
+          encoding: "utf8",
+        },
+      );
+      expect(r.stderr).toBe("");
+      return JSON.parse(readFileSync(join(out, "result.json"), "utf8")).test_accuracy as number;
+    };
+    const ts = accuracy("--backend", "ts");
+    const wasm = accuracy("--backend", "wasm", "--threads", "1");
+    expect(Math.abs(ts - wasm)).toBeLessThanOrEqual(0.03);
+  });
+});
+
+describe("a second optimizer over the same wasm model", () => {
+  it("keeps its state in plain arrays, and updates as the first does", async () => {
+    const { Model } = await import("../../src/index.js");
+    const model = new Model(loadGraphFile("graphs/mnist.graph.json"), { batchSize: 4, seed: 1, backend: "wasm", threads: 1 });
+    const settings: OptimizerSettings = {
+      optimizer: "adam",
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      decay_rate: 0.9,
+      momentum: 0,
+      bias_correction: false,
+      weight_decay: 0,
+    };
+    const first = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
+    const second = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
+    expect(first.state().m![0]!.buffer).toBe(model.optimizerArena!.memory.buffer);
+    expect(second.state().m![0]!.buffer).not.toBe(model.optimizerArena!.memory.buffer);
+    model.gradients.forEach((g, i) => g.fill(0.01 * (i + 1)));
+    const before = model.snapshot();
+    second.step(model.parameters, model.gradients, 0.001);
+    model.restore(before, "the snapshot");
+    first.step(model.parameters, model.gradients, 0.001);
+    expectClose(first.state().v![0]!, second.state().v![0]!, 1e-12, 1e-6);
+  });
+});
