@@ -9,6 +9,7 @@ import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFi
 import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
+import { REPORT_ADAM } from "../support/optimizer-settings.js";
 
 type Fill = (rng: () => number) => number;
 
@@ -330,16 +331,7 @@ describe("optimizers update in one WebAssembly pass, as the plain loops do", () 
 describe("Adam with a worker thread", () => {
   it("updates a big parameter half on each thread, bit for bit as one thread does", async () => {
     const n = 40_003;
-    const settings: OptimizerSettings = {
-      optimizer: "adam",
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      decay_rate: 0.9,
-      momentum: 0,
-      bias_correction: true,
-      weight_decay: 0.01,
-    };
+    const settings: OptimizerSettings = { ...REPORT_ADAM, bias_correction: true, weight_decay: 0.01 };
     const results = [];
     for (const threads of [1, 2]) {
       const arena = allocateWasmArena(2 * 40_016, 0, 2 * 40_016, threads);
@@ -366,16 +358,7 @@ describe("training on the wasm backend", () => {
     const { loadMnist, Model } = await import("../../src/index.js");
     const data = loadMnist();
     const graph = loadGraphFile("graphs/mnist.graph.json");
-    const settings: OptimizerSettings = {
-      optimizer: "adam",
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      decay_rate: 0.9,
-      momentum: 0,
-      bias_correction: false,
-      weight_decay: 0,
-    };
+    const settings: OptimizerSettings = REPORT_ADAM;
     const train = Uint32Array.from({ length: 3000 }, (_, i) => i);
     const test = Uint32Array.from({ length: 1000 }, (_, i) => 50_000 + i);
     const results = (["ts", "wasm"] as const).map((backend) => {
@@ -439,16 +422,7 @@ describe("a NaN is not flushed away", () => {
     const g = arena.arena.subarray(16, 22);
     w.set([1, 2, 3, 4, 5, 6]);
     g.set([NaN, 1e-30, 0, 0.5, NaN, 1]);
-    const settings: OptimizerSettings = {
-      optimizer: "adam",
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      decay_rate: 0.9,
-      momentum: 0,
-      bias_correction: false,
-      weight_decay: 0,
-    };
+    const settings: OptimizerSettings = REPORT_ADAM;
     createOptimizer(settings, [6], arena).step([w], [g], 0.01);
     expect(Number.isNaN(w[0]!) && Number.isNaN(w[4]!)).toBe(true);
     expect(w[2]).toBe(3);
@@ -485,16 +459,7 @@ describe("a second optimizer over the same wasm model", () => {
   it("keeps its state in plain arrays, and updates as the first does", async () => {
     const { Model } = await import("../../src/index.js");
     const model = new Model(loadGraphFile("graphs/mnist.graph.json"), { batchSize: 4, seed: 1, backend: "wasm", threads: 1 });
-    const settings: OptimizerSettings = {
-      optimizer: "adam",
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      decay_rate: 0.9,
-      momentum: 0,
-      bias_correction: false,
-      weight_decay: 0,
-    };
+    const settings: OptimizerSettings = REPORT_ADAM;
     const first = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
     const second = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
     expect(first.state().m![0]!.buffer).toBe(model.optimizerArena!.memory.buffer);

@@ -4,17 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
+import { REPORT_ADAM } from "../support/optimizer-settings.js";
 
-const base: OptimizerSettings = {
-  optimizer: "adam",
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  decay_rate: 0.9,
-  momentum: 0,
-  bias_correction: false,
-  weight_decay: 0,
-};
+const base: OptimizerSettings = REPORT_ADAM;
 
 function run(settings: Partial<OptimizerSettings>, steps: number) {
   const w = Float32Array.from([1, -2]);
