@@ -100,7 +100,11 @@ abstract class BaseOptimizer implements Optimizer {
       if (decay !== 1) for (let i = 0; i < w.length; i++) w[i] = w[i]! * decay;
       this.update(p, w, g, learningRate);
     }
+    this.finishPending();
   }
+
+  /** Waits for an update half still running on the worker thread (see Adam's fastUpdate). */
+  protected finishPending(): void {}
 
   protected abstract update(index: number, w: FloatArray, g: FloatArray, learningRate: number): void;
 
@@ -149,8 +153,12 @@ class Sgd extends BaseOptimizer {
 
 class Adam extends BaseOptimizer {
   readonly name = "adam";
+  /** For each parameter, the number of elements of the parameters after it; and a worker's part in flight. */
+  private readonly afterSizes: number[];
+  private pending = false;
   constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
     super(settings, sizes, ["m", "v"], arena);
+    this.afterSizes = sizes.map((_, i) => sizes.slice(i + 1).reduce((sum, n) => sum + n, 0));
   }
   protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;
@@ -161,12 +169,25 @@ class Adam extends BaseOptimizer {
     const pm = this.slots.m![index]!.byteOffset;
     const pv = this.slots.v![index]!.byteOffset;
     const n = w.length;
-    // A big parameter: the worker updates its second half (from a multiple of 4, for the SIMD loop).
-    const h = this.pool && n >= SPLIT_ELEMENTS ? Math.floor(n / 8) * 4 : 0;
+    if (!this.pool || n < SPLIT_ELEMENTS) {
+      kernels.adam(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+      return;
+    }
+    // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
+    // thread updates the head and then the parameters after it, so that both threads get about half of the
+    // elements; the step waits for the worker's part at its end. Each element is updated as by one thread.
+    this.finishPending();
+    const after = this.afterSizes[index]!;
+    const h = Math.max(0, Math.floor((n - after) / 8) * 4);
     const o = 4 * h;
-    const started = h > 0 && this.pool!.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    if (started) this.pool!.finish();
+    const started = this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+    if (h > 0 || !started) kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+    this.pending = started;
+  }
+  protected override finishPending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.pool!.finish();
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;
