@@ -39,7 +39,15 @@ export function buildProgram(): Command {
     .hook("preAction", async () => {
       context.opModules = await loadOpModules((program.opts() as { ops?: string[] }).ops ?? []);
     });
-  for (const command of [trainCommand(context), evalCommand(), predictCommand(), inspectCommand(), renderCommand(), gradcheckCommand(context), schemaCommand()]) {
+  for (const command of [
+    trainCommand(context),
+    evalCommand(),
+    predictCommand(),
+    inspectCommand(),
+    renderCommand(),
+    gradcheckCommand(context),
+    schemaCommand(),
+  ]) {
     // Subcommands report usage errors like the program: one line, exit code 1, no process.exit.
     program.addCommand(command.copyInheritedSettings(program));
   }

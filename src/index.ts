@@ -62,6 +62,16 @@ export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome
 export { RunFolder, type EpochMetrics } from "./train/run-folder.js";
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./train/checkpoint.js";
 export { readSafetensors, writeSafetensors } from "./train/safetensors.js";
-export { startSession, reopenSession, recordResult, resolveConfig, loadWeights, type Session, type TrainRequest, type RunResult, type RunRecord } from "./train/session.js";
+export {
+  startSession,
+  reopenSession,
+  recordResult,
+  resolveConfig,
+  loadWeights,
+  type Session,
+  type TrainRequest,
+  type RunResult,
+  type RunRecord,
+} from "./train/session.js";
 export { readDigitPng } from "./data/image.js";
 export { activationsOf, withActivations } from "./graph/configure.js";

@@ -21,7 +21,9 @@ export function renderConfusionSvg(confusion: readonly (readonly number[])[], ti
     .attr("y", 20)
     .attr("font-size", 13)
     .attr("font-weight", "bold")
-    .text(`confusion matrix: ${correct.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} right (${((100 * correct) / Math.max(total, 1)).toFixed(2)} %)`);
+    .text(
+      `confusion matrix: ${correct.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} right (${((100 * correct) / Math.max(total, 1)).toFixed(2)} %)`,
+    );
   svg
     .append("text")
     .attr("x", LEFT + (k * CELL) / 2)
@@ -55,8 +57,16 @@ export function renderConfusionSvg(confusion: readonly (readonly number[])[], ti
       .text(String(i));
     row.forEach((count, j) => {
       const share = count / rowTotal;
-      const cell = svg.append("g").attr("class", `cell${i === j ? " diagonal" : ""}`).attr("transform", `translate(${LEFT + j * CELL}, ${TOP + i * CELL})`);
-      cell.append("rect").attr("width", CELL - 1).attr("height", CELL - 1).attr("fill", shade(share)).attr("stroke", i === j ? "#1e3a8a" : "none");
+      const cell = svg
+        .append("g")
+        .attr("class", `cell${i === j ? " diagonal" : ""}`)
+        .attr("transform", `translate(${LEFT + j * CELL}, ${TOP + i * CELL})`);
+      cell
+        .append("rect")
+        .attr("width", CELL - 1)
+        .attr("height", CELL - 1)
+        .attr("fill", shade(share))
+        .attr("stroke", i === j ? "#1e3a8a" : "none");
       cell
         .append("text")
         .attr("x", CELL / 2)

@@ -30,7 +30,15 @@ export function renderCurvesSvg(history: readonly CurvePoint[], title = "trainin
     ] as const
   ).forEach(([name, colour, dash], i) => {
     const item = legend.append("g").attr("transform", `translate(${i * 150}, 0)`);
-    item.append("line").attr("x1", 0).attr("x2", 28).attr("y1", 0).attr("y2", 0).attr("stroke", colour).attr("stroke-width", 2.5).attr("stroke-dasharray", dash);
+    item
+      .append("line")
+      .attr("x1", 0)
+      .attr("x2", 28)
+      .attr("y1", 0)
+      .attr("y2", 0)
+      .attr("stroke", colour)
+      .attr("stroke-width", 2.5)
+      .attr("stroke-dasharray", dash);
     item.append("text").attr("x", 36).attr("y", 4).attr("font-size", 12).text(name);
   });
   const bestLegend = legend.append("g").attr("transform", "translate(300, 0)");
@@ -42,7 +50,10 @@ export function renderCurvesSvg(history: readonly CurvePoint[], title = "trainin
     { name: "accuracy", train: (m: CurvePoint) => m.train_accuracy, validation: (m: CurvePoint) => m.val_accuracy, label: "accuracy" },
   ];
   panels.forEach((panel, i) => {
-    const g = svg.append("g").attr("class", `panel ${panel.name}`).attr("transform", `translate(${i * PANEL.width}, ${legendHeight})`);
+    const g = svg
+      .append("g")
+      .attr("class", `panel ${panel.name}`)
+      .attr("transform", `translate(${i * PANEL.width}, ${legendHeight})`);
     drawPanel(g, history, panel, best.epoch);
   });
   return serialize();
@@ -72,7 +83,11 @@ function drawPanel(
     .append("g")
     .attr("class", "x-axis")
     .attr("transform", `translate(0, ${innerHeight})`)
-    .call(axisBottom(x).ticks(Math.min(history.length, 10)).tickFormat((d) => String(d)));
+    .call(
+      axisBottom(x)
+        .ticks(Math.min(history.length, 10))
+        .tickFormat((d) => String(d)),
+    );
   plot.append("g").attr("class", "y-axis").call(axisLeft(y).ticks(6));
   plot
     .append("text")

@@ -21,7 +21,11 @@ const COLUMNS = 4;
 export function renderPredictionsSvg(predictions: readonly Prediction[], title = "test predictions"): string {
   const rows = Math.ceil(predictions.length / COLUMNS);
   const wrong = predictions.filter((p) => p.predicted !== p.label).length;
-  const { svg, serialize } = svgDocument(COLUMNS * CELL + 20, rows * (CELL + 34) + 36, `${title}: ${predictions.length - wrong} of ${predictions.length} right`);
+  const { svg, serialize } = svgDocument(
+    COLUMNS * CELL + 20,
+    rows * (CELL + 34) + 36,
+    `${title}: ${predictions.length - wrong} of ${predictions.length} right`,
+  );
   svg
     .append("text")
     .attr("x", 10)
@@ -35,11 +39,7 @@ export function renderPredictionsSvg(predictions: readonly Prediction[], title =
       .append("g")
       .attr("class", `digit ${right ? "right" : "wrong"}`)
       .attr("transform", `translate(${10 + (i % COLUMNS) * CELL + (CELL - IMAGE) / 2}, ${36 + Math.floor(i / COLUMNS) * (CELL + 34)})`);
-    g.append("image")
-      .attr("width", IMAGE)
-      .attr("height", IMAGE)
-      .attr("href", pngDataUri(p.pixels, p.side))
-      .attr("style", "image-rendering: pixelated");
+    g.append("image").attr("width", IMAGE).attr("height", IMAGE).attr("href", pngDataUri(p.pixels, p.side)).attr("style", "image-rendering: pixelated");
     g.append("rect")
       .attr("x", -2)
       .attr("y", -2)

@@ -49,7 +49,10 @@ export function writeRunPictures(session: Session, run: RunSummary): string[] {
       ["epochs", `${run.history.length} (${run.status}); best weights from epoch ${run.bestEpoch}`],
       ["training time", `${run.trainSeconds.toFixed(1)} s`],
       ["network", `${c.activation_functions.join(" / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
-      ["data", `${session.record.data.dir ?? "bundled MNIST"}, ${session.record.data.split} split ${session.record.data.train} / ${session.record.data.validation} / ${session.record.data.test}`],
+      [
+        "data",
+        `${session.record.data.dir ?? "bundled MNIST"}, ${session.record.data.split} split ${session.record.data.train} / ${session.record.data.validation} / ${session.record.data.test}`,
+      ],
     ],
     configuration: c,
     pictures: [

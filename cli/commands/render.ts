@@ -13,7 +13,9 @@ export function renderCommand(): Command {
     .option("--backward", "add the backward nodes derived by autodiff and the gradient outputs")
     .action((file: string, options: { out: string; backward?: boolean }) => {
       const forward = loadGraphFile(file);
-      const svg = inFile(file, () => renderGraphSvg(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`));
+      const svg = inFile(file, () =>
+        renderGraphSvg(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`),
+      );
       writeFileAtomic(options.out, svg);
       process.stdout.write(`wrote ${options.out}\n`);
     });

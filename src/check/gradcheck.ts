@@ -215,4 +215,3 @@ function pickElements(length: number, count: number, random: Random): number[] {
   }
   return all.slice(0, k).sort((a, b) => a - b);
 }
-

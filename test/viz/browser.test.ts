@@ -13,7 +13,15 @@ import { differentiate, loadGraphFile, loadWeights, startSession, train } from "
 import { renderGraphSvg, writeRunPictures } from "../../viz/index.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let browser: Browser;
 let dir: string;
@@ -74,7 +82,12 @@ describe("in headless Chromium", () => {
   });
 
   it("report.html of a real (small) run renders its curves, digits and confusion matrix without errors", async () => {
-    const session = startSession({ graphFile: "graphs/mnist.graph.json", dataDir: writeSmallMnist(300, 60), outDir: join(dir, "run"), overrides: { num_epochs: 2 } });
+    const session = startSession({
+      graphFile: "graphs/mnist.graph.json",
+      dataDir: writeSmallMnist(300, 60),
+      outDir: join(dir, "run"),
+      overrides: { num_epochs: 2 },
+    });
     const outcome = await train(session);
     loadWeights(session);
     writeRunPictures(session, {

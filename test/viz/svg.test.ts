@@ -58,7 +58,8 @@ describe("the graph picture", () => {
         expect(apart, `${a.id} and ${b.id} overlap`).toBe(true);
       }
     // Every label fits its box (monospace: a character is 0.6 em wide).
-    for (const n of nodes) for (const t of n.texts) expect([...t.text].length * CHAR_WIDTH * t.size, `"${t.text}" in ${n.id}`).toBeLessThanOrEqual(n.width - 10);
+    for (const n of nodes)
+      for (const t of n.texts) expect([...t.text].length * CHAR_WIDTH * t.size, `"${t.text}" in ${n.id}`).toBeLessThanOrEqual(n.width - 10);
     return document;
   };
 
