@@ -11,7 +11,8 @@ interface Flag {
   readonly key: Key;
   readonly flags: string;
   readonly description: string;
-  readonly parse?: (value: string) => unknown;
+  /** How the value is read: a number, or a comma-separated list; a string when absent; a switch without a value. */
+  readonly value?: "number" | "list";
 }
 
 const number = (flag: string) => (value: string) => {
@@ -22,29 +23,29 @@ const number = (flag: string) => (value: string) => {
 const list = (value: string) => value.split(",").map((s) => s.trim());
 
 const FLAGS: readonly Flag[] = [
-  { key: "num_epochs", flags: "--epochs <n>", description: "number of epochs, at most", parse: number("--epochs") },
-  { key: "batch_size", flags: "--batch-size <n>", description: "samples per training batch", parse: number("--batch-size") },
-  { key: "learning_rate", flags: "--lr <rate>", description: "learning rate α", parse: number("--lr") },
+  { key: "num_epochs", flags: "--epochs <n>", description: "number of epochs, at most", value: "number" },
+  { key: "batch_size", flags: "--batch-size <n>", description: "samples per training batch", value: "number" },
+  { key: "learning_rate", flags: "--lr <rate>", description: "learning rate α", value: "number" },
   { key: "optimizer", flags: "--optimizer <name>", description: "adam, rmsprop or sgd" },
-  { key: "beta1", flags: "--beta1 <x>", description: "Adam's β₁", parse: number("--beta1") },
-  { key: "beta2", flags: "--beta2 <x>", description: "Adam's β₂", parse: number("--beta2") },
-  { key: "epsilon", flags: "--epsilon <x>", description: "ε of Adam and RMSprop", parse: number("--epsilon") },
-  { key: "decay_rate", flags: "--decay-rate <x>", description: "RMSprop's decay rate β", parse: number("--decay-rate") },
-  { key: "momentum", flags: "--momentum <x>", description: "SGD momentum μ (0: plain SGD)", parse: number("--momentum") },
+  { key: "beta1", flags: "--beta1 <x>", description: "Adam's β₁", value: "number" },
+  { key: "beta2", flags: "--beta2 <x>", description: "Adam's β₂", value: "number" },
+  { key: "epsilon", flags: "--epsilon <x>", description: "ε of Adam and RMSprop", value: "number" },
+  { key: "decay_rate", flags: "--decay-rate <x>", description: "RMSprop's decay rate β", value: "number" },
+  { key: "momentum", flags: "--momentum <x>", description: "SGD momentum μ (0: plain SGD)", value: "number" },
   { key: "bias_correction", flags: "--bias-correction", description: "Adam with bias-corrected moments (the report's Adam has none)" },
-  { key: "weight_decay", flags: "--weight-decay <x>", description: "decoupled weight decay λ (W ← W − α·λ·W)", parse: number("--weight-decay") },
+  { key: "weight_decay", flags: "--weight-decay <x>", description: "decoupled weight decay λ (W ← W − α·λ·W)", value: "number" },
   { key: "lr_schedule", flags: "--lr-schedule <name>", description: "constant or cosine (decaying to 0 over the epochs)" },
-  { key: "activation_functions", flags: "--activations <list>", description: "hidden activations in order, e.g. relu,tanh", parse: list },
+  { key: "activation_functions", flags: "--activations <list>", description: "hidden activations in order, e.g. relu,tanh", value: "list" },
   { key: "use_data_augmentation", flags: "--augment", description: "train on randomly shifted and rotated images" },
-  { key: "max_shift", flags: "--max-shift <pixels>", description: "augmentation: largest shift", parse: number("--max-shift") },
-  { key: "max_rotation", flags: "--max-rotation <degrees>", description: "augmentation: largest rotation", parse: number("--max-rotation") },
+  { key: "max_shift", flags: "--max-shift <pixels>", description: "augmentation: largest shift", value: "number" },
+  { key: "max_rotation", flags: "--max-rotation <degrees>", description: "augmentation: largest rotation", value: "number" },
   { key: "use_dropout", flags: "--dropout", description: "dropout on (at dropout_rate)" },
-  { key: "dropout_rate", flags: "--dropout-rate <p>", description: "dropout probability", parse: number("--dropout-rate") },
-  { key: "patience", flags: "--patience <n>", description: "early stopping patience in epochs (0: never stop early)", parse: number("--patience") },
-  { key: "seed", flags: "--seed <n>", description: "seed of weights, shuffles, dropout and augmentation", parse: number("--seed") },
-  { key: "random_state", flags: "--random-state <n>", description: "seed of the train/validation/test split", parse: number("--random-state") },
-  { key: "test_size", flags: "--test-size <x>", description: "share of the data held out for testing", parse: number("--test-size") },
-  { key: "val_size", flags: "--val-size <x>", description: "share of the rest used for validation", parse: number("--val-size") },
+  { key: "dropout_rate", flags: "--dropout-rate <p>", description: "dropout probability", value: "number" },
+  { key: "patience", flags: "--patience <n>", description: "early stopping patience in epochs (0: never stop early)", value: "number" },
+  { key: "seed", flags: "--seed <n>", description: "seed of weights, shuffles, dropout and augmentation", value: "number" },
+  { key: "random_state", flags: "--random-state <n>", description: "seed of the train/validation/test split", value: "number" },
+  { key: "test_size", flags: "--test-size <x>", description: "share of the data held out for testing", value: "number" },
+  { key: "val_size", flags: "--val-size <x>", description: "share of the rest used for validation", value: "number" },
 ];
 
 /** Switches a graph file may turn on, which a flag turns off again. */
@@ -61,7 +62,9 @@ export function flagFor(key: string): string | undefined {
 export function addTrainingFlags(command: Command): Command {
   for (const flag of FLAGS) {
     const option = new Option(flag.flags, flag.description);
-    if (flag.parse) option.argParser(flag.parse);
+    const name = flag.flags.split(" ")[0]!;
+    if (flag.value === "number") option.argParser(number(name));
+    if (flag.value === "list") option.argParser(list);
     command.addOption(option);
     const negation = NEGATIONS[flag.flags];
     if (negation) command.addOption(new Option(`--no-${flag.flags.slice(2)}`, negation));

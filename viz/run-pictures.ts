@@ -3,7 +3,8 @@
  * and report.html, which brings them together with the configuration and the final metrics.
  */
 import type { Session } from "../src/train/session.js";
-import type { EpochMetrics } from "../src/train/run-folder.js";
+import type { Evaluation } from "../src/train/model.js";
+import type { TrainingOutcome } from "../src/train/trainer.js";
 import { Random } from "../src/util/random.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { renderConfusionSvg } from "./confusion.js";
@@ -11,15 +12,8 @@ import { renderCurvesSvg } from "./curves.js";
 import { renderPredictionsSvg, type Prediction } from "./predictions.js";
 import { renderReportHtml } from "./report.js";
 
-export interface RunSummary {
-  readonly history: readonly EpochMetrics[];
-  readonly bestEpoch: number;
-  readonly testAccuracy: number;
-  readonly testLoss: number;
-  readonly confusion: readonly (readonly number[])[];
-  readonly trainSeconds: number;
-  readonly status: string;
-}
+/** A finished run, as train() returns it: its history and its test evaluation. */
+export type RunSummary = Pick<TrainingOutcome, "history" | "bestEpoch" | "trainSeconds" | "status"> & { readonly test: Evaluation };
 
 /** Eight test digits drawn at random (seeded) and what the model, holding its best weights, makes of them. */
 export function samplePredictions(session: Session, count = 8, seed = session.config.seed): Prediction[] {
@@ -39,13 +33,13 @@ export function writeRunPictures(session: Session, run: RunSummary): string[] {
   const name = session.record.graph.name;
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
   const predictions = renderPredictionsSvg(samplePredictions(session), `${name}: test predictions`);
-  const confusion = renderConfusionSvg(run.confusion, `${name}: confusion matrix on the test split`);
+  const confusion = renderConfusionSvg(run.test.confusion, `${name}: confusion matrix on the test split`);
   const c = session.config;
   const report = renderReportHtml({
     title: `${name}: ${session.folder.dir}`,
     summary: [
-      ["test accuracy", run.testAccuracy.toFixed(4)],
-      ["test loss", run.testLoss.toFixed(4)],
+      ["test accuracy", run.test.accuracy.toFixed(4)],
+      ["test loss", run.test.loss.toFixed(4)],
       ["epochs", `${run.history.length} (${run.status}); best weights from epoch ${run.bestEpoch}`],
       ["training time", `${run.trainSeconds.toFixed(1)} s`],
       ["network", `${c.activation_functions.join(" / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],

@@ -88,15 +88,7 @@ export function trainCommand(context: CliContext): Command {
       const result = recordResult(session, outcome);
       if (!result) throw new ExitWith(130);
       // The model holds the best weights now: the predictions drawn are the ones the test measured.
-      writeRunPictures(session, {
-        history: outcome.history,
-        bestEpoch: outcome.bestEpoch,
-        testAccuracy: result.test_accuracy,
-        testLoss: result.test_loss,
-        confusion: result.confusion,
-        trainSeconds: result.train_seconds,
-        status: outcome.status,
-      });
+      writeRunPictures(session, { ...outcome, test: outcome.test! });
       process.stdout.write(
         `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
           `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,

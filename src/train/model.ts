@@ -107,9 +107,14 @@ export class Model {
     return this.train.wasm;
   }
 
-  /** Number of samples each parameter holds, in `parameterIds` order. */
+  /** Number of values each parameter holds, in `parameterIds` order. */
   parameterSizes(): number[] {
     return this.trainParameters.map((p) => p.length);
+  }
+
+  /** Each parameter's concrete shape, as the plan laid it out. */
+  parameterShapes(): Map<string, readonly number[]> {
+    return new Map(this.parameterIds.map((id) => [id, this.train.value(id).shape]));
   }
 
   /**
@@ -194,7 +199,7 @@ export class Model {
   }
 
   private trainingExecutor(batch: number, seed: number, main = false): Executor {
-    const outputs = [this.roles.loss, this.roles.probs, ...this.parameterIdsOf(this.backward).map((id) => this.backward.gradients![id]!)];
+    const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" });
     return new Executor(plan, {
       seed,
@@ -204,10 +209,6 @@ export class Model {
       reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements : 0,
       threads: main ? this.threads : 1,
     });
-  }
-
-  private parameterIdsOf(graph: Graph): string[] {
-    return Object.keys(graph.gradients ?? {});
   }
 
   private partialExecutor(rows: number): Executor {

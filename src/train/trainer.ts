@@ -58,7 +58,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);
   const totalSteps = batches * config.num_epochs;
-  const shapes = new Map(model.parameterIds.map((id, i) => [id, shapeOf(model, id, i)]));
+  const shapes = model.parameterShapes();
 
   let history: EpochMetrics[] = [];
   let progress: Progress = freshProgress(config.seed);
@@ -203,10 +203,4 @@ function freshProgress(seed: number): Progress {
     bestEpoch: 0,
     epochsWithoutImprovement: 0,
   };
-}
-
-function shapeOf(model: Model, id: string, index: number): readonly number[] {
-  const node = model.graph.nodes.find((n) => n.id === id)!;
-  const shape = (node.attrs.shape as number[] | undefined) ?? [model.parameters[index]!.length];
-  return shape;
 }

@@ -312,16 +312,7 @@ describe("the wasm backend runs the report's network as the reference does", () 
 });
 
 describe("optimizers update in one WebAssembly pass, as the plain loops do", () => {
-  const base: OptimizerSettings = {
-    optimizer: "adam",
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-8,
-    decay_rate: 0.9,
-    momentum: 0,
-    bias_correction: false,
-    weight_decay: 0,
-  };
+  const base: OptimizerSettings = REPORT_ADAM;
   it.each<Partial<OptimizerSettings>>([
     { optimizer: "adam" },
     { optimizer: "adam", bias_correction: true, weight_decay: 0.01 },

@@ -90,15 +90,7 @@ describe("in headless Chromium", () => {
     });
     const outcome = await train(session);
     loadWeights(session);
-    writeRunPictures(session, {
-      history: outcome.history,
-      bestEpoch: outcome.bestEpoch,
-      testAccuracy: outcome.test!.accuracy,
-      testLoss: outcome.test!.loss,
-      confusion: outcome.test!.confusion,
-      trainSeconds: outcome.trainSeconds,
-      status: outcome.status,
-    });
+    writeRunPictures(session, { ...outcome, test: outcome.test! });
     const { page, errors, screenshot } = await open(join(dir, "run", "report.html"), 1000, 800);
     expect(errors).toEqual([]);
     const { ink, colours } = inkAndColours(screenshot);
