@@ -7,7 +7,7 @@ import { formatShape, type Graph } from "../graph/ir.js";
 import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
-import { WASM_KERNELS } from "./backends/wasm/kernels.js";
+import { SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS } from "./backends/wasm/kernels.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
 /**
@@ -66,11 +66,16 @@ export class Executor {
     this.plan = plan;
     this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
     if (this.backend === "wasm") {
-      // Scratch for the zero-skipping product (an index and a value per element of the longest side), and
+      // Scratch for the zero-skipping product's lists (at most 20 bytes per element of the longest side), and
       // for a batch's bytes (one per element of the largest input).
       const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
       const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
-      this.wasm = allocateWasmArena(plan.arenaElements, Math.max(8 * longest, largestInput), options.reserveElements ?? 0, options.threads ?? 1);
+      this.wasm = allocateWasmArena(
+        plan.arenaElements,
+        Math.max(SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest, largestInput),
+        options.reserveElements ?? 0,
+        options.threads ?? 1,
+      );
       this.arena = this.wasm.arena;
     } else {
       this.wasm = undefined;

@@ -15,9 +15,12 @@ import { JOB, type WasmPool } from "./pool.js";
 /** Products of at least this many multiply-adds are split between the main thread and the worker. */
 export const SPLIT_MACS = 100_000;
 
+/** Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts). */
+export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 20;
+
 export interface FastKernelContext {
   readonly kernels: WasmKernels;
-  /** Byte offset of the scratch space, at least 8 bytes per element of the longest matrix side. */
+  /** Byte offset of the scratch space, SPARSE_SCRATCH_BYTES_PER_ELEMENT per element of the longest matrix side. */
   readonly scratch: number;
   /** The planned inputs of the node: their storage tells a fed batch (mostly zeros for MNIST) from the rest. */
   readonly inputs: readonly PlannedValue[];
@@ -67,7 +70,8 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const aRow = ta ? 1 : k;
     const aCol = ta ? m : 1;
     if (zeroSkip && inputs[0]!.storage === "input") {
-      const h = split(1);
+      // Xᵀ·δ runs in groups of 4 rows of C (4 adjacent pixels); a row of X·W on its own.
+      const h = split(ta ? 4 : 1);
       if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch);
       return ([A, B], C) => {
         const pa = at(A!);
