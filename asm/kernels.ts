@@ -531,62 +531,142 @@ export function copy(x: usize, out: usize, len: i32): void {
 }
 
 // ───────────────────────── softmax and its loss ─────────────────────────
+//
+// Row by row (a row is one sample's n logits), 4 classes at a time in f32x4; the last 1–3 classes of a row
+// go through a vector whose other lanes are masked out. Each row's exponentials are e^(z − max z) ≤ 1, by
+// `exp4` (float32, within 2 ulps), so no overflow; the sums are float32 over n terms. The reference kernels
+// do the same in float64 and round at the end: the results agree to float32 precision (tested).
 
-/** out = softmax(z) along rows of n, in float64. */
+/** e^x for x ≤ 0 (larger x are taken as 0), lane by lane: Cephes' expf. Below −87.3 it gives 2⁻¹²⁶ ≈ 1.2e-38 instead of a subnormal or 0; a NaN stays NaN. */
+@inline function exp4(x: v128): v128 {
+  // pmin/pmax keep a NaN in x (they return the first operand unless the comparison holds).
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(0)), f32x4.splat(-87.33654));
+  // x = k·ln 2 + r with |r| ≤ ln2 / 2, ln 2 split in two (Cody–Waite) so k·ln 2 is exact enough.
+  const k = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(k, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const er = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  // × 2^k, built in the exponent bits (k ≥ −126, so a normal number).
+  const twoK = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+  return f32x4.mul(er, twoK);
+}
+
+/** Lanes 0 … count−1 set (all ones), the others clear. */
+@inline function firstLanes(count: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(count));
+}
+
+/** The first `count` (1–3) floats at p in the low lanes, zeros above: no read past them. */
+@inline function loadPartial(p: usize, count: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the first `count` (1–3) lanes of v at p. */
+@inline function storePartial(p: usize, v: v128, count: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** max z over a row of n, as a splat. A NaN in the row may or may not win: the row's results are NaN anyway. */
+@inline function rowMax(zr: usize, n: i32): v128 {
+  let max = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) max = f32x4.max(max, v128.load(zr + (<usize>j << 2)));
+  if (j < n) max = f32x4.max(max, v128.bitselect(loadPartial(zr + (<usize>j << 2), n - j), f32x4.splat(-Infinity), firstLanes(n - j)));
+  const m = f32x4.max(max, i32x4.shuffle(max, max, 2, 3, 0, 1));
+  return f32x4.splat(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)));
+}
+
+/** Writes e^(z[j] − max) over a row of n to out's row; returns their sum. */
+@inline function rowExp(zr: usize, or: usize, n: i32, max: v128): f32 {
+  let sum = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const e = exp4(f32x4.sub(v128.load(zr + (<usize>j << 2)), max));
+    v128.store(or + (<usize>j << 2), e);
+    sum = f32x4.add(sum, e);
+  }
+  if (j < n) {
+    const e = v128.and(exp4(f32x4.sub(loadPartial(zr + (<usize>j << 2), n - j), max)), firstLanes(n - j));
+    storePartial(or + (<usize>j << 2), e, n - j);
+    sum = f32x4.add(sum, e);
+  }
+  return hsum(sum);
+}
+
+/** Σⱼ e^(z[j] − max) over a row of n. */
+@inline function rowExpSum(zr: usize, n: i32, max: v128): f32 {
+  let sum = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) sum = f32x4.add(sum, exp4(f32x4.sub(v128.load(zr + (<usize>j << 2)), max)));
+  if (j < n) sum = f32x4.add(sum, v128.and(exp4(f32x4.sub(loadPartial(zr + (<usize>j << 2), n - j), max)), firstLanes(n - j)));
+  return hsum(sum);
+}
+
+/** out = softmax(z) along rows of n. */
 export function softmax(z: usize, out: usize, rows: i32, n: i32): void {
   for (let r = 0; r < rows; r++) {
     const zr = z + (<usize>(r * n) << 2);
     const or = out + (<usize>(r * n) << 2);
-    let max: f64 = -Infinity;
-    for (let j = 0; j < n; j++) max = Math.max(max, <f64>load<f32>(zr + (<usize>j << 2)));
-    let sum: f64 = 0;
-    for (let j = 0; j < n; j++) sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
-    const inv = 1 / sum;
-    for (let j = 0; j < n; j++) store<f32>(or + (<usize>j << 2), <f32>(Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max) * inv));
+    const inv = f32x4.splat(<f32>1 / rowExp(zr, or, n, rowMax(zr, n)));
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(or + (<usize>j << 2), f32x4.mul(v128.load(or + (<usize>j << 2)), inv));
+    if (j < n) storePartial(or + (<usize>j << 2), f32x4.mul(loadPartial(or + (<usize>j << 2), n - j), inv), n - j);
   }
 }
 
-/** The mean over m of Σ y·(lse − z), per row of n: softmax_cross_entropy on logits, in float64. */
+/** The mean over m of Σⱼ y·(log Σ e^(z − max) − (z − max)), per row of n: softmax_cross_entropy on logits. */
 export function softmaxCrossEntropy(z: usize, y: usize, out: usize, rows: i32, n: i32, m: i32): void {
   let total: f64 = 0;
   for (let r = 0; r < rows; r++) {
     const zr = z + (<usize>(r * n) << 2);
     const yr = y + (<usize>(r * n) << 2);
-    let max: f64 = -Infinity;
-    for (let j = 0; j < n; j++) {
-      const v = <f64>load<f32>(zr + (<usize>j << 2));
-      if (v > max) max = v;
+    const max = rowMax(zr, n);
+    const logSum = f32x4.splat(<f32>Math.log(<f64>rowExpSum(zr, n, max)));
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      acc = f32x4.add(acc, f32x4.mul(v128.load(yr + o), f32x4.sub(logSum, f32x4.sub(v128.load(zr + o), max))));
     }
-    let sum: f64 = 0;
-    for (let j = 0; j < n; j++) sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
-    const logSum = Math.log(sum);
-    for (let j = 0; j < n; j++) total += <f64>load<f32>(yr + (<usize>j << 2)) * (logSum - (<f64>load<f32>(zr + (<usize>j << 2)) - max));
+    if (j < n) {
+      const o = <usize>j << 2;
+      acc = f32x4.add(acc, f32x4.mul(loadPartial(yr + o, n - j), f32x4.sub(logSum, f32x4.sub(loadPartial(zr + o, n - j), max))));
+    }
+    total += <f64>hsum(acc);
   }
   store<f32>(out, <f32>(total / <f64>m));
 }
 
 /** out = dL·(softmax(z)·Σy − y)/m per row of n. */
 export function softmaxCrossEntropyGrad(z: usize, y: usize, dL: usize, out: usize, rows: i32, n: i32, m: i32): void {
-  const scale = <f64>load<f32>(dL) / <f64>m;
+  const scale = f32x4.splat(<f32>(<f64>load<f32>(dL) / <f64>m));
   for (let r = 0; r < rows; r++) {
     const zr = z + (<usize>(r * n) << 2);
     const yr = y + (<usize>(r * n) << 2);
     const or = out + (<usize>(r * n) << 2);
-    let max: f64 = -Infinity;
-    for (let j = 0; j < n; j++) {
-      const v = <f64>load<f32>(zr + (<usize>j << 2));
-      if (v > max) max = v;
+    let labels: f32 = 0;
+    for (let j = 0; j < n; j++) labels += load<f32>(yr + (<usize>j << 2));
+    // out holds the exponentials first, then the gradient.
+    const w = f32x4.splat(labels / rowExp(zr, or, n, rowMax(zr, n)));
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(or + o, f32x4.mul(scale, f32x4.sub(f32x4.mul(v128.load(or + o), w), v128.load(yr + o))));
     }
-    let sum: f64 = 0;
-    let labels: f64 = 0;
-    for (let j = 0; j < n; j++) {
-      sum += Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
-      labels += <f64>load<f32>(yr + (<usize>j << 2));
-    }
-    const w = labels / sum;
-    for (let j = 0; j < n; j++) {
-      const e = Math.exp(<f64>load<f32>(zr + (<usize>j << 2)) - max);
-      store<f32>(or + (<usize>j << 2), <f32>(scale * (e * w - <f64>load<f32>(yr + (<usize>j << 2)))));
+    if (j < n) {
+      const o = <usize>j << 2;
+      storePartial(or + o, f32x4.mul(scale, f32x4.sub(f32x4.mul(loadPartial(or + o, n - j), w), loadPartial(yr + o, n - j))), n - j);
     }
   }
 }
