@@ -28,16 +28,16 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
       for (let p = 0; p < k; p++) {
         const b0 = v128.load(bp);
         const b1 = v128.load(bp, 16);
-        let s = f32x4.splat(load<f32>(a0 + ap));
+        let s = v128.load32_splat(a0 + ap);
         c00 = f32x4.add(c00, f32x4.mul(s, b0));
         c01 = f32x4.add(c01, f32x4.mul(s, b1));
-        s = f32x4.splat(load<f32>(a1 + ap));
+        s = v128.load32_splat(a1 + ap);
         c10 = f32x4.add(c10, f32x4.mul(s, b0));
         c11 = f32x4.add(c11, f32x4.mul(s, b1));
-        s = f32x4.splat(load<f32>(a2 + ap));
+        s = v128.load32_splat(a2 + ap);
         c20 = f32x4.add(c20, f32x4.mul(s, b0));
         c21 = f32x4.add(c21, f32x4.mul(s, b1));
-        s = f32x4.splat(load<f32>(a3 + ap));
+        s = v128.load32_splat(a3 + ap);
         c30 = f32x4.add(c30, f32x4.mul(s, b0));
         c31 = f32x4.add(c31, f32x4.mul(s, b1));
         bp += bStep;
@@ -45,10 +45,42 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
       }
       storeBlock4x8(c + (<usize>(i * n + j) << 2), <usize>n << 2, c00, c01, c10, c11, c20, c21, c30, c31);
     }
-    // Columns left over: one row at a time.
-    if (j < n) for (let r = i; r < i + 4; r++) matmulRowTail(a, b, c, r, j, k, n, aRow, aCol);
+    // Columns left over (the 10 classes of the last layer leave 2): 4 at a time, the last 1–3 in part of a vector.
+    for (; j < n; j += 4) matmulBlock4x4(a0, a1, a2, a3, <usize>aCol << 2, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2), k, n, min(4, n - j));
   }
   for (; i < m; i++) matmulRowTail(a, b, c, i, 0, k, n, aRow, aCol);
+}
+
+/**
+ * Columns j…j+width (width ≤ 4) of 4 rows of C, at cp; b points at B[0, j]. With width < 4 the loads of B
+ * run up to 3 values past the end of its rows, and of B (harmless: the arena is followed by the scratch
+ * space in the same memory); only the `width` columns are stored.
+ */
+@inline function matmulBlock4x4(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, b: usize, cp: usize, k: i32, n: i32, width: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let bp = b;
+  let ap: usize = 0;
+  const bStep = <usize>n << 2;
+  for (let p = 0; p < k; p++) {
+    const bv = v128.load(bp);
+    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0 + ap), bv));
+    c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(a1 + ap), bv));
+    c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(a2 + ap), bv));
+    c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(a3 + ap), bv));
+    bp += bStep;
+    ap += aStep;
+  }
+  if (width == 4) {
+    v128.store(cp, c0);
+    v128.store(cp + bStep, c1);
+    v128.store(cp + 2 * bStep, c2);
+    v128.store(cp + 3 * bStep, c3);
+  } else {
+    storePartial(cp, c0, width);
+    storePartial(cp + bStep, c1, width);
+    storePartial(cp + 2 * bStep, c2, width);
+    storePartial(cp + 3 * bStep, c3, width);
+  }
 }
 
 /** Stores a 4-row × 8-column block of C (rows rowBytes apart): cR0 holds columns 0–3 of row R, cR1 4–7. */
@@ -63,32 +95,22 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
   v128.store(cp + 3 * rowBytes, c31, 16);
 }
 
-/** C[i, j0…n) of C = op(A)·B, for one row: 4 columns at a time, then one at a time. */
+/** C[i, j0…n) of C = op(A)·B, for one row: 4 columns at a time, the last 1–3 in part of a vector (see matmulBlock4x4). */
 function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n: i32, aRow: i32, aCol: i32): void {
   const ai = a + (<usize>(i * aRow) << 2);
   const aStep = <usize>aCol << 2;
-  let j = j0;
-  for (; j + 4 <= n; j += 4) {
+  for (let j = j0; j < n; j += 4) {
     let acc = f32x4.splat(0);
     let bp = b + (<usize>j << 2);
     let ap: usize = 0;
     for (let p = 0; p < k; p++) {
-      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ai + ap)), v128.load(bp)));
+      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(ai + ap), v128.load(bp)));
       bp += <usize>n << 2;
       ap += aStep;
     }
-    v128.store(c + (<usize>(i * n + j) << 2), acc);
-  }
-  for (; j < n; j++) {
-    let acc: f32 = 0;
-    let bp = b + (<usize>j << 2);
-    let ap: usize = 0;
-    for (let p = 0; p < k; p++) {
-      acc += load<f32>(ai + ap) * load<f32>(bp);
-      bp += <usize>n << 2;
-      ap += aStep;
-    }
-    store<f32>(c + (<usize>(i * n + j) << 2), acc);
+    const cp = c + (<usize>(i * n + j) << 2);
+    if (j + 4 <= n) v128.store(cp, acc);
+    else storePartial(cp, acc, n - j);
   }
 }
 
@@ -287,83 +309,33 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** One dot product of k contiguous values: C[i, j] for C = A·Bᵀ. */
-function dot(x: usize, y: usize, k: i32): f32 {
-  let acc = f32x4.splat(0);
-  let p = 0;
-  for (; p + 4 <= k; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(x + (<usize>p << 2)), v128.load(y + (<usize>p << 2))));
-  let s = hsum(acc);
-  for (; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
-  return s;
-}
-
-/** C[m×n] = A[m×k] · B[n×k]ᵀ: dot products of rows, blocked 2 rows of A × 4 rows of B. */
-export function matmulNT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
-  const rowBytes = <usize>k << 2;
-  let i = 0;
-  for (; i + 2 <= m; i += 2) {
-    const x0 = a + <usize>i * rowBytes;
-    const x1 = x0 + rowBytes;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const y0 = b + <usize>j * rowBytes;
-      const y1 = y0 + rowBytes;
-      const y2 = y1 + rowBytes;
-      const y3 = y2 + rowBytes;
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
-      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
-      let p = 0;
-      for (; p + 4 <= k; p += 4) {
-        const o = <usize>p << 2;
-        const u0 = v128.load(x0 + o);
-        const u1 = v128.load(x1 + o);
-        const v0 = v128.load(y0 + o);
-        const v1 = v128.load(y1 + o);
-        const v2 = v128.load(y2 + o);
-        const v3 = v128.load(y3 + o);
-        s00 = f32x4.add(s00, f32x4.mul(u0, v0));
-        s01 = f32x4.add(s01, f32x4.mul(u0, v1));
-        s02 = f32x4.add(s02, f32x4.mul(u0, v2));
-        s03 = f32x4.add(s03, f32x4.mul(u0, v3));
-        s10 = f32x4.add(s10, f32x4.mul(u1, v0));
-        s11 = f32x4.add(s11, f32x4.mul(u1, v1));
-        s12 = f32x4.add(s12, f32x4.mul(u1, v2));
-        s13 = f32x4.add(s13, f32x4.mul(u1, v3));
-      }
-      let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
-      let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
-      for (; p < k; p++) {
-        const o = <usize>p << 2;
-        const u0 = load<f32>(x0 + o);
-        const u1 = load<f32>(x1 + o);
-        const v0 = load<f32>(y0 + o);
-        const v1 = load<f32>(y1 + o);
-        const v2 = load<f32>(y2 + o);
-        const v3 = load<f32>(y3 + o);
-        r00 += u0 * v0;
-        r01 += u0 * v1;
-        r02 += u0 * v2;
-        r03 += u0 * v3;
-        r10 += u1 * v0;
-        r11 += u1 * v1;
-        r12 += u1 * v2;
-        r13 += u1 * v3;
-      }
-      const cp = c + (<usize>(i * n + j) << 2);
-      const cStep = <usize>n << 2;
-      v128.store(cp, f32x4(r00, r01, r02, r03));
-      v128.store(cp + cStep, f32x4(r10, r11, r12, r13));
+/** dst[cols × rows] = src[rows × cols]ᵀ, in 4 × 4 blocks (the edges one value at a time). */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  const srcRow = <usize>cols << 2;
+  const dstRow = <usize>rows << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const sp = src + <usize>r * srcRow + (<usize>c << 2);
+      const x0 = v128.load(sp);
+      const x1 = v128.load(sp + srcRow);
+      const x2 = v128.load(sp + 2 * srcRow);
+      const x3 = v128.load(sp + 3 * srcRow);
+      // Interleave pairs of rows, then pairs of pairs: the columns of the block become rows.
+      const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+      const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+      const dp = dst + <usize>c * dstRow + (<usize>r << 2);
+      v128.store(dp, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(dp + dstRow, i64x2.shuffle(t0, t1, 1, 3));
+      v128.store(dp + 2 * dstRow, i64x2.shuffle(t2, t3, 0, 2));
+      v128.store(dp + 3 * dstRow, i64x2.shuffle(t2, t3, 1, 3));
     }
-    for (; j < n; j++) {
-      const y = b + <usize>j * rowBytes;
-      store<f32>(c + (<usize>(i * n + j) << 2), dot(x0, y, k));
-      store<f32>(c + (<usize>((i + 1) * n + j) << 2), dot(x1, y, k));
-    }
+    for (; c < cols; c++) for (let q = r; q < r + 4; q++) store<f32>(dst + <usize>c * dstRow + (<usize>q << 2), load<f32>(src + <usize>q * srcRow + (<usize>c << 2)));
   }
-  for (; i < m; i++) {
-    const x = a + <usize>i * rowBytes;
-    for (let j = 0; j < n; j++) store<f32>(c + (<usize>(i * n + j) << 2), dot(x, b + <usize>j * rowBytes, k));
-  }
+  for (; r < rows; r++) for (let c = 0; c < cols; c++) store<f32>(dst + <usize>c * dstRow + (<usize>r << 2), load<f32>(src + <usize>r * srcRow + (<usize>c << 2)));
 }
 
 // ───────────────────────── elementwise ─────────────────────────

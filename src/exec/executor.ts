@@ -66,16 +66,8 @@ export class Executor {
     this.plan = plan;
     this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
     if (this.backend === "wasm") {
-      // Scratch for the zero-skipping product's lists (at most 20 bytes per element of the longest side), and
-      // for a batch's bytes (one per element of the largest input).
-      const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
-      const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
-      this.wasm = allocateWasmArena(
-        plan.arenaElements,
-        Math.max(SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest, largestInput),
-        options.reserveElements ?? 0,
-        options.threads ?? 1,
-      );
+      const scratch = wasmScratchBytes(plan);
+      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, options.threads ?? 1, scratch.worker);
       this.arena = this.wasm.arena;
     } else {
       this.wasm = undefined;
@@ -159,6 +151,19 @@ export class Executor {
   parameterIds(): string[] {
     return [...this.plan.values.values()].filter((v) => v.storage === "parameter").map((v) => v.id);
   }
+}
+
+/**
+ * The wasm kernels' scratch space: the zero-skipping product's lists (at most 20 bytes per element of the
+ * longest side), a batch's bytes (one per element of the largest input), and the transposed right operand
+ * of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only the lists.
+ */
+function wasmScratchBytes(plan: Plan): { main: number; worker: number } {
+  const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
+  const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
+  const transposed = plan.steps.filter((s) => s.node.op === "matmul" && s.node.attrs.transpose_b === true).map((s) => 4 * s.inputs[1]!.elements);
+  const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
+  return { main: Math.max(lists, largestInput, ...transposed), worker: lists };
 }
 
 /** Convenience: the ids of the nodes of `graph` whose op has the given role. */

@@ -42,11 +42,17 @@ export interface WasmArena extends WasmArenaMemory {
 
 const alignUp = (bytes: number) => Math.ceil(bytes / ALIGN_BYTES) * ALIGN_BYTES;
 
-export function allocateWasmArena(arenaElements: number, scratchBytes: number, reservedElements: number, threads = 1): WasmArena {
+export function allocateWasmArena(
+  arenaElements: number,
+  scratchBytes: number,
+  reservedElements: number,
+  threads = 1,
+  workerScratchBytes = scratchBytes,
+): WasmArena {
   const arenaByte = PAGE_BYTES;
   const scratch = alignUp(arenaByte + arenaElements * 4);
   const workerScratch = alignUp(scratch + scratchBytes);
-  const control = alignUp(workerScratch + scratchBytes);
+  const control = alignUp(workerScratch + workerScratchBytes);
   const reservedByte = alignUp(control + CONTROL_BYTES);
   const end = reservedByte + alignUp(reservedElements * 4 + ALIGN_BYTES * 8);
   const pages = Math.ceil(end / PAGE_BYTES);

@@ -8,7 +8,7 @@ import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
 export interface WasmKernels {
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number): void;
   matmulSparseA(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, scratch: number): void;
-  matmulNT(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   addBias(x: number, bias: number, out: number, rows: number, n: number): void;
   addSame(a: number, b: number, out: number, len: number): void;
   relu(x: number, out: number, len: number): void;

@@ -16,7 +16,7 @@ import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
-export const JOB = { matmul: 0, matmulSparseA: 1, matmulNT: 2, adam: 3 } as const;
+export const JOB = { matmul: 0, matmulSparseA: 1, adam: 2 } as const;
 
 // Int32 slots of the control block; the arguments are Float64 slots from byte 64 on.
 const SEQ = 0;
@@ -38,7 +38,6 @@ const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
 const jobs = [
   () => k.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
   () => k.matmulSparseA(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
-  () => k.matmulNT(a[0], a[1], a[2], a[3], a[4], a[5]),
   () => k.adam(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
 ];
 let seen = Atomics.load(i32, ${SEQ});
@@ -162,8 +161,6 @@ export class WasmPool {
         return k.matmul(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!);
       case JOB.matmulSparseA:
         return k.matmulSparseA(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
-      case JOB.matmulNT:
-        return k.matmulNT(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
       case JOB.adam:
         return k.adam(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
     }
