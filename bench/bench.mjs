@@ -70,7 +70,7 @@ async function child({ system, batch, steps }) {
     const graph = loadGraphFile(join(ROOT, "graphs/mnist.graph.json"));
     const config = trainingConfig(graph);
     const backend = system === "graphnet-ts" ? "ts" : "wasm";
-    const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip: system !== "graphnet-wasm-dense", threads: system === "graphnet-wasm-1thread" ? 1 : 2 });
+    const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip: system !== "graphnet-wasm-dense", threads: system === "graphnet-wasm-1thread" ? 1 : 2, data });
     await new Promise((resolve) => setTimeout(resolve, 50)); // the worker thread starts
     const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
     stepFn = (b) => {

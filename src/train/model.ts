@@ -15,7 +15,7 @@ import { compilePlan } from "../exec/plan.js";
 import { GraphError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
-import { fillBatchInPlace } from "../exec/backends/wasm/batch.js";
+import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
@@ -68,13 +68,17 @@ export class Model {
   readonly backend: BackendName;
   private readonly zeroSkip: boolean;
   private readonly threads: number;
+  /** On the wasm backend, the training data copied into the training arena's memory. */
+  private readonly resident: ResidentDataset | undefined;
 
   /**
    * `backend`: "ts" (default) or "wasm"; on wasm, `zeroSkip` (default true) skips the zero pixels in the
    * first layer, and `threads` (default 2 where the machine has two cores) gives the training step's big
-   * kernels and the optimizer's update a worker thread.
+   * kernels and the optimizer's update a worker thread. `data`, the dataset training batches will come
+   * from: on the wasm backend its bytes are copied once into the training arena (up to 1 GiB of them),
+   * where each batch is then gathered by one kernel call.
    */
-  constructor(graph: Graph, options: { batchSize: number; seed: number; backend?: BackendName; zeroSkip?: boolean; threads?: number }) {
+  constructor(graph: Graph, options: { batchSize: number; seed: number; backend?: BackendName; zeroSkip?: boolean; threads?: number; data?: Dataset }) {
     this.graph = graph;
     this.seed = options.seed;
     this.backend = options.backend ?? "ts";
@@ -83,7 +87,9 @@ export class Model {
     this.roles = modelRoles(graph);
     this.backward = differentiate(graph);
     this.batchSize = options.batchSize;
-    this.train = this.trainingExecutor(options.batchSize, options.seed, true);
+    const resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
+    this.train = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
+    this.resident = resident && this.train.wasm ? new ResidentDataset(this.train.wasm, resident, options.batchSize) : undefined;
     this.parameterIds = this.train.parameterIds();
     this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));
@@ -132,8 +138,10 @@ export class Model {
   ): { loss: number; correct: number } {
     const executor = rows === this.batchSize ? this.train : this.partialExecutor(rows);
     const x = executor.view(this.roles.features);
-    if (executor.wasm) fillBatchInPlace(executor.wasm, data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
-    else fillBatch(data, order, start, rows, x, executor.view(this.roles.labels), this.classes);
+    const y = executor.view(this.roles.labels);
+    if (executor === this.train && this.resident?.data === data) this.resident.fill(order, start, rows, x, y, this.classes);
+    else if (executor.wasm) fillBatchInPlace(executor.wasm, data, order, start, rows, x, y, this.classes);
+    else fillBatch(data, order, start, rows, x, y, this.classes);
     prepare?.(x, rows);
     executor.run({ training: true, step: dropoutStep });
     if (executor !== this.train) {
@@ -198,15 +206,16 @@ export class Model {
     });
   }
 
-  private trainingExecutor(batch: number, seed: number, main = false): Executor {
+  private trainingExecutor(batch: number, seed: number, main = false, residentElements = 0): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" });
     return new Executor(plan, {
       seed,
       backend: this.backend,
       zeroSkip: this.zeroSkip,
-      // The main training arena also holds the optimizer's state, beside the parameters it updates.
-      reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements : 0,
+      // The main training arena also holds the optimizer's state, beside the parameters it updates, and
+      // the resident dataset.
+      reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements + residentElements : 0,
       threads: main ? this.threads : 1,
     });
   }

@@ -91,6 +91,7 @@ export function startSession(request: TrainRequest): Session {
   const model = new Model(graph, {
     batchSize: config.batch_size,
     seed: config.seed,
+    data,
     ...(request.backend ? { backend: request.backend } : {}),
     ...(request.threads ? { threads: request.threads } : {}),
   });
@@ -108,6 +109,7 @@ export function reopenSession(dir: string, options: { backend?: BackendName; thr
   const model = new Model(graph, {
     batchSize: config.batch_size,
     seed: config.seed,
+    data,
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
   });

@@ -424,6 +424,37 @@ describe("filling a batch in WebAssembly memory", () => {
     expect(Array.from(y)).toEqual(Array.from(yr));
   });
 
+  it("a dataset resident in WebAssembly memory gives the reference fill's values bit for bit, on one thread and two", async () => {
+    const { loadMnist } = await import("../../src/index.js");
+    const { fillBatch } = await import("../../src/data/batch.js");
+    const { ResidentDataset } = await import("../../src/exec/backends/wasm/batch.js");
+    const data = loadMnist();
+    const rows = 70;
+    // Samples from all over the dataset, the last one included, and one twice.
+    const order = Uint32Array.from({ length: rows + 3 }, (_, i) => (i === 5 ? 70_000 - 1 : i === 9 ? 17 : (i * 48_271) % 70_000));
+    for (const threads of [1, 2]) {
+      const arena = allocateWasmArena(rows * 794, 0, ResidentDataset.reservedElements(data, rows), threads);
+      // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it first).
+      if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+      const resident = new ResidentDataset(arena, data, rows);
+      const x = arena.arena.subarray(0, rows * 784);
+      const y = arena.arena.subarray(rows * 784, rows * 794);
+      const xr = new Float32Array(rows * 784);
+      const yr = new Float32Array(rows * 10);
+      resident.fill(order, 3, rows, x, y, 10);
+      fillBatch(data, order, 3, rows, xr, yr, 10);
+      expect(Array.from(x)).toEqual(Array.from(xr));
+      expect(Array.from(y)).toEqual(Array.from(yr));
+      // Without labels (evaluation), a shorter batch.
+      x.fill(7);
+      resident.fill(order, 0, 33, x, null, 10);
+      fillBatch(data, order, 0, 33, xr, null, 10);
+      expect(Array.from(x.subarray(0, 33 * 784))).toEqual(Array.from(xr.subarray(0, 33 * 784)));
+      expect(() => resident.fill(order, 0, rows + 1, x, y, 10)).toThrow(/at most 70 rows/);
+      arena.pool?.close();
+    }
+  });
+
   it("scales every byte value exactly as the reference does", async () => {
     const { fillBatch } = await import("../../src/data/batch.js");
     const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");

@@ -16,7 +16,7 @@ import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
-export const JOB = { matmul: 0, matmulSparseA: 1, adam: 2 } as const;
+export const JOB = { matmul: 0, matmulSparseA: 1, adam: 2, gatherBatch: 3 } as const;
 
 // Int32 slots of the control block; the arguments are Float64 slots from byte 64 on.
 const SEQ = 0;
@@ -39,6 +39,7 @@ const jobs = [
   () => k.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
   () => k.matmulSparseA(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
   () => k.adam(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
+  () => k.gatherBatch(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
 ];
 let seen = Atomics.load(i32, ${SEQ});
 Atomics.store(i32, ${READY}, 1);
@@ -163,6 +164,8 @@ export class WasmPool {
         return k.matmulSparseA(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
       case JOB.adam:
         return k.adam(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
+      case JOB.gatherBatch:
+        return k.gatherBatch(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
     }
   }
 
