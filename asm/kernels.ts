@@ -256,16 +256,23 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
   return count;
 }
 
-/** One row of C = op(A)·B over the nonzeros of op(A)'s row (at ai, aStep bytes apart). */
+/**
+ * One row of C = op(A)·B over the nonzeros of op(A)'s row (at ai, aStep bytes apart): 24 columns at a time
+ * (6 accumulators), then 8, then 4, the last 1–3 in part of a vector (see matmulBlock4x4).
+ *
+ * Why 24: V8 gives a WebAssembly function 15 vector registers and loads all of an iteration's rows of B
+ * before the arithmetic, so 8 accumulators (32 columns) need 8 + 8 + 1 registers and one accumulator lives
+ * on the stack, its every addition waiting on a store and a load; that was 30 % slower (measured).
+ */
 function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32, idx: usize, val: usize): void {
   const count = gatherNonzeros(ai, aStep, k, n, idx, val);
   let j = 0;
-  for (; j + 32 <= n; j += 32) {
+  for (; j + 24 <= n; j += 24) {
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-    let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+    let c4 = f32x4.splat(0), c5 = f32x4.splat(0);
     const bj = b + (<usize>j << 2);
     for (let t = 0; t < count; t++) {
-      const s = f32x4.splat(load<f32>(val + (<usize>t << 2)));
+      const s = v128.load32_splat(val + (<usize>t << 2));
       const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
       c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
       c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
@@ -273,8 +280,6 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       c3 = f32x4.add(c3, f32x4.mul(s, v128.load(bp, 48)));
       c4 = f32x4.add(c4, f32x4.mul(s, v128.load(bp, 64)));
       c5 = f32x4.add(c5, f32x4.mul(s, v128.load(bp, 80)));
-      c6 = f32x4.add(c6, f32x4.mul(s, v128.load(bp, 96)));
-      c7 = f32x4.add(c7, f32x4.mul(s, v128.load(bp, 112)));
     }
     const cp = ci + (<usize>j << 2);
     v128.store(cp, c0);
@@ -283,25 +288,29 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
     v128.store(cp, c3, 48);
     v128.store(cp, c4, 64);
     v128.store(cp, c5, 80);
-    v128.store(cp, c6, 96);
-    v128.store(cp, c7, 112);
   }
-  for (; j + 4 <= n; j += 4) {
+  for (; j + 8 <= n; j += 8) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+    const bj = b + (<usize>j << 2);
+    for (let t = 0; t < count; t++) {
+      const s = v128.load32_splat(val + (<usize>t << 2));
+      const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
+      c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
+      c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
+    }
+    const cp = ci + (<usize>j << 2);
+    v128.store(cp, c0);
+    v128.store(cp, c1, 16);
+  }
+  for (; j < n; j += 4) {
     let acc = f32x4.splat(0);
     const bj = b + (<usize>j << 2);
     for (let t = 0; t < count; t++) {
       const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
-      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(val + (<usize>t << 2))), v128.load(bp)));
+      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(val + (<usize>t << 2)), v128.load(bp)));
     }
-    v128.store(ci + (<usize>j << 2), acc);
-  }
-  for (; j < n; j++) {
-    let acc: f32 = 0;
-    const bj = b + (<usize>j << 2);
-    for (let t = 0; t < count; t++) {
-      acc += load<f32>(val + (<usize>t << 2)) * load<f32>(bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2));
-    }
-    store<f32>(ci + (<usize>j << 2), acc);
+    if (j + 4 <= n) v128.store(ci + (<usize>j << 2), acc);
+    else storePartial(ci + (<usize>j << 2), acc, n - j);
   }
 }
 
