@@ -154,7 +154,7 @@ export class Executor {
 }
 
 /**
- * The wasm kernels' scratch space: the zero-skipping product's lists (at most 20 bytes per element of the
+ * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
  * longest side), a batch's bytes (one per element of the largest input), and the transposed right operand
  * of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only the lists.
  */

@@ -16,7 +16,7 @@ import { JOB, type WasmPool } from "./pool.js";
 export const SPLIT_MACS = 100_000;
 
 /** Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts). */
-export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 20;
+export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 12;
 
 export interface FastKernelContext {
   readonly kernels: WasmKernels;
@@ -81,8 +81,8 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const aRow = ta ? 1 : k;
     const aCol = ta ? m : 1;
     if (zeroSkip && inputs[0]!.storage === "input") {
-      // Xᵀ·δ runs in groups of 4 rows of C (4 adjacent pixels); a row of X·W on its own.
-      const h = split(ta ? 4 : 1);
+      // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
+      const h = split(ta ? 2 : 1);
       if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch);
       return ([A, B], C) => {
         const pa = at(A!);
