@@ -629,7 +629,7 @@ export function softmaxCrossEntropy(z: usize, y: usize, out: usize, rows: i32, n
     const zr = z + (<usize>(r * n) << 2);
     const yr = y + (<usize>(r * n) << 2);
     const max = rowMax(zr, n);
-    const logSum = f32x4.splat(<f32>Math.log(<f64>rowExpSum(zr, n, max)));
+    const logSum = f32x4.splat(Mathf.log(rowExpSum(zr, n, max)));
     let acc = f32x4.splat(0);
     let j = 0;
     for (; j + 4 <= n; j += 4) {

@@ -15,6 +15,11 @@ import { JOB, type WasmPool } from "./pool.js";
 /** Products of at least this many multiply-adds are split between the main thread and the worker. */
 export const SPLIT_MACS = 100_000;
 
+/** Elementwise kernels over at least this many values are split between the two threads, */
+export const SPLIT_ELEMENTS = 16_384;
+/** and softmax's kernels over at least this many (each costs an exponential). */
+export const SPLIT_SOFTMAX_ELEMENTS = 2_048;
+
 /** Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts). */
 export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 12;
 
@@ -44,6 +49,39 @@ const sameShape = (a: ConcreteShape, b: ConcreteShape) => a.length === b.length 
 function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
   const n = shape.length === 0 ? 1 : shape[shape.length - 1]!;
   return { rows: n === 0 ? 0 : sizeOf(shape) / n, n };
+}
+
+/**
+ * Where to split `units` (elements or rows) of a kernel between the threads: the main thread takes
+ * [0, h), the worker [h, units); h is a multiple of 4 (the SIMD loops' step), and 0 (no split) without a
+ * worker or below `minElements` values of work.
+ */
+function half(units: number, elements: number, minElements: number, pool: WasmPool | undefined): number {
+  return pool && elements >= minElements ? Math.floor(units / 8) * 4 : 0;
+}
+
+/** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
+function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernelContext): Kernel {
+  const run = kernels[name];
+  const h = half(len, len, SPLIT_ELEMENTS, pool);
+  return ([x], out) => {
+    const [px, po] = [at(x!), at(out)];
+    const started = h > 0 && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
+    run(px, po, started ? h : len);
+    if (started) pool!.finish();
+  };
+}
+
+/** out = f(a, b), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
+function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernels, pool }: FastKernelContext): Kernel {
+  const run = kernels[name];
+  const h = half(len, len, SPLIT_ELEMENTS, pool);
+  return ([a, b], out) => {
+    const [pa, pb, po] = [at(a!), at(b!), at(out)];
+    const started = h > 0 && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
+    run(pa, pb, po, started ? h : len);
+    if (started) pool!.finish();
+  };
 }
 
 const FACTORIES: Record<string, FastKernelFactory> = {
@@ -97,33 +135,30 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([A, B], C) => product(at(A!), at(B!), at(C));
   },
 
-  add: ({ inputShapes: [a, b], outputShape }, { kernels }) => {
+  add: ({ inputShapes: [a, b], outputShape }, context) => {
     const len = sizeOf(outputShape);
-    if (sameShape(a!, outputShape) && sameShape(b!, outputShape)) return ([x, y], out) => kernels.addSame(at(x!), at(y!), at(out), len);
+    if (sameShape(a!, outputShape) && sameShape(b!, outputShape)) return binary("addSame", len, context);
     // A bias: [n] (or [1, n]) over [rows, n].
     const { rows, n } = rowsOf(outputShape);
     const isBias = (s: ConcreteShape) => sizeOf(s) === n && s.length >= 1 && s[s.length - 1] === n && s.slice(0, -1).every((d) => d === 1);
-    if (outputShape.length >= 1 && sameShape(a!, outputShape) && isBias(b!)) return ([x, bias], out) => kernels.addBias(at(x!), at(bias!), at(out), rows, n);
-    if (outputShape.length >= 1 && sameShape(b!, outputShape) && isBias(a!)) return ([bias, x], out) => kernels.addBias(at(x!), at(bias!), at(out), rows, n);
-    return undefined;
+    if (outputShape.length < 1) return undefined;
+    const biasFirst = sameShape(b!, outputShape) && isBias(a!);
+    if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return undefined;
+    const { kernels, pool } = context;
+    const h = half(rows, rows * n, SPLIT_ELEMENTS, pool);
+    return (inputs, out) => {
+      const [x, bias] = biasFirst ? [at(inputs[1]!), at(inputs[0]!)] : [at(inputs[0]!), at(inputs[1]!)];
+      const po = at(out);
+      const started = h > 0 && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
+      kernels.addBias(x, bias, po, started ? h : rows, n);
+      if (started) pool!.finish();
+    };
   },
 
-  relu: ({ outputShape }, { kernels }) => {
-    const len = sizeOf(outputShape);
-    return ([x], out) => kernels.relu(at(x!), at(out), len);
-  },
-  relu_grad: ({ outputShape }, { kernels }) => {
-    const len = sizeOf(outputShape);
-    return ([dy, x], out) => kernels.reluGrad(at(dy!), at(x!), at(out), len);
-  },
-  tanh: ({ outputShape }, { kernels }) => {
-    const len = sizeOf(outputShape);
-    return ([x], out) => kernels.tanh(at(x!), at(out), len);
-  },
-  tanh_grad: ({ outputShape }, { kernels }) => {
-    const len = sizeOf(outputShape);
-    return ([dy, y], out) => kernels.tanhGrad(at(dy!), at(y!), at(out), len);
-  },
+  relu: ({ outputShape }, context) => unary("relu", sizeOf(outputShape), context),
+  relu_grad: ({ outputShape }, context) => binary("reluGrad", sizeOf(outputShape), context),
+  tanh: ({ outputShape }, context) => unary("tanh", sizeOf(outputShape), context),
+  tanh_grad: ({ outputShape }, context) => binary("tanhGrad", sizeOf(outputShape), context),
 
   sum_to: ({ inputShapes: [x], outputShape }, { kernels }) => {
     // Only the bias gradient: [rows, n] summed to [n].
@@ -139,20 +174,32 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([x], out) => kernels.copy(at(x!), at(out), len);
   },
 
-  softmax: ({ outputShape }, { kernels }) => {
+  softmax: ({ outputShape }, { kernels, pool }) => {
     if (outputShape.length === 0) return undefined;
     const { rows, n } = rowsOf(outputShape);
-    return ([z], out) => kernels.softmax(at(z!), at(out), rows, n);
+    const h = half(rows, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+    return ([z], out) => {
+      const [pz, po] = [at(z!), at(out)];
+      const started = h > 0 && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
+      kernels.softmax(pz, po, started ? h : rows, n);
+      if (started) pool!.finish();
+    };
   },
   softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels }) => {
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
     return ([z, y], out) => kernels.softmaxCrossEntropy(at(z!), at(y!), at(out), rows, n, m);
   },
-  softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels }) => {
+  softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels, pool }) => {
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
-    return ([z, y, dL], out) => kernels.softmaxCrossEntropyGrad(at(z!), at(y!), at(dL!), at(out), rows, n, m);
+    const h = half(rows, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+    return ([z, y, dL], out) => {
+      const [pz, py, po] = [at(z!), at(y!), at(out)];
+      const started = h > 0 && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
+      kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
+      if (started) pool!.finish();
+    };
   },
 };
 

@@ -16,7 +16,28 @@ import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
-export const JOB = { matmul: 0, matmulSparseA: 1, adam: 2, gatherBatch: 3 } as const;
+/** The kernels a worker can run a part of, by their index (JOB.tanh, …): any of the module's exports. */
+const JOB_KERNELS = [
+  "matmul",
+  "matmulSparseA",
+  "adam",
+  "gatherBatch",
+  "addBias",
+  "addSame",
+  "relu",
+  "reluGrad",
+  "tanh",
+  "tanhGrad",
+  "softmax",
+  "softmaxCrossEntropyGrad",
+] as const satisfies readonly (keyof WasmKernels)[];
+
+export type JobKernel = (typeof JOB_KERNELS)[number];
+
+export const JOB = Object.fromEntries(JOB_KERNELS.map((name, i) => [name, i])) as { readonly [K in JobKernel]: number };
+
+/** A kernel called with the 13 argument slots; WebAssembly ignores the arguments it does not take. */
+type JobFunction = (...args: number[]) => void;
 
 // Int32 slots of the control block; the arguments are Float64 slots from byte 64 on.
 const SEQ = 0;
@@ -35,12 +56,7 @@ const { module, memory, control } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const i32 = new Int32Array(memory.buffer, control, 16);
 const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
-const jobs = [
-  () => k.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
-  () => k.matmulSparseA(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
-  () => k.adam(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]),
-  () => k.gatherBatch(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]),
-];
+const jobs = ${JSON.stringify(JOB_KERNELS)}.map((name) => k[name]);
 let seen = Atomics.load(i32, ${SEQ});
 Atomics.store(i32, ${READY}, 1);
 for (;;) {
@@ -59,7 +75,7 @@ for (;;) {
   // (a job the main thread already took, seen late) fails here.
   if (Atomics.compareExchange(i32, ${CLAIM}, (s - 1) | 0, s) !== ((s - 1) | 0)) continue;
   try {
-    jobs[fn]();
+    jobs[fn](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
   } catch (err) {
     Atomics.store(i32, ${FAILED}, 1);
   }
@@ -72,13 +88,12 @@ export class WasmPool {
   private readonly i32: Int32Array;
   private readonly args: Float64Array;
   private readonly worker: Worker;
+  private readonly jobs: readonly JobFunction[];
   private seq = 0;
   private failed = false;
 
-  constructor(
-    arena: WasmArenaMemory,
-    private readonly kernels: WasmKernels,
-  ) {
+  constructor(arena: WasmArenaMemory, kernels: WasmKernels) {
+    this.jobs = JOB_KERNELS.map((name) => kernels[name] as JobFunction);
     const buffer = arena.memory.buffer;
     this.i32 = new Int32Array(buffer, arena.control, 16);
     this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
@@ -92,22 +107,7 @@ export class WasmPool {
    * Hands a job to the worker; false (and nothing handed over) when the worker is not ready, and the caller
    * runs the job itself. After true, the caller does its own half and then calls `finish`.
    */
-  start(
-    fn: number,
-    a0: number,
-    a1: number,
-    a2: number,
-    a3: number,
-    a4: number,
-    a5: number,
-    a6 = 0,
-    a7 = 0,
-    a8 = 0,
-    a9 = 0,
-    a10 = 0,
-    a11 = 0,
-    a12 = 0,
-  ): boolean {
+  start(fn: number, a0: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): boolean {
     if (this.failed || Atomics.load(this.i32, READY) !== 1) return false;
     const a = this.args;
     a[0] = a0;
@@ -155,18 +155,8 @@ export class WasmPool {
   }
 
   private runHere(): void {
-    const k = this.kernels;
     const a = this.args;
-    switch (Atomics.load(this.i32, FN)) {
-      case JOB.matmul:
-        return k.matmul(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!);
-      case JOB.matmulSparseA:
-        return k.matmulSparseA(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
-      case JOB.adam:
-        return k.adam(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
-      case JOB.gatherBatch:
-        return k.gatherBatch(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
-    }
+    this.jobs[Atomics.load(this.i32, FN)]!(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
   }
 
   /** Stops the worker thread. */
