@@ -8,7 +8,8 @@
 //
 // Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
 // a warm-up of 10 steps, then `steps` timed steps — fill the batch from the image bytes, forward,
-// backward, optimizer update — repeated `--repeats` times in fresh processes; the median is reported.
+// backward, optimizer update — repeated `--repeats` times in fresh processes, the systems taking turns;
+// the median is reported.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
@@ -177,18 +178,17 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function measure(system, batch, repeats, numpyPath) {
-  const runs = [];
-  for (let r = 0; r < repeats; r++) {
-    if (system === "numpy") {
-      runs.push(runNumpy(numpyPath, batch));
-      continue;
-    }
-    const steps = Math.max(20, Math.round(SYSTEMS[system].samples / batch));
-    const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify({ system, batch, steps })], { encoding: "utf8", cwd: ROOT });
-    if (res.status !== 0) throw new Error(`${system} at batch ${batch} failed:\n${res.stderr}`);
-    runs.push(JSON.parse(res.stdout.trim().split("\n").at(-1)));
-  }
+/** One run of one system at one batch size, in a fresh process. */
+function runOnce(system, batch, numpyPath) {
+  if (system === "numpy") return runNumpy(numpyPath, batch);
+  const steps = Math.max(20, Math.round(SYSTEMS[system].samples / batch));
+  const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify({ system, batch, steps })], { encoding: "utf8", cwd: ROOT });
+  if (res.status !== 0) throw new Error(`${system} at batch ${batch} failed:\n${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split("\n").at(-1));
+}
+
+/** The median of a system's runs at one batch size. */
+function summarize(system, batch, runs) {
   const ms = median(runs.map((r) => r.ms_per_step));
   const rss = runs.map((r) => r.peak_rss_mib).filter((v) => v !== null);
   return {
@@ -198,7 +198,7 @@ function measure(system, batch, repeats, numpyPath) {
     ms_per_step: ms,
     epoch_s: (ms * Math.ceil(TRAIN_SAMPLES / batch)) / 1000,
     steps: runs[0].steps,
-    repeats,
+    repeats: runs.length,
     runs_ms_per_step: runs.map((r) => r.ms_per_step),
     peak_rss_mib: rss.length ? Math.max(...rss) : null,
     final_loss: runs.at(-1).loss,
@@ -234,13 +234,19 @@ async function main() {
   log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memory_gib} GiB, Node ${info.node}, load average ${info.loadavg_at_start.join(" ")}, ${info.date}\n`);
   log(np.path ? `numpy: ${np.version}, ${np.path} (2 epochs, median epoch of its training loop)\n` : `numpy: not measured — ${np.why}\n`);
   const results = [];
+  // Round-robin: every system once, then again, so that a slow spell of a shared machine falls on all
+  // of them alike rather than on whichever was being measured then.
   for (const batch of args.batches) {
-    for (const system of systems) {
-      log(`  batch ${batch}, ${system} …`);
-      const r = measure(system, batch, args.repeats, np.path);
-      results.push(r);
-      log(` ${r.ms_per_step.toFixed(3)} ms/step\n`);
+    const runs = new Map(systems.map((system) => [system, []]));
+    for (let r = 0; r < args.repeats; r++) {
+      for (const system of systems) {
+        log(`  batch ${batch}, run ${r + 1}/${args.repeats}, ${system} …`);
+        const run = runOnce(system, batch, np.path);
+        runs.get(system).push(run);
+        log(` ${run.ms_per_step.toFixed(3)} ms/step\n`);
+      }
     }
+    for (const system of systems) results.push(summarize(system, batch, runs.get(system)));
   }
   if (args.json) {
     process.stdout.write(JSON.stringify({ machine: info, numpy: np.path ? { version: np.version } : { skipped: np.why }, results }, null, 1) + "\n");
