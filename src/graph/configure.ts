@@ -22,6 +22,25 @@ export function withDropoutRate(graph: Graph, rate: number): Graph {
   });
 }
 
+/**
+ * Removes the dropout nodes whose rate is 0 or absent — the identity, which is what withDropoutRate makes
+ * of them when a training section turns dropout off — and hands their consumers (and the graph's loss and
+ * outputs) their input instead: planned as they are, each would be a copy in the forward pass and
+ * another in the backward pass, for nothing.
+ */
+export function withoutIdentityDropout(graph: Graph): Graph {
+  const identity = new Map(graph.nodes.filter((n) => n.op === "dropout" && (n.attrs.rate ?? 0) === 0).map((n) => [n.id, n.inputs[0]!]));
+  if (identity.size === 0) return graph;
+  // A chain of them resolves to the first input that is not one.
+  const source = (id: string): string => (identity.has(id) ? source(identity.get(id)!) : id);
+  return produce(graph, (draft) => {
+    draft.nodes = draft.nodes.filter((n) => !identity.has(n.id));
+    for (const node of draft.nodes) node.inputs = node.inputs.map(source);
+    if (draft.loss !== undefined) draft.loss = source(draft.loss);
+    if (draft.outputs) for (const name of Object.keys(draft.outputs)) draft.outputs[name] = source(draft.outputs[name]!);
+  });
+}
+
 /** The activation nodes (relu, sigmoid, tanh), in the order data flows through them. */
 export function activationNodes(graph: Graph): string[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));

@@ -12,6 +12,7 @@ import type { WasmArena } from "../exec/backends/wasm/arena.js";
 import { Executor, type BackendName } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
+import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
@@ -84,8 +85,10 @@ export class Model {
     this.backend = options.backend ?? "ts";
     this.zeroSkip = options.zeroSkip ?? true;
     this.threads = options.threads ?? Math.min(2, availableParallelism());
-    this.roles = modelRoles(graph);
-    this.backward = differentiate(graph);
+    // Planned without its identity dropouts (dropout switched off): they would only copy.
+    const planned = withoutIdentityDropout(graph);
+    this.roles = modelRoles(planned);
+    this.backward = differentiate(planned);
     this.batchSize = options.batchSize;
     const resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
     this.train = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
@@ -94,7 +97,7 @@ export class Model {
     this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));
     this.classes = this.train.value(this.roles.labels).shape[1]!;
-    const evalPlan = compilePlan(graph, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
+    const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
     this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend, zeroSkip: this.zeroSkip });
     initializeParameters(this.train, graph, options.seed);
   }
