@@ -504,10 +504,10 @@ export function tanhGrad(dy: usize, y: usize, out: usize, len: i32): void {
   }
 }
 
-/** out[j] = Σᵣ x[r, j]: a bias gradient. Accumulated in float32 column blocks, rows in order. */
-export function sumRows(x: usize, out: usize, rows: i32, n: i32): void {
+/** out[j] = Σᵣ x[r, j] for n columns of x, whose rows are `stride` values apart: a bias gradient. Accumulated in float32 column blocks of 16, rows in order (the last n mod 16 columns in float64). */
+export function sumRows(x: usize, out: usize, rows: i32, n: i32, stride: i32): void {
   let j = 0;
-  const rowBytes = <usize>n << 2;
+  const rowBytes = <usize>stride << 2;
   for (; j + 16 <= n; j += 16) {
     let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
     let p = x + (<usize>j << 2);
@@ -635,8 +635,12 @@ export function softmax(z: usize, out: usize, rows: i32, n: i32): void {
   }
 }
 
-/** The mean over m of Σⱼ y·(log Σ e^(z − max) − (z − max)), per row of n: softmax_cross_entropy on logits. */
-export function softmaxCrossEntropy(z: usize, y: usize, out: usize, rows: i32, n: i32, m: i32): void {
+/**
+ * Σ over rows of Σⱼ y·(log Σ e^(z − max) − (z − max)), per row of n, stored as a float64 at `sum`:
+ * softmax_cross_entropy on logits, before the mean over the batch (taken by the caller, who may add up
+ * the sums of several parts of the batch).
+ */
+export function softmaxCrossEntropySum(z: usize, y: usize, rows: i32, n: i32, sum: usize): void {
   let total: f64 = 0;
   for (let r = 0; r < rows; r++) {
     const zr = z + (<usize>(r * n) << 2);
@@ -655,7 +659,7 @@ export function softmaxCrossEntropy(z: usize, y: usize, out: usize, rows: i32, n
     }
     total += <f64>hsum(acc);
   }
-  store<f32>(out, <f32>(total / <f64>m));
+  store<f64>(sum, total);
 }
 
 /** out = dL·(softmax(z)·Σy − y)/m per row of n. */

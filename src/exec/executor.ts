@@ -87,6 +87,7 @@ export class Executor {
       const fast = wasm
         ? WASM_KERNELS.get(step.node.op)?.(spec, {
             kernels: wasm.kernels,
+            memory: wasm.memory,
             scratch: wasm.scratch,
             workerScratch: wasm.workerScratch,
             pool: wasm.pool,

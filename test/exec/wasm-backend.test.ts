@@ -280,14 +280,15 @@ describe("the wasm backend runs the report's network as the reference does", () 
   });
 
   it("with a worker thread taking half of the big kernels, bit for bit what one thread computes", async () => {
-    const big = compilePlan(graph, { outputs, sizes: { batch: 40 } });
+    // At batch 256 every kernel that can be split is: products, bias, activations, softmax, loss, bias gradients.
+    const big = compilePlan(graph, { outputs, sizes: { batch: 256 } });
     const one = new Executor(big, { backend: "wasm" });
     const two = new Executor(big, { backend: "wasm", threads: 2 });
     expect(two.wasm!.pool).toBeDefined();
     let state = 9;
     const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    const x = Float32Array.from({ length: 40 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
-    const y = Float32Array.from({ length: 400 }, (_, i) => (i % 11 === 0 ? 1 : 0));
+    const x = Float32Array.from({ length: 256 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
+    const y = Float32Array.from({ length: 2560 }, (_, i) => (i % 11 === 0 ? 1 : 0));
     for (const e of [one, two]) {
       initializeParameters(e, graph, 5);
       e.feed("x", x);

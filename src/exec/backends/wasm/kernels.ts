@@ -25,6 +25,8 @@ export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 12;
 
 export interface FastKernelContext {
   readonly kernels: WasmKernels;
+  /** The memory the kernels and the views work in. */
+  readonly memory: WebAssembly.Memory;
   /**
    * Byte offset of the scratch space: SPARSE_SCRATCH_BYTES_PER_ELEMENT per element of the longest matrix
    * side, and room for the right operand of any product A·Bᵀ.
@@ -160,11 +162,18 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   tanh: ({ outputShape }, context) => unary("tanh", sizeOf(outputShape), context),
   tanh_grad: ({ outputShape }, context) => binary("tanhGrad", sizeOf(outputShape), context),
 
-  sum_to: ({ inputShapes: [x], outputShape }, { kernels }) => {
-    // Only the bias gradient: [rows, n] summed to [n].
+  sum_to: ({ inputShapes: [x], outputShape }, { kernels, pool }) => {
+    // Only the bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
+    // the kernel's block of 16 columns, so each column is summed as by one thread.
     if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return undefined;
     const [rows, n] = [x![0]!, x![1]!];
-    return ([v], out) => kernels.sumRows(at(v!), at(out), rows, n);
+    const h = pool && rows * n >= SPLIT_ELEMENTS ? Math.floor(n / 32) * 16 : 0;
+    return ([v], out) => {
+      const [pv, po] = [at(v!), at(out)];
+      const started = h > 0 && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
+      kernels.sumRows(pv, po, rows, started ? h : n, n);
+      if (started) pool!.finish();
+    };
   },
 
   dropout: ({ attrs, outputShape }, { kernels }) => {
@@ -185,10 +194,22 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       if (started) pool!.finish();
     };
   },
-  softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels }) => {
+  softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels, pool, scratch, memory }) => {
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
-    return ([z, y], out) => kernels.softmaxCrossEntropy(at(z!), at(y!), at(out), rows, n, m);
+    // The batch's sum is always taken in two parts, rows [0, h) and [h, rows), so that it is the same
+    // whether the worker sums the second part or this thread does; the parts land in the scratch space.
+    const h = Math.floor(rows / 8) * 4;
+    const parts = new Float64Array(memory.buffer, scratch, 2);
+    const split = pool !== undefined && rows * n >= SPLIT_SOFTMAX_ELEMENTS;
+    return ([z, y], out) => {
+      const [pz, py] = [at(z!), at(y!)];
+      const started = split && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
+      if (!started) kernels.softmaxCrossEntropySum(pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
+      kernels.softmaxCrossEntropySum(pz, py, h, n, scratch);
+      if (started) pool!.finish();
+      out[0] = (parts[0]! + parts[1]!) / m;
+    };
   },
   softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels, pool }) => {
     const m = shape![0]!;

@@ -15,10 +15,10 @@ export interface WasmKernels {
   reluGrad(dy: number, x: number, out: number, len: number): void;
   tanh(x: number, out: number, len: number): void;
   tanhGrad(dy: number, y: number, out: number, len: number): void;
-  sumRows(x: number, out: number, rows: number, n: number): void;
+  sumRows(x: number, out: number, rows: number, n: number, stride: number): void;
   copy(x: number, out: number, len: number): void;
   softmax(z: number, out: number, rows: number, n: number): void;
-  softmaxCrossEntropy(z: number, y: number, out: number, rows: number, n: number, m: number): void;
+  softmaxCrossEntropySum(z: number, y: number, rows: number, n: number, sum: number): void;
   softmaxCrossEntropyGrad(z: number, y: number, dL: number, out: number, rows: number, n: number, m: number): void;
   adam(
     w: number,

@@ -30,6 +30,8 @@ const JOB_KERNELS = [
   "tanhGrad",
   "softmax",
   "softmaxCrossEntropyGrad",
+  "softmaxCrossEntropySum",
+  "sumRows",
 ] as const satisfies readonly (keyof WasmKernels)[];
 
 export type JobKernel = (typeof JOB_KERNELS)[number];
