@@ -7,7 +7,7 @@
 // backends) in the same run; optionally NumPy (the report's seed_numpy.py) when python3 and numpy are there.
 //
 // Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
-// a warm-up of 10 steps, then `steps` timed steps — fill the batch from the image bytes, forward,
+// a warm-up (10 steps and 0.3 s at least), then `steps` timed steps (an epoch's worth for graphnet's WebAssembly backend) — fill the batch from the image bytes, forward,
 // backward, optimizer update — repeated `--repeats` times in fresh processes, the systems taking turns;
 // the median is reported.
 import { spawnSync } from "node:child_process";
@@ -23,9 +23,9 @@ const TRAIN_SAMPLES = 42_000; // the report's training split: one epoch
 
 /** System → samples per timed measurement (the slow ones get fewer). */
 const SYSTEMS = {
-  "graphnet-wasm": { samples: 32_768, describe: "graphnet, WebAssembly SIMD backend, 2 threads, zero-skipping first layer" },
-  "graphnet-wasm-1thread": { samples: 32_768, describe: "graphnet, WebAssembly SIMD backend, 1 thread, zero-skipping first layer" },
-  "graphnet-wasm-dense": { samples: 16_384, describe: "graphnet, WebAssembly SIMD backend, 2 threads, no zero-skipping" },
+  "graphnet-wasm": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, zero-skipping first layer" },
+  "graphnet-wasm-1thread": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 1 thread, zero-skipping first layer" },
+  "graphnet-wasm-dense": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, no zero-skipping" },
   "graphnet-ts": { samples: 2_048, describe: "graphnet, TypeScript reference backend (zero-skipping)" },
   "tfjs-wasm": { samples: 4_096, describe: "TensorFlow.js 4.22, wasm backend" },
   "tfjs-cpu": { samples: 1_024, describe: "TensorFlow.js 4.22, cpu backend" },
@@ -64,7 +64,9 @@ async function child({ system, batch, steps }) {
   const split = reportSplit(data.count ?? data.labels.length, 0.2, 0.25, 42);
   const order = new Random(1).shuffle(Uint32Array.from(split.train));
   const batches = Math.floor(order.length / batch);
-  const warmup = 10;
+  // Warm-up: at least 10 steps and 0.3 s, so that the timed steps see the steady state (compiled code,
+  // caches, the worker thread spinning) as an epoch of NumPy's training loop does.
+  const warmupMs = 300;
   let stepFn;
   if (system.startsWith("graphnet")) {
     const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(ROOT, "dist/src/index.js"));
@@ -132,7 +134,8 @@ async function child({ system, batch, steps }) {
       return value;
     };
   }
-  for (let b = 0; b < warmup; b++) stepFn(b);
+  let warmup = 0;
+  for (const start = performance.now(); warmup < 10 || performance.now() - start < warmupMs; warmup++) stepFn(warmup);
   const start = performance.now();
   let loss = 0;
   for (let b = 0; b < steps; b++) loss = stepFn(warmup + b);
