@@ -528,3 +528,58 @@ describe("a second optimizer over the same wasm model", () => {
     expectClose(first.state().v![0]!, second.state().v![0]!, 1e-12, 1e-6);
   });
 });
+
+describe("training steps on a resident dataset with a worker thread", () => {
+  it("give bit for bit the losses and weights of one thread filling every batch from JavaScript", async () => {
+    const { Model, loadMnist } = await import("../../src/index.js");
+    const data = loadMnist();
+    const graph = loadGraphFile("graphs/mnist.graph.json");
+    const order = Uint32Array.from({ length: 3000 }, (_, i) => (i * 7_919) % 70_000);
+    const other = Uint32Array.from(order).reverse();
+    // Batches in order, a jump, another order, the first again.
+    const schedule: [Uint32Array, number][] = [
+      [order, 0],
+      [order, 256],
+      [order, 512],
+      [order, 2048],
+      [other, 0],
+      [order, 768],
+    ];
+    const run = async (threads: number, resident: boolean) => {
+      const model = new Model(graph, { batchSize: 256, seed: 3, backend: "wasm", threads, ...(resident ? { data } : {}) });
+      if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+      const optimizer = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.optimizerArena);
+      const losses = schedule.map(([o, start]) => {
+        const { loss } = model.step(data, o, start, 256, optimizer.steps);
+        optimizer.step(model.parameters, model.gradients, 0.001);
+        return loss;
+      });
+      return { losses, weights: model.parameters.map((p) => Array.from(p)) };
+    };
+    const plain = await run(1, false);
+    const ahead = await run(2, true);
+    expect(ahead.losses).toEqual(plain.losses);
+    expect(ahead.weights).toEqual(plain.weights);
+  });
+});
+
+describe("the worker thread", () => {
+  it("comes up and takes jobs in a process started with --input-type=module (its source stays CommonJS)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const script = `
+      const { Executor, compilePlan, loadGraphFile, initializeParameters } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
+      const graph = loadGraphFile("graphs/mnist.graph.json");
+      const executor = new Executor(compilePlan(graph, { outputs: ["probs"], sizes: { batch: 256 } }), { backend: "wasm", threads: 2 });
+      initializeParameters(executor, graph, 1);
+      executor.view("x").fill(0.5);
+      for (let i = 0; i < 200 && executor.wasm.pool.workerJobs === 0; i++) {
+        executor.run();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      console.log(JSON.stringify({ workerJobs: executor.wasm.pool.workerJobs }));
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout.trim()).workerJobs).toBeGreaterThan(0);
+  });
+});

@@ -93,6 +93,7 @@ export class WasmPool {
   private readonly jobs: readonly JobFunction[];
   private seq = 0;
   private failed = false;
+  private outstanding = false;
 
   constructor(arena: WasmArenaMemory, kernels: WasmKernels) {
     this.jobs = JOB_KERNELS.map((name) => kernels[name] as JobFunction);
@@ -100,17 +101,25 @@ export class WasmPool {
     this.i32 = new Int32Array(buffer, arena.control, 16);
     this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
     this.i32.fill(0);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: kernelsModule(), memory: arena.memory, control: arena.control } });
+    // execArgv: [] — the worker's source is CommonJS whatever the parent process was told (a parent run
+    // with --input-type=module would otherwise make it an ES module, where `require` does not exist).
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { module: kernelsModule(), memory: arena.memory, control: arena.control },
+    });
     this.worker.on("error", () => (this.failed = true));
     this.worker.unref();
   }
 
   /**
    * Hands a job to the worker; false (and nothing handed over) when the worker is not ready, and the caller
-   * runs the job itself. After true, the caller does its own half and then calls `finish`.
+   * runs the job itself. After true, the caller does its own half and then calls `finish`. Also false
+   * while another job is outstanding (started, not yet finished): one job at a time.
    */
   start(fn: number, a0: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): boolean {
-    if (this.failed || Atomics.load(this.i32, READY) !== 1) return false;
+    if (this.outstanding || this.failed || Atomics.load(this.i32, READY) !== 1) return false;
+    this.outstanding = true;
     const a = this.args;
     a[0] = a0;
     a[1] = a1;
@@ -137,6 +146,7 @@ export class WasmPool {
    * it yet, or waits (spinning) until the worker has finished it.
    */
   finish(): void {
+    this.outstanding = false;
     const previous = (this.seq - 1) | 0;
     if (Atomics.compareExchange(this.i32, CLAIM, previous, this.seq) === previous) {
       this.runHere();
