@@ -5,7 +5,7 @@
  * results do not depend on the split.
  *
  * Hand-over, through the arena's control block (Int32 slots): the main thread writes the job's function
- * and arguments, bumps SEQ and notifies; the worker, spinning on SEQ for a while after each job (so the
+ * and arguments, bumps SEQ and notifies; the worker, spinning on SEQ for 5 ms after each job (so the
  * many small hand-overs of a training step cost well under a microsecond) and sleeping in Atomics.wait
  * after that, claims the job (CLAIM from SEQ − 1 to SEQ), runs it and stores SEQ into DONE. The main
  * thread, its own half done, claims the job itself the same way if the worker has not yet — on a busy machine the
@@ -50,6 +50,8 @@ const FAILED = 4;
 const CLAIM = 5;
 const WORKER_JOBS = 6;
 const ARGS_BYTE = 64;
+/** How long the worker spins for the next job before it sleeps. */
+const SPIN_MS = 5;
 const MAX_ARGS = 14;
 
 const WORKER_SOURCE = `
@@ -64,8 +66,11 @@ Atomics.store(i32, ${READY}, 1);
 for (;;) {
   let s;
   let spins = 0;
+  const idleSince = performance.now();
   while ((s = Atomics.load(i32, ${SEQ})) === seen) {
-    if (++spins > 100000) {
+    // Spin ${SPIN_MS} ms before sleeping: waking a sleeping thread goes through the kernel (on a VM,
+    // through the hypervisor), tens of microseconds or more, and a training step's jobs come closer.
+    if ((++spins & 4095) === 0 && performance.now() - idleSince > ${SPIN_MS}) {
       Atomics.wait(i32, ${SEQ}, seen);
       spins = 0;
     }
