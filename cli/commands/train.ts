@@ -86,6 +86,8 @@ export function trainCommand(context: CliContext): Command {
         resume: options.resume !== undefined,
       });
       const result = recordResult(session, outcome);
+      const failure = session.model.workerFailure;
+      if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
       if (!result) throw new ExitWith(130);
       // The model holds the best weights now: the predictions drawn are the ones the test measured.
       writeRunPictures(session, { ...outcome, test: outcome.test! });

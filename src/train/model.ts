@@ -111,6 +111,11 @@ export class Model {
     return this.trainGradients;
   }
 
+  /** Why the worker thread of the training arena stopped, if it did (training then ran on one thread). */
+  get workerFailure(): string | undefined {
+    return this.train.wasm?.pool?.failure;
+  }
+
   /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
   get optimizerArena(): WasmArena | undefined {
     return this.train.wasm;

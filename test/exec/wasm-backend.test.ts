@@ -9,6 +9,7 @@ import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFi
 import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
+import { JOB } from "../../src/exec/backends/wasm/pool.js";
 import { REPORT_ADAM } from "../support/optimizer-settings.js";
 
 type Fill = (rng: () => number) => number;
@@ -581,5 +582,24 @@ describe("the worker thread", () => {
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout.trim()).workerJobs).toBeGreaterThan(0);
+  });
+});
+
+describe("a worker thread that stops", () => {
+  it("is reported, and the kernels run on the main thread with the same results", async () => {
+    const { Model } = await import("../../src/index.js");
+    const graph = loadGraphFile("graphs/mnist.graph.json");
+    const model = new Model(graph, { batchSize: 64, seed: 2, backend: "wasm", threads: 2 });
+    const pool = model.optimizerArena!.pool!;
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the worker is up: only the failure can refuse a job now
+    // What the pool sees when its worker dies (an exception in the worker's own code, say).
+    (pool as unknown as { worker: NodeJS.EventEmitter }).worker.emit("error", new Error("out of memory in the worker"));
+    expect(model.workerFailure).toBe("out of memory in the worker");
+    expect(pool.start(JOB.relu, 0, 0, 0)).toBe(false);
+    const one = new Model(graph, { batchSize: 64, seed: 2, backend: "wasm", threads: 1 });
+    const data = (await import("../../src/index.js")).loadMnist();
+    const order = Uint32Array.from({ length: 64 }, (_, i) => i * 11);
+    expect(model.step(data, order, 0, 64, 0).loss).toBe(one.step(data, order, 0, 64, 0).loss);
+    pool.close();
   });
 });

@@ -98,6 +98,8 @@ export class WasmPool {
   private readonly jobs: readonly JobFunction[];
   private seq = 0;
   private failed = false;
+  /** Why the worker thread stopped, if it did: the kernels then run on the main thread alone. */
+  failure: string | undefined;
   private outstanding = false;
 
   constructor(arena: WasmArenaMemory, kernels: WasmKernels) {
@@ -113,7 +115,10 @@ export class WasmPool {
       execArgv: [],
       workerData: { module: kernelsModule(), memory: arena.memory, control: arena.control },
     });
-    this.worker.on("error", () => (this.failed = true));
+    this.worker.on("error", (err) => {
+      this.failed = true;
+      this.failure = err.message;
+    });
     this.worker.unref();
   }
 
