@@ -52,9 +52,10 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
 }
 
 /**
- * Columns j…j+width (width ≤ 4) of 4 rows of C, at cp; b points at B[0, j]. With width < 4 the loads of B
- * run up to 3 values past the end of its rows, and of B (harmless: the arena is followed by the scratch
- * space in the same memory); only the `width` columns are stored.
+ * Columns j … j+width−1 (width ≤ 4) of 4 rows of C, at cp; b points at B[0, j]. With width < 4 each load
+ * of B takes up to 3 values past the end of a row of B — for its last row, past B itself, which is
+ * harmless: every operand (the arena's values, Bᵀ in the scratch space) is followed by more of the same
+ * memory (the scratch spaces, the control block). Only the `width` columns are stored.
  */
 @inline function matmulBlock4x4(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, b: usize, cp: usize, k: i32, n: i32, width: i32): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
@@ -145,8 +146,9 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * multiply-adds, where a one-row list needs 8 for 8. (Groups of 4 pixels with a 4 × 8 block load B as
  * little, but list ≈ 1.5 times as many samples as one pixel does: 10 % slower, measured on MNIST.) A pixel
  * that is zero in a listed sample adds an exact zero, so the result is still the dense kernel's bit for
- * bit. A pair with no nonzero at all (the border of the images) is written as the dense kernel's sums of
- * zeros: +0.
+ * bit — unless B holds an ∞ or a NaN, which a zero times then turns into a NaN (as the dense kernel's
+ * would, where a skipping kernel's would not). A pair with no nonzero at all (the border of the images)
+ * is written as the dense kernel's sums of zeros: +0.
  */
 function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aCol: i32, scratch: usize): i32 {
   const values = scratch; // 8 bytes per listed sample: its 2 pixels
@@ -587,7 +589,7 @@ export function copy(x: usize, out: usize, len: i32): void {
   if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/** max z over a row of n, as a splat. A NaN in the row may or may not win: the row's results are NaN anyway. */
+/** max z over a row of n, as a splat; a NaN in the row wins (f32x4.max propagates it), and the row's results are NaN, as the reference's. */
 @inline function rowMax(zr: usize, n: i32): v128 {
   let max = f32x4.splat(-Infinity);
   let j = 0;

@@ -67,7 +67,8 @@ export class Executor {
     this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
     if (this.backend === "wasm") {
       const scratch = wasmScratchBytes(plan);
-      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, options.threads ?? 1, scratch.worker);
+      const threads = options.threads ?? 1;
+      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0);
       this.arena = this.wasm.arena;
     } else {
       this.wasm = undefined;

@@ -90,9 +90,19 @@ export class Model {
     this.roles = modelRoles(planned);
     this.backward = differentiate(planned);
     this.batchSize = options.batchSize;
-    const resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
-    this.train = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
-    this.resident = resident && this.train.wasm ? new ResidentDataset(this.train.wasm, resident, options.batchSize) : undefined;
+    let resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
+    let train: Executor;
+    try {
+      train = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
+    } catch (err) {
+      // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
+      // in JavaScript memory (each batch copied from there, as without `data`).
+      if (!resident || !(err instanceof RangeError)) throw err;
+      resident = undefined;
+      train = this.trainingExecutor(options.batchSize, options.seed, true);
+    }
+    this.train = train;
+    this.resident = resident && train.wasm ? new ResidentDataset(train.wasm, resident, options.batchSize) : undefined;
     this.parameterIds = this.train.parameterIds();
     this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));

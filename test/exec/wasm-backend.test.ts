@@ -11,6 +11,7 @@ import { createOptimizer, type OptimizerSettings } from "../../src/train/optimiz
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
 import { JOB } from "../../src/exec/backends/wasm/pool.js";
 import { REPORT_ADAM } from "../support/optimizer-settings.js";
+import type { Dataset } from "../../src/data/mnist.js";
 
 type Fill = (rng: () => number) => number;
 
@@ -95,6 +96,43 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it("matmul on fixed shapes around every block size: columns 1–49, rows 1–7, both transposes, dense and zero-skipping", () => {
+    for (const n of [1, 3, 4, 5, 8, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49]) {
+      for (const m of [1, 2, 3, 5, 7]) {
+        for (const ta of [false, true]) {
+          const k = 35;
+          const graph = oneOp("matmul", [{ shape: ta ? [k, m] : [m, k] }, { shape: [k, n], role: "parameter" }], { transpose_a: ta });
+          const on = runBoth(graph, [sparse(0.7), uniform], m * 100 + n, true);
+          const off = runBoth(graph, [sparse(0.7), uniform], m * 100 + n, false);
+          expect(on.fast && off.fast).toBe(true);
+          expectClose(on.wasm, on.ts, 1e-6 * k, 1e-5);
+          expect(Array.from(on.wasm), `m ${m}, n ${n}, transpose_a ${ta}`).toEqual(Array.from(off.wasm));
+        }
+      }
+    }
+  });
+
+  it("zero-skipping finds the nonzeros after 16 zeros, and takes a −0 or a NaN in a block of 16 as the dense kernel does", () => {
+    const k = 35;
+    const rows = [
+      Array.from({ length: k }, (_, p) => (p === 16 ? 0.75 : 0)), // 16 zeros, then a nonzero
+      Array.from({ length: k }, (_, p) => (p === 3 ? -0 : p === 20 ? 0.5 : 0)), // a signed zero among zeros
+      Array.from({ length: k }, (_, p) => (p === 7 ? NaN : p === 34 ? 2 : 0)), // a NaN, and the last pixel
+    ];
+    const graph = oneOp("matmul", [{ shape: [3, k] }, { shape: [k, 29], role: "parameter" }]);
+    const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
+    const results = [true, false].map((zeroSkip) => {
+      const e = new Executor(plan, { backend: "wasm", zeroSkip });
+      e.view("in0").set(rows.flat());
+      e.view("in1").set(Float32Array.from({ length: k * 29 }, (_, i) => Math.sin(i)));
+      e.run();
+      return Array.from(e.view("out"));
+    });
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]!.slice(58).every(Number.isNaN)).toBe(true);
+    expect(results[0]![0]).toBeCloseTo(0.75 * Math.sin(16 * 29), 6);
   });
 
   it("the zero-skipping product is the dense wasm product bit for bit", () => {
@@ -302,7 +340,68 @@ describe("the wasm backend runs the report's network as the reference does", () 
       for (const id of outputs) expect(Array.from(two.view(id)), id).toEqual(Array.from(one.view(id)));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // The comparison meant something: the worker did run halves.
+    expect(two.wasm!.pool!.workerJobs).toBeGreaterThan(0);
     two.wasm!.pool!.close();
+  });
+
+  it("with a worker thread, bit for bit one thread on awkward shapes: odd rows, columns off every block size", async () => {
+    const cases: { graph: Graph; fills: Fill[] }[] = [];
+    for (const [m, k, n] of [
+      [37, 45, 13],
+      [39, 30, 45],
+      [9, 1001, 7],
+      [131, 17, 23],
+    ] as const) {
+      // Xᵀ·δ (pairs of rows of C, an odd one left), X·W (rows), A·Bᵀ (transposed weight), each big enough to split.
+      cases.push({ graph: oneOp("matmul", [{ shape: [k, m] }, { shape: [k, n], role: "parameter" }], { transpose_a: true }), fills: [sparse(0.8), uniform] });
+      cases.push({ graph: oneOp("matmul", [{ shape: [m, k] }, { shape: [k, n], role: "parameter" }]), fills: [sparse(0.8), uniform] });
+      cases.push({
+        graph: oneOp(
+          "matmul",
+          [
+            { shape: [m, k], role: "parameter" },
+            { shape: [n, k], role: "parameter" },
+          ],
+          { transpose_b: true },
+        ),
+        fills: [uniform, uniform],
+      });
+    }
+    const logits: Fill = (rng) => (rng() - 0.5) * 20;
+    for (const rows of [1001, 8, 9, 12, 259]) {
+      cases.push({ graph: oneOp("softmax", [{ shape: [rows, 7] }]), fills: [logits] });
+      cases.push({ graph: oneOp("softmax_cross_entropy", [{ shape: [rows, 11] }, { shape: [rows, 11] }]), fills: [logits, sparse(0.7)] });
+      cases.push({
+        graph: oneOp("softmax_cross_entropy_grad", [{ shape: [rows, 7] }, { shape: [rows, 7] }, { shape: [] }]),
+        fills: [logits, sparse(0.7), () => 0.5],
+      });
+    }
+    cases.push({ graph: oneOp("sum_to", [{ shape: [513, 47] }], { shape: [47] }), fills: [uniform] });
+    cases.push({ graph: oneOp("relu", [{ shape: [16_387] }]), fills: [uniform] });
+    cases.push({ graph: oneOp("tanh", [{ shape: [16_387] }]), fills: [uniform] });
+    cases.push({ graph: oneOp("tanh_grad", [{ shape: [16_387] }, { shape: [16_387] }]), fills: [uniform, uniform] });
+    cases.push({ graph: oneOp("add", [{ shape: [1001, 17] }, { shape: [17], role: "parameter" }]), fills: [uniform, uniform] });
+    let workerJobs = 0;
+    for (const [index, { graph, fills }] of cases.entries()) {
+      const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
+      const one = new Executor(plan, { backend: "wasm" });
+      const two = new Executor(plan, { backend: "wasm", threads: 2 });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the worker comes up
+      for (const e of [one, two]) {
+        let state = 17 + index;
+        const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+        fills.forEach((fill, i) => e.view(`in${i}`).set(Float32Array.from({ length: e.view(`in${i}`).length }, () => fill(rng))));
+        e.run({ training: true });
+      }
+      // Again until the worker has taken a half (it sleeps after 5 ms idle, and a busy machine wakes it
+      // late): the halves are then computed by two threads, and must still give one thread's bits.
+      for (let again = 0; again < 50 && two.wasm!.pool!.workerJobs === 0; again++) two.run({ training: true });
+      expect(Array.from(two.view("out")), `${graph.nodes.at(-1)!.op} ${JSON.stringify(plan.values.get("in0")!.shape)}`).toEqual(Array.from(one.view("out")));
+      workerJobs += two.wasm!.pool!.workerJobs;
+      two.wasm!.pool!.close();
+    }
+    expect(workerJobs).toBeGreaterThan(0);
   });
 
   it("a float64 plan runs on the reference backend whatever is asked", () => {
@@ -426,35 +525,61 @@ describe("filling a batch in WebAssembly memory", () => {
     expect(Array.from(y)).toEqual(Array.from(yr));
   });
 
-  it("a dataset resident in WebAssembly memory gives the reference fill's values bit for bit, on one thread and two", async () => {
-    const { loadMnist } = await import("../../src/index.js");
+  /** A resident dataset in a fresh arena filling order[start … start+rows) as fillBatch does, bit for bit. */
+  async function residentLikeReference(data: Dataset, order: ArrayLike<number>, start: number, rows: number, threads: number) {
     const { fillBatch } = await import("../../src/data/batch.js");
     const { ResidentDataset } = await import("../../src/exec/backends/wasm/batch.js");
+    const [f, k] = [data.features, data.classes];
+    const arena = allocateWasmArena(rows * (f + k), 0, ResidentDataset.reservedElements(data, rows), threads);
+    // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it first).
+    if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
+    const resident = new ResidentDataset(arena, data, rows);
+    const x = arena.arena.subarray(0, rows * f);
+    const y = arena.arena.subarray(rows * f, rows * (f + k));
+    const xr = new Float32Array(rows * f);
+    const yr = new Float32Array(rows * k);
+    resident.fill(order, start, rows, x, y, k);
+    fillBatch(data, order, start, rows, xr, yr, k);
+    expect(Array.from(x)).toEqual(Array.from(xr));
+    expect(Array.from(y)).toEqual(Array.from(yr));
+    return { arena, resident, x, y, xr, fillBatch };
+  }
+
+  it("a dataset resident in WebAssembly memory gives the reference fill's values bit for bit, on one thread and two", async () => {
+    const { loadMnist } = await import("../../src/index.js");
     const data = loadMnist();
     const rows = 70;
     // Samples from all over the dataset, the last one included, and one twice.
     const order = Uint32Array.from({ length: rows + 3 }, (_, i) => (i === 5 ? 70_000 - 1 : i === 9 ? 17 : (i * 48_271) % 70_000));
     for (const threads of [1, 2]) {
-      const arena = allocateWasmArena(rows * 794, 0, ResidentDataset.reservedElements(data, rows), threads);
-      // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it first).
-      if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
-      const resident = new ResidentDataset(arena, data, rows);
-      const x = arena.arena.subarray(0, rows * 784);
-      const y = arena.arena.subarray(rows * 784, rows * 794);
-      const xr = new Float32Array(rows * 784);
-      const yr = new Float32Array(rows * 10);
-      resident.fill(order, 3, rows, x, y, 10);
-      fillBatch(data, order, 3, rows, xr, yr, 10);
-      expect(Array.from(x)).toEqual(Array.from(xr));
-      expect(Array.from(y)).toEqual(Array.from(yr));
+      const { arena, resident, x, y, xr, fillBatch } = await residentLikeReference(data, order, 3, rows, threads);
       // Without labels (evaluation), a shorter batch.
       x.fill(7);
       resident.fill(order, 0, 33, x, null, 10);
       fillBatch(data, order, 0, 33, xr, null, 10);
       expect(Array.from(x.subarray(0, 33 * 784))).toEqual(Array.from(xr.subarray(0, 33 * 784)));
       expect(() => resident.fill(order, 0, rows + 1, x, y, 10)).toThrow(/at most 70 rows/);
+      // What the kernel would read or write out of place is refused before it runs.
+      expect(() => resident.fill([0, 70_000], 0, 2, x, y, 10)).toThrow(/sample index 70000 \(row 1 of the batch\) is outside the dataset's 70000 samples/);
+      expect(() => resident.fill(order, 0, 2, x.subarray(0, 784), y, 10)).toThrow(/x holds 784 values, not the 2 × 784/);
+      expect(() => resident.fill(order, 0, 2, x, y, 9)).toThrow(/cannot take 2 one-hot labels of 10 classes/);
       arena.pool?.close();
     }
+  });
+
+  it("a resident dataset of 259-byte samples (no whole 16-byte blocks, cache lines cut mid-sample), on two threads", async () => {
+    const count = 300;
+    const images = Uint8Array.from({ length: count * 259 }, (_, i) => ((i * 2_654_435_761) >>> 24) & (i % 3 === 0 ? 0 : 255));
+    const labels = Uint8Array.from({ length: count }, (_, i) => i % 3);
+    const data = { images, labels, count, features: 259, side: 0, classes: 3, officialTrainCount: count } as unknown as Dataset;
+    const { arena } = await residentLikeReference(
+      data,
+      Uint32Array.from({ length: 41 }, (_, i) => (i * 113) % count),
+      0,
+      41,
+      2,
+    );
+    arena.pool!.close();
   });
 
   it("scales every byte value exactly as the reference does", async () => {

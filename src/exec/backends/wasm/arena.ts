@@ -28,9 +28,13 @@ export interface WasmArena extends WasmArenaMemory {
   readonly arena: Float32Array;
   /** The whole memory as bytes. */
   readonly bytes: Uint8Array;
-  /** Byte offset of the kernels' scratch space (the nonzero lists of the zero-skipping product, a batch's bytes). */
+  /**
+   * Byte offset of the kernels' scratch space: the nonzero lists of the zero-skipping product, a batch's
+   * bytes, the transposed weight of a product A·Bᵀ, the loss's two partial sums (16 bytes, the second
+   * written by the worker). One kernel at a time uses it.
+   */
   readonly scratch: number;
-  /** The same for a worker thread. */
+  /** The worker thread's own scratch space, for its half of a zero-skipping product (0 bytes without a worker). */
   readonly workerScratch: number;
   /** A worker thread for the other half of the big kernels, when more than one thread was asked for. */
   readonly pool: WasmPool | undefined;

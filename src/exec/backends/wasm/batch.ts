@@ -70,10 +70,21 @@ export class ResidentDataset {
 
   /** fillBatchInPlace's contract, for this dataset; rows at most the maxRows it was made for. */
   fill(order: ArrayLike<number>, start: number, rows: number, x: FloatArray, y: FloatArray | null, classes: number): void {
-    if (rows > this.maxRows) throw new Error(`a resident dataset fills at most ${this.maxRows} rows, not ${rows}`);
-    for (let r = 0; r < rows; r++) this.indices[r] = order[start + r]!;
-    const { kernels, pool } = this.arena;
+    // The kernel writes and reads where these say, unchecked: check them here, as the JavaScript fill's
+    // typed arrays would.
     const features = this.data.features;
+    if (rows > this.maxRows) throw new Error(`a resident dataset fills at most ${this.maxRows} rows, not ${rows}`);
+    if (x.length < rows * features) throw new Error(`x holds ${x.length} values, not the ${rows} × ${features} of the batch`);
+    if (y && (y.length < rows * classes || this.data.classes > classes)) {
+      throw new Error(`y (${y.length} values, ${classes} classes) cannot take ${rows} one-hot labels of ${this.data.classes} classes`);
+    }
+    const count = this.data.count;
+    for (let r = 0; r < rows; r++) {
+      const sample = order[start + r]!;
+      if (!(sample >= 0 && sample < count)) throw new Error(`sample index ${sample} (row ${r} of the batch) is outside the dataset's ${count} samples`);
+      this.indices[r] = sample;
+    }
+    const { kernels, pool } = this.arena;
     const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
     const h = pool && rows >= 32 ? rows >> 1 : 0;
     const started =

@@ -4,7 +4,7 @@
  * which calls the module with their byte offsets; or undefined when it does not cover the case (another
  * dtype, a broadcast pattern it lacks), and the op's reference kernel runs instead.
  *
- * Every one of them is held equal to the reference kernel by test/exec/wasm-kernels.test.ts.
+ * Every one of them is held equal to the reference kernel by test/exec/wasm-backend.test.ts.
  */
 import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
@@ -54,12 +54,16 @@ function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
 }
 
 /**
- * Where to split `units` (elements or rows) of a kernel between the threads: the main thread takes
- * [0, h), the worker [h, units); h is a multiple of 4 (the SIMD loops' step), and 0 (no split) without a
- * worker or below `minElements` values of work.
+ * Where two threads split `units` (elements or rows) of a kernel: the main thread takes [0, h), the
+ * worker [h, units); h is a multiple of 4 (the SIMD loops' step).
  */
+function splitPoint(units: number): number {
+  return Math.floor(units / 8) * 4;
+}
+
+/** splitPoint, or 0 (no split) without a worker or below `minElements` values of work. */
 function half(units: number, elements: number, minElements: number, pool: WasmPool | undefined): number {
-  return pool && elements >= minElements ? Math.floor(units / 8) * 4 : 0;
+  return pool && elements >= minElements ? splitPoint(units) : 0;
 }
 
 /** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
@@ -199,7 +203,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const { rows, n } = rowsOf(shape!);
     // The batch's sum is always taken in two parts, rows [0, h) and [h, rows), so that it is the same
     // whether the worker sums the second part or this thread does; the parts land in the scratch space.
-    const h = Math.floor(rows / 8) * 4;
+    const h = splitPoint(rows);
     const parts = new Float64Array(memory.buffer, scratch, 2);
     const split = pool !== undefined && rows * n >= SPLIT_SOFTMAX_ELEMENTS;
     return ([z, y], out) => {

@@ -16,7 +16,7 @@ import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
-/** The kernels a worker can run a part of, by their index (JOB.tanh, …): any of the module's exports. */
+/** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
 const JOB_KERNELS = [
   "matmul",
   "matmulSparseA",
@@ -167,7 +167,8 @@ export class WasmPool {
     }
     if (Atomics.load(this.i32, FAILED) !== 0) {
       this.failed = true;
-      throw new Error("a WebAssembly kernel failed in the worker thread");
+      this.failure ??= "a WebAssembly kernel failed in the worker thread";
+      throw new Error(this.failure);
     }
   }
 
