@@ -103,7 +103,12 @@ export class WasmPool {
   private outstanding = false;
 
   constructor(arena: WasmArenaMemory, kernels: WasmKernels) {
-    this.jobs = JOB_KERNELS.map((name) => kernels[name] as JobFunction);
+    this.jobs = JOB_KERNELS.map((name) => {
+      const kernel = kernels[name] as JobFunction;
+      // A job hands over at most MAX_ARGS − 1 arguments (start's a0 … a12).
+      if (typeof kernel !== "function" || kernel.length > MAX_ARGS - 1) throw new Error(`"${name}" cannot run as a worker job`);
+      return kernel;
+    });
     const buffer = arena.memory.buffer;
     this.i32 = new Int32Array(buffer, arena.control, 16);
     this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
