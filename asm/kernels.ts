@@ -859,3 +859,26 @@ let touched: u32 = 0;
   t |= load<u8>(p + <usize>(len - 1));
   touched |= t;
 }
+
+/**
+ * How many of the rows' predictions are right: rows whose largest probability (the first of equal ones)
+ * falls on the class where the one-hot labels hold a 1. As in the JavaScript loop it replaces, a NaN loses
+ * every comparison: it is never picked over the first class, nor passed over when it is the first.
+ */
+export function countCorrect(probs: usize, labels: usize, rows: i32, classes: i32): i32 {
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const pr = probs + (<usize>(r * classes) << 2);
+    let best = 0;
+    let bestValue = load<f32>(pr);
+    for (let j = 1; j < classes; j++) {
+      const v = load<f32>(pr + (<usize>j << 2));
+      if (v > bestValue) {
+        best = j;
+        bestValue = v;
+      }
+    }
+    correct += i32(load<f32>(labels + (<usize>(r * classes + best) << 2)) == 1);
+  }
+  return correct;
+}

@@ -168,7 +168,7 @@ export class Model {
     }
     return {
       loss: executor.view(this.roles.loss)[0]!,
-      correct: countCorrect(executor.view(this.roles.probs), executor.view(this.roles.labels), rows, this.classes),
+      correct: countCorrect(executor.view(this.roles.probs), y, rows, this.classes, executor.wasm),
     };
   }
 
@@ -259,7 +259,9 @@ function argmax(values: FloatArray, offset: number, k: number): number {
   return best;
 }
 
-function countCorrect(probs: FloatArray, labels: FloatArray, rows: number, k: number): number {
+/** Rows whose most probable class (the first of equal ones) is the labelled one; in WebAssembly where the views live there. */
+function countCorrect(probs: FloatArray, labels: FloatArray, rows: number, k: number, wasm: WasmArena | undefined): number {
+  if (wasm) return wasm.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, k);
   let correct = 0;
   for (let r = 0; r < rows; r++) if (labels[r * k + argmax(probs, r * k, k)] === 1) correct++;
   return correct;

@@ -728,3 +728,25 @@ describe("a worker thread that stops", () => {
     pool.close();
   });
 });
+
+describe("counting right predictions in WebAssembly", () => {
+  it("as the JavaScript loop: the first of equal largest probabilities, NaNs losing every comparison", () => {
+    const [rows, k] = [200, 7];
+    const arena = allocateWasmArena(2 * rows * k, 0, 0);
+    const probs = arena.arena.subarray(0, rows * k);
+    const labels = arena.arena.subarray(rows * k, 2 * rows * k);
+    let state = 5;
+    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    // Few distinct values, so ties are common; some NaNs.
+    probs.set(Float32Array.from(probs, () => (rng() < 0.05 ? NaN : Math.floor(rng() * 4) / 4)));
+    for (let r = 0; r < rows; r++) labels[r * k + Math.floor(rng() * k)] = 1;
+    let expected = 0;
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
+      if (labels[r * k + best] === 1) expected++;
+    }
+    expect(expected).toBeGreaterThan(10);
+    expect(arena.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, k)).toBe(expected);
+  });
+});

@@ -37,6 +37,7 @@ export interface WasmKernels {
   ): void;
   rmsprop(w: number, g: number, s: number, len: number, beta: number, oneMinusBeta: number, epsilon: number, lr: number, decay: number): void;
   scaleBytes(bytes: number, out: number, len: number, divisor: number): void;
+  countCorrect(probs: number, labels: number, rows: number, classes: number): number;
   gatherBatch(images: number, labels: number, indices: number, x: number, y: number, rows: number, features: number, classes: number, divisor: number): void;
   sgd(w: number, g: number, u: number, len: number, mu: number, lr: number, decay: number): void;
 }
