@@ -382,19 +382,7 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 
 /** out = x + bias, the bias [n] repeated over rows. */
 export function addBias(x: usize, bias: usize, out: usize, rows: i32, n: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const xr = x + (<usize>(r * n) << 2);
-    const or = out + (<usize>(r * n) << 2);
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(or + o, f32x4.add(v128.load(xr + o), v128.load(bias + o)));
-    }
-    for (; j < n; j++) {
-      const o = <usize>j << 2;
-      store<f32>(or + o, load<f32>(xr + o) + load<f32>(bias + o));
-    }
-  }
+  for (let r = 0; r < rows; r++) addSame(x + (<usize>(r * n) << 2), bias, out + (<usize>(r * n) << 2), n);
 }
 
 /** out = a + b, same shapes. */
