@@ -675,6 +675,51 @@ export function softmaxCrossEntropyGrad(z: usize, y: usize, dL: usize, out: usiz
   }
 }
 
+/**
+ * softmax, softmax_cross_entropySum and softmaxCrossEntropyGrad of the same logits and labels in one pass
+ * over each row, the exponentials computed once: probs = softmax(z), the loss's float64 sum at `sum`,
+ * grad = dL·(softmax(z)·Σy − y)/m. Each value is computed by the same operations in the same order as by
+ * the three kernels, so the results are theirs bit for bit.
+ */
+export function softmaxCrossEntropyAll(z: usize, y: usize, dL: usize, probs: usize, grad: usize, rows: i32, n: i32, m: i32, sum: usize): void {
+  const scale = f32x4.splat(<f32>(<f64>load<f32>(dL) / <f64>m));
+  let total: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const zr = z + (<usize>(r * n) << 2);
+    const yr = y + (<usize>(r * n) << 2);
+    const pr = probs + (<usize>(r * n) << 2);
+    const gr = grad + (<usize>(r * n) << 2);
+    const max = rowMax(zr, n);
+    // probs holds the exponentials first, then the probabilities.
+    const expSum = rowExp(zr, pr, n, max);
+    const logSum = f32x4.splat(Mathf.log(expSum));
+    const inv = f32x4.splat(<f32>1 / expSum);
+    let labels: f32 = 0;
+    for (let j = 0; j < n; j++) labels += load<f32>(yr + (<usize>j << 2));
+    const w = f32x4.splat(labels / expSum);
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      const e = v128.load(pr + o);
+      const yv = v128.load(yr + o);
+      acc = f32x4.add(acc, f32x4.mul(yv, f32x4.sub(logSum, f32x4.sub(v128.load(zr + o), max))));
+      v128.store(gr + o, f32x4.mul(scale, f32x4.sub(f32x4.mul(e, w), yv)));
+      v128.store(pr + o, f32x4.mul(e, inv));
+    }
+    if (j < n) {
+      const o = <usize>j << 2;
+      const e = loadPartial(pr + o, n - j);
+      const yv = loadPartial(yr + o, n - j);
+      acc = f32x4.add(acc, f32x4.mul(yv, f32x4.sub(logSum, f32x4.sub(loadPartial(zr + o, n - j), max))));
+      storePartial(gr + o, f32x4.mul(scale, f32x4.sub(f32x4.mul(e, w), yv)), n - j);
+      storePartial(pr + o, f32x4.mul(e, inv), n - j);
+    }
+    total += <f64>hsum(acc);
+  }
+  store<f64>(sum, total);
+}
+
 // ───────────────────────── optimizers, one pass over each parameter ─────────────────────────
 
 /** Decoupled weight decay: w ← decay·w. */

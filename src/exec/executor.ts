@@ -7,7 +7,8 @@ import { formatShape, type Graph } from "../graph/ir.js";
 import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
-import { SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS } from "./backends/wasm/kernels.js";
+import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
+import { SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
 /**
@@ -31,13 +32,6 @@ export interface ExecutorOptions {
   readonly reserveElements?: number;
   /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes half of each). Default 1. */
   readonly threads?: number;
-}
-
-interface CompiledStep {
-  readonly id: string;
-  readonly kernel: Kernel;
-  readonly inputs: readonly FloatArray[];
-  readonly output: FloatArray;
 }
 
 export interface RunOptions {
@@ -76,7 +70,16 @@ export class Executor {
     }
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));
     const fastNodes: string[] = [];
-    this.steps = plan.steps.map((step) => {
+    const wasm = this.wasm;
+    const shared: Omit<FastKernelContext, "inputs"> | undefined = wasm && {
+      kernels: wasm.kernels,
+      memory: wasm.memory,
+      scratch: wasm.scratch,
+      workerScratch: wasm.workerScratch,
+      pool: wasm.pool,
+      zeroSkip: options.zeroSkip ?? true,
+    };
+    const compiled = plan.steps.map((step): CompiledStep => {
       const op = requireOp(step.node.op);
       const spec = {
         nodeId: step.node.id,
@@ -84,18 +87,7 @@ export class Executor {
         inputShapes: step.inputs.map((v) => v.shape),
         outputShape: step.output.shape,
       };
-      const wasm = this.wasm;
-      const fast = wasm
-        ? WASM_KERNELS.get(step.node.op)?.(spec, {
-            kernels: wasm.kernels,
-            memory: wasm.memory,
-            scratch: wasm.scratch,
-            workerScratch: wasm.workerScratch,
-            pool: wasm.pool,
-            inputs: step.inputs,
-            zeroSkip: options.zeroSkip ?? true,
-          })
-        : undefined;
+      const fast = shared ? WASM_KERNELS.get(step.node.op)?.(spec, { ...shared, inputs: step.inputs }) : undefined;
       if (fast) fastNodes.push(step.node.id);
       return {
         id: step.node.id,
@@ -104,6 +96,7 @@ export class Executor {
         output: this.views.get(step.node.id)!,
       };
     });
+    this.steps = shared ? fuseSteps(plan, compiled, new Set(fastNodes), { ...shared, inputs: [] }) : compiled;
     this.fastNodes = fastNodes;
     this.context = { training: false, seed: options.seed ?? 0, step: 0 };
   }

@@ -750,3 +750,67 @@ describe("counting right predictions in WebAssembly", () => {
     expect(arena.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, k)).toBe(expected);
   });
 });
+
+describe("softmax, its cross-entropy and the gradient fused into one kernel", () => {
+  const graph = (rows: number, n: number): Graph => ({
+    name: "head",
+    nodes: [
+      { id: "z", op: "input", inputs: [], attrs: { shape: [rows, n] } },
+      { id: "y", op: "input", inputs: [], attrs: { shape: [rows, n] } },
+      { id: "dL", op: "input", inputs: [], attrs: { shape: [] } },
+      { id: "probs", op: "softmax", inputs: ["z"], attrs: {} },
+      { id: "loss", op: "softmax_cross_entropy", inputs: ["z", "y"], attrs: {} },
+      { id: "g", op: "softmax_cross_entropy_grad", inputs: ["z", "y", "dL"], attrs: {} },
+    ],
+  });
+
+  it("gives the three kernels' results bit for bit, on one thread and two, rows and classes off the blocks", async () => {
+    for (const [rows, n] of [
+      [3, 10],
+      [256, 10],
+      [301, 7],
+      [64, 13],
+    ] as const) {
+      const g = graph(rows, n);
+      let state = rows * 31 + n;
+      const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      const z = Float32Array.from({ length: rows * n }, () => (rng() - 0.5) * 40);
+      const y = Float32Array.from({ length: rows * n }, () => (rng() < 0.3 ? rng() : 0));
+      const run = async (outputs: string[], threads: number) => {
+        const e = new Executor(compilePlan(g, { outputs, dtype: "float32" }), { backend: "wasm", threads });
+        if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 100));
+        e.view("z").set(z);
+        if (e.has("y")) e.view("y").set(y);
+        if (e.has("dL")) e.view("dL").set([0.75]);
+        for (let again = 0; again < (threads === 2 ? 20 : 1); again++) e.run({ training: true });
+        const values = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
+        e.wasm!.pool?.close();
+        return values;
+      };
+      // Apart: softmax and the loss in one plan, the gradient in another — nothing to fuse.
+      const apart = { ...(await run(["probs", "loss"], 1)), ...(await run(["g"], 1)) };
+      for (const threads of [1, 2]) expect(await run(["probs", "loss", "g"], threads), `${rows} × ${n}, ${threads} threads`).toEqual(apart);
+    }
+  });
+
+  it("is left alone when the probabilities are read before the gradient's step", () => {
+    const head = graph(8, 10);
+    // A consumer of probs between: the fused kernel would run too late for it.
+    const g: Graph = { ...head, nodes: [...head.nodes.slice(0, 4), { id: "twice", op: "add", inputs: ["probs", "probs"], attrs: {} }, ...head.nodes.slice(4)] };
+    const plan = compilePlan(g, { outputs: ["twice", "loss", "g"], dtype: "float32" });
+    const e = new Executor(plan, { backend: "wasm" });
+    const z = Float32Array.from({ length: 80 }, (_, i) => Math.sin(i) * 3);
+    e.view("z").set(z);
+    e.view("y").set(Float32Array.from({ length: 80 }, (_, i) => (i % 10 === 3 ? 1 : 0)));
+    e.view("dL").set([1]);
+    e.run();
+    const row = Array.from(z.subarray(0, 10), Math.exp);
+    const total = row.reduce((a, b) => a + b, 0);
+    expectClose(
+      e.view("twice").subarray(0, 10),
+      row.map((v) => (2 * v) / total),
+      1e-6,
+      1e-5,
+    );
+  });
+});

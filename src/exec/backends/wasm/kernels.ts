@@ -57,7 +57,7 @@ function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
  * Where two threads split `units` (elements or rows) of a kernel: the main thread takes [0, h), the
  * worker [h, units); h is a multiple of 4 (the SIMD loops' step).
  */
-function splitPoint(units: number): number {
+export function splitPoint(units: number): number {
   return Math.floor(units / 8) * 4;
 }
 

@@ -20,6 +20,7 @@ export interface WasmKernels {
   softmax(z: number, out: number, rows: number, n: number): void;
   softmaxCrossEntropySum(z: number, y: number, rows: number, n: number, sum: number): void;
   softmaxCrossEntropyGrad(z: number, y: number, dL: number, out: number, rows: number, n: number, m: number): void;
+  softmaxCrossEntropyAll(z: number, y: number, dL: number, probs: number, grad: number, rows: number, n: number, m: number, sum: number): void;
   adam(
     w: number,
     g: number,

@@ -31,6 +31,7 @@ const JOB_KERNELS = [
   "softmax",
   "softmaxCrossEntropyGrad",
   "softmaxCrossEntropySum",
+  "softmaxCrossEntropyAll",
   "sumRows",
 ] as const satisfies readonly (keyof WasmKernels)[];
 
