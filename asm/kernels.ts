@@ -9,8 +9,11 @@
 
 // ───────────────────────── matrix products ─────────────────────────
 
-/** C[m×n] = op(A)[m×k] · B[k×n], blocked 4 rows × 8 columns (8 f32x4 accumulators). */
-export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32): void {
+/**
+ * C[m×n] = op(A)[m×k] · B[k×n], blocked 4 rows × 8 columns (8 f32x4 accumulators). With an epilogue (see
+ * `emit`): C = op(A)·B + bias, and relu(C) too.
+ */
+export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, bias: usize, reluDelta: usize): void {
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const a0 = a + (<usize>(i * aRow) << 2);
@@ -43,12 +46,38 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
         bp += bStep;
         ap += aStep;
       }
-      storeBlock4x8(c + (<usize>(i * n + j) << 2), <usize>n << 2, c00, c01, c10, c11, c20, c21, c30, c31);
+      storeBlock4x8(c + (<usize>(i * n + j) << 2), <usize>n << 2, c00, c01, c10, c11, c20, c21, c30, c31, columnBias(bias, j), reluDelta);
     }
     // Columns left over (the 10 classes of the last layer leave 2): 4 at a time, the last 1–3 in part of a vector.
-    for (; j < n; j += 4) matmulBlock4x4(a0, a1, a2, a3, <usize>aCol << 2, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2), k, n, min(4, n - j));
+    for (; j < n; j += 4) {
+      matmulBlock4x4(a0, a1, a2, a3, <usize>aCol << 2, b + (<usize>j << 2), c + (<usize>(i * n + j) << 2), k, n, min(4, n - j), columnBias(bias, j), reluDelta);
+    }
   }
-  for (; i < m; i++) matmulRowTail(a, b, c, i, 0, k, n, aRow, aCol);
+  for (; i < m; i++) matmulRowTail(a, b, c, i, 0, k, n, aRow, aCol, bias, reluDelta);
+}
+
+/**
+ * A product's epilogue, at each stored vector v of C (at cp): C = v + the bias of its columns (when bias
+ * ≠ 0: the address of those columns' bias values), and relu of that stored reluDelta bytes further
+ * (when reluDelta ≠ 0) — a layer's matmul, bias add and activation in one pass over its output, the
+ * same additions and comparisons as the separate kernels (addBias, relu), so the same bits.
+ */
+@inline function emit(cp: usize, v: v128, bias: usize, reluDelta: usize): void {
+  const z = bias != 0 ? f32x4.add(v, v128.load(bias)) : v;
+  v128.store(cp, z);
+  if (reluDelta != 0) v128.store(cp + reluDelta, v128.andnot(z, f32x4.lt(z, f32x4.splat(0))));
+}
+
+/** emit for the first `count` (1–3) lanes. */
+@inline function emitPartial(cp: usize, v: v128, count: i32, bias: usize, reluDelta: usize): void {
+  const z = bias != 0 ? f32x4.add(v, loadPartial(bias, count)) : v;
+  storePartial(cp, z, count);
+  if (reluDelta != 0) storePartial(cp + reluDelta, v128.andnot(z, f32x4.lt(z, f32x4.splat(0))), count);
+}
+
+/** The address of the bias of column j, or 0 without a bias. */
+@inline function columnBias(bias: usize, j: i32): usize {
+  return bias != 0 ? bias + (<usize>j << 2) : 0;
 }
 
 /**
@@ -57,7 +86,7 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
  * harmless: every operand (the arena's values, Bᵀ in the scratch space) is followed by more of the same
  * memory (the scratch spaces, the control block). Only the `width` columns are stored.
  */
-@inline function matmulBlock4x4(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, b: usize, cp: usize, k: i32, n: i32, width: i32): void {
+@inline function matmulBlock4x4(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, b: usize, cp: usize, k: i32, n: i32, width: i32, bias: usize, reluDelta: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   let bp = b;
   let ap: usize = 0;
@@ -72,32 +101,33 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
     ap += aStep;
   }
   if (width == 4) {
-    v128.store(cp, c0);
-    v128.store(cp + bStep, c1);
-    v128.store(cp + 2 * bStep, c2);
-    v128.store(cp + 3 * bStep, c3);
+    emit(cp, c0, bias, reluDelta);
+    emit(cp + bStep, c1, bias, reluDelta);
+    emit(cp + 2 * bStep, c2, bias, reluDelta);
+    emit(cp + 3 * bStep, c3, bias, reluDelta);
   } else {
-    storePartial(cp, c0, width);
-    storePartial(cp + bStep, c1, width);
-    storePartial(cp + 2 * bStep, c2, width);
-    storePartial(cp + 3 * bStep, c3, width);
+    emitPartial(cp, c0, width, bias, reluDelta);
+    emitPartial(cp + bStep, c1, width, bias, reluDelta);
+    emitPartial(cp + 2 * bStep, c2, width, bias, reluDelta);
+    emitPartial(cp + 3 * bStep, c3, width, bias, reluDelta);
   }
 }
 
 /** Stores a 4-row × 8-column block of C (rows rowBytes apart): cR0 holds columns 0–3 of row R, cR1 4–7. */
-@inline function storeBlock4x8(cp: usize, rowBytes: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
-  v128.store(cp, c00);
-  v128.store(cp, c01, 16);
-  v128.store(cp + rowBytes, c10);
-  v128.store(cp + rowBytes, c11, 16);
-  v128.store(cp + 2 * rowBytes, c20);
-  v128.store(cp + 2 * rowBytes, c21, 16);
-  v128.store(cp + 3 * rowBytes, c30);
-  v128.store(cp + 3 * rowBytes, c31, 16);
+@inline function storeBlock4x8(cp: usize, rowBytes: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128, bias: usize, reluDelta: usize): void {
+  const bias1 = bias != 0 ? bias + 16 : 0;
+  emit(cp, c00, bias, reluDelta);
+  emit(cp + 16, c01, bias1, reluDelta);
+  emit(cp + rowBytes, c10, bias, reluDelta);
+  emit(cp + rowBytes + 16, c11, bias1, reluDelta);
+  emit(cp + 2 * rowBytes, c20, bias, reluDelta);
+  emit(cp + 2 * rowBytes + 16, c21, bias1, reluDelta);
+  emit(cp + 3 * rowBytes, c30, bias, reluDelta);
+  emit(cp + 3 * rowBytes + 16, c31, bias1, reluDelta);
 }
 
 /** C[i, j0…n) of C = op(A)·B, for one row: 4 columns at a time, the last 1–3 in part of a vector (see matmulBlock4x4). */
-function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n: i32, aRow: i32, aCol: i32): void {
+function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n: i32, aRow: i32, aCol: i32, bias: usize, reluDelta: usize): void {
   const ai = a + (<usize>(i * aRow) << 2);
   const aStep = <usize>aCol << 2;
   for (let j = j0; j < n; j += 4) {
@@ -110,8 +140,8 @@ function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n:
       ap += aStep;
     }
     const cp = c + (<usize>(i * n + j) << 2);
-    if (j + 4 <= n) v128.store(cp, acc);
-    else storePartial(cp, acc, n - j);
+    if (j + 4 <= n) emit(cp, acc, columnBias(bias, j), reluDelta);
+    else emitPartial(cp, acc, n - j, columnBias(bias, j), reluDelta);
   }
 }
 
@@ -125,14 +155,16 @@ function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n:
  * accumulates only over that list.
  *
  * op(A) = Aᵀ (the weight gradient Xᵀ·δ): see `sparseTransposedRows`.
+ *
+ * An epilogue (bias, reluDelta: see `emit`) applies to op(A) = A only.
  */
-export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, scratch: usize): void {
+export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, scratch: usize, bias: usize, reluDelta: usize): void {
   const idx = scratch;
   const val = scratch + (<usize>k << 2);
   const aStep = <usize>aCol << 2;
   let i = 0;
   if (aRow == 1 && aCol != 1) i = sparseTransposedRows(a, b, c, m, k, n, aCol, scratch);
-  for (; i < m; i++) sparseRow(a + (<usize>(i * aRow) << 2), aStep, b, c + (<usize>(i * n) << 2), k, n, idx, val);
+  for (; i < m; i++) sparseRow(a + (<usize>(i * aRow) << 2), aStep, b, c + (<usize>(i * n) << 2), k, n, idx, val, bias, reluDelta);
 }
 
 /**
@@ -295,7 +327,7 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * before the arithmetic, so 8 accumulators (32 columns) need 8 + 8 + 1 registers and one accumulator lives
  * on the stack, its every addition waiting on a store and a load; that was 30 % slower (measured).
  */
-function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32, idx: usize, val: usize): void {
+function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32, idx: usize, val: usize, bias: usize, reluDelta: usize): void {
   const count = gatherNonzeros(ai, aStep, k, n, idx, val);
   let j = 0;
   for (; j + 24 <= n; j += 24) {
@@ -313,12 +345,13 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       c5 = f32x4.add(c5, f32x4.mul(s, v128.load(bp, 80)));
     }
     const cp = ci + (<usize>j << 2);
-    v128.store(cp, c0);
-    v128.store(cp, c1, 16);
-    v128.store(cp, c2, 32);
-    v128.store(cp, c3, 48);
-    v128.store(cp, c4, 64);
-    v128.store(cp, c5, 80);
+    const biasJ = columnBias(bias, j);
+    emit(cp, c0, biasJ, reluDelta);
+    emit(cp + 16, c1, biasJ != 0 ? biasJ + 16 : 0, reluDelta);
+    emit(cp + 32, c2, biasJ != 0 ? biasJ + 32 : 0, reluDelta);
+    emit(cp + 48, c3, biasJ != 0 ? biasJ + 48 : 0, reluDelta);
+    emit(cp + 64, c4, biasJ != 0 ? biasJ + 64 : 0, reluDelta);
+    emit(cp + 80, c5, biasJ != 0 ? biasJ + 80 : 0, reluDelta);
   }
   for (; j + 8 <= n; j += 8) {
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
@@ -330,8 +363,9 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
     }
     const cp = ci + (<usize>j << 2);
-    v128.store(cp, c0);
-    v128.store(cp, c1, 16);
+    const biasJ = columnBias(bias, j);
+    emit(cp, c0, biasJ, reluDelta);
+    emit(cp + 16, c1, biasJ != 0 ? biasJ + 16 : 0, reluDelta);
   }
   for (; j < n; j += 4) {
     let acc = f32x4.splat(0);
@@ -340,8 +374,8 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
       acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(val + (<usize>t << 2)), v128.load(bp)));
     }
-    if (j + 4 <= n) v128.store(ci + (<usize>j << 2), acc);
-    else storePartial(ci + (<usize>j << 2), acc, n - j);
+    if (j + 4 <= n) emit(ci + (<usize>j << 2), acc, columnBias(bias, j), reluDelta);
+    else emitPartial(ci + (<usize>j << 2), acc, n - j, columnBias(bias, j), reluDelta);
   }
 }
 

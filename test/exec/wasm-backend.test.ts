@@ -814,3 +814,54 @@ describe("softmax, its cross-entropy and the gradient fused into one kernel", ()
     );
   });
 });
+
+describe("a layer — product, bias, relu — fused into the product's stores", () => {
+  const layer = (rows: number, k: number, n: number, withRelu: boolean, fed: boolean): Graph => ({
+    name: "layer",
+    nodes: [
+      fed
+        ? { id: "x", op: "input", inputs: [], attrs: { shape: [rows, k] } }
+        : { id: "x", op: "parameter", inputs: [], attrs: { shape: [rows, k], init: "zeros" } },
+      { id: "W", op: "parameter", inputs: [], attrs: { shape: [k, n], init: "zeros" } },
+      { id: "b", op: "parameter", inputs: [], attrs: { shape: [n], init: "zeros" } },
+      { id: "xW", op: "matmul", inputs: ["x", "W"], attrs: {} },
+      { id: "z", op: "add", inputs: ["xW", "b"], attrs: {} },
+      ...(withRelu ? [{ id: "a", op: "relu", inputs: ["z"], attrs: {} }] : []),
+    ],
+  });
+
+  it("gives the separate kernels' bits: zero-skipping and dense products, columns off every block, 1 and 2 threads", async () => {
+    for (const [rows, k, n] of [
+      [7, 30, 13],
+      [64, 50, 128],
+      [129, 35, 50],
+      [256, 64, 10],
+    ] as const) {
+      for (const withRelu of [true, false]) {
+        for (const fed of [true, false]) {
+          const g = layer(rows, k, n, withRelu, fed);
+          const outputs = withRelu ? ["z", "a"] : ["z"];
+          let state = rows + k + n;
+          const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+          const values = {
+            x: Float32Array.from({ length: rows * k }, () => (rng() < 0.7 ? 0 : rng())),
+            W: Float32Array.from({ length: k * n }, () => rng() - 0.5),
+            b: Float32Array.from({ length: n }, () => rng() - 0.5),
+          };
+          const run = async (outs: string[], threads: number) => {
+            const e = new Executor(compilePlan(g, { outputs: outs, dtype: "float32" }), { backend: "wasm", threads });
+            if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 50));
+            for (const [id, v] of Object.entries(values)) e.view(id).set(v);
+            for (let again = 0; again < (threads === 2 ? 10 : 1); again++) e.run();
+            const result = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
+            e.wasm!.pool?.close();
+            return result;
+          };
+          // The product as an output of its own has a second reader: nothing is fused.
+          const apart = await run([...outputs, "xW"], 1);
+          for (const threads of [1, 2]) expect(await run(outputs, threads), `${rows}×${k}×${n} relu ${withRelu} fed ${fed}, ${threads} threads`).toEqual(apart);
+        }
+      }
+    }
+  });
+});

@@ -1,13 +1,17 @@
 /**
- * Steps of a plan that the WebAssembly backend runs as one kernel. So far one pattern: the softmax of the
- * logits, the cross-entropy loss on them and its gradient — three steps of a classifier's training plan
- * that each compute the same exponentials — become one pass over each row at the last of the three,
- * bit for bit what the three kernels give (tested).
+ * Steps of a plan that the WebAssembly backend runs as one kernel, bit for bit what the separate kernels
+ * give (tested):
+ *   - a layer: a product, its bias add and a relu after it — the bias and the relu applied as each block
+ *     of the product is stored, instead of two more passes over its output;
+ *   - a classifier's head: the softmax of the logits, the cross-entropy on them and its gradient, which
+ *     each compute the same exponentials — one pass over each row.
+ * A fused kernel runs at the last of its steps (where the memory of every value it writes is reserved),
+ * the others run nothing.
  */
 import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { Plan } from "../../plan.js";
-import { splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
+import { matmulKernel, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
 import { JOB } from "./pool.js";
 
 /** A step as the executor compiled it. */
@@ -23,6 +27,7 @@ const nothing: Kernel = () => {};
 /** The steps with every fusable pattern replaced: its last step runs the fused kernel, the others nothing. */
 export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): CompiledStep[] {
   const fused = [...steps];
+  fuseLayers(plan, steps, fused, fast, context);
   plan.steps.forEach((gradStep, k) => {
     if (gradStep.node.op !== "softmax_cross_entropy_grad") return;
     const [z, y] = gradStep.node.inputs;
@@ -62,4 +67,33 @@ function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss
     if (started) pool!.finish();
     loss[0] = (parts[0]! + parts[1]!) / rows;
   };
+}
+
+/** matmul → add(bias) → relu (the relu optional), on consecutive steps: see the file's comment. */
+function fuseLayers(plan: Plan, steps: readonly CompiledStep[], fused: CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): void {
+  plan.steps.forEach((product, i) => {
+    const add = plan.steps[i + 1];
+    if (product.node.op !== "matmul" || !add || add.node.op !== "add" || !fast.has(product.node.id) || !fast.has(add.node.id)) return;
+    const x = product.output;
+    // The product's only reader is the add, right after it; its other operand is a bias over the last axis.
+    if (x.lastStep !== i + 1 || x.shape.length !== 2) return;
+    const biasIndex = add.inputs[0]!.id === x.id ? 1 : 0;
+    const bias = add.inputs[biasIndex]!;
+    if (add.inputs[1 - biasIndex]!.id !== x.id || sizeOf(bias.shape) !== x.shape[1] || bias.shape.at(-1) !== x.shape[1]) return;
+    const relu = plan.steps[i + 2];
+    const withRelu = relu !== undefined && relu.node.op === "relu" && relu.inputs[0]!.id === add.output.id && fast.has(relu.node.id);
+    const last = withRelu ? i + 2 : i + 1;
+    // The product's operands must still hold their values at the last step.
+    if (product.inputs.some((v) => v.lastStep < last)) return;
+    const z = steps[i + 1]!.output;
+    const kernel = matmulKernel(
+      { nodeId: product.node.id, attrs: product.node.attrs, inputShapes: product.inputs.map((v) => v.shape), outputShape: x.shape },
+      { ...context, inputs: product.inputs },
+      { bias: steps[i + 1]!.inputs[biasIndex]!.byteOffset, reluDelta: withRelu ? steps[i + 2]!.output.byteOffset - z.byteOffset : 0 },
+    );
+    if (!kernel) return;
+    const operands = steps[i]!.inputs;
+    fused[last] = { ...steps[last]!, kernel: (_inputs, _output, run) => kernel(operands, z, run) };
+    for (let s = i; s < last; s++) fused[s] = { ...steps[s]!, kernel: nothing };
+  });
 }

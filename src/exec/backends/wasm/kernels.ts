@@ -90,56 +90,73 @@ function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernel
   };
 }
 
+/** Byte offsets of a product's epilogue (see asm/kernels.ts `emit`): a bias to add and where relu of the result goes. */
+export interface Epilogue {
+  /** Address of the n bias values. */
+  readonly bias: number;
+  /** Byte distance from C to the relu output (same layout), or 0 for none. */
+  readonly reluDelta: number;
+}
+
+/**
+ * C = op(A)·B for a matmul step; with an epilogue (a non-transposed product only), C = A·B + bias and
+ * relu(C) as well, in the same pass (the fusion of a layer: src/exec/backends/wasm/fusion.ts).
+ */
+export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, context: FastKernelContext, epilogue?: Epilogue): Kernel | undefined {
+  const { kernels, scratch, inputs, zeroSkip, pool, workerScratch } = context;
+  const ta = attrs.transpose_a === true;
+  const tb = attrs.transpose_b === true;
+  if (epilogue && (ta || tb)) return undefined;
+  const [bias, reluDelta] = epilogue ? [epilogue.bias, epilogue.reluDelta] : [0, 0];
+  const [m, k] = ta ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
+  const n = tb ? b![0]! : b![1]!;
+  // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row block.
+  const split = (block: number) => {
+    const h = Math.floor(m / (2 * block)) * block;
+    return pool && m * k * n >= SPLIT_MACS && h > 0 ? h : 0;
+  };
+  // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
+  const dense = (aRow: number, aCol: number) => {
+    const h = split(4);
+    if (h === 0) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
+    return (pa: number, pb: number, pc: number) => {
+      const started = pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
+      kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
+      if (started) pool!.finish();
+    };
+  };
+  if (tb) {
+    if (ta) return undefined;
+    // A·Bᵀ: B (n × k, a weight) transposed into the scratch space, then the dense product. Its 4 × 8 block
+    // reuses each load more than dot products of rows do: ≈ 20 % faster on the report's network, 2.5×
+    // where k is the 10 classes. (The executor sizes the scratch space for it.)
+    const product = dense(k, 1);
+    return ([A, B], C) => {
+      kernels.transpose(at(B!), scratch, n, k);
+      product(at(A!), scratch, at(C));
+    };
+  }
+  const aRow = ta ? 1 : k;
+  const aCol = ta ? m : 1;
+  if (zeroSkip && inputs[0]!.storage === "input") {
+    // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
+    const h = split(ta ? 2 : 1);
+    if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
+    return ([A, B], C) => {
+      const pa = at(A!);
+      const pb = at(B!);
+      const pc = at(C);
+      const started = pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
+      kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
+      if (started) pool!.finish();
+    };
+  }
+  const product = dense(aRow, aCol);
+  return ([A, B], C) => product(at(A!), at(B!), at(C));
+}
+
 const FACTORIES: Record<string, FastKernelFactory> = {
-  matmul: ({ inputShapes: [a, b], attrs }, { kernels, scratch, inputs, zeroSkip, pool, workerScratch }) => {
-    const ta = attrs.transpose_a === true;
-    const tb = attrs.transpose_b === true;
-    const [m, k] = ta ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
-    const n = tb ? b![0]! : b![1]!;
-    // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row block.
-    const split = (block: number) => {
-      const h = Math.floor(m / (2 * block)) * block;
-      return pool && m * k * n >= SPLIT_MACS && h > 0 ? h : 0;
-    };
-    // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
-    const dense = (aRow: number, aCol: number) => {
-      const h = split(4);
-      if (h === 0) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol);
-      return (pa: number, pb: number, pc: number) => {
-        const started = pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol);
-        kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol);
-        if (started) pool!.finish();
-      };
-    };
-    if (tb) {
-      if (ta) return undefined;
-      // A·Bᵀ: B (n × k, a weight) transposed into the scratch space, then the dense product. Its 4 × 8 block
-      // reuses each load more than dot products of rows do: ≈ 20 % faster on the report's network, 2.5×
-      // where k is the 10 classes. (The executor sizes the scratch space for it.)
-      const product = dense(k, 1);
-      return ([A, B], C) => {
-        kernels.transpose(at(B!), scratch, n, k);
-        product(at(A!), scratch, at(C));
-      };
-    }
-    const aRow = ta ? 1 : k;
-    const aCol = ta ? m : 1;
-    if (zeroSkip && inputs[0]!.storage === "input") {
-      // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
-      const h = split(ta ? 2 : 1);
-      if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch);
-      return ([A, B], C) => {
-        const pa = at(A!);
-        const pb = at(B!);
-        const pc = at(C);
-        const started = pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch);
-        kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch);
-        if (started) pool!.finish();
-      };
-    }
-    const product = dense(aRow, aCol);
-    return ([A, B], C) => product(at(A!), at(B!), at(C));
-  },
+  matmul: (spec, context) => matmulKernel(spec, context),
 
   add: ({ inputShapes: [a, b], outputShape }, context) => {
     const len = sizeOf(outputShape);
