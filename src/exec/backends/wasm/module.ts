@@ -8,7 +8,19 @@ import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
 export interface WasmKernels {
   /** bias: the address of n bias values to add, reluDelta: where (C + this) relu of the result goes; 0 (or left out): none. */
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, bias?: number, reluDelta?: number): void;
-  matmulSparseA(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, scratch: number, bias?: number, reluDelta?: number): void;
+  matmulSparseA(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    aRow: number,
+    aCol: number,
+    scratch: number,
+    bias?: number,
+    reluDelta?: number,
+  ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   addBias(x: number, bias: number, out: number, rows: number, n: number): void;
   addSame(a: number, b: number, out: number, len: number): void;
