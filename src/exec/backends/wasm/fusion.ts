@@ -28,6 +28,12 @@ const nothing: Kernel = () => {};
 export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): CompiledStep[] {
   const fused = [...steps];
   fuseLayers(plan, steps, fused, fast, context);
+  fuseHeads(plan, steps, fused, fast, context);
+  return fused;
+}
+
+/** softmax(z), softmax_cross_entropy(z, y), softmax_cross_entropy_grad(z, y, dL): see the file's comment. */
+function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): void {
   plan.steps.forEach((gradStep, k) => {
     if (gradStep.node.op !== "softmax_cross_entropy_grad") return;
     const [z, y] = gradStep.node.inputs;
@@ -49,7 +55,6 @@ export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: Read
     fused[i] = { ...steps[i]!, kernel: nothing };
     fused[j] = { ...steps[j]!, kernel: nothing };
   });
-  return fused;
 }
 
 /** The fused kernel, rows split between the threads; the loss summed in the same two halves as softmax_cross_entropy's. */
