@@ -345,13 +345,12 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       c5 = f32x4.add(c5, f32x4.mul(s, v128.load(bp, 80)));
     }
     const cp = ci + (<usize>j << 2);
-    const biasJ = columnBias(bias, j);
-    emit(cp, c0, biasJ, reluDelta);
-    emit(cp + 16, c1, biasJ != 0 ? biasJ + 16 : 0, reluDelta);
-    emit(cp + 32, c2, biasJ != 0 ? biasJ + 32 : 0, reluDelta);
-    emit(cp + 48, c3, biasJ != 0 ? biasJ + 48 : 0, reluDelta);
-    emit(cp + 64, c4, biasJ != 0 ? biasJ + 64 : 0, reluDelta);
-    emit(cp + 80, c5, biasJ != 0 ? biasJ + 80 : 0, reluDelta);
+    emit(cp, c0, columnBias(bias, j), reluDelta);
+    emit(cp + 16, c1, columnBias(bias, j + 4), reluDelta);
+    emit(cp + 32, c2, columnBias(bias, j + 8), reluDelta);
+    emit(cp + 48, c3, columnBias(bias, j + 12), reluDelta);
+    emit(cp + 64, c4, columnBias(bias, j + 16), reluDelta);
+    emit(cp + 80, c5, columnBias(bias, j + 20), reluDelta);
   }
   for (; j + 8 <= n; j += 8) {
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
@@ -363,9 +362,8 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
       c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
     }
     const cp = ci + (<usize>j << 2);
-    const biasJ = columnBias(bias, j);
-    emit(cp, c0, biasJ, reluDelta);
-    emit(cp + 16, c1, biasJ != 0 ? biasJ + 16 : 0, reluDelta);
+    emit(cp, c0, columnBias(bias, j), reluDelta);
+    emit(cp + 16, c1, columnBias(bias, j + 4), reluDelta);
   }
   for (; j < n; j += 4) {
     let acc = f32x4.splat(0);
