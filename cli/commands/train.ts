@@ -108,7 +108,7 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
         `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
       );
     }
-    return reopenSession(options.resume, { backend: options.backend, ...(options.threads ? { threads: Number(options.threads) } : {}) });
+    return reopenSession(options.resume, { backend: options.backend, training: true, ...(options.threads ? { threads: Number(options.threads) } : {}) });
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
   try {

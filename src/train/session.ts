@@ -88,32 +88,43 @@ export function startSession(request: TrainRequest): Session {
     created: new Date().toISOString(),
   };
   folder.writeJson("config.json", record);
-  const model = new Model(graph, {
-    batchSize: config.batch_size,
-    seed: config.seed,
-    data,
-    ...(request.backend ? { backend: request.backend } : {}),
-    ...(request.threads ? { threads: request.threads } : {}),
-  });
+  const model = sessionModel(graph, config, data, { ...request, training: true });
   return { folder, record, config, data, split, model };
 }
 
-/** The session recorded in a run folder, with freshly initialised weights (load a checkpoint into them). */
-export function reopenSession(dir: string, options: { backend?: BackendName; threads?: number } = {}): Session {
+/**
+ * The session recorded in a run folder, with freshly initialised weights (load a checkpoint into them);
+ * `training` when it is to train on (a resumed run), not only to evaluate or predict.
+ */
+export function reopenSession(dir: string, options: ModelOptions = {}): Session {
   const folder = RunFolder.open(dir);
   const raw = folder.readJson<RunRecord>("config.json");
   const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
   const config = trainingConfig(graph);
   const data = loadData(raw.data?.dir ?? undefined);
   const split = splitData(data, config, raw.data?.split ?? "report");
-  const model = new Model(graph, {
+  const model = sessionModel(graph, config, data, options);
+  return { folder, record: { ...raw, graph }, config, data, split, model };
+}
+
+interface ModelOptions {
+  readonly backend?: BackendName;
+  readonly threads?: number;
+  readonly training?: boolean;
+}
+
+/**
+ * A session's model. Only one that trains gets the dataset copied into its training arena and, by
+ * default, the worker thread: evaluation and prediction use neither.
+ */
+function sessionModel(graph: Graph, config: TrainingConfig, data: Dataset, { backend, threads, training = false }: ModelOptions): Model {
+  return new Model(graph, {
     batchSize: config.batch_size,
     seed: config.seed,
-    data,
-    ...(options.backend ? { backend: options.backend } : {}),
-    ...(options.threads ? { threads: options.threads } : {}),
+    ...(training ? { data } : { threads: 1 }),
+    ...(backend ? { backend } : {}),
+    ...(threads ? { threads } : {}),
   });
-  return { folder, record: { ...raw, graph }, config, data, split, model };
 }
 
 /** The file's training section, then the user's overrides, checked together by the training schema. */

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { TrainingDivergedError, loadCheckpoint, startSession, train, type TrainingSection } from "../../src/index.js";
+import { TrainingDivergedError, loadCheckpoint, reopenSession, startSession, train, type TrainingSection } from "../../src/index.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
 let dataDir: string;
@@ -95,5 +95,22 @@ describe("training", () => {
     await expect(run).rejects.toThrow(TrainingDivergedError);
     await expect(run).rejects.toThrow(/the loss became NaN at epoch 2, step 1 of 23.*last good checkpoint, .*last\.safetensors \(after epoch 1\), is intact/);
     expect(readFileSync(s.folder.lastCheckpoint).equals(saved!)).toBe(true);
+  });
+});
+
+describe("a reopened run", () => {
+  it("gets the worker thread (and the dataset in WebAssembly memory) to train on, not to evaluate", () => {
+    const dir = startSession({
+      graphFile: "graphs/mnist.graph.json",
+      dataDir,
+      outDir: mkdtempSync(join(tmpdir(), "graphnet-run-")),
+      backend: "wasm",
+      threads: 2,
+    }).folder.dir;
+    const resumed = reopenSession(dir, { backend: "wasm", training: true }).model;
+    const evaluated = reopenSession(dir, { backend: "wasm" }).model;
+    expect(resumed.optimizerArena!.pool).toBeDefined();
+    expect(evaluated.optimizerArena!.pool).toBeUndefined();
+    resumed.optimizerArena!.pool!.close();
   });
 });
