@@ -16,6 +16,7 @@ import { register } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { graphnetTrainer, loadWorkload } from "./workload.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -58,28 +59,24 @@ function parseArgs(argv) {
 // ───────────────────────── one measurement, in a child process ─────────────────────────
 
 async function child({ system, batch, steps }) {
-  const { loadMnist, reportSplit, Random } = await import(join(ROOT, "dist/src/index.js"));
   const { fillBatch } = await import(join(ROOT, "dist/src/data/batch.js"));
-  const data = loadMnist();
-  const split = reportSplit(data.count ?? data.labels.length, 0.2, 0.25, 42);
-  const order = new Random(1).shuffle(Uint32Array.from(split.train));
+  const { data, order } = await loadWorkload(ROOT);
   const batches = Math.floor(order.length / batch);
   // Warm-up: at least 10 steps and 0.3 s, so that the timed steps see the steady state (compiled code,
   // caches, the worker thread spinning) as an epoch of NumPy's training loop does.
   const warmupMs = 300;
   let stepFn;
   if (system.startsWith("graphnet")) {
-    const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(ROOT, "dist/src/index.js"));
-    const graph = loadGraphFile(join(ROOT, "graphs/mnist.graph.json"));
-    const config = trainingConfig(graph);
-    const backend = system === "graphnet-ts" ? "ts" : "wasm";
-    const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip: system !== "graphnet-wasm-dense", threads: system === "graphnet-wasm-1thread" ? 1 : 2, data });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the worker thread starts
-    const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+    const trainer = await graphnetTrainer(ROOT, { data, order }, {
+      batch,
+      backend: system === "graphnet-ts" ? "ts" : "wasm",
+      zeroSkip: system !== "graphnet-wasm-dense",
+      threads: system === "graphnet-wasm-1thread" ? 1 : 2,
+    });
     stepFn = (b) => {
-      const r = model.step(data, order, (b % batches) * batch, batch, optimizer.steps);
-      optimizer.step(model.parameters, model.gradients, config.learning_rate);
-      return r.loss;
+      const loss = trainer.forwardBackward(b);
+      trainer.update();
+      return loss;
     };
   } else {
     // tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs union package adds them); load its

@@ -8,6 +8,7 @@
 // 1 µs a kernel (shown apart), so the total is a little above the bench's figure. Not part of CI.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { graphnetTrainer, loadWorkload } from "./workload.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = { batch: 256, threads: 2, steps: 0 };
@@ -16,14 +17,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   if (!(key in args)) throw new Error(`unknown argument ${process.argv[i]}; known: --batch, --threads, --steps`);
   args[key] = Number(process.argv[i + 1]);
 }
-const { loadMnist, reportSplit, Random, Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(ROOT, "dist/src/index.js"));
-const data = loadMnist();
-const order = new Random(1).shuffle(Uint32Array.from(reportSplit(data.count, 0.2, 0.25, 42).train));
-const graph = loadGraphFile(join(ROOT, "graphs/mnist.graph.json"));
-const config = trainingConfig(graph);
-const model = new Model(graph, { batchSize: args.batch, seed: 1, backend: "wasm", threads: args.threads, data });
-await new Promise((resolve) => setTimeout(resolve, 100)); // the worker thread starts
-const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+const { model, forwardBackward, update } = await graphnetTrainer(ROOT, await loadWorkload(ROOT), { batch: args.batch, threads: args.threads });
 
 // Model's internals, reached on purpose: this is a measuring tool, not a user of the API.
 const executor = model.train;
@@ -53,7 +47,6 @@ if (model.resident) {
   };
 }
 
-const batches = Math.floor(order.length / args.batch);
 const steps = args.steps || Math.ceil(42_000 / args.batch);
 let stepTime = 0;
 let optimizerTime = 0;
@@ -64,9 +57,9 @@ for (let b = -100; b < steps; b++) {
     [fillTime, runTime, stepTime, optimizerTime] = [0, 0, 0, 0];
   }
   const t0 = performance.now();
-  model.step(data, order, ((b + 100) % batches) * args.batch, args.batch, optimizer.steps);
+  forwardBackward(b + 100);
   const t1 = performance.now();
-  optimizer.step(model.parameters, model.gradients, config.learning_rate);
+  update();
   stepTime += t1 - t0;
   optimizerTime += performance.now() - t1;
 }

@@ -1,0 +1,30 @@
+// The workload `npm run bench` and `npm run profile` measure: the report's network (graphs/mnist.graph.json,
+// Adam as its training section says) on real MNIST batches drawn in one fixed shuffled order of the
+// report's training split.
+import { join } from "node:path";
+
+/** The dataset and the order batches are drawn in (batch b: order[b·batch …], wrapping around). */
+export async function loadWorkload(root) {
+  const { loadMnist, reportSplit, Random } = await import(join(root, "dist/src/index.js"));
+  const data = loadMnist();
+  const order = new Random(1).shuffle(Uint32Array.from(reportSplit(data.count, 0.2, 0.25, 42).train));
+  return { data, order };
+}
+
+/** graphnet training the report's network on the workload: `step(b)` runs batch b's forward, backward and update. */
+export async function graphnetTrainer(root, { data, order }, { batch, backend = "wasm", threads = 2, zeroSkip = true }) {
+  const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(root, "dist/src/index.js"));
+  const graph = loadGraphFile(join(root, "graphs/mnist.graph.json"));
+  const config = trainingConfig(graph);
+  const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, threads, data });
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the worker thread starts
+  const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+  const batches = Math.floor(order.length / batch);
+  return {
+    model,
+    optimizer,
+    /** Forward and backward of batch b (the batch filled from the image bytes); returns its loss. */
+    forwardBackward: (b) => model.step(data, order, (b % batches) * batch, batch, optimizer.steps).loss,
+    update: () => optimizer.step(model.parameters, model.gradients, config.learning_rate),
+  };
+}
