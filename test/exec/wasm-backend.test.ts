@@ -26,16 +26,32 @@ function oneOp(op: string, inputs: { shape: number[]; role?: "input" | "paramete
   return { name: `one-${op}`, nodes };
 }
 
+/** A small deterministic generator of numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/**
+ * A graph's plan for the given outputs on the wasm backend, fed the given values (those the plan has) and
+ * run; on 2 threads several times over, so that the worker takes halves. Returns the outputs.
+ */
+async function runWasm(graph: Graph, outputs: string[], values: Record<string, ArrayLike<number>>, threads: number, training = false) {
+  const e = new Executor(compilePlan(graph, { outputs, dtype: "float32" }), { backend: "wasm", threads });
+  if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const [id, v] of Object.entries(values)) if (e.has(id)) e.view(id).set(v);
+  for (let again = 0; again < (threads === 2 ? 20 : 1); again++) e.run({ training });
+  const result = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
+  e.wasm!.pool?.close();
+  return result;
+}
+
 /** Runs the graph on both backends with the same inputs; returns both outputs and which kernel ran. */
 function runBoth(graph: Graph, fills: Fill[], seed: number, zeroSkip = true) {
   const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
   const ts = new Executor(plan);
   const wasm = new Executor(plan, { backend: "wasm", zeroSkip });
-  let state = seed >>> 0 || 1;
-  const rng = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
+  const rng = lcg(seed);
   fills.forEach((fill, i) => {
     const data = Float32Array.from({ length: ts.view(`in${i}`).length }, () => fill(rng));
     ts.view(`in${i}`).set(data);
@@ -304,8 +320,7 @@ describe("the wasm backend runs the report's network as the reference does", () 
     expect(wasm.backend).toBe("wasm");
     expect(wasm.arena.buffer).toBeInstanceOf(SharedArrayBuffer); // WebAssembly memory, shared with a worker thread
     expect(wasm.fastNodes.length).toBe(plan.steps.filter((s) => s.node.op !== "constant").length);
-    let state = 7;
-    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const rng = lcg(7);
     const x = Float32Array.from({ length: 7 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
     const y = new Float32Array(70);
     for (let r = 0; r < 7; r++) y[r * 10 + (r % 10)] = 1;
@@ -324,8 +339,7 @@ describe("the wasm backend runs the report's network as the reference does", () 
     const one = new Executor(big, { backend: "wasm" });
     const two = new Executor(big, { backend: "wasm", threads: 2 });
     expect(two.wasm!.pool).toBeDefined();
-    let state = 9;
-    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const rng = lcg(9);
     const x = Float32Array.from({ length: 256 * 784 }, () => (rng() < 0.81 ? 0 : rng()));
     const y = Float32Array.from({ length: 2560 }, (_, i) => (i % 11 === 0 ? 1 : 0));
     for (const e of [one, two]) {
@@ -389,8 +403,7 @@ describe("the wasm backend runs the report's network as the reference does", () 
       const two = new Executor(plan, { backend: "wasm", threads: 2 });
       await new Promise((resolve) => setTimeout(resolve, 100)); // the worker comes up
       for (const e of [one, two]) {
-        let state = 17 + index;
-        const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+        const rng = lcg(17 + index);
         fills.forEach((fill, i) => e.view(`in${i}`).set(Float32Array.from({ length: e.view(`in${i}`).length }, () => fill(rng))));
         e.run({ training: true });
       }
@@ -432,8 +445,8 @@ describe("optimizers update in one WebAssembly pass, as the plain loops do", () 
     const params = sizes.map(view);
     const grads = sizes.map(view);
     const plainParams = sizes.map((n) => new Float32Array(n));
-    let state = 11;
-    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+    const next = lcg(11);
+    const rng = () => next() - 0.5;
     params.forEach((p, i) => {
       p.set(Float32Array.from(p, rng));
       plainParams[i]!.set(p);
@@ -462,8 +475,8 @@ describe("Adam with a worker thread", () => {
       const arena = allocateWasmArena(2 * 40_016, 0, 2 * 40_016, threads);
       const w = arena.arena.subarray(0, n);
       const g = arena.arena.subarray(40_016, 40_016 + n);
-      let state = 3;
-      const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+      const next = lcg(3);
+      const rng = () => next() - 0.5;
       w.set(Float32Array.from(w, rng));
       const opt = createOptimizer(settings, [n], arena);
       for (let step = 0; step < 4; step++) {
@@ -735,8 +748,7 @@ describe("counting right predictions in WebAssembly", () => {
     const arena = allocateWasmArena(2 * rows * k, 0, 0);
     const probs = arena.arena.subarray(0, rows * k);
     const labels = arena.arena.subarray(rows * k, 2 * rows * k);
-    let state = 5;
-    const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const rng = lcg(5);
     // Few distinct values, so ties are common; some NaNs.
     probs.set(Float32Array.from(probs, () => (rng() < 0.05 ? NaN : Math.floor(rng() * 4) / 4)));
     for (let r = 0; r < rows; r++) labels[r * k + Math.floor(rng() * k)] = 1;
@@ -772,21 +784,11 @@ describe("softmax, its cross-entropy and the gradient fused into one kernel", ()
       [64, 13],
     ] as const) {
       const g = graph(rows, n);
-      let state = rows * 31 + n;
-      const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      const rng = lcg(rows * 31 + n);
       const z = Float32Array.from({ length: rows * n }, () => (rng() - 0.5) * 40);
       const y = Float32Array.from({ length: rows * n }, () => (rng() < 0.3 ? rng() : 0));
-      const run = async (outputs: string[], threads: number) => {
-        const e = new Executor(compilePlan(g, { outputs, dtype: "float32" }), { backend: "wasm", threads });
-        if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 100));
-        e.view("z").set(z);
-        if (e.has("y")) e.view("y").set(y);
-        if (e.has("dL")) e.view("dL").set([0.75]);
-        for (let again = 0; again < (threads === 2 ? 20 : 1); again++) e.run({ training: true });
-        const values = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
-        e.wasm!.pool?.close();
-        return values;
-      };
+      const values = { z, y, dL: [0.75] };
+      const run = (outputs: string[], threads: number) => runWasm(g, outputs, values, threads, true);
       // Apart: softmax and the loss in one plan, the gradient in another — nothing to fuse.
       const apart = { ...(await run(["probs", "loss"], 1)), ...(await run(["g"], 1)) };
       for (const threads of [1, 2]) expect(await run(["probs", "loss", "g"], threads), `${rows} × ${n}, ${threads} threads`).toEqual(apart);
@@ -841,21 +843,16 @@ describe("a layer — product, bias, relu — fused into the product's stores", 
         for (const fed of [true, false]) {
           const g = layer(rows, k, n, withRelu, fed);
           const outputs = withRelu ? ["z", "a"] : ["z"];
-          let state = rows + k + n;
-          const rng = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+          const rng = lcg(rows + k + n);
           const values = {
             x: Float32Array.from({ length: rows * k }, () => (rng() < 0.7 ? 0 : rng())),
             W: Float32Array.from({ length: k * n }, () => rng() - 0.5),
             b: Float32Array.from({ length: n }, () => rng() - 0.5),
           };
+          // Only the outputs asked for are compared (the product's own, when asked, is left out).
           const run = async (outs: string[], threads: number) => {
-            const e = new Executor(compilePlan(g, { outputs: outs, dtype: "float32" }), { backend: "wasm", threads });
-            if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 50));
-            for (const [id, v] of Object.entries(values)) e.view(id).set(v);
-            for (let again = 0; again < (threads === 2 ? 10 : 1); again++) e.run();
-            const result = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
-            e.wasm!.pool?.close();
-            return result;
+            const result = await runWasm(g, outs, values, threads);
+            return Object.fromEntries(outputs.map((id) => [id, result[id]]));
           };
           // The product as an output of its own has a second reader: nothing is fused.
           const apart = await run([...outputs, "xW"], 1);
