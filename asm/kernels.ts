@@ -151,20 +151,18 @@ function matmulRowTail(a: usize, b: usize, c: usize, i: i32, j0: i32, k: i32, n:
  * (unless B holds an ∞ or a NaN).
  *
  * op(A) = A (a batch times weights, the forward product): for each row of A, the list of its nonzero
- * entries is gathered into `scratch` (k indices, then k values), then each block of columns of C
- * accumulates only over that list.
+ * entries is gathered into `scratch` (8 bytes each: the value, and where its row of B starts), then each
+ * block of columns of C accumulates only over that list.
  *
  * op(A) = Aᵀ (the weight gradient Xᵀ·δ): see `sparseTransposedRows`.
  *
  * An epilogue (bias, reluDelta: see `emit`) applies to op(A) = A only.
  */
 export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, scratch: usize, bias: usize, reluDelta: usize): void {
-  const idx = scratch;
-  const val = scratch + (<usize>k << 2);
   const aStep = <usize>aCol << 2;
   let i = 0;
   if (aRow == 1 && aCol != 1) i = sparseTransposedRows(a, b, c, m, k, n, aCol, scratch);
-  for (; i < m; i++) sparseRow(a + (<usize>(i * aRow) << 2), aStep, b, c + (<usize>(i * n) << 2), k, n, idx, val, bias, reluDelta);
+  for (; i < m; i++) sparseRow(a + (<usize>(i * aRow) << 2), aStep, b, c + (<usize>(i * n) << 2), k, n, scratch, bias, reluDelta);
 }
 
 /**
@@ -183,27 +181,27 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * is written as the dense kernel's sums of zeros: +0.
  */
 function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aCol: i32, scratch: usize): i32 {
-  const values = scratch; // 8 bytes per listed sample: its 2 pixels
-  const rowsOfB = scratch + (<usize>k << 3); // 4 bytes per listed sample: the byte offset of its row of B
+  // The list: 12 bytes per listed sample, its 2 pixels and the byte offset of its row of B, walked by pointer.
+  const list = scratch;
   const aStep = <usize>aCol << 2;
   const rowBytes = <usize>n << 2;
   let i = 0;
   for (; i + 2 <= m; i += 2) {
     // Branchless, as in gatherNonzeros: always write the slot, advance past a sample with a nonzero.
-    let count = 0;
+    let end = list;
     let ap = a + (<usize>i << 2);
     let bOffset: usize = 0;
     for (let p = 0; p < k; p++) {
       const v = load<u64>(ap);
-      store<u64>(values + (<usize>count << 3), v);
-      store<u32>(rowsOfB + (<usize>count << 2), <u32>bOffset);
-      count += i32(v != 0);
+      store<u64>(end, v);
+      store<u32>(end, <u32>bOffset, 8);
+      end += select<usize>(12, 0, v != 0);
       ap += aStep;
       bOffset += rowBytes;
     }
     const c0 = c + <usize>i * rowBytes;
     const c1 = c0 + rowBytes;
-    if (count == 0) {
+    if (end == list) {
       memory.fill(c0, 0, rowBytes * 2);
       continue;
     }
@@ -212,15 +210,14 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
       const bj = b + (<usize>j << 2);
-      for (let t = 0; t < count; t++) {
-        const vp = values + (<usize>t << 3);
-        const bp = bj + <usize>load<u32>(rowsOfB + (<usize>t << 2));
+      for (let q = list; q < end; q += 12) {
+        const bp = bj + <usize>load<u32>(q, 8);
         const b0 = v128.load(bp);
         const b1 = v128.load(bp, 16);
         const b2 = v128.load(bp, 32);
         const b3 = v128.load(bp, 48);
-        const s = v128.load32_splat(vp);
-        const r = v128.load32_splat(vp, 4);
+        const s = v128.load32_splat(q);
+        const r = v128.load32_splat(q, 4);
         c00 = f32x4.add(c00, f32x4.mul(s, b0));
         c01 = f32x4.add(c01, f32x4.mul(s, b1));
         c02 = f32x4.add(c02, f32x4.mul(s, b2));
@@ -245,11 +242,10 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
     for (; j < n; j += 4) {
       let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
       const bj = b + (<usize>j << 2);
-      for (let t = 0; t < count; t++) {
-        const vp = values + (<usize>t << 3);
-        const bv = v128.load(bj + <usize>load<u32>(rowsOfB + (<usize>t << 2)));
-        acc0 = f32x4.add(acc0, f32x4.mul(v128.load32_splat(vp), bv));
-        acc1 = f32x4.add(acc1, f32x4.mul(v128.load32_splat(vp, 4), bv));
+      for (let q = list; q < end; q += 12) {
+        const bv = v128.load(bj + <usize>load<u32>(q, 8));
+        acc0 = f32x4.add(acc0, f32x4.mul(v128.load32_splat(q), bv));
+        acc1 = f32x4.add(acc1, f32x4.mul(v128.load32_splat(q, 4), bv));
       }
       if (j + 4 <= n) {
         v128.store(c0 + (<usize>j << 2), acc0);
@@ -263,29 +259,35 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
   return i;
 }
 
-/** Appends the nonzero lanes of v (values of p, p+1, p+2, p+3; pn = p·n) to the list; returns its new length. */
-@inline function appendNonzeros(v: v128, pn: i32, n: i32, count: i32, idx: usize, val: usize): i32 {
+/**
+ * Appends the nonzero lanes of v (the values of pixels p … p+3, whose rows of B start pb, pb + rowBytes, …
+ * bytes into B) to the list; returns its new length.
+ */
+@inline function appendNonzeros(v: v128, pb: u32, rowBytes: u32, count: i32, list: usize): i32 {
   if (!v128.any_true(v)) return count;
   const v0 = f32x4.extract_lane(v, 0);
-  store<i32>(idx + (<usize>count << 2), pn);
-  store<f32>(val + (<usize>count << 2), v0);
+  store<f32>(list + (<usize>count << 3), v0);
+  store<u32>(list + (<usize>count << 3), pb, 4);
   count += i32(v0 != 0);
   const v1 = f32x4.extract_lane(v, 1);
-  store<i32>(idx + (<usize>count << 2), pn + n);
-  store<f32>(val + (<usize>count << 2), v1);
+  store<f32>(list + (<usize>count << 3), v1);
+  store<u32>(list + (<usize>count << 3), pb + rowBytes, 4);
   count += i32(v1 != 0);
   const v2 = f32x4.extract_lane(v, 2);
-  store<i32>(idx + (<usize>count << 2), pn + 2 * n);
-  store<f32>(val + (<usize>count << 2), v2);
+  store<f32>(list + (<usize>count << 3), v2);
+  store<u32>(list + (<usize>count << 3), pb + 2 * rowBytes, 4);
   count += i32(v2 != 0);
   const v3 = f32x4.extract_lane(v, 3);
-  store<i32>(idx + (<usize>count << 2), pn + 3 * n);
-  store<f32>(val + (<usize>count << 2), v3);
+  store<f32>(list + (<usize>count << 3), v3);
+  store<u32>(list + (<usize>count << 3), pb + 3 * rowBytes, 4);
   return count + i32(v3 != 0);
 }
 
-/** Gathers the nonzero entries of one row of op(A) (k of them, aStep bytes apart) into idx (as p·n) and val. */
-@inline function gatherNonzeros(ai: usize, aStep: usize, k: i32, n: i32, idx: usize, val: usize): i32 {
+/**
+ * Gathers the nonzero entries of one row of op(A) (k of them, aStep bytes apart) into the list: 8 bytes
+ * an entry, the value and then the byte offset of its row of B (rowBytes long). Returns their number.
+ */
+@inline function gatherNonzeros(ai: usize, aStep: usize, k: i32, rowBytes: u32, list: usize): i32 {
   // Branchless: always write the slot, advance only past a nonzero (a branch on 19 % nonzero pixels
   // mispredicts often). The list is the same, in the same order, as a branch would give.
   let count = 0;
@@ -299,21 +301,22 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       const v2 = v128.load(q, 32);
       const v3 = v128.load(q, 48);
       if (!v128.any_true(v128.or(v128.or(v0, v1), v128.or(v2, v3)))) continue;
-      count = appendNonzeros(v0, p * n, n, count, idx, val);
-      count = appendNonzeros(v1, (p + 4) * n, n, count, idx, val);
-      count = appendNonzeros(v2, (p + 8) * n, n, count, idx, val);
-      count = appendNonzeros(v3, (p + 12) * n, n, count, idx, val);
+      const pb = <u32>p * rowBytes;
+      count = appendNonzeros(v0, pb, rowBytes, count, list);
+      count = appendNonzeros(v1, pb + 4 * rowBytes, rowBytes, count, list);
+      count = appendNonzeros(v2, pb + 8 * rowBytes, rowBytes, count, list);
+      count = appendNonzeros(v3, pb + 12 * rowBytes, rowBytes, count, list);
     }
-    for (; p + 4 <= k; p += 4) count = appendNonzeros(v128.load(ai + (<usize>p << 2)), p * n, n, count, idx, val);
+    for (; p + 4 <= k; p += 4) count = appendNonzeros(v128.load(ai + (<usize>p << 2)), <u32>p * rowBytes, rowBytes, count, list);
   }
   let ap = <usize>p * aStep;
-  let pn = p * n;
+  let pb = <u32>p * rowBytes;
   for (; p < k; p++) {
     const v = load<f32>(ai + ap);
-    store<i32>(idx + (<usize>count << 2), pn);
-    store<f32>(val + (<usize>count << 2), v);
+    store<f32>(list + (<usize>count << 3), v);
+    store<u32>(list + (<usize>count << 3), pb, 4);
     count += i32(v != 0);
-    pn += n;
+    pb += rowBytes;
     ap += aStep;
   }
   return count;
@@ -326,17 +329,22 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * Why 24: V8 gives a WebAssembly function 15 vector registers and loads all of an iteration's rows of B
  * before the arithmetic, so 8 accumulators (32 columns) need 8 + 8 + 1 registers and one accumulator lives
  * on the stack, its every addition waiting on a store and a load; that was 30 % slower (measured).
+ *
+ * The inner loops walk the list by pointer, value and row offset side by side: fewer instructions per
+ * nonzero than two arrays and a counter (the loop is bound by how fast the core issues them, not by its
+ * multipliers).
  */
-function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32, idx: usize, val: usize, bias: usize, reluDelta: usize): void {
-  const count = gatherNonzeros(ai, aStep, k, n, idx, val);
+function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32, list: usize, bias: usize, reluDelta: usize): void {
+  const count = gatherNonzeros(ai, aStep, k, <u32>n << 2, list);
+  const end = list + (<usize>count << 3);
   let j = 0;
   for (; j + 24 <= n; j += 24) {
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     let c4 = f32x4.splat(0), c5 = f32x4.splat(0);
     const bj = b + (<usize>j << 2);
-    for (let t = 0; t < count; t++) {
-      const s = v128.load32_splat(val + (<usize>t << 2));
-      const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
+    for (let q = list; q < end; q += 8) {
+      const s = v128.load32_splat(q);
+      const bp = bj + <usize>load<u32>(q, 4);
       c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
       c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
       c2 = f32x4.add(c2, f32x4.mul(s, v128.load(bp, 32)));
@@ -355,9 +363,9 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
   for (; j + 8 <= n; j += 8) {
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
     const bj = b + (<usize>j << 2);
-    for (let t = 0; t < count; t++) {
-      const s = v128.load32_splat(val + (<usize>t << 2));
-      const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
+    for (let q = list; q < end; q += 8) {
+      const s = v128.load32_splat(q);
+      const bp = bj + <usize>load<u32>(q, 4);
       c0 = f32x4.add(c0, f32x4.mul(s, v128.load(bp)));
       c1 = f32x4.add(c1, f32x4.mul(s, v128.load(bp, 16)));
     }
@@ -368,9 +376,8 @@ function sparseRow(ai: usize, aStep: usize, b: usize, ci: usize, k: i32, n: i32,
   for (; j < n; j += 4) {
     let acc = f32x4.splat(0);
     const bj = b + (<usize>j << 2);
-    for (let t = 0; t < count; t++) {
-      const bp = bj + (<usize>load<i32>(idx + (<usize>t << 2)) << 2);
-      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(val + (<usize>t << 2)), v128.load(bp)));
+    for (let q = list; q < end; q += 8) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(q), v128.load(bj + <usize>load<u32>(q, 4))));
     }
     if (j + 4 <= n) emit(ci + (<usize>j << 2), acc, columnBias(bias, j), reluDelta);
     else emitPartial(ci + (<usize>j << 2), acc, n - j, columnBias(bias, j), reluDelta);
