@@ -3,9 +3,10 @@
 //
 // Where a training step of the report's network goes, kernel by kernel: trains on real MNIST batches as
 // `npm run bench` does (WebAssembly backend, resident dataset), wraps each compiled step of the plan with
-// a timer, and prints the mean microseconds per step of every kernel, of the batch fill, of the rest of
-// Model.step and of the optimizer's update. For finding the next thing to speed up; the timers add about
-// 1 µs a kernel (shown apart), so the total is a little above the bench's figure. Not part of CI.
+// a timer, and prints the median and the mean microseconds per step of every kernel, of the batch fill,
+// of the rest of Model.step and of the optimizer's update. For finding the next thing to speed up; the
+// timers add about 1 µs a kernel (shown apart), so the total is a little above the bench's figure. Not
+// part of CI.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { graphnetTrainer, loadWorkload } from "./workload.mjs";
@@ -20,63 +21,78 @@ for (let i = 2; i < process.argv.length; i += 2) {
 const { model, forwardBackward, update } = await graphnetTrainer(ROOT, await loadWorkload(ROOT), { batch: args.batch, threads: args.threads });
 
 // Model's internals, reached on purpose: this is a measuring tool, not a user of the API.
+// Every timer keeps one sample per step, so that the report can give medians as well as means: on a shared
+// machine a preempted thread adds milliseconds to a few steps, which moves a mean but not a median.
+const steps = args.steps || Math.ceil(42_000 / args.batch);
 const executor = model.train;
-const kernelTime = new Map(executor.steps.map((s) => [s.id, 0]));
-for (const step of executor.steps) {
-  const kernel = step.kernel;
-  step.kernel = (inputs, output, context) => {
+const timers = new Map();
+const timer = (name) => {
+  if (!timers.has(name)) timers.set(name, new Float64Array(steps));
+  return timers.get(name);
+};
+let step = -1; // the step being timed; below 0 during the warm-up
+const record = (name, ms) => {
+  if (step >= 0) timer(name)[step] += ms;
+};
+for (const s of executor.steps) timer(s.id);
+for (const s of executor.steps) {
+  const kernel = s.kernel;
+  s.kernel = (inputs, output, context) => {
     const t = performance.now();
     kernel(inputs, output, context);
-    kernelTime.set(step.id, kernelTime.get(step.id) + performance.now() - t);
+    record(s.id, performance.now() - t);
   };
 }
-let runTime = 0;
 const run = executor.run.bind(executor);
 executor.run = (options) => {
   const t = performance.now();
   run(options);
-  runTime += performance.now() - t;
+  record("run", performance.now() - t);
 };
-let fillTime = 0;
 if (model.resident) {
   const fill = model.resident.fill.bind(model.resident);
   model.resident.fill = (...a) => {
     const t = performance.now();
     fill(...a);
-    fillTime += performance.now() - t;
+    record("fill", performance.now() - t);
   };
 }
 
-const steps = args.steps || Math.ceil(42_000 / args.batch);
-let stepTime = 0;
-let optimizerTime = 0;
 for (let b = -100; b < steps; b++) {
-  if (b === 0) {
-    // After 100 warm-up steps: the timers start from zero.
-    for (const id of kernelTime.keys()) kernelTime.set(id, 0);
-    [fillTime, runTime, stepTime, optimizerTime] = [0, 0, 0, 0];
-  }
+  step = b; // the first 100 steps warm up, untimed
   const t0 = performance.now();
   forwardBackward(b + 100);
   const t1 = performance.now();
   update();
-  stepTime += t1 - t0;
-  optimizerTime += performance.now() - t1;
+  record("forward and backward", t1 - t0);
+  record("optimizer", performance.now() - t1);
 }
 
-const us = (ms) => ((1000 * ms) / steps).toFixed(1).padStart(8);
+const kernelIds = executor.steps.map((s) => s.id);
+const perStep = (f) => Float64Array.from({ length: steps }, (_, i) => f(i));
+const sum = (ids) => perStep((i) => ids.reduce((acc, id) => acc + timers.get(id)[i], 0));
+const kernels = sum(kernelIds);
+const rows = [
+  ...kernelIds.map((id) => [id, timers.get(id)]),
+  ["kernels", kernels],
+  ["the executor's loop, and these timers", perStep((i) => timers.get("run")[i] - kernels[i])],
+  ["batch fill", timer("fill")],
+  ["rest of Model.step (JavaScript)", perStep((i) => timers.get("forward and backward")[i] - timers.get("run")[i] - timer("fill")[i])],
+  ["optimizer update", timers.get("optimizer")],
+  ["step", sum(["forward and backward", "optimizer"])],
+];
+const median = (xs) => {
+  const s = Float64Array.from(xs).sort();
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const us = (ms) => (1000 * ms).toFixed(1).padStart(8);
 const byId = new Map(executor.plan.steps.map((s) => [s.node.id, s]));
-console.log(`batch ${args.batch}, ${args.threads} thread${args.threads > 1 ? "s" : ""}, mean µs per step over ${steps} steps\n`);
-let kernels = 0;
-for (const [id, time] of kernelTime) {
-  kernels += time;
+console.log(`batch ${args.batch}, ${args.threads} thread${args.threads > 1 ? "s" : ""}, µs per step over ${steps} steps (medians of the parts do not add up to the median step)\n`);
+console.log(`  median      mean`);
+for (const [id, times] of rows) {
   const s = byId.get(id);
-  console.log(`${us(time)}  ${id.padEnd(12)} ${s.node.op.padEnd(28)} ${s.inputs.map((v) => `[${v.shape.join(",")}]`).join(" ")}`);
+  const what = s ? `${id.padEnd(12)} ${s.node.op.padEnd(28)} ${s.inputs.map((v) => `[${v.shape.join(",")}]`).join(" ")}` : id;
+  console.log(`${us(median(times))}  ${us(mean(times))}  ${what}`);
 }
-console.log(`${us(kernels)}  kernels`);
-console.log(`${us(runTime - kernels)}  the executor's loop, and these timers`);
-console.log(`${us(fillTime)}  batch fill`);
-console.log(`${us(stepTime - runTime - fillTime)}  rest of Model.step (JavaScript)`);
-console.log(`${us(optimizerTime)}  optimizer update`);
-console.log(`${us(stepTime + optimizerTime)}  step`);
 process.exit(0);
