@@ -7,9 +7,9 @@
 // backends) in the same run; optionally NumPy (the report's seed_numpy.py) when python3 and numpy are there.
 //
 // Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
-// a warm-up (10 steps and 0.3 s at least), then `steps` timed steps (an epoch's worth for graphnet's WebAssembly backend) — fill the batch from the image bytes, forward,
-// backward, optimizer update — repeated `--repeats` times in fresh processes, the systems taking turns;
-// the median is reported.
+// a warm-up (10 steps and 1 s at least), then `steps` timed steps (an epoch's worth for graphnet's
+// WebAssembly backend) — fill the batch from the image bytes, forward, backward, optimizer update —
+// repeated `--repeats` times in fresh processes, the systems taking turns; the median is reported.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
@@ -62,9 +62,13 @@ async function child({ system, batch, steps }) {
   const { fillBatch } = await import(join(ROOT, "dist/src/data/batch.js"));
   const { data, order } = await loadWorkload(ROOT);
   const batches = Math.floor(order.length / batch);
-  // Warm-up: at least 10 steps and 0.3 s, so that the timed steps see the steady state (compiled code,
-  // caches, the worker thread spinning) as an epoch of NumPy's training loop does.
-  const warmupMs = 300;
+  // Warm-up: at least 10 steps and 1 s, so that the timed steps see the steady state (compiled code,
+  // caches, the worker thread spinning) as an epoch of NumPy's training loop does. V8 goes on compiling
+  // the step's JavaScript (the plan's kernel closures, the optimizer) with TurboFan, on background
+  // threads, for about the first second (seen with --trace-opt); on 2 cores those threads take turns with
+  // the two compute threads, and graphnet measured after 0.3 s ran ~8 % slower than after 1 s (0.61 vs
+  // 0.56 ms per step at batch 256, 6 runs each, interleaved).
+  const warmupMs = 1000;
   let stepFn;
   if (system.startsWith("graphnet")) {
     const trainer = await graphnetTrainer(ROOT, { data, order }, {
