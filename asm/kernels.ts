@@ -166,6 +166,26 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
 }
 
 /**
+ * Which of the 8 pairs of columns [0, 16) of A (k rows, aStep bytes apart, from ap) are zero in every row:
+ * bit q for columns 2q and 2q+1. One pass over the 64 bytes of each row (a cache line, which the pairs'
+ * lists then read again from the nearest cache): the border of an image is blank in a whole batch, and
+ * its pairs skip the list (a quarter of them for MNIST at batch 256).
+ */
+@inline function blankPairs(ap: usize, aStep: usize, k: i32): i32 {
+  let o0 = i32x4.splat(0), o1 = i32x4.splat(0), o2 = i32x4.splat(0), o3 = i32x4.splat(0);
+  for (let p = 0; p < k; p++) {
+    o0 = v128.or(o0, v128.load(ap));
+    o1 = v128.or(o1, v128.load(ap, 16));
+    o2 = v128.or(o2, v128.load(ap, 32));
+    o3 = v128.or(o3, v128.load(ap, 48));
+    ap += aStep;
+  }
+  const zero = i64x2.splat(0);
+  const used = i64x2.bitmask(i64x2.ne(o0, zero)) | (i64x2.bitmask(i64x2.ne(o1, zero)) << 2) | (i64x2.bitmask(i64x2.ne(o2, zero)) << 4) | (i64x2.bitmask(i64x2.ne(o3, zero)) << 6);
+  return ~used & 0xff;
+}
+
+/**
  * C = Aᵀ·B for A stored k × (row stride aCol), in pairs of rows of C — 2 adjacent pixels, 8 bytes per
  * sample — for as many whole pairs as there are; returns how many rows it did.
  *
@@ -186,7 +206,15 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
   const aStep = <usize>aCol << 2;
   const rowBytes = <usize>n << 2;
   let i = 0;
+  let blank = 0; // bit q: pair q of the current block of 8 pairs is zero in every sample
   for (; i + 2 <= m; i += 2) {
+    const c0 = c + <usize>i * rowBytes;
+    const c1 = c0 + rowBytes;
+    if ((i & 15) == 0) blank = i + 16 <= m ? blankPairs(a + (<usize>i << 2), aStep, k) : 0;
+    if (blank & (1 << ((i & 15) >> 1))) {
+      memory.fill(c0, 0, rowBytes * 2);
+      continue;
+    }
     // Branchless, as in gatherNonzeros: always write the slot, advance past a sample with a nonzero.
     let end = list;
     let ap = a + (<usize>i << 2);
@@ -199,8 +227,6 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       ap += aStep;
       bOffset += rowBytes;
     }
-    const c0 = c + <usize>i * rowBytes;
-    const c1 = c0 + rowBytes;
     if (end == list) {
       memory.fill(c0, 0, rowBytes * 2);
       continue;
@@ -260,27 +286,43 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
 }
 
 /**
- * Appends the nonzero lanes of v (the values of pixels p … p+3, whose rows of B start pb, pb + rowBytes, …
- * bytes into B) to the list; returns its new length.
+ * For each 4-bit mask of lanes, the i8x16.swizzle that moves the lanes set in it to the front, in order
+ * (the other bytes come out 0): compacts a vector to its nonzero lanes in one instruction.
  */
-@inline function appendNonzeros(v: v128, pb: u32, rowBytes: u32, count: i32, list: usize): i32 {
-  if (!v128.any_true(v)) return count;
-  const v0 = f32x4.extract_lane(v, 0);
-  store<f32>(list + (<usize>count << 3), v0);
-  store<u32>(list + (<usize>count << 3), pb, 4);
-  count += i32(v0 != 0);
-  const v1 = f32x4.extract_lane(v, 1);
-  store<f32>(list + (<usize>count << 3), v1);
-  store<u32>(list + (<usize>count << 3), pb + rowBytes, 4);
-  count += i32(v1 != 0);
-  const v2 = f32x4.extract_lane(v, 2);
-  store<f32>(list + (<usize>count << 3), v2);
-  store<u32>(list + (<usize>count << 3), pb + 2 * rowBytes, 4);
-  count += i32(v2 != 0);
-  const v3 = f32x4.extract_lane(v, 3);
-  store<f32>(list + (<usize>count << 3), v3);
-  store<u32>(list + (<usize>count << 3), pb + 3 * rowBytes, 4);
-  return count + i32(v3 != 0);
+const COMPACT_LANES = memory.data<u8>([
+  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128,
+  8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128,
+  12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128,
+  8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+], 16);
+
+/**
+ * Appends the nonzero lanes of v (the values of pixels p … p+3, whose rows of B start at the byte offsets
+ * in rows) to the list; returns its new length. Branch-free, 4 lanes at once: their mask picks a swizzle
+ * that moves the nonzero values, and their offsets, to the front; 4 entries are stored whatever the mask
+ * (those past the nonzero ones are overwritten by the next append, or left unread).
+ */
+@inline function appendNonzeros(v: v128, rows: v128, count: i32, list: usize): i32 {
+  const mask = i32x4.bitmask(f32x4.ne(v, f32x4.splat(0)));
+  const order = v128.load(COMPACT_LANES + (<usize>mask << 4));
+  const values = i8x16.swizzle(v, order);
+  const offsets = i8x16.swizzle(rows, order);
+  const at = list + (<usize>count << 3);
+  v128.store(at, i32x4.shuffle(values, offsets, 0, 4, 1, 5));
+  v128.store(at, i32x4.shuffle(values, offsets, 2, 6, 3, 7), 16);
+  return count + popcnt(mask);
 }
 
 /**
@@ -288,12 +330,15 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * an entry, the value and then the byte offset of its row of B (rowBytes long). Returns their number.
  */
 @inline function gatherNonzeros(ai: usize, aStep: usize, k: i32, rowBytes: u32, list: usize): i32 {
-  // Branchless: always write the slot, advance only past a nonzero (a branch on 19 % nonzero pixels
+  // Branchless: always write the slots, advance only past nonzeros (a branch on 19 % nonzero pixels
   // mispredicts often). The list is the same, in the same order, as a branch would give.
   let count = 0;
   let p = 0;
   if (aStep == 4) {
     // Contiguous: 16 values at a time, then 4, and 16 zeros (a blank stretch of an image) cost one test.
+    // The list may run 3 entries past its last one (appendNonzeros): the scratch space has room.
+    const laneRows = i32x4.mul(i32x4.splat(rowBytes), i32x4(0, 1, 2, 3));
+    const four = i32x4.splat(4 * rowBytes);
     for (; p + 16 <= k; p += 16) {
       const q = ai + (<usize>p << 2);
       const v0 = v128.load(q);
@@ -301,13 +346,15 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
       const v2 = v128.load(q, 32);
       const v3 = v128.load(q, 48);
       if (!v128.any_true(v128.or(v128.or(v0, v1), v128.or(v2, v3)))) continue;
-      const pb = <u32>p * rowBytes;
-      count = appendNonzeros(v0, pb, rowBytes, count, list);
-      count = appendNonzeros(v1, pb + 4 * rowBytes, rowBytes, count, list);
-      count = appendNonzeros(v2, pb + 8 * rowBytes, rowBytes, count, list);
-      count = appendNonzeros(v3, pb + 12 * rowBytes, rowBytes, count, list);
+      const rows0 = i32x4.add(i32x4.splat(<u32>p * rowBytes), laneRows);
+      const rows1 = i32x4.add(rows0, four);
+      const rows2 = i32x4.add(rows1, four);
+      count = appendNonzeros(v0, rows0, count, list);
+      count = appendNonzeros(v1, rows1, count, list);
+      count = appendNonzeros(v2, rows2, count, list);
+      count = appendNonzeros(v3, i32x4.add(rows2, four), count, list);
     }
-    for (; p + 4 <= k; p += 4) count = appendNonzeros(v128.load(ai + (<usize>p << 2)), <u32>p * rowBytes, rowBytes, count, list);
+    for (; p + 4 <= k; p += 4) count = appendNonzeros(v128.load(ai + (<usize>p << 2)), i32x4.add(i32x4.splat(<u32>p * rowBytes), laneRows), count, list);
   }
   let ap = <usize>p * aStep;
   let pb = <u32>p * rowBytes;

@@ -382,6 +382,17 @@ describe("the wasm backend runs the report's network as the reference does", () 
         fills: [uniform, uniform],
       });
     }
+    // A batch times weights with rows of many features (the nonzero gather's blocks of 16 and of 4, and
+    // the values left after them), sparse and dense; its weight gradient (blocks of 8 pairs, the last cut).
+    for (const [m, k, n] of [
+      [37, 333, 13],
+      [131, 70, 23],
+      [5, 1001, 31],
+    ] as const) {
+      cases.push({ graph: oneOp("matmul", [{ shape: [m, k] }, { shape: [k, n], role: "parameter" }]), fills: [sparse(0.8), uniform] });
+      cases.push({ graph: oneOp("matmul", [{ shape: [m, k] }, { shape: [k, n], role: "parameter" }]), fills: [uniform, uniform] });
+      cases.push({ graph: oneOp("matmul", [{ shape: [m, k] }, { shape: [m, n], role: "parameter" }], { transpose_a: true }), fills: [sparse(0.9), uniform] });
+    }
     const logits: Fill = (rng) => (rng() - 0.5) * 20;
     for (const rows of [1001, 8, 9, 12, 259]) {
       cases.push({ graph: oneOp("softmax", [{ shape: [rows, 7] }]), fills: [logits] });
@@ -544,7 +555,8 @@ describe("filling a batch in WebAssembly memory", () => {
     const { ResidentDataset } = await import("../../src/exec/backends/wasm/batch.js");
     const [f, k] = [data.features, data.classes];
     const arena = allocateWasmArena(rows * (f + k), 0, ResidentDataset.reservedElements(data, rows), threads);
-    // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it first).
+    // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it
+    // first: filled again until the worker has taken one, when the batch is big enough to split).
     if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
     const resident = new ResidentDataset(arena, data, rows);
     const x = arena.arena.subarray(0, rows * f);
@@ -552,6 +564,14 @@ describe("filling a batch in WebAssembly memory", () => {
     const xr = new Float32Array(rows * f);
     const yr = new Float32Array(rows * k);
     resident.fill(order, start, rows, x, y, k);
+    const splits = threads === 2 && rows >= 32;
+    // (For up to 5 s: with other test files running on the same cores, the worker may get none for a while.)
+    for (const begin = Date.now(); splits && arena.pool!.workerJobs === 0 && Date.now() - begin < 5_000;) {
+      x.fill(7);
+      resident.fill(order, start, rows, x, y, k);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (splits) expect(arena.pool!.workerJobs).toBeGreaterThan(0);
     fillBatch(data, order, start, rows, xr, yr, k);
     expect(Array.from(x)).toEqual(Array.from(xr));
     expect(Array.from(y)).toEqual(Array.from(yr));
