@@ -15,6 +15,7 @@
  * otherwise (or for parameters outside that memory) the plain loops below run.
  */
 import type { WasmArena } from "../exec/backends/wasm/arena.js";
+import { Balance } from "../exec/backends/wasm/balance.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import type { FloatArray } from "../ops/op.js";
@@ -153,12 +154,13 @@ class Sgd extends BaseOptimizer {
 
 class Adam extends BaseOptimizer {
   readonly name = "adam";
-  /** For each parameter, the number of elements of the parameters after it; and a worker's part in flight. */
-  private readonly afterSizes: number[];
-  private pending = false;
+  /** For each big parameter, where its update is cut between the threads. */
+  private readonly cuts: (Balance | undefined)[] = [];
+  /** The cut of a worker's part in flight, and when this thread began its own part. */
+  private pending: Balance | undefined;
+  private pendingSince = 0;
   constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
     super(settings, sizes, ["m", "v"], arena);
-    this.afterSizes = sizes.map((_, i) => sizes.slice(i + 1).reduce((sum, n) => sum + n, 0));
   }
   protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;
@@ -174,20 +176,23 @@ class Adam extends BaseOptimizer {
       return;
     }
     // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
-    // thread updates the head and then the parameters after it, so that both threads get about half of the
-    // elements; the step waits for the worker's part at its end. Each element is updated as by one thread.
+    // thread updates the head and then the parameters after it; the step waits for the worker's part at
+    // its end. Where the tail starts is learned (a Balance, which times both threads' parts, this one's
+    // with the parameters after it), so that both end together. Each element is updated as by one thread.
     this.finishPending();
-    const after = this.afterSizes[index]!;
-    const h = Math.max(0, Math.floor((n - after) / 8) * 4);
+    const cut = (this.cuts[index] ??= new Balance(n, 4));
+    const h = cut.h;
     const o = 4 * h;
     const started = this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    if (h > 0 || !started) kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    this.pending = started;
+    this.pendingSince = performance.now();
+    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
+    this.pending = started ? cut : undefined;
   }
   protected override finishPending(): void {
     if (!this.pending) return;
-    this.pending = false;
-    this.pool!.finish();
+    const cut = this.pending;
+    this.pending = undefined;
+    this.pool!.finishBalanced(cut, this.pendingSince);
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;

@@ -6,6 +6,7 @@
 import type { Dataset } from "../../../data/mnist.js";
 import type { FloatArray } from "../../../ops/op.js";
 import type { WasmArena } from "./arena.js";
+import { Balance } from "./balance.js";
 import { JOB } from "./pool.js";
 
 /** Writes samples order[start … start+rows) into x (rows × features, a view into `arena`) and y. */
@@ -47,6 +48,7 @@ export class ResidentDataset {
   private readonly images: number;
   private readonly labels: number;
   private readonly indices: Uint32Array;
+  private readonly balances = new Map<number, Balance>();
 
   /** Float32 slots to reserve in the arena for `data` and batches of up to `maxRows`. */
   static reservedElements(data: Dataset, maxRows: number): number {
@@ -68,6 +70,12 @@ export class ResidentDataset {
     this.indices = new Uint32Array(arena.memory.buffer, arena.reserve(maxRows).byteOffset, maxRows);
   }
 
+  private balanceFor(rows: number): Balance {
+    let balance = this.balances.get(rows);
+    if (!balance) this.balances.set(rows, (balance = new Balance(rows, 1)));
+    return balance;
+  }
+
   /** fillBatchInPlace's contract, for this dataset; rows at most the maxRows it was made for. */
   fill(order: ArrayLike<number>, start: number, rows: number, x: FloatArray, y: FloatArray | null, classes: number): void {
     // The kernel writes and reads where these say, unchecked: check them here, as the JavaScript fill's
@@ -86,11 +94,14 @@ export class ResidentDataset {
     }
     const { kernels, pool } = this.arena;
     const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
-    const h = pool && rows >= 32 ? rows >> 1 : 0;
+    // The worker takes rows [h, rows) (a cut learned by a Balance, kept per batch size).
+    const cut = pool && rows >= 32 ? this.balanceFor(rows) : undefined;
+    const h = cut ? cut.h : 0;
     const started =
       h > 0 &&
       pool!.start(JOB.gatherBatch, this.images, this.labels, pi + 4 * h, px + 4 * h * features, y ? py + 4 * h * classes : 0, rows - h, features, classes, 255);
+    const begin = performance.now();
     kernels.gatherBatch(this.images, this.labels, pi, px, py, started ? h : rows, features, classes, 255);
-    if (started) pool!.finish();
+    if (started) pool!.finishBalanced(cut!, begin);
   }
 }

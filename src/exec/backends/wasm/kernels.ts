@@ -10,6 +10,7 @@ import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
+import { Balance } from "./balance.js";
 import { JOB, type WasmPool } from "./pool.js";
 
 /** Products of at least this many multiply-adds are split between the main thread and the worker. */
@@ -110,19 +111,19 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const [bias, reluDelta] = epilogue ? [epilogue.bias, epilogue.reluDelta] : [0, 0];
   const [m, k] = ta ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
   const n = tb ? b![0]! : b![1]!;
-  // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row block.
-  const split = (block: number) => {
-    const h = Math.floor(m / (2 * block)) * block;
-    return pool && m * k * n >= SPLIT_MACS && h > 0 ? h : 0;
-  };
+  // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row
+  // block, from a Balance (each row of C is computed the same way by either thread).
+  const balance = (block: number) => (pool && m * k * n >= SPLIT_MACS && m >= 2 * block ? new Balance(m, block) : undefined);
   // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
   const dense = (aRow: number, aCol: number) => {
-    const h = split(4);
-    if (h === 0) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
+    const cut = balance(4);
+    if (!cut) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
     return (pa: number, pb: number, pc: number) => {
+      const h = cut.h;
       const started = pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
+      const begin = performance.now();
       kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
-      if (started) pool!.finish();
+      if (started) pool!.finishBalanced(cut, begin);
     };
   };
   if (tb) {
@@ -140,15 +141,17 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const aCol = ta ? m : 1;
   if (zeroSkip && inputs[0]!.storage === "input") {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
-    const h = split(ta ? 2 : 1);
-    if (h === 0) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
+    const cut = balance(ta ? 2 : 1);
+    if (!cut) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
     return ([A, B], C) => {
       const pa = at(A!);
       const pb = at(B!);
       const pc = at(C);
+      const h = cut.h;
       const started = pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
+      const begin = performance.now();
       kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
-      if (started) pool!.finish();
+      if (started) pool!.finishBalanced(cut, begin);
     };
   }
   const product = dense(aRow, aCol);

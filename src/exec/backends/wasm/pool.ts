@@ -14,6 +14,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
+import type { Balance } from "./balance.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
@@ -51,6 +52,8 @@ const FAILED = 4;
 const CLAIM = 5;
 const WORKER_JOBS = 6;
 const ARGS_BYTE = 64;
+/** Float64 slot after the arguments: how long the worker's last job took (ms, its own clock). */
+const WORKER_MS_BYTE = 176;
 /** How long the worker spins for the next job before it sleeps. */
 const SPIN_MS = 5;
 const MAX_ARGS = 14;
@@ -61,6 +64,7 @@ const { module, memory, control } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const i32 = new Int32Array(memory.buffer, control, 16);
 const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
+const took = new Float64Array(memory.buffer, control + ${WORKER_MS_BYTE}, 1);
 const jobs = ${JSON.stringify(JOB_KERNELS)}.map((name) => k[name]);
 let seen = Atomics.load(i32, ${SEQ});
 Atomics.store(i32, ${READY}, 1);
@@ -82,11 +86,13 @@ for (;;) {
   // Claim job s: CLAIM moves from s − 1 to s, by the worker or by the main thread, never both. A stale s
   // (a job the main thread already took, seen late) fails here.
   if (Atomics.compareExchange(i32, ${CLAIM}, (s - 1) | 0, s) !== ((s - 1) | 0)) continue;
+  const begin = performance.now();
   try {
     jobs[fn](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
   } catch (err) {
     Atomics.store(i32, ${FAILED}, 1);
   }
+  took[0] = performance.now() - begin;
   Atomics.add(i32, ${WORKER_JOBS}, 1);
   Atomics.store(i32, ${DONE}, s);
 }
@@ -95,6 +101,7 @@ for (;;) {
 export class WasmPool {
   private readonly i32: Int32Array;
   private readonly args: Float64Array;
+  private readonly workerMs: Float64Array;
   private readonly worker: Worker;
   private readonly jobs: readonly JobFunction[];
   private seq = 0;
@@ -113,6 +120,7 @@ export class WasmPool {
     const buffer = arena.memory.buffer;
     this.i32 = new Int32Array(buffer, arena.control, 16);
     this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
+    this.workerMs = new Float64Array(buffer, arena.control + WORKER_MS_BYTE, 1);
     this.i32.fill(0);
     // execArgv: [] — the worker's source is CommonJS whatever the parent process was told (a parent run
     // with --input-type=module would otherwise make it an ES module, where `require` does not exist).
@@ -159,14 +167,14 @@ export class WasmPool {
 
   /**
    * After `start` and the caller's own half: runs the handed-over half here if the worker has not taken
-   * it yet, or waits (spinning) until the worker has finished it.
+   * it yet, or waits (spinning) until the worker has finished it. True when the worker ran it.
    */
-  finish(): void {
+  finish(): boolean {
     this.outstanding = false;
     const previous = (this.seq - 1) | 0;
     if (Atomics.compareExchange(this.i32, CLAIM, previous, this.seq) === previous) {
       this.runHere();
-      return;
+      return false;
     }
     while (Atomics.load(this.i32, DONE) !== this.seq) {
       // spin: the worker's half takes microseconds
@@ -176,6 +184,21 @@ export class WasmPool {
       this.failure ??= "a WebAssembly kernel failed in the worker thread";
       throw new Error(this.failure);
     }
+    return true;
+  }
+
+  /**
+   * `finish`, for a kernel whose cut a Balance chooses: tells it how long each half took. `mainStart`
+   * is performance.now() when this thread began its half (right after `start`).
+   */
+  finishBalanced(balance: Balance, mainStart: number): void {
+    const mainEnd = performance.now();
+    if (!this.finish()) return;
+    // The worker's half as this thread saw it, start-up latency included, when this thread had to wait
+    // for it; otherwise as the worker measured it (it ended earlier, but when is not known here).
+    const doneAt = performance.now();
+    const waited = doneAt - mainEnd > 0.001;
+    balance.record(mainEnd - mainStart, waited ? doneAt - mainStart : this.workerMs[0]!);
   }
 
   /** How many halves the worker has run so far. */
