@@ -167,7 +167,7 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
 
 /**
  * Which of the 8 pairs of columns [0, 16) of A (k rows, aStep bytes apart, from ap) are zero in every row:
- * bit q for columns 2q and 2q+1. One pass over the 64 bytes of each row (a cache line, which the pairs'
+ * bit q for columns 2q and 2q+1. One pass over the 64 bytes of each row (one or two cache lines, which the pairs'
  * lists then read again from the nearest cache): the border of an image is blank in a whole batch, and
  * its pairs skip the list (a quarter of them for MNIST at batch 256).
  */
@@ -287,7 +287,9 @@ function sparseTransposedRows(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
 
 /**
  * For each 4-bit mask of lanes, the i8x16.swizzle that moves the lanes set in it to the front, in order
- * (the other bytes come out 0): compacts a vector to its nonzero lanes in one instruction.
+ * (the other bytes come out 0): compacts a vector to its nonzero lanes in one instruction. A data segment:
+ * every instance (the worker's too) writes these bytes into the shared memory's first page as it starts,
+ * the same bytes, so a thread reading them meanwhile reads them right.
  */
 const COMPACT_LANES = memory.data<u8>([
   128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
@@ -336,7 +338,8 @@ const COMPACT_LANES = memory.data<u8>([
   let p = 0;
   if (aStep == 4) {
     // Contiguous: 16 values at a time, then 4, and 16 zeros (a blank stretch of an image) cost one test.
-    // The list may run 3 entries past its last one (appendNonzeros): the scratch space has room.
+    // appendNonzeros stores 4 entries at `count`, which is at most p (the nonzeros among the first p
+    // values): no store reaches past entry k, so k entries' room (8k bytes) is enough.
     const laneRows = i32x4.mul(i32x4.splat(rowBytes), i32x4(0, 1, 2, 3));
     const four = i32x4.splat(4 * rowBytes);
     for (; p + 16 <= k; p += 16) {

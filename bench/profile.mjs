@@ -34,13 +34,16 @@ let step = -1; // the step being timed; below 0 during the warm-up
 const record = (name, ms) => {
   if (step >= 0) timer(name)[step] += ms;
 };
-for (const s of executor.steps) timer(s.id);
+// Kernels' timers under "step:" + the node's id, apart from the others ("run", "fill", …).
+const stepTimer = (id) => `step:${id}`;
+for (const s of executor.steps) timer(stepTimer(s.id));
 for (const s of executor.steps) {
   const kernel = s.kernel;
+  const name = stepTimer(s.id);
   s.kernel = (inputs, output, context) => {
     const t = performance.now();
     kernel(inputs, output, context);
-    record(s.id, performance.now() - t);
+    record(name, performance.now() - t);
   };
 }
 const run = executor.run.bind(executor);
@@ -68,7 +71,7 @@ for (let b = -100; b < steps; b++) {
   record("optimizer", performance.now() - t1);
 }
 
-const kernelIds = executor.steps.map((s) => s.id);
+const kernelIds = executor.steps.map((s) => stepTimer(s.id));
 const perStep = (f) => Float64Array.from({ length: steps }, (_, i) => f(i));
 const sum = (ids) => perStep((i) => ids.reduce((acc, id) => acc + timers.get(id)[i], 0));
 const kernels = sum(kernelIds);
@@ -91,8 +94,8 @@ const byId = new Map(executor.plan.steps.map((s) => [s.node.id, s]));
 console.log(`batch ${args.batch}, ${args.threads} thread${args.threads > 1 ? "s" : ""}, µs per step over ${steps} steps (medians of the parts do not add up to the median step)\n`);
 console.log(`  median      mean`);
 for (const [id, times] of rows) {
-  const s = byId.get(id);
-  const what = s ? `${id.padEnd(12)} ${s.node.op.padEnd(28)} ${s.inputs.map((v) => `[${v.shape.join(",")}]`).join(" ")}` : id;
+  const s = id.startsWith("step:") ? byId.get(id.slice("step:".length)) : undefined;
+  const what = s ? `${s.node.id.padEnd(12)} ${s.node.op.padEnd(28)} ${s.inputs.map((v) => `[${v.shape.join(",")}]`).join(" ")}` : id;
   console.log(`${us(median(times))}  ${us(mean(times))}  ${what}`);
 }
 process.exit(0);

@@ -30,7 +30,7 @@ export interface ExecutorOptions {
   readonly zeroSkip?: boolean;
   /** wasm: float32 values to reserve in the same memory after the arena, for optimizer state. Default 0. */
   readonly reserveElements?: number;
-  /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes half of each). Default 1. */
+  /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes part of each). Default 1. */
   readonly threads?: number;
 }
 

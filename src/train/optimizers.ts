@@ -20,7 +20,7 @@ import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import type { FloatArray } from "../ops/op.js";
 
-/** Parameters of at least this many values are updated half by the main thread, half by the worker. */
+/** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
 const SPLIT_ELEMENTS = 32_768;
 
 export type OptimizerName = "sgd" | "adam" | "rmsprop";
@@ -184,9 +184,12 @@ class Adam extends BaseOptimizer {
     const h = cut.h;
     const o = 4 * h;
     const started = this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    this.pendingSince = performance.now();
+    const since = performance.now();
     kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    this.pending = started ? cut : undefined;
+    if (started) {
+      this.pending = cut;
+      this.pendingSince = since;
+    }
   }
   protected override finishPending(): void {
     if (!this.pending) return;

@@ -14,7 +14,9 @@ function settle(balance: Balance, units: number, mainPace: number, workerPace: n
 }
 
 describe("a Balance", () => {
-  it("starts at half, in whole blocks", () => {
+  it("starts at half, in whole blocks; at least one block each", () => {
+    expect(() => new Balance(7, 4)).toThrow(/at least 2 blocks of 4/);
+    expect(new Balance(8, 4).h).toBe(4);
     expect(new Balance(256, 4).h).toBe(128);
     expect(new Balance(784, 2).h).toBe(392);
     expect(new Balance(37, 4).h).toBe(16);
@@ -55,7 +57,7 @@ describe("a Balance", () => {
   it("always cuts at a multiple of its block, within the units", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 8, max: 5000 }), // at least 2 blocks of 4
+        fc.integer({ min: 8, max: 5000 }), // at least 2 blocks
         fc.constantFrom(1, 2, 4),
         fc.array(fc.tuple(fc.double({ min: 0, max: 10, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true })), { maxLength: 100 }),
         (units, block, runs) => {
@@ -65,6 +67,7 @@ describe("a Balance", () => {
             expect(balance.h % block).toBe(0);
             expect(balance.h).toBeGreaterThan(0);
             expect(balance.h).toBeLessThan(units);
+            expect(units - balance.h).toBeGreaterThanOrEqual(block);
           }
         },
       ),

@@ -4,9 +4,10 @@
  * the optimizers' one-pass updates; and the arena living in WebAssembly memory.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFile, type Graph, type GraphNode } from "../../src/index.js";
 import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
+import { Balance } from "../../src/exec/backends/wasm/balance.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
 import { JOB } from "../../src/exec/backends/wasm/pool.js";
@@ -149,6 +150,28 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
     expect(results[0]).toEqual(results[1]);
     expect(results[0]!.slice(58).every(Number.isNaN)).toBe(true);
     expect(results[0]![0]).toBeCloseTo(0.75 * Math.sin(16 * 29), 6);
+  });
+
+  it("Xᵀ·δ takes a −0 or a NaN alone in a pair blank in every other sample as the dense kernel does", () => {
+    // 32 pixels (two blocks of 8 pairs), 5 samples: pixel 3 holds −0 in sample 2, pixel 20 a NaN in
+    // sample 4, pixel 31 a 1.5 in sample 0; everything else is zero. A pair is blank only if all its bits are.
+    const [samples, pixels, n] = [5, 32, 11];
+    const x = new Float32Array(samples * pixels);
+    x[2 * pixels + 3] = -0;
+    x[4 * pixels + 20] = Number.NaN;
+    x[0 * pixels + 31] = 1.5;
+    const graph = oneOp("matmul", [{ shape: [samples, pixels] }, { shape: [samples, n], role: "parameter" }], { transpose_a: true });
+    const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
+    const results = [true, false].map((zeroSkip) => {
+      const e = new Executor(plan, { backend: "wasm", zeroSkip });
+      e.view("in0").set(x);
+      e.view("in1").set(Float32Array.from({ length: samples * n }, (_, i) => Math.sin(i) - 0.5));
+      e.run();
+      return Array.from(e.view("out")).map((v) => (Object.is(v, -0) ? "-0" : v));
+    });
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]!.slice(20 * n, 21 * n).every((v) => Number.isNaN(v))).toBe(true);
+    expect(results[0]![31 * n]).toBeCloseTo(1.5 * (Math.sin(0) - 0.5), 6);
   });
 
   it("the zero-skipping product is the dense wasm product bit for bit", () => {
@@ -356,6 +379,12 @@ describe("the wasm backend runs the report's network as the reference does", () 
     }
     // The comparison meant something: the worker did run halves.
     expect(two.wasm!.pool!.workerJobs).toBeGreaterThan(0);
+    // And the products' cuts learn from both threads' times (finite, positive).
+    const record = vi.spyOn(Balance.prototype, "record");
+    for (let again = 0; again < 20; again++) two.run({ training: true });
+    expect(record).toHaveBeenCalled();
+    for (const [mainMs, workerMs] of record.mock.calls) expect(Number.isFinite(mainMs) && mainMs > 0 && Number.isFinite(workerMs) && workerMs > 0).toBe(true);
+    record.mockRestore();
     two.wasm!.pool!.close();
   });
 
@@ -477,28 +506,91 @@ describe("optimizers update in one WebAssembly pass, as the plain loops do", () 
   });
 });
 
+describe("a kernel split between two threads at any cut", () => {
+  // A Balance moves the cut from step to step: every cut (a multiple of the kernel's block) must give the
+  // one-call result bit for bit. Checked on one thread, calling the kernel for [0, h) and then [h, end).
+  it("products by rows (dense, zero-skipping), Xᵀ·δ by pairs of pixels, and Adam", () => {
+    const [m, k, n] = [37, 45, 19];
+    const { kernels, arena: f32, scratch } = allocateWasmArena(m * k + k * n + m * n + 4 * 103 + 64, 12 * 64, 0);
+    const rng = lcg(77);
+    const byte = (element: number) => f32.byteOffset + 4 * element;
+    // A: m × k, 70 % zeros; B: k × n (Aᵀ·B reads its first m rows); C: the product.
+    const [A, B, C] = [0, m * k, m * k + k * n];
+    f32.set(
+      Float32Array.from({ length: m * k }, () => (rng() < 0.7 ? 0 : rng() - 0.5)),
+      A,
+    );
+    f32.set(
+      Float32Array.from({ length: k * n }, () => rng() - 0.5),
+      B,
+    );
+    const products: { block: number; rows: number; part: (i0: number, i1: number) => void }[] = [
+      { block: 4, rows: m, part: (i0, i1) => kernels.matmul(byte(A + i0 * k), byte(B), byte(C + i0 * n), i1 - i0, k, n, k, 1) },
+      { block: 1, rows: m, part: (i0, i1) => kernels.matmulSparseA(byte(A + i0 * k), byte(B), byte(C + i0 * n), i1 - i0, k, n, k, 1, scratch) },
+      { block: 2, rows: k, part: (i0, i1) => kernels.matmulSparseA(byte(A + i0), byte(B), byte(C + i0 * n), i1 - i0, m, n, 1, k, scratch) },
+    ];
+    for (const { block, rows, part } of products) {
+      const result = () => Array.from(f32.subarray(C, C + rows * n));
+      part(0, rows);
+      const whole = result();
+      for (let h = block; h < rows; h += block) {
+        f32.fill(Number.NaN, C, C + rows * n);
+        part(0, h);
+        part(h, rows);
+        expect(result(), `block ${block}, cut ${h}`).toEqual(whole);
+      }
+    }
+    // Adam over 103 values (w, g, m, v side by side), cut at every multiple of 4.
+    const L = 103;
+    const w = C + m * n;
+    const [g, mo, v] = [w + L, w + 2 * L, w + 3 * L];
+    const start = Float32Array.from({ length: 4 * L }, (_, i) => (i >= 3 * L ? rng() : rng() - 0.5));
+    const adam = (from: number, count: number) =>
+      kernels.adam(byte(w + from), byte(g + from), byte(mo + from), byte(v + from), count, 0.9, 0.1, 0.999, 0.001, 1e-8, 0.01, 1, 1);
+    const state = () => Array.from(f32.subarray(w, w + 4 * L));
+    f32.set(start, w);
+    adam(0, L);
+    const whole = state();
+    for (let h = 4; h < L; h += 4) {
+      f32.set(start, w);
+      adam(0, h);
+      adam(h, L - h);
+      expect(state(), `Adam cut at ${h}`).toEqual(whole);
+    }
+  });
+});
+
 describe("Adam with a worker thread", () => {
-  it("updates a big parameter half on each thread, bit for bit as one thread does", async () => {
-    const n = 40_003;
+  it("updates big parameters in two parts, one on each thread, bit for bit as one thread does", async () => {
+    // Two big parameters with small ones after each: the second big one waits for the worker's part of
+    // the first, and the main thread's part includes the small ones (its cut is learned from that).
+    const sizes = [40_003, 5_000, 40_003, 10];
+    const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((sum, n) => sum + n + 13, 0));
+    const total = offsets.at(-1)! + sizes.at(-1)! + 13;
     const settings: OptimizerSettings = { ...REPORT_ADAM, bias_correction: true, weight_decay: 0.01 };
-    const results = [];
-    for (const threads of [1, 2]) {
-      const arena = allocateWasmArena(2 * 40_016, 0, 2 * 40_016, threads);
-      const w = arena.arena.subarray(0, n);
-      const g = arena.arena.subarray(40_016, 40_016 + n);
+    /** At least `steps` steps; on 2 threads, until the worker has taken parts (up to 5 s: it comes up, and other tests share the cores). */
+    const train = async (threads: number, steps: number) => {
+      const arena = allocateWasmArena(2 * total, 0, 2 * total, threads);
+      const ws = sizes.map((n, i) => arena.arena.subarray(offsets[i]!, offsets[i]! + n));
+      const gs = sizes.map((n, i) => arena.arena.subarray(total + offsets[i]!, total + offsets[i]! + n));
       const next = lcg(3);
       const rng = () => next() - 0.5;
-      w.set(Float32Array.from(w, rng));
-      const opt = createOptimizer(settings, [n], arena);
-      for (let step = 0; step < 4; step++) {
-        g.set(Float32Array.from(g, rng));
-        opt.step([w], [g], 0.01);
-        await new Promise((resolve) => setTimeout(resolve, 20)); // lets the worker come up
+      for (const w of ws) w.set(Float32Array.from(w, rng));
+      const opt = createOptimizer(settings, sizes, arena);
+      const begin = Date.now();
+      while (opt.steps < steps || (threads === 2 && arena.pool!.workerJobs < 4 && Date.now() - begin < 5_000)) {
+        for (const g of gs) g.set(Float32Array.from(g, rng));
+        opt.step(ws, gs, 0.01);
+        if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      results.push(Array.from(w));
+      const result = { steps: opt.steps, workerJobs: arena.pool?.workerJobs ?? 0, w: ws.map((w) => Array.from(w)) };
       arena.pool?.close();
-    }
-    expect(results[1]).toEqual(results[0]);
+      return result;
+    };
+    const two = await train(2, 4);
+    expect(two.workerJobs).toBeGreaterThanOrEqual(4);
+    const one = await train(1, two.steps);
+    expect(two.w).toEqual(one.w);
   });
 });
 

@@ -34,6 +34,7 @@ export class Balance {
     private readonly units: number,
     private readonly block: number,
   ) {
+    if (!(units >= 2 * block && block >= 1)) throw new Error(`a Balance splits at least 2 blocks of ${block}, not ${units} units`);
     this.cut = this.cutAt(0.5);
   }
 
@@ -43,8 +44,9 @@ export class Balance {
   }
 
   /**
-   * After a split run: the main thread's half took `mainMs` and the worker's `workerMs` (as each
-   * measured its own). A run whose halves one thread did both of tells nothing: leave it out.
+   * After a split run: the main thread's part took `mainMs` and the worker's `workerMs` (see
+   * WasmPool.finishBalanced for how each is timed). A run whose parts one thread did both of tells
+   * nothing: leave it out.
    */
   record(mainMs: number, workerMs: number): void {
     const h = this.cut;
@@ -53,7 +55,7 @@ export class Balance {
     const mainPace = mainMs / h;
     const workerPace = workerMs / (this.units - h);
     const even = workerPace / (mainPace + workerPace);
-    if (!(even >= 0 && even <= 1)) return; // paces too small to divide
+    if (!(even >= 0 && even <= 1)) return; // an infinite or NaN pace: nothing to learn
     const move = Math.max(-MAX_MOVE, Math.min(MAX_MOVE, RATE * (even - this.fraction)));
     this.fraction = Math.max(LOWEST, Math.min(HIGHEST, this.fraction + move));
     this.cut = this.cutAt(this.fraction);

@@ -96,12 +96,12 @@ export class ResidentDataset {
     const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
     // The worker takes rows [h, rows) (a cut learned by a Balance, kept per batch size).
     const cut = pool && rows >= 32 ? this.balanceFor(rows) : undefined;
-    const h = cut ? cut.h : 0;
+    const h = cut ? cut.h : rows;
     const started =
-      h > 0 &&
+      cut !== undefined &&
       pool!.start(JOB.gatherBatch, this.images, this.labels, pi + 4 * h, px + 4 * h * features, y ? py + 4 * h * classes : 0, rows - h, features, classes, 255);
     const begin = performance.now();
     kernels.gatherBatch(this.images, this.labels, pi, px, py, started ? h : rows, features, classes, 255);
-    if (started) pool!.finishBalanced(cut!, begin);
+    if (started) pool!.finishBalanced(cut, begin);
   }
 }

@@ -21,7 +21,10 @@ export const SPLIT_ELEMENTS = 16_384;
 /** and softmax's kernels over at least this many (each costs an exponential). */
 export const SPLIT_SOFTMAX_ELEMENTS = 2_048;
 
-/** Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts). */
+/**
+ * Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts):
+ * 12 bytes per listed sample for Xᵀ·δ's pairs, 8 per nonzero for X·W's rows.
+ */
 export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 12;
 
 export interface FastKernelContext {
@@ -37,7 +40,7 @@ export interface FastKernelContext {
   readonly inputs: readonly PlannedValue[];
   /** Skip the zeros of a fed left operand of a matrix product (default on). */
   readonly zeroSkip: boolean;
-  /** The worker thread that takes half of the big products, if any; and its scratch space. */
+  /** The worker thread that takes part of the big kernels (a learned part of the products, half of the others), if any; and its scratch space. */
   readonly pool: WasmPool | undefined;
   readonly workerScratch: number;
 }
@@ -113,10 +116,10 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const n = tb ? b![0]! : b![1]!;
   // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row
   // block, from a Balance (each row of C is computed the same way by either thread).
-  const balance = (block: number) => (pool && m * k * n >= SPLIT_MACS && m >= 2 * block ? new Balance(m, block) : undefined);
+  const balanceFor = (block: number) => (pool && m * k * n >= SPLIT_MACS && m >= 2 * block ? new Balance(m, block) : undefined);
   // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
   const dense = (aRow: number, aCol: number) => {
-    const cut = balance(4);
+    const cut = balanceFor(4);
     if (!cut) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
     return (pa: number, pb: number, pc: number) => {
       const h = cut.h;
@@ -141,7 +144,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const aCol = ta ? m : 1;
   if (zeroSkip && inputs[0]!.storage === "input") {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
-    const cut = balance(ta ? 2 : 1);
+    const cut = balanceFor(ta ? 2 : 1);
     if (!cut) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
     return ([A, B], C) => {
       const pa = at(A!);

@@ -1,8 +1,8 @@
 /**
  * A second core for the big kernels: one worker thread that instantiates the same WebAssembly module over
- * the same shared memory and runs one half of a kernel (rows of a product, elements of an update) while
- * the main thread runs the other half. Each output element is computed exactly as by one thread, so the
- * results do not depend on the split.
+ * the same shared memory and runs one part of a kernel (rows of a product, elements of an update) while
+ * the main thread runs the other (halves, or a cut learned by a Balance). Each output element is computed
+ * exactly as by one thread, so the results do not depend on the split.
  *
  * Hand-over, through the arena's control block (Int32 slots): the main thread writes the job's function
  * and arguments, bumps SEQ and notifies; the worker, spinning on SEQ for 5 ms after each job (so the
@@ -52,11 +52,13 @@ const FAILED = 4;
 const CLAIM = 5;
 const WORKER_JOBS = 6;
 const ARGS_BYTE = 64;
-/** Float64 slot after the arguments: how long the worker's last job took (ms, its own clock). */
-const WORKER_MS_BYTE = 176;
+const MAX_ARGS = 14;
+/** Float64 slot after the arguments (byte 176 of the control block's 256): how long the worker's last job took (ms, its own clock). */
+const WORKER_MS_BYTE = ARGS_BYTE + 8 * MAX_ARGS;
+/** A wait in finish() longer than this (1 µs: more than a hand-over's cache-line round trips) means the worker was still at work. */
+const WAITED_MS = 0.001;
 /** How long the worker spins for the next job before it sleeps. */
 const SPIN_MS = 5;
-const MAX_ARGS = 14;
 
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
@@ -197,7 +199,7 @@ export class WasmPool {
     // The worker's half as this thread saw it, start-up latency included, when this thread had to wait
     // for it; otherwise as the worker measured it (it ended earlier, but when is not known here).
     const doneAt = performance.now();
-    const waited = doneAt - mainEnd > 0.001;
+    const waited = doneAt - mainEnd > WAITED_MS;
     balance.record(mainEnd - mainStart, waited ? doneAt - mainStart : this.workerMs[0]!);
   }
 
