@@ -9,7 +9,9 @@
 // Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
 // a warm-up (10 steps and 1 s at least), then `steps` timed steps (an epoch's worth for graphnet's
 // WebAssembly backend) — fill the batch from the image bytes, forward, backward, optimizer update —
-// repeated `--repeats` times in fresh processes, the systems taking turns; the median is reported.
+// repeated `--repeats` times in fresh processes, the systems taking turns; the median is reported. Each
+// run is labelled with the machine's state just before it (cross-core latency: see probeCrossCore), and
+// graphnet against NumPy is also given for each state apart (JSON: `by_state`, `runs_cross_core_ns`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
@@ -47,6 +49,7 @@ function parseArgs(argv) {
     else if (a === "--systems") args.systems = next().split(",");
     else if (a === "--numpy") args.numpy = next();
     else if (a === "--child") args.child = JSON.parse(next());
+    else if (a === "--probe") args.probe = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 11).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
       process.exit(0);
@@ -145,6 +148,46 @@ async function child({ system, batch, steps }) {
   return { ms_per_step: ms / steps, steps, loss, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
 }
 
+// ───────────────────────── the machine's state ─────────────────────────
+
+// On this shared VM the two virtual cores are sometimes close (a cache line passes from one to the
+// other in ~50 ns: a ping-pong round trip of ~100 ns) and sometimes far apart (~500 ns a round trip),
+// for seconds to minutes at a time. Far apart, every line two threads share costs ~5 times more: graphnet
+// (two threads handing data to each other ~20 times a step) ran 0.55 ms per step at batch 256 close and
+// 0.72–0.79 far; NumPy slowed from ~0.63 to ~0.70–0.80 ms, on 1 BLAS thread too. Each run is labelled with
+// a probe taken just before it, so that the summary can compare systems in the same state.
+
+/** Nanoseconds of a cross-core round trip (median of 5 × 2,000 ping-pongs through a SharedArrayBuffer). */
+async function probeCrossCore() {
+  const { Worker } = await import("node:worker_threads");
+  const flag = new Int32Array(new SharedArrayBuffer(64));
+  const source = `const { workerData } = require("node:worker_threads");
+    const flag = new Int32Array(workerData);
+    for (;;) { let v; while ((v = Atomics.load(flag, 0)) % 2 === 0) {} if (v < 0) break; Atomics.store(flag, 0, v + 1); }`;
+  const worker = new Worker(source, { eval: true, workerData: flag.buffer, execArgv: [] });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const rounds = [];
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 2_000; i++) {
+      const v = Atomics.add(flag, 0, 1) + 1;
+      while (Atomics.load(flag, 0) === v) {}
+    }
+    rounds.push(((performance.now() - t0) * 1e6) / 2_000);
+  }
+  Atomics.store(flag, 0, -1_000_000_001);
+  await worker.terminate();
+  return median(rounds);
+}
+
+/** Round trips above this many ns: the cores are far apart. */
+const FAR_NS = 250;
+
+function probeOnce() {
+  const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--probe"], { encoding: "utf8" });
+  return res.status === 0 ? Number(res.stdout.trim()) : null;
+}
+
 // ───────────────────────── NumPy, when there ─────────────────────────
 
 function numpyScript(args) {
@@ -204,6 +247,13 @@ function summarize(system, batch, runs) {
     steps: runs[0].steps,
     repeats: runs.length,
     runs_ms_per_step: runs.map((r) => r.ms_per_step),
+    runs_cross_core_ns: runs.map((r) => r.cross_core_ns),
+    by_state: Object.fromEntries(
+      ["close", "far"].flatMap((state) => {
+        const these = runs.filter((r) => r.cross_core_ns !== null && (r.cross_core_ns > FAR_NS) === (state === "far"));
+        return these.length ? [[state, { ms_per_step: median(these.map((r) => r.ms_per_step)), runs: these.length }]] : [];
+      }),
+    ),
     peak_rss_mib: rss.length ? Math.max(...rss) : null,
     final_loss: runs.at(-1).loss,
   };
@@ -228,6 +278,10 @@ async function main() {
     process.stdout.write(JSON.stringify(await child(args.child)) + "\n");
     return;
   }
+  if (args.probe) {
+    process.stdout.write(`${(await probeCrossCore()).toFixed(0)}\n`);
+    process.exit(0);
+  }
   const info = machine();
   const np = numpyScript(args);
   const systems = [...args.systems, ...(np.path ? ["numpy"] : [])];
@@ -245,9 +299,10 @@ async function main() {
     for (let r = 0; r < args.repeats; r++) {
       for (const system of systems) {
         log(`  batch ${batch}, run ${r + 1}/${args.repeats}, ${system} …`);
-        const run = runOnce(system, batch, np.path);
+        const crossCoreNs = probeOnce();
+        const run = { ...runOnce(system, batch, np.path), cross_core_ns: crossCoreNs };
         runs.get(system).push(run);
-        log(` ${run.ms_per_step.toFixed(3)} ms/step\n`);
+        log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${crossCoreNs === null ? "?" : crossCoreNs > FAR_NS ? "far" : "close"}: ${crossCoreNs} ns round trip)\n`);
       }
     }
     for (const system of systems) results.push(summarize(system, batch, runs.get(system)));
@@ -279,6 +334,24 @@ async function main() {
   log("\n" + rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n") + "\n");
   log(`\n× X = X's ms/step ÷ this row's (above 1: this row is faster). epoch = ms/step × ⌈42,000 / batch⌉ steps.\n`);
   log(`medians of ${args.repeats} runs, each in a fresh process; peak RSS is that process's maximum resident set.\n`);
+  // graphnet's fastest row against NumPy, run by run in the same state of the machine.
+  if (np.path) {
+    const state = [["batch", "cores", "graphnet-wasm ms/step (runs)", "numpy ms/step (runs)", "× numpy"]];
+    for (const batch of args.batches) {
+      const [g, n] = [ref("graphnet-wasm", batch), ref("numpy", batch)];
+      if (!g || !n) continue;
+      for (const which of ["close", "far"]) {
+        const [gs, ns] = [g.by_state[which], n.by_state[which]];
+        if (!gs || !ns) continue;
+        state.push([String(batch), which, `${gs.ms_per_step.toFixed(3)} (${gs.runs})`, `${ns.ms_per_step.toFixed(3)} (${ns.runs})`, (ns.ms_per_step / gs.ms_per_step).toFixed(2)]);
+      }
+    }
+    if (state.length > 1) {
+      const w = state[0].map((_, c) => Math.max(...state.map((row) => row[c].length)));
+      log(`\nby the state of the machine (cores close: a cross-core round trip ≤ ${FAR_NS} ns; far: above), medians of the runs in each:\n`);
+      log(state.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join("  ")).join("\n") + "\n");
+    }
+  }
 }
 
 main().catch((err) => {
