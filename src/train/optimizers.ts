@@ -15,7 +15,8 @@
  * otherwise (or for parameters outside that memory) the plain loops below run.
  */
 import type { WasmArena } from "../exec/backends/wasm/arena.js";
-import { Balance } from "../exec/backends/wasm/balance.js";
+import { finishRun } from "../exec/backends/wasm/kernels.js";
+import { Split } from "../exec/backends/wasm/split.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import type { FloatArray } from "../ops/op.js";
@@ -155,10 +156,10 @@ class Sgd extends BaseOptimizer {
 class Adam extends BaseOptimizer {
   readonly name = "adam";
   /** For each big parameter, where its update is cut between the threads. */
-  private readonly cuts: (Balance | undefined)[] = [];
-  /** The cut of a worker's part in flight, and when this thread began its own part. */
-  private pending: Balance | undefined;
-  private pendingSince = 0;
+  private readonly splits: (Split | undefined)[] = [];
+  /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
+  private pending: Split | undefined;
+  private pendingShared = false;
   constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
     super(settings, sizes, ["m", "v"], arena);
   }
@@ -177,25 +178,24 @@ class Adam extends BaseOptimizer {
     }
     // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
     // thread updates the head and then the parameters after it; the step waits for the worker's part at
-    // its end. Where the tail starts is learned (a Balance, which times both threads' parts, this one's
-    // with the parameters after it), so that both end together. Each element is updated as by one thread.
+    // its end. Whether to share it and where the tail starts are learned (a Split, which times the update
+    // with the parameters after it, shared or not), so that both threads end together. Each element is
+    // updated as by one thread.
     this.finishPending();
-    const cut = (this.cuts[index] ??= new Balance(n, 4));
-    const h = cut.h;
+    const split = (this.splits[index] ??= new Split(n, 4));
+    const h = split.h;
     const o = 4 * h;
-    const started = this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    const since = performance.now();
+    const started =
+      split.begin() && this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
     kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    if (started) {
-      this.pending = cut;
-      this.pendingSince = since;
-    }
+    this.pending = split;
+    this.pendingShared = started;
   }
   protected override finishPending(): void {
-    if (!this.pending) return;
-    const cut = this.pending;
+    const split = this.pending;
+    if (!split) return;
     this.pending = undefined;
-    this.pool!.finishBalanced(cut, this.pendingSince);
+    finishRun(split, this.pool!, this.pendingShared);
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFile, type Graph, type GraphNode } from "../../src/index.js";
 import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
-import { Balance } from "../../src/exec/backends/wasm/balance.js";
+import { Split } from "../../src/exec/backends/wasm/split.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
 import { JOB } from "../../src/exec/backends/wasm/pool.js";
@@ -379,11 +379,11 @@ describe("the wasm backend runs the report's network as the reference does", () 
     }
     // The comparison meant something: the worker did run halves.
     expect(two.wasm!.pool!.workerJobs).toBeGreaterThan(0);
-    // And the products' cuts learn from both threads' times (finite, positive).
-    const record = vi.spyOn(Balance.prototype, "record");
+    // And the kernels' Splits learn from the runs' and both parts' times (finite, positive).
+    const record = vi.spyOn(Split.prototype, "ranShared");
     for (let again = 0; again < 20; again++) two.run({ training: true });
     expect(record).toHaveBeenCalled();
-    for (const [mainMs, workerMs] of record.mock.calls) expect(Number.isFinite(mainMs) && mainMs > 0 && Number.isFinite(workerMs) && workerMs > 0).toBe(true);
+    for (const times of record.mock.calls) expect(times.every((ms) => Number.isFinite(ms) && ms > 0)).toBe(true);
     record.mockRestore();
     two.wasm!.pool!.close();
   });
@@ -577,11 +577,11 @@ describe("Adam with a worker thread", () => {
       const rng = () => next() - 0.5;
       for (const w of ws) w.set(Float32Array.from(w, rng));
       const opt = createOptimizer(settings, sizes, arena);
+      if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 100)); // the worker comes up
       const begin = Date.now();
       while (opt.steps < steps || (threads === 2 && arena.pool!.workerJobs < 4 && Date.now() - begin < 5_000)) {
         for (const g of gs) g.set(Float32Array.from(g, rng));
         opt.step(ws, gs, 0.01);
-        if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const result = { steps: opt.steps, workerJobs: arena.pool?.workerJobs ?? 0, w: ws.map((w) => Array.from(w)) };
       arena.pool?.close();

@@ -6,7 +6,8 @@
 import type { Dataset } from "../../../data/mnist.js";
 import type { FloatArray } from "../../../ops/op.js";
 import type { WasmArena } from "./arena.js";
-import { Balance } from "./balance.js";
+import { finishRun } from "./kernels.js";
+import { Split } from "./split.js";
 import { JOB } from "./pool.js";
 
 /** Writes samples order[start … start+rows) into x (rows × features, a view into `arena`) and y. */
@@ -48,7 +49,7 @@ export class ResidentDataset {
   private readonly images: number;
   private readonly labels: number;
   private readonly indices: Uint32Array;
-  private readonly balances = new Map<number, Balance>();
+  private readonly splits = new Map<number, Split>();
 
   /** Float32 slots to reserve in the arena for `data` and batches of up to `maxRows`. */
   static reservedElements(data: Dataset, maxRows: number): number {
@@ -70,10 +71,10 @@ export class ResidentDataset {
     this.indices = new Uint32Array(arena.memory.buffer, arena.reserve(maxRows).byteOffset, maxRows);
   }
 
-  private balanceFor(rows: number): Balance {
-    let balance = this.balances.get(rows);
-    if (!balance) this.balances.set(rows, (balance = new Balance(rows, 1)));
-    return balance;
+  private splitFor(rows: number): Split {
+    let split = this.splits.get(rows);
+    if (!split) this.splits.set(rows, (split = new Split(rows, 1)));
+    return split;
   }
 
   /** fillBatchInPlace's contract, for this dataset; rows at most the maxRows it was made for. */
@@ -94,14 +95,14 @@ export class ResidentDataset {
     }
     const { kernels, pool } = this.arena;
     const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
-    // The worker takes rows [h, rows) (a cut learned by a Balance, kept per batch size).
-    const cut = pool && rows >= 32 ? this.balanceFor(rows) : undefined;
-    const h = cut ? cut.h : rows;
+    // The worker takes rows [h, rows), a Split's (kept per batch size).
+    const split = pool && rows >= 32 ? this.splitFor(rows) : undefined;
+    if (!split) return kernels.gatherBatch(this.images, this.labels, pi, px, py, rows, features, classes, 255);
+    const h = split.h;
     const started =
-      cut !== undefined &&
+      split.begin() &&
       pool!.start(JOB.gatherBatch, this.images, this.labels, pi + 4 * h, px + 4 * h * features, y ? py + 4 * h * classes : 0, rows - h, features, classes, 255);
-    const begin = performance.now();
     kernels.gatherBatch(this.images, this.labels, pi, px, py, started ? h : rows, features, classes, 255);
-    if (started) pool!.finishBalanced(cut, begin);
+    finishRun(split, pool!, started);
   }
 }

@@ -11,7 +11,7 @@
 import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { Plan } from "../../plan.js";
-import { matmulKernel, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
+import { finishRun, matmulKernel, splitFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
 import { JOB } from "./pool.js";
 
 /** A step as the executor compiled it. */
@@ -61,15 +61,16 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
 function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, { kernels, pool, scratch, memory }: FastKernelContext): Kernel {
   const h = splitPoint(rows);
   const parts = new Float64Array(memory.buffer, scratch, 2);
-  const split = pool !== undefined && rows * n >= SPLIT_SOFTMAX_ELEMENTS;
+  const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, false);
   const pp = probs.byteOffset;
   return ([z, y, dL], grad) => {
     const [pz, py, pd, pg] = [z!.byteOffset, y!.byteOffset, dL!.byteOffset, grad.byteOffset];
     const o = 4 * h * n;
-    const started = split && pool!.start(JOB.softmaxCrossEntropyAll, pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
+    const started =
+      split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropyAll, pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
     if (!started) kernels.softmaxCrossEntropyAll(pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
     kernels.softmaxCrossEntropyAll(pz, py, pd, pp, pg, h, n, rows, scratch);
-    if (started) pool!.finish();
+    if (split) finishRun(split, pool!, started);
     loss[0] = (parts[0]! + parts[1]!) / rows;
   };
 }

@@ -10,7 +10,7 @@ import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
-import { Balance } from "./balance.js";
+import { Split } from "./split.js";
 import { JOB, type WasmPool } from "./pool.js";
 
 /** Products of at least this many multiply-adds are split between the main thread and the worker. */
@@ -65,32 +65,43 @@ export function splitPoint(units: number): number {
   return Math.floor(units / 8) * 4;
 }
 
-/** splitPoint, or 0 (no split) without a worker or below `minElements` values of work. */
-function half(units: number, elements: number, minElements: number, pool: WasmPool | undefined): number {
-  return pool && elements >= minElements ? splitPoint(units) : 0;
+/**
+ * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
+ * of work, or undefined (one thread) without a worker or below `minElements`.
+ */
+export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined, balanced = true): Split | undefined {
+  return pool && elements >= minElements && units >= 2 * block ? new Split(units, block, balanced) : undefined;
+}
+
+/** Ends a run of `split` (begun by split.begin(); `started`: the worker was handed its part). */
+export function finishRun(split: Split, pool: WasmPool, started: boolean): void {
+  if (started) pool.finishShared(split);
+  else split.ranAlone();
 }
 
 /** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
 function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernelContext): Kernel {
   const run = kernels[name];
-  const h = half(len, len, SPLIT_ELEMENTS, pool);
+  const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
+  if (!split) return ([x], out) => run(at(x!), at(out), len);
   return ([x], out) => {
-    const [px, po] = [at(x!), at(out)];
-    const started = h > 0 && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
+    const [px, po, h] = [at(x!), at(out), split.h];
+    const started = split.begin() && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
     run(px, po, started ? h : len);
-    if (started) pool!.finish();
+    finishRun(split, pool!, started);
   };
 }
 
 /** out = f(a, b), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
 function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernels, pool }: FastKernelContext): Kernel {
   const run = kernels[name];
-  const h = half(len, len, SPLIT_ELEMENTS, pool);
+  const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
+  if (!split) return ([a, b], out) => run(at(a!), at(b!), at(out), len);
   return ([a, b], out) => {
-    const [pa, pb, po] = [at(a!), at(b!), at(out)];
-    const started = h > 0 && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
+    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.h];
+    const started = split.begin() && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
     run(pa, pb, po, started ? h : len);
-    if (started) pool!.finish();
+    finishRun(split, pool!, started);
   };
 }
 
@@ -115,18 +126,17 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const [m, k] = ta ? [a![1]!, a![0]!] : [a![0]!, a![1]!];
   const n = tb ? b![0]! : b![1]!;
   // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row
-  // block, from a Balance (each row of C is computed the same way by either thread).
-  const balanceFor = (block: number) => (pool && m * k * n >= SPLIT_MACS && m >= 2 * block ? new Balance(m, block) : undefined);
+  // block, from a Split (each row of C is computed the same way by either thread).
+  const splitRows = (block: number) => splitFor(m, block, m * k * n, SPLIT_MACS, pool);
   // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
   const dense = (aRow: number, aCol: number) => {
-    const cut = balanceFor(4);
-    if (!cut) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
+    const split = splitRows(4);
+    if (!split) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
     return (pa: number, pb: number, pc: number) => {
-      const h = cut.h;
-      const started = pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
-      const begin = performance.now();
+      const h = split.h;
+      const started = split.begin() && pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
       kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
-      if (started) pool!.finishBalanced(cut, begin);
+      finishRun(split, pool!, started);
     };
   };
   if (tb) {
@@ -144,17 +154,17 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const aCol = ta ? m : 1;
   if (zeroSkip && inputs[0]!.storage === "input") {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
-    const cut = balanceFor(ta ? 2 : 1);
-    if (!cut) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
+    const split = splitRows(ta ? 2 : 1);
+    if (!split) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
     return ([A, B], C) => {
       const pa = at(A!);
       const pb = at(B!);
       const pc = at(C);
-      const h = cut.h;
-      const started = pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
-      const begin = performance.now();
+      const h = split.h;
+      const started =
+        split.begin() && pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
       kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
-      if (started) pool!.finishBalanced(cut, begin);
+      finishRun(split, pool!, started);
     };
   }
   const product = dense(aRow, aCol);
@@ -174,13 +184,15 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const biasFirst = sameShape(b!, outputShape) && isBias(a!);
     if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return undefined;
     const { kernels, pool } = context;
-    const h = half(rows, rows * n, SPLIT_ELEMENTS, pool);
+    const split = splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, pool);
     return (inputs, out) => {
       const [x, bias] = biasFirst ? [at(inputs[1]!), at(inputs[0]!)] : [at(inputs[0]!), at(inputs[1]!)];
       const po = at(out);
-      const started = h > 0 && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
+      if (!split) return kernels.addBias(x, bias, po, rows, n);
+      const h = split.h;
+      const started = split.begin() && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
       kernels.addBias(x, bias, po, started ? h : rows, n);
-      if (started) pool!.finish();
+      finishRun(split, pool!, started);
     };
   },
 
@@ -194,12 +206,14 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     // the kernel's block of 16 columns, so each column is summed as by one thread.
     if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return undefined;
     const [rows, n] = [x![0]!, x![1]!];
-    const h = pool && rows * n >= SPLIT_ELEMENTS ? Math.floor(n / 32) * 16 : 0;
+    const split = splitFor(n, 16, rows * n, SPLIT_ELEMENTS, pool);
     return ([v], out) => {
       const [pv, po] = [at(v!), at(out)];
-      const started = h > 0 && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
+      if (!split) return kernels.sumRows(pv, po, rows, n, n);
+      const h = split.h;
+      const started = split.begin() && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
       kernels.sumRows(pv, po, rows, started ? h : n, n);
-      if (started) pool!.finish();
+      finishRun(split, pool!, started);
     };
   },
 
@@ -213,12 +227,14 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   softmax: ({ outputShape }, { kernels, pool }) => {
     if (outputShape.length === 0) return undefined;
     const { rows, n } = rowsOf(outputShape);
-    const h = half(rows, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+    const split = splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
     return ([z], out) => {
       const [pz, po] = [at(z!), at(out)];
-      const started = h > 0 && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
+      if (!split) return kernels.softmax(pz, po, rows, n);
+      const h = split.h;
+      const started = split.begin() && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
       kernels.softmax(pz, po, started ? h : rows, n);
-      if (started) pool!.finish();
+      finishRun(split, pool!, started);
     };
   },
   softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels, pool, scratch, memory }) => {
@@ -228,25 +244,27 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     // whether the worker sums the second part or this thread does; the parts land in the scratch space.
     const h = splitPoint(rows);
     const parts = new Float64Array(memory.buffer, scratch, 2);
-    const split = pool !== undefined && rows * n >= SPLIT_SOFTMAX_ELEMENTS;
+    const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, false);
     return ([z, y], out) => {
       const [pz, py] = [at(z!), at(y!)];
-      const started = split && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
+      const started = split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
       if (!started) kernels.softmaxCrossEntropySum(pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
       kernels.softmaxCrossEntropySum(pz, py, h, n, scratch);
-      if (started) pool!.finish();
+      if (split) finishRun(split, pool!, started);
       out[0] = (parts[0]! + parts[1]!) / m;
     };
   },
   softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels, pool }) => {
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
-    const h = half(rows, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+    const split = splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
     return ([z, y, dL], out) => {
       const [pz, py, po] = [at(z!), at(y!), at(out)];
-      const started = h > 0 && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
+      if (!split) return kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, rows, n, m);
+      const h = split.h;
+      const started = split.begin() && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
       kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
-      if (started) pool!.finish();
+      finishRun(split, pool!, started);
     };
   },
 };

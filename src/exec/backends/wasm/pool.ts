@@ -1,7 +1,7 @@
 /**
  * A second core for the big kernels: one worker thread that instantiates the same WebAssembly module over
  * the same shared memory and runs one part of a kernel (rows of a product, elements of an update) while
- * the main thread runs the other (halves, or a cut learned by a Balance). Each output element is computed
+ * the main thread runs the other (halves, or where a Split learned to cut). Each output element is computed
  * exactly as by one thread, so the results do not depend on the split.
  *
  * Hand-over, through the arena's control block (Int32 slots): the main thread writes the job's function
@@ -14,7 +14,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
-import type { Balance } from "./balance.js";
+import type { Split } from "./split.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
@@ -190,17 +190,21 @@ export class WasmPool {
   }
 
   /**
-   * `finish`, for a kernel whose cut a Balance chooses: tells it how long each half took. `mainStart`
-   * is performance.now() when this thread began its half (right after `start`).
+   * `finish`, for a kernel a Split shares: tells it, when it times this run, how long the run took and
+   * each part. The worker's part is as this thread saw it, start-up latency included, when this thread had
+   * to wait for it; otherwise as the worker measured it (it ended earlier, but when is not known here). A
+   * run whose second part this thread took back tells nothing about sharing.
    */
-  finishBalanced(balance: Balance, mainStart: number): void {
+  finishShared(split: Split): void {
+    if (!split.timed) {
+      this.finish();
+      return;
+    }
     const mainEnd = performance.now();
     if (!this.finish()) return;
-    // The worker's half as this thread saw it, start-up latency included, when this thread had to wait
-    // for it; otherwise as the worker measured it (it ended earlier, but when is not known here).
-    const doneAt = performance.now();
-    const waited = doneAt - mainEnd > WAITED_MS;
-    balance.record(mainEnd - mainStart, waited ? doneAt - mainStart : this.workerMs[0]!);
+    const end = performance.now();
+    const since = split.since;
+    split.ranShared(end - since, mainEnd - since, end - mainEnd > WAITED_MS ? end - since : this.workerMs[0]!);
   }
 
   /** How many halves the worker has run so far. */

@@ -1,0 +1,144 @@
+/**
+ * Whether, and where, a kernel is split between the main thread and the worker — learned from how long
+ * its runs take.
+ *
+ * Where: halves of equal size are not always equal work. The bottom half of an MNIST digit has ~10 %
+ * more nonzero pixels than the top half, so the worker's half of the first layer's weight gradient (pixel
+ * rows [h, 784)) took ~12 µs longer than the main thread's at batch 256, and the main thread waited; the
+ * two cores may also differ (what each has in its cache, a neighbour on the host). A balanced Split keeps
+ * the main thread's fraction of the units and moves it, a little each time, toward the cut that would
+ * have made the last two parts end together; a part slowed down by the machine (a preempted thread) moves
+ * it only a little.
+ *
+ * Whether: a hand-over costs a few cache-line trips between the cores. On this shared VM the two virtual
+ * cores are sometimes far apart (a round trip of ~500 ns instead of ~100 ns, for seconds to minutes), and
+ * then splitting the small kernels of a batch of 16 made a step slower than one thread alone (0.160 against
+ * 0.130 ms). So a Split times its runs both ways — shared, and alone on the main thread — and runs the
+ * faster way, trying the other now and then: often while the two are close, rarely once one is far ahead.
+ *
+ * Only kernels whose every output element is computed by one thread, the same way wherever the cut falls
+ * and whoever runs it, use a Split: the results depend on neither. (A kernel whose parts must stay fixed,
+ * the loss summed in two halves, uses an unbalanced Split: whether, never where.)
+ */
+
+/** How far one measurement moves the fraction toward the cut it suggests. */
+const RATE = 0.1;
+/** The most one measurement moves the fraction: a preempted part suggests a wild cut. */
+const MAX_MOVE = 0.01;
+/** The fraction stays within these: neither thread is ever left with almost nothing. */
+const LOWEST = 0.3;
+const HIGHEST = 0.7;
+/**
+ * Each way's time is the shortest of its last RECENT runs: a machine that preempts a thread only ever adds
+ * time, so the shortest is what the way costs (an average would keep a rare try's spike for a long time).
+ */
+const RECENT = 8;
+/** The other way is tried every this many runs while the two averages are within CLOSE of each other, */
+const EXPLORE_OFTEN = 16;
+const CLOSE = 1.5;
+/** and every this many otherwise (a kernel twice as fast shared keeps being shared, at little cost). */
+const EXPLORE_RARELY = 512;
+/** Runs are timed one in this many (and every try of the other way): a clock read costs ~30 ns. */
+const TIME_EVERY = 4;
+
+export class Split {
+  private fraction = 0.5;
+  private cut: number;
+  /** The last RECENT runs' times, shared and alone (ms, NaN until measured), and each way's shortest. */
+  private readonly sharedRuns = new Float64Array(RECENT).fill(Number.NaN);
+  private readonly aloneRuns = new Float64Array(RECENT).fill(Number.NaN);
+  private sharedMs = Number.NaN;
+  private aloneMs = Number.NaN;
+  private sharedCount = 0;
+  private aloneCount = 0;
+  private runs = 0;
+  /** Whether the run under way is timed, and since when (performance.now()). */
+  timed = false;
+  since = 0;
+
+  /**
+   * @param units what is split (rows, elements): at least 2 blocks
+   * @param block the cut is a multiple of this (a kernel's row block, a SIMD loop's step), and each
+   *   thread gets one block at least
+   * @param balanced whether the cut moves (false: it stays at the middle)
+   * @param clock milliseconds, for timing runs (a test's own clock)
+   */
+  constructor(
+    private readonly units: number,
+    private readonly block: number,
+    private readonly balanced = true,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    if (!(units >= 2 * block && block >= 1)) throw new Error(`a Split cuts at least 2 blocks of ${block}, not ${units} units`);
+    this.cut = this.cutAt(0.5);
+  }
+
+  /** The main thread takes units [0, h), the worker [h, units). */
+  get h(): number {
+    return this.cut;
+  }
+
+  /**
+   * Begins a run: whether it should be shared — the faster way so far, or the other one, now and then.
+   * End it with `ranAlone` (when not shared after all) or, shared, WasmPool.finishShared.
+   */
+  begin(): boolean {
+    const sharing = !(this.sharedMs > this.aloneMs); // shared until alone is known to be faster
+    const every = this.sharedMs < CLOSE * this.aloneMs && this.aloneMs < CLOSE * this.sharedMs ? EXPLORE_OFTEN : EXPLORE_RARELY;
+    // Alone is tried first after EXPLORE_OFTEN runs (its time is unknown until then).
+    const trying = ++this.runs % (Number.isNaN(this.aloneMs) ? EXPLORE_OFTEN : every) === 0;
+    this.timed = trying || this.runs % TIME_EVERY === 0;
+    if (this.timed) this.since = this.clock();
+    return trying ? !sharing : sharing;
+  }
+
+  /** The run begun was done by the main thread alone. */
+  ranAlone(): void {
+    if (!this.timed) return;
+    const ms = this.clock() - this.since;
+    if (!(ms > 0)) return;
+    this.aloneRuns[this.aloneCount++ % RECENT] = ms;
+    this.aloneMs = shortest(this.aloneRuns);
+  }
+
+  /**
+   * A shared run took `ms` in all, of which the main thread's part `mainMs` and the worker's `workerMs`
+   * (see WasmPool.finishShared for how each is timed).
+   */
+  ranShared(ms: number, mainMs: number, workerMs: number): void {
+    if (ms > 0) {
+      this.sharedRuns[this.sharedCount++ % RECENT] = ms;
+      this.sharedMs = shortest(this.sharedRuns);
+    }
+    if (this.balanced) this.rebalance(mainMs, workerMs);
+  }
+
+  private rebalance(mainMs: number, workerMs: number): void {
+    const h = this.cut;
+    if (!(mainMs > 0 && workerMs > 0)) return;
+    // Per unit, each thread's pace; the cut where both parts end together.
+    const mainPace = mainMs / h;
+    const workerPace = workerMs / (this.units - h);
+    const even = workerPace / (mainPace + workerPace);
+    if (!(even >= 0 && even <= 1)) return; // an infinite or NaN pace: nothing to learn
+    const move = Math.max(-MAX_MOVE, Math.min(MAX_MOVE, RATE * (even - this.fraction)));
+    this.fraction = Math.max(LOWEST, Math.min(HIGHEST, this.fraction + move));
+    this.cut = this.cutAt(this.fraction);
+  }
+
+  private cutAt(fraction: number): number {
+    const cut = Math.floor((this.units * fraction) / this.block) * this.block;
+    const highest = Math.floor((this.units - this.block) / this.block) * this.block;
+    return Math.max(this.block, Math.min(highest, cut));
+  }
+}
+
+/** The smallest of the times measured (NaN if none). */
+function shortest(times: Float64Array): number {
+  let least = Number.NaN;
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i]!;
+    if (!Number.isNaN(t) && !(t >= least)) least = t;
+  }
+  return least;
+}

@@ -1,0 +1,114 @@
+/**
+ * Split: whether a kernel is shared between two threads, and where it cuts its work, learned from times.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Split } from "../../src/exec/backends/wasm/split.js";
+
+/** Runs `steps` shared runs where the main thread takes mainPace ms per unit and the worker workerPace. */
+function settle(split: Split, units: number, mainPace: number, workerPace: number, steps: number): void {
+  for (let s = 0; s < steps; s++) {
+    const [main, worker] = [split.h * mainPace, (units - split.h) * workerPace];
+    split.ranShared(Math.max(main, worker), main, worker);
+  }
+}
+
+/** A shared run whose parts took these times. */
+const record = (split: Split, main: number, worker: number) => split.ranShared(Math.max(main, worker), main, worker);
+
+describe("a Split", () => {
+  it("starts at half, in whole blocks; at least one block each", () => {
+    expect(() => new Split(7, 4)).toThrow(/at least 2 blocks of 4/);
+    expect(new Split(8, 4).h).toBe(4);
+    expect(new Split(256, 4).h).toBe(128);
+    expect(new Split(784, 2).h).toBe(392);
+    expect(new Split(37, 4).h).toBe(16);
+  });
+
+  it("moves the cut to where both halves end together", () => {
+    // The worker 10 % slower per unit (the bottom half of a digit has more ink): the main thread should
+    // take 0.55 of the units for both to end together.
+    const split = new Split(784, 2);
+    settle(split, 784, 1, 1.1, 200);
+    const h = split.h;
+    expect(Math.abs(h / 784 - 1.1 / 2.1)).toBeLessThan(0.01);
+    // And it stays there.
+    settle(split, 784, 1, 1.1, 50);
+    expect(Math.abs(split.h - h)).toBeLessThanOrEqual(4);
+  });
+
+  it("is moved little by one wild measurement (a preempted thread), and keeps both threads busy", () => {
+    const split = new Split(256, 4);
+    settle(split, 256, 1, 1, 50);
+    const before = split.h;
+    record(split, before * 1, (256 - before) * 1000);
+    expect(Math.abs(split.h - before)).toBeLessThanOrEqual(4);
+    // A worker that is always far slower still keeps 30 % of the work.
+    settle(split, 256, 1, 1000, 500);
+    expect(split.h).toBeLessThanOrEqual(Math.ceil(0.7 * 256));
+    expect(split.h).toBeGreaterThanOrEqual(Math.floor((0.3 * 256) / 4) * 4);
+  });
+
+  it("ignores runs that tell nothing (a half not timed)", () => {
+    const split = new Split(100, 1);
+    record(split, 0, 5);
+    record(split, 5, 0);
+    record(split, Number.NaN, 5);
+    expect(split.h).toBe(50);
+  });
+
+  it("runs shared while that is faster, tries alone now and then, and runs alone once that is faster", () => {
+    let now = 0;
+    const split = new Split(256, 4, true, () => now);
+    // Run n times, each run shared or alone as the Split says, with these times (ms); count the shared.
+    const run = (n: number, sharedMs: number, aloneMs: number) => {
+      let shared = 0;
+      for (let i = 0; i < n; i++) {
+        if (split.begin()) {
+          shared++;
+          if (split.timed) split.ranShared(sharedMs, sharedMs, sharedMs);
+        } else {
+          now += aloneMs;
+          split.ranAlone();
+        }
+      }
+      return shared;
+    };
+    // Sharing twice as fast: shared nearly always (alone tried rarely).
+    expect(run(2000, 0.1, 0.2)).toBeGreaterThan(1990);
+    // The cores drift apart: sharing now costs more than it saves. Within some runs, alone nearly always,
+    expect(run(200, 0.5, 0.2)).toBeLessThan(50);
+    expect(run(2000, 0.5, 0.2)).toBeLessThan(10);
+    // and where sharing is only a little slower, it is tried every 16 runs (once its old average has
+    // caught up, in a few tries).
+    run(3000, 0.25, 0.2);
+    expect(run(2000, 0.25, 0.2)).toBe(2000 / 16);
+    // Close again, sharing pays: found again and kept.
+    run(3000, 0.1, 0.2);
+    expect(run(2000, 0.1, 0.2)).toBeGreaterThan(1990);
+    // Close to even: both tried often, the faster one most.
+    const close = run(2000, 0.19, 0.2);
+    expect(close).toBeGreaterThan(1800);
+    expect(close).toBeLessThan(2000);
+  });
+
+  it("always cuts at a multiple of its block, within the units", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 8, max: 5000 }), // at least 2 blocks
+        fc.constantFrom(1, 2, 4),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 10, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true })), { maxLength: 100 }),
+        (units, block, runs) => {
+          const split = new Split(units, block);
+          for (const [main, worker] of runs) {
+            record(split, main, worker);
+            expect(split.h % block).toBe(0);
+            expect(split.h).toBeGreaterThan(0);
+            expect(split.h).toBeLessThan(units);
+            expect(units - split.h).toBeGreaterThanOrEqual(block);
+          }
+        },
+      ),
+    );
+  });
+});
