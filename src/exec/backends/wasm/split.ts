@@ -33,7 +33,7 @@ const HIGHEST = 0.7;
  * time, so the shortest is what the way costs (an average would keep a rare try's spike for a long time).
  */
 const RECENT = 8;
-/** The other way is tried every this many runs while the two averages are within CLOSE of each other, */
+/** The other way is tried every this many runs while the two ways' times are within CLOSE of each other, */
 const EXPLORE_OFTEN = 16;
 const CLOSE = 1.5;
 /** and every this many otherwise (a kernel twice as fast shared keeps being shared, at little cost). */
@@ -52,7 +52,7 @@ export class Split {
   private sharedCount = 0;
   private aloneCount = 0;
   private runs = 0;
-  /** Whether the run under way is timed, and since when (performance.now()). */
+  /** Whether the run under way is timed, and since when (by the clock: performance.now(), as WasmPool.finishShared reads it). */
   timed = false;
   since = 0;
 
