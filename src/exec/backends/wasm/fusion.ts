@@ -61,7 +61,7 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
 function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, { kernels, pool, scratch, memory }: FastKernelContext): Kernel {
   const h = splitPoint(rows);
   const parts = new Float64Array(memory.buffer, scratch, 2);
-  const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, false);
+  const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, true);
   const pp = probs.byteOffset;
   return ([z, y, dL], grad) => {
     const [pz, py, pd, pg] = [z!.byteOffset, y!.byteOffset, dL!.byteOffset, grad.byteOffset];

@@ -66,11 +66,20 @@ export function splitPoint(units: number): number {
 }
 
 /**
- * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
- * of work, or undefined (one thread) without a worker or below `minElements`.
+ * Kernels with less work than this (multiply-adds or values) keep their cut in the middle: their parts
+ * take a few microseconds, too little for the two threads' own timings to say where the cut belongs
+ * (at batch 16, a learned cut gave the worker 12 of 16 rows of a dense product, and the step was slower).
  */
-export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined, balanced = true): Split | undefined {
-  return pool && elements >= minElements && units >= 2 * block ? new Split(units, block, balanced) : undefined;
+const BALANCE_MIN_ELEMENTS = 1_000_000;
+
+/**
+ * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
+ * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
+ * from BALANCE_MIN_ELEMENTS on, and never when `fixed`.
+ */
+export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined, fixed = false): Split | undefined {
+  if (!pool || elements < minElements || units < 2 * block) return undefined;
+  return new Split(units, block, !fixed && elements >= BALANCE_MIN_ELEMENTS);
 }
 
 /** Ends a run of `split` (begun by split.begin(); `started`: the worker was handed its part). */
@@ -244,7 +253,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     // whether the worker sums the second part or this thread does; the parts land in the scratch space.
     const h = splitPoint(rows);
     const parts = new Float64Array(memory.buffer, scratch, 2);
-    const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, false);
+    const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, true);
     return ([z, y], out) => {
       const [pz, py] = [at(z!), at(y!)];
       const started = split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
