@@ -487,6 +487,46 @@ export function addSame(a: usize, b: usize, out: usize, len: i32): void {
   }
 }
 
+/**
+ * out = p0 + p1 over rows × n, and the epilogue of a product (see `emit`: + the bias of each column, relu
+ * stored reluDelta bytes further): the end of a product computed as two partial sums, over the first
+ * and the second part of its inner dimension (see fedBatchProduct in src/exec/backends/wasm/kernels.ts).
+ */
+export function addPartials(p0: usize, p1: usize, out: usize, rows: i32, n: i32, bias: usize, reluDelta: usize): void {
+  const rowBytes = <usize>n << 2;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * rowBytes;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const q = o + (<usize>j << 2);
+      emit(out + q, f32x4.add(v128.load(p0 + q), v128.load(p1 + q)), columnBias(bias, j), reluDelta);
+    }
+    if (j < n) {
+      const q = o + (<usize>j << 2);
+      emitPartial(out + q, f32x4.add(loadPartial(p0 + q, n - j), loadPartial(p1 + q, n - j)), n - j, columnBias(bias, j), reluDelta);
+    }
+  }
+}
+
+/**
+ * Rows of C = A·B computed as two partial sums, over columns [0, h) and [h, k) of A (rows of B), added
+ * with the epilogue: what matmulSparseA (sparse ≠ 0) or matmul over each part and addPartials give, for
+ * these m rows. The part [h, k) goes to `partials` (m × n), the rest to C. One thread's share of a fed
+ * batch's product split by rows (fedBatchProduct in src/exec/backends/wasm/kernels.ts).
+ */
+export function matmulTwoParts(a: usize, b: usize, c: usize, partials: usize, m: i32, k: i32, n: i32, h: i32, scratch: usize, sparse: i32, bias: usize, reluDelta: usize): void {
+  const rest = a + (<usize>h << 2);
+  const restOfB = b + ((<usize>h * <usize>n) << 2);
+  if (sparse != 0) {
+    matmulSparseA(a, b, c, m, h, n, k, 1, scratch, 0, 0);
+    matmulSparseA(rest, restOfB, partials, m, k - h, n, k, 1, scratch, 0, 0);
+  } else {
+    matmul(a, b, c, m, h, n, k, 1, 0, 0);
+    matmul(rest, restOfB, partials, m, k - h, n, k, 1, 0, 0);
+  }
+  addPartials(c, partials, c, m, n, bias, reluDelta);
+}
+
 /** out = max(x, 0); a NaN passes through, as in the reference. */
 export function relu(x: usize, out: usize, len: i32): void {
   const zero = f32x4.splat(0);
@@ -945,21 +985,24 @@ export function scaleBytes(bytes: usize, out: usize, len: i32, divisor: f32): vo
 }
 
 /**
- * A batch from a dataset held in this memory: row r of x is sample indices[r]'s `features` bytes (from
- * `images`) divided by `divisor`, as scaleBytes; row r of y, when y ≠ 0, the one-hot of its label (a byte
- * of `labels`, below `classes`).
+ * A batch from a dataset held in this memory: features [first, first + count) of row r of x are those
+ * bytes of sample indices[r] (`features` bytes each, from `images`) divided by `divisor`, as scaleBytes;
+ * row r of y, when y ≠ 0, the one-hot of its label (a byte of `labels`, below `classes`). Two threads
+ * fill a batch by parts of its features, the parts of a first layer's product (see fedBatchProduct in
+ * src/exec/backends/wasm/kernels.ts).
  */
-export function gatherBatch(images: usize, labels: usize, indices: usize, x: usize, y: usize, rows: i32, features: i32, classes: i32, divisor: f32): void {
+export function gatherBatch(images: usize, labels: usize, indices: usize, x: usize, y: usize, rows: i32, features: i32, classes: i32, divisor: f32, first: i32, count: i32): void {
   // The samples are scattered over the dataset (tens of MB), so each one's bytes come from main memory:
   // ≈ 0.3 µs of latency when they are fetched one sample after the other. Touching every cache line of a
   // group of samples first keeps many fetches in flight at once (wasm has no prefetch instruction); the
   // group (12 KB for MNIST) then waits in the cache while it is scaled.
+  const from = images + <usize>first;
   for (let r0 = 0; r0 < rows; r0 += PREFETCH_ROWS) {
     const r1 = min(rows, r0 + PREFETCH_ROWS);
-    for (let r = r0; r < r1; r++) touchLines(images + <usize>load<u32>(indices + (<usize>r << 2)) * <usize>features, features);
+    for (let r = r0; r < r1; r++) touchLines(from + <usize>load<u32>(indices + (<usize>r << 2)) * <usize>features, count);
     for (let r = r0; r < r1; r++) {
       const sample = <usize>load<u32>(indices + (<usize>r << 2));
-      scaleBytes(images + sample * <usize>features, x + ((<usize>r * <usize>features) << 2), features, divisor);
+      scaleBytes(from + sample * <usize>features, x + ((<usize>r * <usize>features + <usize>first) << 2), count, divisor);
       if (y != 0) {
         const yr = y + ((<usize>r * <usize>classes) << 2);
         memory.fill(yr, 0, <usize>classes << 2);
@@ -976,6 +1019,7 @@ let touched: u32 = 0;
 
 /** Reads one byte of every 64-byte cache line of [p, p + len), bringing it toward the cache. */
 @inline function touchLines(p: usize, len: i32): void {
+  if (len <= 0) return;
   let t: u32 = 0;
   for (let o = 0; o < len; o += 64) t |= load<u8>(p + <usize>o);
   t |= load<u8>(p + <usize>(len - 1));

@@ -8,7 +8,7 @@ import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
-import { SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
+import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
 /**
@@ -59,8 +59,8 @@ export class Executor {
   constructor(plan: Plan, options: ExecutorOptions = {}) {
     this.plan = plan;
     this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
-    if (this.backend === "wasm") {
-      const scratch = wasmScratchBytes(plan);
+    const scratch = this.backend === "wasm" ? wasmScratchBytes(plan) : undefined;
+    if (scratch) {
       const threads = options.threads ?? 1;
       this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0);
       this.arena = this.wasm.arena;
@@ -76,6 +76,7 @@ export class Executor {
       memory: wasm.memory,
       scratch: wasm.scratch,
       workerScratch: wasm.workerScratch,
+      partials: wasm.scratch + scratch!.partialsAt,
       pool: wasm.pool,
       zeroSkip: options.zeroSkip ?? true,
     };
@@ -150,15 +151,19 @@ export class Executor {
 
 /**
  * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
- * longest side), a batch's bytes (one per element of the largest input), and the transposed right operand
- * of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only the lists.
+ * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
+ * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
+ * operand of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only
+ * the lists.
  */
-function wasmScratchBytes(plan: Plan): { main: number; worker: number } {
+function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
   const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
   const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
   const transposed = plan.steps.filter((s) => s.node.op === "matmul" && s.node.attrs.transpose_b === true).map((s) => 4 * s.inputs[1]!.elements);
+  const partials = plan.steps.filter((s) => s.node.op === "matmul" && isFedBatchProduct(s.node.attrs, s.inputs)).map((s) => 4 * s.output.elements);
   const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
-  return { main: Math.max(lists, largestInput, ...transposed), worker: lists };
+  const partialsAt = Math.ceil(lists / 64) * 64;
+  return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
 }
 
 /** Convenience: the ids of the nodes of `graph` whose op has the given role. */

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { Executor, compilePlan, differentiate, initializeParameters, loadGraphFile, type Graph, type GraphNode } from "../../src/index.js";
-import { WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
+import { featureCut, SPLIT_ELEMENTS, WASM_KERNELS } from "../../src/exec/backends/wasm/kernels.js";
 import { Split } from "../../src/exec/backends/wasm/split.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
@@ -457,6 +457,41 @@ describe("the wasm backend runs the report's network as the reference does", () 
     expect(workerJobs).toBeGreaterThan(0);
   });
 
+  it("a fed batch's product is the float32 sum of its two partial products, over features [0, h) and [h, k)", async () => {
+    // The structure fedBatchProduct promises, whatever the number of threads and the kernel: the full
+    // product equals, bit for bit, P₀ + P₁ where P₀ is the product with features [h, k) zeroed and P₁
+    // the product with [0, h) zeroed (each part's sums only ever see its own features).
+    // 67 rows: shared by features; 131 (above FEATURE_SPLIT_MAX_ROWS): shared by rows.
+    for (const [m, k, n] of [
+      [67, 301, 29],
+      [131, 301, 29],
+    ] as const) {
+      const h = featureCut(k);
+      const graph = oneOp("matmul", [{ shape: [m, k] }, { shape: [k, n], role: "parameter" }]);
+      const rng = lcg(41);
+      const x = Float32Array.from({ length: m * k }, () => (rng() < 0.75 ? 0 : rng()));
+      const w = Float32Array.from({ length: k * n }, () => rng() - 0.5);
+      const firstPart = x.map((v, i) => (i % k < h ? v : 0));
+      const secondPart = x.map((v, i) => (i % k < h ? 0 : v));
+      for (const zeroSkip of [true, false]) {
+        for (const threads of [1, 2]) {
+          const run = async (input: Float32Array) => {
+            const e = new Executor(compilePlan(graph, { outputs: ["out"], dtype: "float32" }), { backend: "wasm", threads, zeroSkip });
+            if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 50));
+            e.view("in0").set(input);
+            e.view("in1").set(w);
+            for (let again = 0; again < (threads === 2 ? 20 : 1); again++) e.run();
+            const out = Float32Array.from(e.view("out"));
+            e.wasm!.pool?.close();
+            return out;
+          };
+          const [full, p0, p1] = [await run(x), await run(firstPart), await run(secondPart)];
+          expect(Array.from(full), `${m} rows, zero-skip ${zeroSkip}, ${threads} threads`).toEqual(Array.from(p0.map((v, i) => Math.fround(v + p1[i]!))));
+        }
+      }
+    }
+  });
+
   it("a float64 plan runs on the reference backend whatever is asked", () => {
     const plan64 = compilePlan(graph, { outputs: ["loss"], sizes: { batch: 2 }, dtype: "float64" });
     const e = new Executor(plan64, { backend: "wasm" });
@@ -647,7 +682,7 @@ describe("filling a batch in WebAssembly memory", () => {
     const { ResidentDataset } = await import("../../src/exec/backends/wasm/batch.js");
     const [f, k] = [data.features, data.classes];
     const arena = allocateWasmArena(rows * (f + k), 0, ResidentDataset.reservedElements(data, rows), threads);
-    // Two threads: the rows are split in halves (the worker's half run by whichever thread claims it
+    // Two threads: the features are cut in two parts (the worker's run by whichever thread claims it
     // first: filled again until the worker has taken one, when the batch is big enough to split).
     if (threads === 2) await new Promise((resolve) => setTimeout(resolve, 200));
     const resident = new ResidentDataset(arena, data, rows);
@@ -656,7 +691,7 @@ describe("filling a batch in WebAssembly memory", () => {
     const xr = new Float32Array(rows * f);
     const yr = new Float32Array(rows * k);
     resident.fill(order, start, rows, x, y, k);
-    const splits = threads === 2 && rows >= 32;
+    const splits = threads === 2 && rows * f >= SPLIT_ELEMENTS;
     // (For up to 5 s: with other test files running on the same cores, the worker may get none for a while.)
     for (const begin = Date.now(); splits && arena.pool!.workerJobs === 0 && Date.now() - begin < 5_000;) {
       x.fill(7);
@@ -697,11 +732,12 @@ describe("filling a batch in WebAssembly memory", () => {
     const images = Uint8Array.from({ length: count * 259 }, (_, i) => ((i * 2_654_435_761) >>> 24) & (i % 3 === 0 ? 0 : 255));
     const labels = Uint8Array.from({ length: count }, (_, i) => i % 3);
     const data = { images, labels, count, features: 259, side: 0, classes: 3, officialTrainCount: count } as unknown as Dataset;
+    // 70 rows: enough values (70 × 259) for the two threads to fill a part of the features each.
     const { arena } = await residentLikeReference(
       data,
-      Uint32Array.from({ length: 41 }, (_, i) => (i * 113) % count),
+      Uint32Array.from({ length: 70 }, (_, i) => (i * 113) % count),
       0,
-      41,
+      70,
       2,
     );
     arena.pool!.close();

@@ -43,6 +43,8 @@ export interface FastKernelContext {
   /** The worker thread that takes part of the big kernels (a learned part of the products, half of the others), if any; and its scratch space. */
   readonly pool: WasmPool | undefined;
   readonly workerScratch: number;
+  /** Byte offset of room for the second partial sum of a fed batch's product (see fedBatchProduct). */
+  readonly partials: number;
 }
 
 export type FastKernelFactory = (spec: KernelSpec<Attrs>, context: FastKernelContext) => Kernel | undefined;
@@ -63,6 +65,28 @@ function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
  */
 export function splitPoint(units: number): number {
   return Math.floor(units / 8) * 4;
+}
+
+/** A product of a fed batch with at least this many features is computed in two parts of them (fedBatchProduct). */
+const FED_SPLIT_MIN_FEATURES = 64;
+
+/**
+ * Whether a matmul with these operands is a fed batch times weights (a first layer, x·W), which
+ * matmulKernel computes as two partial sums (see fedBatchProduct): then it needs room for rows × n
+ * floats at the context's `partials`.
+ */
+export function isFedBatchProduct(attrs: Attrs, inputs: readonly PlannedValue[]): boolean {
+  const [a] = inputs;
+  return attrs.transpose_a !== true && attrs.transpose_b !== true && a!.storage === "input" && a!.shape.length === 2 && a!.shape[1]! >= FED_SPLIT_MIN_FEATURES;
+}
+
+/**
+ * Where a fed batch's features are cut between the threads: a multiple of 16, so that each thread's part
+ * of a row of float32 values starts on a cache line of its own (64 bytes) and the threads, filling their
+ * parts, never write the same line.
+ */
+export function featureCut(features: number): number {
+  return Math.floor(features / 32) * 16;
 }
 
 /**
@@ -161,6 +185,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   }
   const aRow = ta ? 1 : k;
   const aCol = ta ? m : 1;
+  if (isFedBatchProduct(attrs, inputs)) return fedBatchProduct(m, k, n, context, bias, reluDelta);
   if (zeroSkip && inputs[0]!.storage === "input") {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
     const split = splitRows(ta ? 2 : 1);
@@ -178,6 +203,74 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   }
   const product = dense(aRow, aCol);
   return ([A, B], C) => product(at(A!), at(B!), at(C));
+}
+
+/**
+ * A fed batch of at most this many rows is shared between the threads by its features; a bigger one by
+ * its rows (see fedBatchProduct). ResidentDataset.fill cuts a batch the same way.
+ */
+export const FEATURE_SPLIT_MAX_ROWS = 128;
+
+/**
+ * C = A·B for A a fed batch (m samples × k features) and B weights (k × n): a first layer. Always
+ * computed as two partial sums, over features [0, h) and [h, k) (h = featureCut(k)), added by a last
+ * pass that also applies the epilogue — so that one thread, or two sharing it either way below, give the
+ * same bits, and the zero-skipping and dense kernels too.
+ *
+ * Shared by features (m ≤ FEATURE_SPLIT_MAX_ROWS): the main thread computes the first partial sum (into
+ * C) and the worker the second (into the partials room), then each adds up some of the rows. Each
+ * thread then reads only the features of the batch it filled itself (ResidentDataset.fill cuts them at
+ * the same h) and only rows [0, h) or [h, k) of W — about the rows its part of the weight gradient Aᵀ·δ
+ * computes and its part of the optimizer's update writes. Split by samples, each core reads every step
+ * the W its partner has just updated (400 KB for MNIST): little cost while this VM's two cores are close,
+ * much when they are far apart — a batch of 16 then ran no faster on two threads than on one (0.13 ms a
+ * step; 0.11 shared by features).
+ *
+ * Shared by rows (bigger batches): each thread computes both partial sums of its rows and adds them
+ * (matmulTwoParts). For a batch of 256 the partial sums that cross between the threads when shared by
+ * features (128 KB) cost more than W's crossing saves while the cores are close (~10 µs of 0.55 ms).
+ */
+function fedBatchProduct(m: number, k: number, n: number, context: FastKernelContext, bias: number, reluDelta: number): Kernel {
+  const { kernels, scratch, workerScratch, zeroSkip, pool, partials } = context;
+  const h = featureCut(k);
+  const sparse = zeroSkip ? 1 : 0;
+  if (m > FEATURE_SPLIT_MAX_ROWS) {
+    const split = splitFor(m, 1, m * k * n, SPLIT_MACS, pool);
+    if (!split) return ([A, B], C) => kernels.matmulTwoParts(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
+    return ([A, B], C) => {
+      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.h];
+      const o = 4 * r * n;
+      const started =
+        split.begin() && pool!.start(JOB.matmulTwoParts, pa + 4 * r * k, pb, pc + o, partials + o, m - r, k, n, h, workerScratch, sparse, bias, reluDelta);
+      kernels.matmulTwoParts(pa, pb, pc, partials, started ? r : m, k, n, h, scratch, sparse, bias, reluDelta);
+      finishRun(split, pool!, started);
+    };
+  }
+  // Whether to share the partial sums (their cut stays at h), and where to cut the rows added up.
+  const parts = splitFor(2, 1, m * k * n, SPLIT_MACS, pool, true);
+  const rows = splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool);
+  // op(A)[i, p] at A[i·k + p]: the features [k0, k0 + count) of each row, times rows [k0, …) of B.
+  const partial = (pa: number, pb: number, pc: number, k0: number, count: number, lists: number) => {
+    if (zeroSkip) kernels.matmulSparseA(pa + 4 * k0, pb + 4 * k0 * n, pc, m, count, n, k, 1, lists, 0, 0);
+    else kernels.matmul(pa + 4 * k0, pb + 4 * k0 * n, pc, m, count, n, k, 1, 0, 0);
+  };
+  return ([A, B], C) => {
+    const [pa, pb, pc] = [at(A!), at(B!), at(C)];
+    const started =
+      parts !== undefined &&
+      parts.begin() &&
+      (zeroSkip
+        ? pool!.start(JOB.matmulSparseA, pa + 4 * h, pb + 4 * h * n, partials, m, k - h, n, k, 1, workerScratch, 0, 0)
+        : pool!.start(JOB.matmul, pa + 4 * h, pb + 4 * h * n, partials, m, k - h, n, k, 1, 0, 0));
+    partial(pa, pb, pc, 0, h, scratch);
+    if (!started) partial(pa, pb, partials, h, k - h, scratch);
+    if (parts) finishRun(parts, pool!, started);
+    if (!rows) return kernels.addPartials(pc, partials, pc, m, n, bias, reluDelta);
+    const r = rows.h;
+    const adding = rows.begin() && pool!.start(JOB.addPartials, pc + 4 * r * n, partials + 4 * r * n, pc + 4 * r * n, m - r, n, bias, reluDelta);
+    kernels.addPartials(pc, partials, pc, adding ? r : m, n, bias, reluDelta);
+    finishRun(rows, pool!, adding);
+  };
 }
 
 const FACTORIES: Record<string, FastKernelFactory> = {

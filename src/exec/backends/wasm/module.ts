@@ -24,6 +24,23 @@ export interface WasmKernels {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   addBias(x: number, bias: number, out: number, rows: number, n: number): void;
   addSame(a: number, b: number, out: number, len: number): void;
+  /** out = p0 + p1 (rows × n), with matmul's epilogue (bias, reluDelta: 0 for none). */
+  addPartials(p0: number, p1: number, out: number, rows: number, n: number, bias: number, reluDelta: number): void;
+  /** Rows of C = A·B as two partial sums over A's columns [0, h) and [h, k) (the second via `partials`), added with the epilogue. */
+  matmulTwoParts(
+    a: number,
+    b: number,
+    c: number,
+    partials: number,
+    m: number,
+    k: number,
+    n: number,
+    h: number,
+    scratch: number,
+    sparse: number,
+    bias: number,
+    reluDelta: number,
+  ): void;
   relu(x: number, out: number, len: number): void;
   reluGrad(dy: number, x: number, out: number, len: number): void;
   tanh(x: number, out: number, len: number): void;
@@ -52,7 +69,20 @@ export interface WasmKernels {
   rmsprop(w: number, g: number, s: number, len: number, beta: number, oneMinusBeta: number, epsilon: number, lr: number, decay: number): void;
   scaleBytes(bytes: number, out: number, len: number, divisor: number): void;
   countCorrect(probs: number, labels: number, rows: number, classes: number): number;
-  gatherBatch(images: number, labels: number, indices: number, x: number, y: number, rows: number, features: number, classes: number, divisor: number): void;
+  /** Features [first, first + count) of each row of x (and y's one-hots when y ≠ 0). */
+  gatherBatch(
+    images: number,
+    labels: number,
+    indices: number,
+    x: number,
+    y: number,
+    rows: number,
+    features: number,
+    classes: number,
+    divisor: number,
+    first: number,
+    count: number,
+  ): void;
   sgd(w: number, g: number, u: number, len: number, mu: number, lr: number, decay: number): void;
 }
 

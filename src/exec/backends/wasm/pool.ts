@@ -25,6 +25,8 @@ const JOB_KERNELS = [
   "gatherBatch",
   "addBias",
   "addSame",
+  "addPartials",
+  "matmulTwoParts",
   "relu",
   "reluGrad",
   "tanh",
