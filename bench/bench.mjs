@@ -10,8 +10,9 @@
 // a warm-up (10 steps and 1 s at least), then `steps` timed steps (an epoch's worth for graphnet's
 // WebAssembly backend) — fill the batch from the image bytes, forward, backward, optimizer update —
 // repeated `--repeats` times in fresh processes, the systems taking turns; the median is reported. Each
-// run is labelled with the machine's state just before it (cross-core latency: see probeCrossCore), and
-// graphnet against NumPy is also given for each state apart (JSON: `by_state`, `runs_cross_core_ns`).
+// run is labelled with the machine's state probed just before and just after it (cross-core latency: see
+// probeCrossCore), and graphnet against NumPy is also given for each state apart, from the runs whose two
+// probes agree (JSON: `by_state`, `runs_cross_core_ns`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
@@ -183,6 +184,13 @@ async function probeCrossCore() {
 /** Round trips above this many ns: the cores are far apart. */
 const FAR_NS = 250;
 
+/** "close" or "far" when the probes before and after a run agree, "mixed" (the state changed meanwhile) or "?" otherwise. */
+function stateOf(before, after) {
+  if (before === null || after === null) return "?";
+  const [a, b] = [before > FAR_NS, after > FAR_NS];
+  return a !== b ? "mixed" : a ? "far" : "close";
+}
+
 function probeOnce() {
   const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--probe"], { encoding: "utf8" });
   return res.status === 0 ? Number(res.stdout.trim()) : null;
@@ -250,7 +258,7 @@ function summarize(system, batch, runs) {
     runs_cross_core_ns: runs.map((r) => r.cross_core_ns),
     by_state: Object.fromEntries(
       ["close", "far"].flatMap((state) => {
-        const these = runs.filter((r) => r.cross_core_ns !== null && (r.cross_core_ns > FAR_NS) === (state === "far"));
+        const these = runs.filter((r) => r.state === state);
         return these.length ? [[state, { ms_per_step: median(these.map((r) => r.ms_per_step)), runs: these.length }]] : [];
       }),
     ),
@@ -299,10 +307,14 @@ async function main() {
     for (let r = 0; r < args.repeats; r++) {
       for (const system of systems) {
         log(`  batch ${batch}, run ${r + 1}/${args.repeats}, ${system} …`);
-        const crossCoreNs = probeOnce();
-        const run = { ...runOnce(system, batch, np.path), cross_core_ns: crossCoreNs };
+        // The machine's state probed just before and just after the run: a run whose probes disagree is
+        // "mixed" and left out of the comparison by state.
+        const before = probeOnce();
+        const result = runOnce(system, batch, np.path);
+        const after = probeOnce();
+        const run = { ...result, cross_core_ns: [before, after], state: stateOf(before, after) };
         runs.get(system).push(run);
-        log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${crossCoreNs === null ? "?" : crossCoreNs > FAR_NS ? "far" : "close"}: ${crossCoreNs} ns round trip)\n`);
+        log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${run.state}: ${before} / ${after} ns round trip before / after)\n`);
       }
     }
     for (const system of systems) results.push(summarize(system, batch, runs.get(system)));
@@ -348,7 +360,7 @@ async function main() {
     }
     if (state.length > 1) {
       const w = state[0].map((_, c) => Math.max(...state.map((row) => row[c].length)));
-      log(`\nby the state of the machine (cores close: a cross-core round trip ≤ ${FAR_NS} ns; far: above), medians of the runs in each:\n`);
+      log(`\nby the state of the machine (cores close: a cross-core round trip ≤ ${FAR_NS} ns before and after the run; far: above, both), medians of the runs in each:\n`);
       log(state.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join("  ")).join("\n") + "\n");
     }
   }
