@@ -15,7 +15,6 @@
  * otherwise (or for parameters outside that memory) the plain loops below run.
  */
 import type { WasmArena } from "../exec/backends/wasm/arena.js";
-import { finishRun } from "../exec/backends/wasm/kernels.js";
 import { Split } from "../exec/backends/wasm/split.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
@@ -105,7 +104,7 @@ abstract class BaseOptimizer implements Optimizer {
     this.finishPending();
   }
 
-  /** Waits for an update half still running on the worker thread (see Adam's fastUpdate). */
+  /** Ends the last big parameter's update: waits for the worker's part, if any (see Adam's fastUpdate). */
   protected finishPending(): void {}
 
   protected abstract update(index: number, w: FloatArray, g: FloatArray, learningRate: number): void;
@@ -155,7 +154,7 @@ class Sgd extends BaseOptimizer {
 
 class Adam extends BaseOptimizer {
   readonly name = "adam";
-  /** For each big parameter, where its update is cut between the threads. */
+  /** For each big parameter, whether and where its update is cut between the threads. */
   private readonly splits: (Split | undefined)[] = [];
   /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
   private pending: Split | undefined;
@@ -179,8 +178,9 @@ class Adam extends BaseOptimizer {
     // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
     // thread updates the head and then the parameters after it; the step waits for the worker's part at
     // its end. Whether to share it and where the tail starts are learned (a Split, which times the update
-    // with the parameters after it, shared or not), so that both threads end together. Each element is
-    // updated as by one thread.
+    // with the parameters after it, shared or not), so that both threads end together — learned whatever
+    // the size (unlike the kernels' Splits, LEARN_CUT_MIN_ELEMENTS): this thread's part always has the
+    // parameters after it to do as well. Each element is updated as by one thread.
     this.finishPending();
     const split = (this.splits[index] ??= new Split(n, 4));
     const h = split.h;
@@ -195,7 +195,7 @@ class Adam extends BaseOptimizer {
     const split = this.pending;
     if (!split) return;
     this.pending = undefined;
-    finishRun(split, this.pool!, this.pendingShared);
+    split.end(this.pool, this.pendingShared);
   }
   protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
     const { beta1, beta2, epsilon, bias_correction } = this.settings;

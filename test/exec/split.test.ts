@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Split } from "../../src/exec/backends/wasm/split.js";
+import type { WasmPool } from "../../src/exec/backends/wasm/pool.js";
 
 /** Runs `steps` shared runs where the main thread takes mainPace ms per unit and the worker workerPace. */
 function settle(split: Split, units: number, mainPace: number, workerPace: number, steps: number): void {
@@ -60,17 +61,16 @@ describe("a Split", () => {
   it("runs shared while that is faster, tries alone now and then, and runs alone once that is faster", () => {
     let now = 0;
     const split = new Split(256, 4, true, () => now);
-    // Run n times, each run shared or alone as the Split says, with these times (ms); count the shared.
+    // A worker that is always there, and ends with the main thread's part.
+    const pool = { finish: () => true, lastWorkerMs: 0 } as unknown as WasmPool;
+    // Run n times, each run shared or alone as the Split says, taking these times (ms); count the shared.
     const run = (n: number, sharedMs: number, aloneMs: number) => {
       let shared = 0;
       for (let i = 0; i < n; i++) {
-        if (split.begin()) {
-          shared++;
-          if (split.timed) split.ranShared(sharedMs, sharedMs, sharedMs);
-        } else {
-          now += aloneMs;
-          split.ranAlone();
-        }
+        const share = split.begin();
+        now += share ? sharedMs : aloneMs;
+        if (share) shared++;
+        split.end(pool, share);
       }
       return shared;
     };
@@ -79,8 +79,8 @@ describe("a Split", () => {
     // The cores drift apart: sharing now costs more than it saves. Within some runs, alone nearly always,
     expect(run(200, 0.5, 0.2)).toBeLessThan(50);
     expect(run(2000, 0.5, 0.2)).toBeLessThan(10);
-    // and where sharing is only a little slower, it is tried every 16 runs (once its old average has
-    // caught up, in a few tries).
+    // and where sharing is only a little slower, it is tried every 16 runs (once its old time has been
+    // replaced, in a few tries).
     run(3000, 0.25, 0.2);
     expect(run(2000, 0.25, 0.2)).toBe(2000 / 16);
     // Close again, sharing pays: found again and kept.
@@ -90,6 +90,24 @@ describe("a Split", () => {
     const close = run(2000, 0.19, 0.2);
     expect(close).toBeGreaterThan(1800);
     expect(close).toBeLessThan(2000);
+  });
+
+  it("counts a part the main thread took back as a shared run that cost both parts, and leaves the cut alone", () => {
+    let now = 0;
+    const split = new Split(256, 4, true, () => now);
+    const absent = { finish: () => false, lastWorkerMs: 0 } as unknown as WasmPool;
+    // The worker never comes: every shared run costs alone's time and a little more. Alone wins, and
+    // sharing is still tried (every 16 runs, the two being close), so a worker that comes back is found.
+    let shared = 0;
+    for (let i = 0; i < 2000; i++) {
+      const share = split.begin();
+      now += share ? 0.21 : 0.2;
+      if (share) shared++;
+      split.end(absent, share);
+    }
+    expect(shared).toBeGreaterThan(2000 / 16 - 5);
+    expect(shared).toBeLessThan(2000 / 16 + 20);
+    expect(split.h).toBe(128);
   });
 
   it("always cuts at a multiple of its block, within the units", () => {

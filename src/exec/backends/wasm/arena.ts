@@ -31,12 +31,13 @@ export interface WasmArena extends WasmArenaMemory {
   /**
    * Byte offset of the kernels' scratch space: the nonzero lists of the zero-skipping product, a batch's
    * bytes, the transposed weight of a product A·Bᵀ, the loss's two partial sums (16 bytes, the second
-   * written by the worker). One kernel at a time uses it.
+   * written by the worker), and after the lists the second partial sum of a fed batch's product (written
+   * by the worker when it computes it). One kernel at a time uses it.
    */
   readonly scratch: number;
-  /** The worker thread's own scratch space, for its half of a zero-skipping product (0 bytes without a worker). */
+  /** The worker thread's own scratch space, for its part of a zero-skipping product (0 bytes without a worker). */
   readonly workerScratch: number;
-  /** A worker thread for the other half of the big kernels, when more than one thread was asked for. */
+  /** A worker thread for a part of the big kernels, when more than one thread was asked for. */
   readonly pool: WasmPool | undefined;
   /** Hands out `elements` float32 values of the reserved region (zeroed, 64-byte aligned); throws when it is used up. */
   reserve(elements: number): Float32Array;

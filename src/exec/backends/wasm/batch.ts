@@ -6,7 +6,7 @@
 import type { Dataset } from "../../../data/mnist.js";
 import type { FloatArray } from "../../../ops/op.js";
 import type { WasmArena } from "./arena.js";
-import { featureCut, FEATURE_SPLIT_MAX_ROWS, finishRun, SPLIT_ELEMENTS } from "./kernels.js";
+import { featureCut, FEATURE_SPLIT_MAX_ROWS, SPLIT_ELEMENTS } from "./kernels.js";
 import { Split } from "./split.js";
 import { JOB } from "./pool.js";
 
@@ -71,9 +71,10 @@ export class ResidentDataset {
     this.indices = new Uint32Array(arena.memory.buffer, arena.reserve(maxRows).byteOffset, maxRows);
   }
 
-  private splitFor(rows: number, byFeatures: boolean): Split {
+  /** The Split of batches of `rows` rows: whether to share the fill (its cut fixed: features, or the middle row). */
+  private splitOf(rows: number, byFeatures: boolean): Split {
     let split = this.splits.get(rows);
-    if (!split) this.splits.set(rows, (split = byFeatures ? new Split(2, 1, false) : new Split(rows, 1)));
+    if (!split) this.splits.set(rows, (split = byFeatures ? new Split(2, 1, false) : new Split(rows, 1, false)));
     return split;
   }
 
@@ -97,16 +98,16 @@ export class ResidentDataset {
     const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
     // Cut as a first layer's product shares the batch (fedBatchProduct), so that each thread reads the
     // part of x it wrote itself: by features (featureCut; the main thread [0, h) and the labels, the
-    // worker [h, features)) up to FEATURE_SPLIT_MAX_ROWS rows, by rows above. Whether to share it, and
-    // the cut of rows, a Split learns (one per batch size).
+    // worker [h, features)) up to FEATURE_SPLIT_MAX_ROWS rows, by rows above (at the middle row: the
+    // rows cost the same). Whether to share it, a Split learns (one per batch size).
     const byFeatures = rows <= FEATURE_SPLIT_MAX_ROWS;
-    const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitFor(rows, byFeatures) : undefined;
+    const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitOf(rows, byFeatures) : undefined;
     if (!split) return kernels.gatherBatch(this.images, this.labels, pi, px, py, rows, features, classes, 255, 0, features);
     if (byFeatures) {
       const h = featureCut(features);
       const started = split.begin() && pool!.start(JOB.gatherBatch, this.images, this.labels, pi, px, 0, rows, features, classes, 255, h, features - h);
       kernels.gatherBatch(this.images, this.labels, pi, px, py, rows, features, classes, 255, 0, started ? h : features);
-      return finishRun(split, pool!, started);
+      return split.end(pool, started);
     }
     const h = split.h;
     const started =
@@ -126,6 +127,6 @@ export class ResidentDataset {
         features,
       );
     kernels.gatherBatch(this.images, this.labels, pi, px, py, started ? h : rows, features, classes, 255, 0, features);
-    finishRun(split, pool!, started);
+    split.end(pool, started);
   }
 }

@@ -11,7 +11,7 @@
 import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { Plan } from "../../plan.js";
-import { finishRun, matmulKernel, splitFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
+import { matmulKernel, splitFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
 import { JOB } from "./pool.js";
 
 /** A step as the executor compiled it. */
@@ -70,7 +70,7 @@ function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss
       split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropyAll, pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
     if (!started) kernels.softmaxCrossEntropyAll(pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
     kernels.softmaxCrossEntropyAll(pz, py, pd, pp, pg, h, n, rows, scratch);
-    if (split) finishRun(split, pool!, started);
+    if (split) split.end(pool, started);
     loss[0] = (parts[0]! + parts[1]!) / rows;
   };
 }

@@ -33,14 +33,14 @@ export interface FastKernelContext {
   readonly memory: WebAssembly.Memory;
   /**
    * Byte offset of the scratch space: SPARSE_SCRATCH_BYTES_PER_ELEMENT per element of the longest matrix
-   * side, and room for the right operand of any product A·Bᵀ.
+   * side (then the partials room), and room for the right operand of any product A·Bᵀ.
    */
   readonly scratch: number;
   /** The planned inputs of the node: their storage tells a fed batch (mostly zeros for MNIST) from the rest. */
   readonly inputs: readonly PlannedValue[];
   /** Skip the zeros of a fed left operand of a matrix product (default on). */
   readonly zeroSkip: boolean;
-  /** The worker thread that takes part of the big kernels (a learned part of the products, half of the others), if any; and its scratch space. */
+  /** The worker thread that takes part of the big kernels (whether and where, each kernel's Split learns), if any; and its scratch space. */
   readonly pool: WasmPool | undefined;
   readonly workerScratch: number;
   /** Byte offset of room for the second partial sum of a fed batch's product (see fedBatchProduct). */
@@ -81,9 +81,9 @@ export function isFedBatchProduct(attrs: Attrs, inputs: readonly PlannedValue[])
 }
 
 /**
- * Where a fed batch's features are cut between the threads: a multiple of 16, so that each thread's part
- * of a row of float32 values starts on a cache line of its own (64 bytes) and the threads, filling their
- * parts, never write the same line.
+ * Where a fed batch's features are cut between the threads: a multiple of 16, so that (when the row
+ * length is a multiple of 16 too, as MNIST's 784) each thread's part of a row of float32 values starts
+ * on a cache line of its own and the threads, filling their parts, do not write the same line.
  */
 export function featureCut(features: number): number {
   return Math.floor(features / 32) * 16;
@@ -94,22 +94,16 @@ export function featureCut(features: number): number {
  * take a few microseconds, too little for the two threads' own timings to say where the cut belongs
  * (at batch 16, a learned cut gave the worker 12 of 16 rows of a dense product, and the step was slower).
  */
-const BALANCE_MIN_ELEMENTS = 1_000_000;
+const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
 
 /**
  * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
  * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
- * from BALANCE_MIN_ELEMENTS on, and never when `fixed`.
+ * from LEARN_CUT_MIN_ELEMENTS on, and never when `fixed`.
  */
 export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined, fixed = false): Split | undefined {
   if (!pool || elements < minElements || units < 2 * block) return undefined;
-  return new Split(units, block, !fixed && elements >= BALANCE_MIN_ELEMENTS);
-}
-
-/** Ends a run of `split` (begun by split.begin(); `started`: the worker was handed its part). */
-export function finishRun(split: Split, pool: WasmPool, started: boolean): void {
-  if (started) pool.finishShared(split);
-  else split.ranAlone();
+  return new Split(units, block, !fixed && elements >= LEARN_CUT_MIN_ELEMENTS);
 }
 
 /** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
@@ -121,7 +115,7 @@ function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernel
     const [px, po, h] = [at(x!), at(out), split.h];
     const started = split.begin() && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
     run(px, po, started ? h : len);
-    finishRun(split, pool!, started);
+    split.end(pool, started);
   };
 }
 
@@ -134,7 +128,7 @@ function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernel
     const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.h];
     const started = split.begin() && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
     run(pa, pb, po, started ? h : len);
-    finishRun(split, pool!, started);
+    split.end(pool, started);
   };
 }
 
@@ -169,7 +163,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
       const h = split.h;
       const started = split.begin() && pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
       kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   };
   if (tb) {
@@ -198,7 +192,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
       const started =
         split.begin() && pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
       kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   }
   const product = dense(aRow, aCol);
@@ -218,7 +212,8 @@ export const FEATURE_SPLIT_MAX_ROWS = 128;
  * same bits, and the zero-skipping and dense kernels too.
  *
  * Shared by features (m ≤ FEATURE_SPLIT_MAX_ROWS): the main thread computes the first partial sum (into
- * C) and the worker the second (into the partials room), then each adds up some of the rows. Each
+ * C) and the worker the second (into the partials room), then the rows are added up (by both threads,
+ * when their own Split finds that pays). Each
  * thread then reads only the features of the batch it filled itself (ResidentDataset.fill cuts them at
  * the same h) and only rows [0, h) or [h, k) of W — about the rows its part of the weight gradient Aᵀ·δ
  * computes and its part of the optimizer's update writes. Split by samples, each core reads every step
@@ -243,7 +238,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
       const started =
         split.begin() && pool!.start(JOB.matmulTwoParts, pa + 4 * r * k, pb, pc + o, partials + o, m - r, k, n, h, workerScratch, sparse, bias, reluDelta);
       kernels.matmulTwoParts(pa, pb, pc, partials, started ? r : m, k, n, h, scratch, sparse, bias, reluDelta);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   }
   // Whether to share the partial sums (their cut stays at h), and where to cut the rows added up.
@@ -264,12 +259,12 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
         : pool!.start(JOB.matmul, pa + 4 * h, pb + 4 * h * n, partials, m, k - h, n, k, 1, 0, 0));
     partial(pa, pb, pc, 0, h, scratch);
     if (!started) partial(pa, pb, partials, h, k - h, scratch);
-    if (parts) finishRun(parts, pool!, started);
+    if (parts) parts.end(pool, started);
     if (!rows) return kernels.addPartials(pc, partials, pc, m, n, bias, reluDelta);
     const r = rows.h;
     const adding = rows.begin() && pool!.start(JOB.addPartials, pc + 4 * r * n, partials + 4 * r * n, pc + 4 * r * n, m - r, n, bias, reluDelta);
     kernels.addPartials(pc, partials, pc, adding ? r : m, n, bias, reluDelta);
-    finishRun(rows, pool!, adding);
+    rows.end(pool, adding);
   };
 }
 
@@ -294,7 +289,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const h = split.h;
       const started = split.begin() && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
       kernels.addBias(x, bias, po, started ? h : rows, n);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   },
 
@@ -315,7 +310,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const h = split.h;
       const started = split.begin() && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
       kernels.sumRows(pv, po, rows, started ? h : n, n);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   },
 
@@ -336,7 +331,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const h = split.h;
       const started = split.begin() && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
       kernels.softmax(pz, po, started ? h : rows, n);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   },
   softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels, pool, scratch, memory }) => {
@@ -352,7 +347,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const started = split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
       if (!started) kernels.softmaxCrossEntropySum(pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
       kernels.softmaxCrossEntropySum(pz, py, h, n, scratch);
-      if (split) finishRun(split, pool!, started);
+      if (split) split.end(pool, started);
       out[0] = (parts[0]! + parts[1]!) / m;
     };
   },
@@ -366,7 +361,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const h = split.h;
       const started = split.begin() && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
       kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
-      finishRun(split, pool!, started);
+      split.end(pool, started);
     };
   },
 };

@@ -1,20 +1,19 @@
 /**
  * A second core for the big kernels: one worker thread that instantiates the same WebAssembly module over
  * the same shared memory and runs one part of a kernel (rows of a product, elements of an update) while
- * the main thread runs the other (halves, or where a Split learned to cut). Each output element is computed
+ * the main thread runs the other (where, and whether at all, each kernel's Split learns). Each output element is computed
  * exactly as by one thread, so the results do not depend on the split.
  *
  * Hand-over, through the arena's control block (Int32 slots): the main thread writes the job's function
  * and arguments, bumps SEQ and notifies; the worker, spinning on SEQ for 5 ms after each job (so the
  * many small hand-overs of a training step cost well under a microsecond) and sleeping in Atomics.wait
  * after that, claims the job (CLAIM from SEQ − 1 to SEQ), runs it and stores SEQ into DONE. The main
- * thread, its own half done, claims the job itself the same way if the worker has not yet — on a busy machine the
+ * thread, its own part done, claims the job itself the same way if the worker has not yet — on a busy machine the
  * worker may not be running — and otherwise spins until DONE catches up. So a step never waits for a
  * worker that is not there; until the worker has said READY, the main thread runs whole jobs itself.
  */
 import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
-import type { Split } from "./split.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
@@ -57,8 +56,6 @@ const ARGS_BYTE = 64;
 const MAX_ARGS = 14;
 /** Float64 slot after the arguments (byte 176 of the control block's 256): how long the worker's last job took (ms, its own clock). */
 const WORKER_MS_BYTE = ARGS_BYTE + 8 * MAX_ARGS;
-/** A wait in finish() longer than this (1 µs: more than a hand-over's cache-line round trips) means the worker was still at work. */
-const WAITED_MS = 0.001;
 /** How long the worker spins for the next job before it sleeps. */
 const SPIN_MS = 5;
 
@@ -142,7 +139,7 @@ export class WasmPool {
 
   /**
    * Hands a job to the worker; false (and nothing handed over) when the worker is not ready, and the caller
-   * runs the job itself. After true, the caller does its own half and then calls `finish`. Also false
+   * runs the job itself. After true, the caller does its own part and then calls `finish`. Also false
    * while another job is outstanding (started, not yet finished): one job at a time.
    */
   start(fn: number, a0: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): boolean {
@@ -170,7 +167,7 @@ export class WasmPool {
   }
 
   /**
-   * After `start` and the caller's own half: runs the handed-over half here if the worker has not taken
+   * After `start` and the caller's own part: runs the handed-over part here if the worker has not taken
    * it yet, or waits (spinning) until the worker has finished it. True when the worker ran it.
    */
   finish(): boolean {
@@ -181,7 +178,7 @@ export class WasmPool {
       return false;
     }
     while (Atomics.load(this.i32, DONE) !== this.seq) {
-      // spin: the worker's half takes microseconds
+      // spin: the worker's part takes microseconds
     }
     if (Atomics.load(this.i32, FAILED) !== 0) {
       this.failed = true;
@@ -191,25 +188,12 @@ export class WasmPool {
     return true;
   }
 
-  /**
-   * `finish`, for a kernel a Split shares: tells it, when it times this run, how long the run took and
-   * each part. The worker's part is as this thread saw it, start-up latency included, when this thread had
-   * to wait for it; otherwise as the worker measured it (it ended earlier, but when is not known here). A
-   * run whose second part this thread took back tells nothing about sharing.
-   */
-  finishShared(split: Split): void {
-    if (!split.timed) {
-      this.finish();
-      return;
-    }
-    const mainEnd = performance.now();
-    if (!this.finish()) return;
-    const end = performance.now();
-    const since = split.since;
-    split.ranShared(end - since, mainEnd - since, end - mainEnd > WAITED_MS ? end - since : this.workerMs[0]!);
+  /** How long the worker's last part took, by its own clock (ms). */
+  get lastWorkerMs(): number {
+    return this.workerMs[0]!;
   }
 
-  /** How many halves the worker has run so far. */
+  /** How many parts the worker has run so far. */
   get workerJobs(): number {
     return Atomics.load(this.i32, WORKER_JOBS);
   }

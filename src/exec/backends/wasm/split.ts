@@ -21,6 +21,8 @@
  * the loss summed in two halves, uses an unbalanced Split: whether, never where.)
  */
 
+import type { WasmPool } from "./pool.js";
+
 /** How far one measurement moves the fraction toward the cut it suggests. */
 const RATE = 0.1;
 /** The most one measurement moves the fraction: a preempted part suggests a wild cut. */
@@ -40,6 +42,8 @@ const CLOSE = 1.5;
 const EXPLORE_RARELY = 512;
 /** Runs are timed one in this many (and every try of the other way): a clock read costs ~30 ns. */
 const TIME_EVERY = 4;
+/** A wait for the worker longer than this (1 µs: more than a hand-over's cache-line round trips) means it was still at work. */
+const WAITED_MS = 0.001;
 
 export class Split {
   private fraction = 0.5;
@@ -52,9 +56,9 @@ export class Split {
   private sharedCount = 0;
   private aloneCount = 0;
   private runs = 0;
-  /** Whether the run under way is timed, and since when (by the clock: performance.now(), as WasmPool.finishShared reads it). */
-  timed = false;
-  since = 0;
+  /** Whether the run under way is timed, and since when (by the clock). */
+  private timed = false;
+  private since = 0;
 
   /**
    * @param units what is split (rows, elements): at least 2 blocks
@@ -80,7 +84,7 @@ export class Split {
 
   /**
    * Begins a run: whether it should be shared — the faster way so far, or the other one, now and then.
-   * End it with `ranAlone` (when not shared after all) or, shared, WasmPool.finishShared.
+   * The caller hands the worker its part (WasmPool.start) when this says so, does its own, then `end`s.
    */
   begin(): boolean {
     const sharing = !(this.sharedMs > this.aloneMs); // shared until alone is known to be faster
@@ -92,7 +96,28 @@ export class Split {
     return trying ? !sharing : sharing;
   }
 
-  /** The run begun was done by the main thread alone. */
+  /**
+   * Ends the run begun (`started`: the worker was handed its part): waits for the worker's part, and
+   * learns from the run's times when it is timed. The worker's part is as this thread saw it, start-up
+   * latency included, when this thread had to wait for it; otherwise as the worker measured it (it ended
+   * earlier, but when is not known here). A part this thread took back (the worker did not come in time:
+   * asleep, or busy on a shared machine) makes a shared run that cost both parts and a hand-over, which
+   * is what sharing costs then; it does not move the cut.
+   */
+  end(pool: WasmPool | undefined, started: boolean): void {
+    if (!started) return this.ranAlone();
+    if (!this.timed) {
+      pool!.finish();
+      return;
+    }
+    const mainEnd = this.clock();
+    const workerRan = pool!.finish();
+    const end = this.clock();
+    const workerMs = !workerRan ? Number.NaN : end - mainEnd > WAITED_MS ? end - this.since : pool!.lastWorkerMs;
+    this.ranShared(end - this.since, mainEnd - this.since, workerMs);
+  }
+
+  /** The run begun was done by the main thread alone (for `end`, and tests). */
   ranAlone(): void {
     if (!this.timed) return;
     const ms = this.clock() - this.since;
@@ -103,7 +128,7 @@ export class Split {
 
   /**
    * A shared run took `ms` in all, of which the main thread's part `mainMs` and the worker's `workerMs`
-   * (see WasmPool.finishShared for how each is timed).
+   * (NaN: not known; see `end` for how each is timed). For `end`, and tests.
    */
   ranShared(ms: number, mainMs: number, workerMs: number): void {
     if (ms > 0) {
