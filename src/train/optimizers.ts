@@ -21,7 +21,7 @@ import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import type { FloatArray } from "../ops/op.js";
 
 /** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
-const SPLIT_ELEMENTS = 32_768;
+const SPLIT_PARAMETER_ELEMENTS = 32_768;
 
 export type OptimizerName = "sgd" | "adam" | "rmsprop";
 
@@ -171,7 +171,7 @@ class Adam extends BaseOptimizer {
     const pm = this.slots.m![index]!.byteOffset;
     const pv = this.slots.v![index]!.byteOffset;
     const n = w.length;
-    if (!this.pool || n < SPLIT_ELEMENTS) {
+    if (!this.pool || n < SPLIT_PARAMETER_ELEMENTS) {
       kernels.adam(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
       return;
     }

@@ -74,7 +74,7 @@ export class ResidentDataset {
   /** The Split of batches of `rows` rows: whether to share the fill (its cut fixed: features, or the middle row). */
   private splitOf(rows: number, byFeatures: boolean): Split {
     let split = this.splits.get(rows);
-    if (!split) this.splits.set(rows, (split = byFeatures ? new Split(2, 1, false) : new Split(rows, 1, false)));
+    if (!split) this.splits.set(rows, (split = byFeatures ? Split.whether() : new Split(rows, 1, false)));
     return split;
   }
 
@@ -102,31 +102,40 @@ export class ResidentDataset {
     // rows cost the same). Whether to share it, a Split learns (one per batch size).
     const byFeatures = rows <= FEATURE_SPLIT_MAX_ROWS;
     const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitOf(rows, byFeatures) : undefined;
-    if (!split) return kernels.gatherBatch(this.images, this.labels, pi, px, py, rows, features, classes, 255, 0, features);
-    if (byFeatures) {
-      const h = featureCut(features);
-      const started = split.begin() && pool!.start(JOB.gatherBatch, this.images, this.labels, pi, px, 0, rows, features, classes, 255, h, features - h);
-      kernels.gatherBatch(this.images, this.labels, pi, px, py, rows, features, classes, 255, 0, started ? h : features);
-      return split.end(pool, started);
-    }
-    const h = split.h;
+    // The worker's part: rows [r, rows) × features [f, features), with their one-hot labels when it has
+    // whole rows; the main thread's: rows [0, r) × all features, or all rows × features [0, f).
+    const r = split && !byFeatures ? split.h : 0;
+    const f = split && byFeatures ? featureCut(features) : 0;
     const started =
+      split !== undefined &&
       split.begin() &&
       pool!.start(
         JOB.gatherBatch,
         this.images,
         this.labels,
-        pi + 4 * h,
-        px + 4 * h * features,
-        y ? py + 4 * h * classes : 0,
-        rows - h,
+        pi + 4 * r,
+        px + 4 * r * features,
+        y && !byFeatures ? py + 4 * r * classes : 0,
+        rows - r,
         features,
         classes,
         255,
-        0,
-        features,
+        f,
+        features - f,
       );
-    kernels.gatherBatch(this.images, this.labels, pi, px, py, started ? h : rows, features, classes, 255, 0, features);
-    split.end(pool, started);
+    kernels.gatherBatch(
+      this.images,
+      this.labels,
+      pi,
+      px,
+      py,
+      started && !byFeatures ? r : rows,
+      features,
+      classes,
+      255,
+      0,
+      started && byFeatures ? f : features,
+    );
+    split?.end(pool, started);
   }
 }

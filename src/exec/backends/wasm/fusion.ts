@@ -11,7 +11,7 @@
 import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { Plan } from "../../plan.js";
-import { matmulKernel, splitFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
+import { matmulKernel, shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
 import { JOB } from "./pool.js";
 
 /** A step as the executor compiled it. */
@@ -61,7 +61,7 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
 function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, { kernels, pool, scratch, memory }: FastKernelContext): Kernel {
   const h = splitPoint(rows);
   const parts = new Float64Array(memory.buffer, scratch, 2);
-  const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, true);
+  const split = shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
   const pp = probs.byteOffset;
   return ([z, y, dL], grad) => {
     const [pz, py, pd, pg] = [z!.byteOffset, y!.byteOffset, dL!.byteOffset, grad.byteOffset];

@@ -99,11 +99,16 @@ const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
 /**
  * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
  * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
- * from LEARN_CUT_MIN_ELEMENTS on, and never when `fixed`.
+ * from LEARN_CUT_MIN_ELEMENTS on.
  */
-export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined, fixed = false): Split | undefined {
+export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
   if (!pool || elements < minElements || units < 2 * block) return undefined;
-  return new Split(units, block, !fixed && elements >= LEARN_CUT_MIN_ELEMENTS);
+  return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS);
+}
+
+/** Split.whether() for a kernel whose parts are fixed, or undefined (one thread) without a worker or below `minElements`. */
+export function shareFor(elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
+  return pool && elements >= minElements ? Split.whether() : undefined;
 }
 
 /** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
@@ -242,7 +247,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     };
   }
   // Whether to share the partial sums (their cut stays at h), and where to cut the rows added up.
-  const parts = splitFor(2, 1, m * k * n, SPLIT_MACS, pool, true);
+  const parts = shareFor(m * k * n, SPLIT_MACS, pool);
   const rows = splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool);
   // op(A)[i, p] at A[i·k + p]: the features [k0, k0 + count) of each row, times rows [k0, …) of B.
   const partial = (pa: number, pb: number, pc: number, k0: number, count: number, lists: number) => {
@@ -341,7 +346,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     // whether the worker sums the second part or this thread does; the parts land in the scratch space.
     const h = splitPoint(rows);
     const parts = new Float64Array(memory.buffer, scratch, 2);
-    const split = splitFor(rows, 4, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool, true);
+    const split = shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
     return ([z, y], out) => {
       const [pz, py] = [at(z!), at(y!)];
       const started = split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);

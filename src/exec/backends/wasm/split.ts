@@ -77,6 +77,15 @@ export class Split {
     this.cut = this.cutAt(0.5);
   }
 
+  /**
+   * A Split that only decides whether to share, for a kernel whose parts are fixed by what it computes
+   * (a fed batch's two partial sums, the loss summed in two halves, a fill cut where the product cuts
+   * its batch): its `h` is not used.
+   */
+  static whether(): Split {
+    return new Split(2, 1, false);
+  }
+
   /** The main thread takes units [0, h), the worker [h, units). */
   get h(): number {
     return this.cut;
