@@ -46,6 +46,8 @@ export class Executor {
   /** The whole arena as one typed array; parameters occupy its first `plan.parameterElements`. */
   readonly arena: FloatArray;
   private readonly views = new Map<string, FloatArray>();
+  /** The values `view` hands out: parameters, inputs and the plan's outputs, which keep their memory. */
+  private readonly readable: ReadonlySet<string>;
   private readonly steps: readonly CompiledStep[];
   private readonly context: { training: boolean; seed: number; step: number };
   private trainingRuns = 0;
@@ -69,6 +71,8 @@ export class Executor {
       this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
     }
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));
+    const outputs = new Set(plan.outputs);
+    this.readable = new Set([...plan.values.values()].filter((v) => v.storage !== "work" || outputs.has(v.id)).map((v) => v.id));
     const fastNodes: string[] = [];
     const wasm = this.wasm;
     const shared: Omit<FastKernelContext, "inputs"> | undefined = wasm && {
@@ -117,16 +121,29 @@ export class Executor {
     return this.views.has(id);
   }
 
-  /** The live view of a value in the arena: write inputs and parameters into it, read outputs from it. */
+  /**
+   * The live view of a value in the arena: write inputs and parameters into it, read outputs from it.
+   * Only those: any other value's memory is given to later values of the same run (and a value fused
+   * into another kernel is never written at all), so what it held would be stale — refused, saying how
+   * to keep it (list it among the plan's outputs).
+   */
   view(id: string): FloatArray {
     const view = this.views.get(id);
     if (!view) throw new GraphError(`"${id}" is not part of this plan (it is not needed for the outputs ${this.plan.outputs.join(", ")}).`);
+    if (!this.readable.has(id)) {
+      throw new GraphError(
+        `"${id}" is an intermediate value of this plan, not one of its outputs (${this.plan.outputs.join(", ")}): its memory is reused by later steps, ` +
+          `so after a run it no longer holds "${id}". To read it, list it among the outputs: compilePlan(graph, { outputs: [..., "${id}"] }).`,
+      );
+    }
     return view;
   }
 
+  /** What the plan holds about a value: its shape, storage and place in the arena (any value of the plan). */
   value(id: string): PlannedValue {
-    this.view(id);
-    return this.plan.values.get(id)!;
+    const value = this.plan.values.get(id);
+    if (!value) throw new GraphError(`"${id}" is not part of this plan (it is not needed for the outputs ${this.plan.outputs.join(", ")}).`);
+    return value;
   }
 
   /** Copies `data` into an input (or parameter), checking its length against the planned shape. */

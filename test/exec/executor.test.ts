@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it, vi } from "vitest";
-import { Executor, GraphError, compilePlan, differentiate, getOp, loadGraphFile } from "../../src/index.js";
+import { BACKENDS, Executor, GraphError, compilePlan, differentiate, getOp, initializeParameters, loadGraphFile } from "../../src/index.js";
 
 describe("the executor", () => {
   const graph = differentiate(loadGraphFile("graphs/mnist.graph.json"));
@@ -32,6 +32,40 @@ describe("the executor", () => {
     expect(() => executor.feed("x", new Float32Array(10))).toThrow(GraphError);
     expect(() => executor.feed("x", new Float32Array(10))).toThrow(/expected 3136 values for "x" of shape \[4, 784\], got 10/);
     expect(() => executor.view("nope")).toThrow(/"nope" is not part of this plan/);
+  });
+});
+
+describe("reading a value after a run", () => {
+  const graph = loadGraphFile("graphs/mnist.graph.json");
+  const feedAndRun = (executor: Executor) => {
+    initializeParameters(executor, graph, 1);
+    executor.feed("x", Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7));
+    executor.feed("y", Float32Array.from({ length: 40 }, (_, i) => (i % 11 === 0 ? 1 : 0)));
+    executor.run();
+  };
+
+  it.each(BACKENDS)("refuses an intermediate value, whose memory later steps reuse, saying to list it as an output (%s)", (backend) => {
+    const executor = new Executor(compilePlan(graph, { outputs: ["loss"], sizes: { batch: 4 }, dtype: "float32" }), { backend });
+    feedAndRun(executor);
+    for (const read of [() => executor.view("z1"), () => executor.read("a2")]) {
+      expect(read).toThrow(GraphError);
+      expect(read).toThrow(/is an intermediate value of this plan, not one of its outputs \(loss\).*list it among the outputs: compilePlan\(graph, \{ outputs: \[\.\.\., "(z1|a2)"\] \}\)/);
+    }
+    // Inputs, parameters and outputs keep their memory; the plan still describes every value.
+    expect(executor.read("x")[1]).toBeCloseTo(1 / 7, 6);
+    expect(executor.view("W1").length).toBe(784 * 128);
+    expect(executor.read("loss")[0]).toBeGreaterThan(0);
+    expect(executor.value("z1").shape).toEqual([4, 128]);
+  });
+
+  it.each(BACKENDS)("gives an intermediate value listed as an output as a plan without memory reuse computes it (%s)", (backend) => {
+    const outputs = ["loss", "z1", "a2"];
+    const kept = new Executor(compilePlan(graph, { outputs, sizes: { batch: 4 }, dtype: "float32" }), { backend });
+    const apart = new Executor(compilePlan(graph, { outputs, sizes: { batch: 4 }, dtype: "float32", reuse: false }), { backend });
+    feedAndRun(kept);
+    feedAndRun(apart);
+    for (const id of outputs) expect(Array.from(kept.read(id)), id).toEqual(Array.from(apart.read(id)));
+    expect(kept.read("a2").some((v) => v !== 0)).toBe(true);
   });
 });
 
