@@ -48,6 +48,8 @@ export class Executor {
   private readonly views = new Map<string, FloatArray>();
   /** The values `view` hands out: parameters, inputs and the plan's outputs, which keep their memory. */
   private readonly readable: ReadonlySet<string>;
+  /** Inputs and parameters not yet given values (by `feed`, or written through `view`): a run refuses to start while any is left. */
+  private readonly unfed = new Set<string>();
   private readonly steps: readonly CompiledStep[];
   private readonly context: { training: boolean; seed: number; step: number };
   private trainingRuns = 0;
@@ -73,6 +75,7 @@ export class Executor {
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));
     const outputs = new Set(plan.outputs);
     this.readable = new Set([...plan.values.values()].filter((v) => v.storage !== "work" || outputs.has(v.id)).map((v) => v.id));
+    for (const value of plan.values.values()) if (value.storage !== "work") this.unfed.add(value.id);
     const fastNodes: string[] = [];
     const wasm = this.wasm;
     const shared: Omit<FastKernelContext, "inputs"> | undefined = wasm && {
@@ -106,8 +109,12 @@ export class Executor {
     this.context = { training: false, seed: options.seed ?? 0, step: 0 };
   }
 
-  /** Runs every step of the plan once. Outputs stay readable until the next run. */
+  /**
+   * Runs every step of the plan once. Outputs stay readable until the next run. Refuses to run while an
+   * input or parameter has never been given values: it would silently be 0.
+   */
   run(options?: RunOptions): void {
+    if (this.unfed.size > 0) this.refuseUnfed();
     // No default object for `options`: a run allocates nothing, not even that.
     const training = options?.training ?? false;
     this.context.training = training;
@@ -125,10 +132,12 @@ export class Executor {
    * The live view of a value in the arena: write inputs and parameters into it, read outputs from it.
    * Only those: any other value's memory is given to later values of the same run (and a value fused
    * into another kernel is never written at all), so what it held would be stale — refused, saying how
-   * to keep it (list it among the plan's outputs).
+   * to keep it (list it among the plan's outputs). Taking the view of an input or parameter counts as
+   * giving it values (it is written in place).
    */
   view(id: string): FloatArray {
     const view = this.views.get(id);
+    if (view) this.unfed.delete(id);
     if (!view) throw new GraphError(`"${id}" is not part of this plan (it is not needed for the outputs ${this.plan.outputs.join(", ")}).`);
     if (!this.readable.has(id)) {
       throw new GraphError(
@@ -158,6 +167,20 @@ export class Executor {
   /** A copy of a value, in float64. */
   read(id: string): Float64Array {
     return Float64Array.from(this.view(id));
+  }
+
+  private refuseUnfed(): never {
+    const unfed = [...this.unfed];
+    const inputs = unfed.filter((id) => this.plan.values.get(id)!.storage === "input");
+    const parameters = unfed.filter((id) => this.plan.values.get(id)!.storage === "parameter");
+    const list = (ids: string[]) => ids.map((id) => `"${id}"`).join(", ");
+    const problems = [
+      ...(inputs.length > 0 ? [`${inputs.length === 1 ? "input" : "inputs"} ${list(inputs)} ${inputs.length === 1 ? "was" : "were"} never fed (executor.feed(id, values), or write into executor.view(id))`] : []),
+      ...(parameters.length > 0
+        ? [`${parameters.length === 1 ? "parameter" : "parameters"} ${list(parameters)} ${parameters.length === 1 ? "was" : "were"} never given values (initializeParameters(executor, graph, seed), or feed them)`]
+        : []),
+    ];
+    throw new GraphError(`cannot run the plan: ${problems.join("; ")}. Unfed, they would silently be 0.`);
   }
 
   /** Ids of the parameters in the plan, in arena order. */

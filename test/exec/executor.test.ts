@@ -13,6 +13,8 @@ describe("the executor", () => {
     const made = factory.mock.calls.length;
     expect(made).toBe(plan.steps.filter((s) => s.node.op === "matmul").length);
     const x = executor.view("x");
+    initializeParameters(executor, graph, 1);
+    executor.feed("y", new Float32Array(40));
     for (let i = 0; i < 20; i++) executor.run({ training: true });
     expect(factory.mock.calls.length).toBe(made);
     expect(executor.view("x")).toBe(x); // the same view: nothing re-made
@@ -32,6 +34,33 @@ describe("the executor", () => {
     expect(() => executor.feed("x", new Float32Array(10))).toThrow(GraphError);
     expect(() => executor.feed("x", new Float32Array(10))).toThrow(/expected 3136 values for "x" of shape \[4, 784\], got 10/);
     expect(() => executor.view("nope")).toThrow(/"nope" is not part of this plan/);
+  });
+});
+
+describe("a run with an input or parameter never given values", () => {
+  const graph = loadGraphFile("graphs/mnist.graph.json");
+  const plan = compilePlan(graph, { outputs: ["loss"], sizes: { batch: 2 }, dtype: "float32" });
+
+  it.each(BACKENDS)("is refused, naming each one and how to give it values (%s)", (backend) => {
+    const executor = new Executor(plan, { backend });
+    expect(() => executor.run()).toThrow(GraphError);
+    expect(() => executor.run()).toThrow(
+      /cannot run the plan: inputs "x", "y" were never fed \(executor\.feed\(id, values\), or write into executor\.view\(id\)\); parameters "W1", "b1", "W2", "b2", "W3", "b3" were never given values \(initializeParameters\(executor, graph, seed\), or feed them\)/,
+    );
+    initializeParameters(executor, graph, 1);
+    executor.feed("x", new Float32Array(2 * 784));
+    expect(() => executor.run()).toThrow(/input "y" was never fed/);
+    expect(() => executor.run()).not.toThrow(/parameter/);
+    // A view taken to be written in place counts as fed.
+    executor.view("y").set([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    executor.run();
+    expect(executor.read("loss")[0]).toBeCloseTo(Math.log(10), 5);
+  });
+
+  it("names a parameter fed by hand but another left out", () => {
+    const executor = new Executor(plan);
+    for (const id of ["x", "y", "W1", "b1", "W2", "b2", "W3"]) executor.feed(id, new Float32Array(executor.value(id).elements));
+    expect(() => executor.run()).toThrow(/cannot run the plan: parameter "b3" was never given values/);
   });
 });
 
@@ -77,6 +106,7 @@ describe("graphnet is a library", () => {
       const plan = compilePlan(graph, { outputs: ["loss", graph.gradients.W1], sizes: { batch: 2 } });
       const executor = new Executor(plan);
       initializeParameters(executor, graph, 1);
+      executor.view("x").fill(0);
       executor.view("y").set([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
       executor.run();
       console.log(JSON.stringify({ loss: executor.view("loss")[0], dW1: executor.view(graph.gradients.W1).length }));
