@@ -26,7 +26,7 @@ export { broadcastShapes } from "./ops/broadcast.js";
 
 export { differentiate, gradientId, isBackwardNode, type DifferentiateOptions } from "./autodiff/differentiate.js";
 export { compilePlan, type DType, type Plan, type PlanOptions, type PlanStep, type PlannedValue } from "./exec/plan.js";
-export { BACKENDS, Executor, type BackendName, type ExecutorOptions, type RunOptions } from "./exec/executor.js";
+export { BACKENDS, Executor, type BackendName, type ExecutorOptions, type RunOptions, type Sharing, type ThreadStats } from "./exec/executor.js";
 export { initializeParameters } from "./exec/initialize.js";
 export { checkGradients, type GradcheckOptions, type GradcheckReport, type GradcheckRow } from "./check/gradcheck.js";
 export {

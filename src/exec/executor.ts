@@ -9,7 +9,10 @@ import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
 import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
+import type { Sharing, ThreadStats } from "./backends/wasm/pool.js";
 import type { Plan, PlannedValue } from "./plan.js";
+
+export type { Sharing, ThreadStats };
 
 /**
  * Where the arena lives and which kernels run on it:
@@ -32,6 +35,14 @@ export interface ExecutorOptions {
   readonly reserveElements?: number;
   /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes part of each). Default 1. */
   readonly threads?: number;
+  /**
+   * wasm, 2 threads: "auto" (default) — each big kernel learns from its runs' times whether sharing it
+   * with the worker pays, and the main thread takes a part back that the worker has not started in time;
+   * "always" — every big kernel is shared and the main thread waits for the worker's part (and, at the
+   * first run, for the worker to come up). For tests, so that what they check does not depend on how
+   * the machine schedules the threads; slower on a busy machine.
+   */
+  readonly sharing?: Sharing;
 }
 
 export interface RunOptions {
@@ -66,7 +77,7 @@ export class Executor {
     const scratch = this.backend === "wasm" ? wasmScratchBytes(plan) : undefined;
     if (scratch) {
       const threads = options.threads ?? 1;
-      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0);
+      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0, options.sharing);
       this.arena = this.wasm.arena;
     } else {
       this.wasm = undefined;
@@ -124,6 +135,29 @@ export class Executor {
     for (const step of this.steps) step.kernel(step.inputs, step.output, context);
   }
 
+  /**
+   * Resolved when the worker thread is up and takes its parts of the big kernels (at once without one:
+   * the ts backend, or one thread); rejected with the reason if it fails or is closed first. Awaiting it
+   * is never needed: until then the main thread runs whole kernels itself.
+   */
+  get ready(): Promise<void> {
+    return this.wasm?.pool?.ready ?? Promise.resolve();
+  }
+
+  /** What the worker thread has done so far: parts handed over, run by it, taken back by the main thread. */
+  threadStats(): ThreadStats {
+    return this.wasm?.pool?.stats() ?? { threads: 1, workerUp: false, handedOver: 0, workerRan: 0, takenBack: 0, failure: undefined };
+  }
+
+  /**
+   * Ends the worker thread, if there is one; resolved when it has ended. The executor stays usable:
+   * its runs then use the main thread alone. (An executor that is not closed does not keep the process
+   * alive either.)
+   */
+  close(): Promise<void> {
+    return this.wasm?.pool?.close() ?? Promise.resolve();
+  }
+
   has(id: string): boolean {
     return this.views.has(id);
   }
@@ -175,9 +209,15 @@ export class Executor {
     const parameters = unfed.filter((id) => this.plan.values.get(id)!.storage === "parameter");
     const list = (ids: string[]) => ids.map((id) => `"${id}"`).join(", ");
     const problems = [
-      ...(inputs.length > 0 ? [`${inputs.length === 1 ? "input" : "inputs"} ${list(inputs)} ${inputs.length === 1 ? "was" : "were"} never fed (executor.feed(id, values), or write into executor.view(id))`] : []),
+      ...(inputs.length > 0
+        ? [
+            `${inputs.length === 1 ? "input" : "inputs"} ${list(inputs)} ${inputs.length === 1 ? "was" : "were"} never fed (executor.feed(id, values), or write into executor.view(id))`,
+          ]
+        : []),
       ...(parameters.length > 0
-        ? [`${parameters.length === 1 ? "parameter" : "parameters"} ${list(parameters)} ${parameters.length === 1 ? "was" : "were"} never given values (initializeParameters(executor, graph, seed), or feed them)`]
+        ? [
+            `${parameters.length === 1 ? "parameter" : "parameters"} ${list(parameters)} ${parameters.length === 1 ? "was" : "were"} never given values (initializeParameters(executor, graph, seed), or feed them)`,
+          ]
         : []),
     ];
     throw new GraphError(`cannot run the plan: ${problems.join("; ")}. Unfed, they would silently be 0.`);

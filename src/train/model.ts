@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
 import type { WasmArena } from "../exec/backends/wasm/arena.js";
-import { Executor, type BackendName } from "../exec/executor.js";
+import { Executor, type BackendName, type Sharing, type ThreadStats } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
@@ -69,6 +69,7 @@ export class Model {
   readonly backend: BackendName;
   private readonly zeroSkip: boolean;
   private readonly threads: number;
+  private readonly sharing: Sharing | undefined;
   /** On the wasm backend, the training data copied into the training arena's memory. */
   private readonly resident: ResidentDataset | undefined;
 
@@ -77,14 +78,18 @@ export class Model {
    * first layer, and `threads` (default 2 where the machine has two cores) gives the training step's big
    * kernels and the optimizer's update a worker thread. `data`, the dataset training batches will come
    * from: on the wasm backend its bytes are copied once into the training arena (up to 1 GiB of them),
-   * where each batch is then gathered by one kernel call.
+   * where each batch is then gathered by one kernel call. `sharing`: as ExecutorOptions.sharing (tests).
    */
-  constructor(graph: Graph, options: { batchSize: number; seed: number; backend?: BackendName; zeroSkip?: boolean; threads?: number; data?: Dataset }) {
+  constructor(
+    graph: Graph,
+    options: { batchSize: number; seed: number; backend?: BackendName; zeroSkip?: boolean; threads?: number; sharing?: Sharing; data?: Dataset },
+  ) {
     this.graph = graph;
     this.seed = options.seed;
     this.backend = options.backend ?? "ts";
     this.zeroSkip = options.zeroSkip ?? true;
     this.threads = options.threads ?? Math.min(2, availableParallelism());
+    this.sharing = options.sharing;
     // Planned without its identity dropouts (dropout switched off): they would only copy.
     const planned = withoutIdentityDropout(graph);
     this.roles = modelRoles(planned);
@@ -124,6 +129,21 @@ export class Model {
   /** Why the worker thread of the training arena stopped, if it did (training then ran on one thread). */
   get workerFailure(): string | undefined {
     return this.train.wasm?.pool?.failure;
+  }
+
+  /** Resolved when the training arena's worker thread is up (at once without one): Executor.ready. */
+  get ready(): Promise<void> {
+    return this.train.ready;
+  }
+
+  /** What the training arena's worker thread has done: Executor.threadStats(). */
+  threadStats(): ThreadStats {
+    return this.train.threadStats();
+  }
+
+  /** Ends the worker thread of every arena (training then runs on the main thread alone); resolved when they have ended. */
+  async close(): Promise<void> {
+    await Promise.all([this.train, this.evaluator, ...this.partial.values()].map((executor) => executor.close()));
   }
 
   /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
@@ -235,6 +255,7 @@ export class Model {
       // the resident dataset.
       reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements + residentElements : 0,
       threads: main ? this.threads : 1,
+      ...(this.sharing ? { sharing: this.sharing } : {}),
     });
   }
 

@@ -182,7 +182,7 @@ class Adam extends BaseOptimizer {
     // the size (unlike the kernels' Splits, LEARN_CUT_MIN_ELEMENTS): this thread's part always has the
     // parameters after it to do as well. Each element is updated as by one thread.
     this.finishPending();
-    const split = (this.splits[index] ??= new Split(n, 4));
+    const split = (this.splits[index] ??= new Split(n, 4, true, undefined, this.pool.alwaysShares));
     const h = split.h;
     const o = 4 * h;
     const started =

@@ -68,8 +68,14 @@ describe("reading a value after a run", () => {
   const graph = loadGraphFile("graphs/mnist.graph.json");
   const feedAndRun = (executor: Executor) => {
     initializeParameters(executor, graph, 1);
-    executor.feed("x", Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7));
-    executor.feed("y", Float32Array.from({ length: 40 }, (_, i) => (i % 11 === 0 ? 1 : 0)));
+    executor.feed(
+      "x",
+      Float32Array.from({ length: 4 * 784 }, (_, i) => (i % 7) / 7),
+    );
+    executor.feed(
+      "y",
+      Float32Array.from({ length: 40 }, (_, i) => (i % 11 === 0 ? 1 : 0)),
+    );
     executor.run();
   };
 
@@ -78,7 +84,9 @@ describe("reading a value after a run", () => {
     feedAndRun(executor);
     for (const read of [() => executor.view("z1"), () => executor.read("a2")]) {
       expect(read).toThrow(GraphError);
-      expect(read).toThrow(/is an intermediate value of this plan, not one of its outputs \(loss\).*list it among the outputs: compilePlan\(graph, \{ outputs: \[\.\.\., "(z1|a2)"\] \}\)/);
+      expect(read).toThrow(
+        /is an intermediate value of this plan, not one of its outputs \(loss\).*list it among the outputs: compilePlan\(graph, \{ outputs: \[\.\.\., "(z1|a2)"\] \}\)/,
+      );
     }
     // Inputs, parameters and outputs keep their memory; the plan still describes every value.
     expect(executor.read("x")[1]).toBeCloseTo(1 / 7, 6);

@@ -92,6 +92,24 @@ describe("a Split", () => {
     expect(close).toBeLessThan(2000);
   });
 
+  it('told to share always (a pool\'s sharing "always"), shares every run, even once alone is known to be faster', () => {
+    let now = 0;
+    const split = new Split(256, 4, true, () => now, true);
+    const pool = { finish: () => true, lastWorkerMs: 0 } as unknown as WasmPool;
+    // Runs alone measured at 0.1 ms (as the main thread's runs before the worker was up), shared at 0.5.
+    for (let i = 0; i < 64; i++) {
+      split.begin();
+      now += 0.1;
+      split.ranAlone();
+    }
+    for (let i = 0; i < 2000; i++) {
+      expect(split.begin(), `run ${i}`).toBe(true);
+      now += 0.5;
+      split.end(pool, true);
+    }
+    expect(Split.whether(true).begin()).toBe(true);
+  });
+
   it("counts a part the main thread took back as a shared run that cost both parts, and leaves the cut alone", () => {
     let now = 0;
     const split = new Split(256, 4, true, () => now);

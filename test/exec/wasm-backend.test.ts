@@ -881,23 +881,77 @@ describe("training steps on a resident dataset with a worker thread", () => {
 });
 
 describe("the worker thread", () => {
-  it("comes up and takes jobs in a process started with --input-type=module (its source stays CommonJS)", async () => {
+  const graph = loadGraphFile("graphs/mnist.graph.json");
+  const plan = compilePlan(graph, { outputs: ["probs"], sizes: { batch: 256 }, dtype: "float32" });
+  const fed = (executor: Executor) => {
+    initializeParameters(executor, graph, 1);
+    executor.view("x").set(Float32Array.from({ length: 256 * 784 }, (_, i) => ((i * 7_919) % 13 === 0 ? (i % 255) / 255 : 0)));
+    return executor;
+  };
+
+  it('is ready, runs every part handed over with sharing "always", and ends on close(), the executor going on alone', async () => {
+    const one = fed(new Executor(plan, { backend: "wasm" }));
+    const two = fed(new Executor(plan, { backend: "wasm", threads: 2, sharing: "always" }));
+    await one.ready; // nothing to wait for
+    expect(one.threadStats()).toEqual({ threads: 1, workerUp: false, handedOver: 0, workerRan: 0, takenBack: 0, failure: undefined });
+    await two.ready;
+    expect(two.threadStats()).toMatchObject({ threads: 2, workerUp: true, handedOver: 0, workerRan: 0, takenBack: 0 });
+    one.run();
+    two.run();
+    const shared = two.threadStats();
+    // One run of a batch of 256: the first layer's product, its bias and relu, the second and third layers, the softmax.
+    expect(shared.handedOver).toBeGreaterThanOrEqual(4);
+    expect(shared).toMatchObject({ workerUp: true, workerRan: shared.handedOver, takenBack: 0 });
+    expect(Array.from(two.view("probs"))).toEqual(Array.from(one.view("probs")));
+    await two.close();
+    await two.close(); // again: nothing more
+    expect(two.threadStats()).toMatchObject({ workerUp: false, handedOver: shared.handedOver, workerRan: shared.handedOver });
+    two.view("x").fill(0.25);
+    one.view("x").fill(0.25);
+    two.run();
+    one.run();
+    expect(two.threadStats().handedOver).toBe(shared.handedOver); // closed: the main thread runs it all
+    expect(Array.from(two.view("probs"))).toEqual(Array.from(one.view("probs")));
+  });
+
+  it('with sharing "always", is waited for at the first run, whether or not `ready` was awaited', async () => {
+    const two = fed(new Executor(plan, { backend: "wasm", threads: 2, sharing: "always" }));
+    two.run();
+    expect(two.threadStats()).toMatchObject({ workerUp: true, takenBack: 0 });
+    expect(two.threadStats().workerRan).toBeGreaterThan(0);
+    await two.close();
+  });
+
+  it("that fails is reported by `ready` and threadStats(), and takes no part", async () => {
+    const two = fed(new Executor(plan, { backend: "wasm", threads: 2, sharing: "always" }));
+    // What the pool sees when its worker dies (an exception in the worker's own code, say).
+    (two.wasm!.pool as unknown as { worker: NodeJS.EventEmitter }).worker.emit("error", new Error("out of memory in the worker"));
+    await expect(two.ready).rejects.toThrow("the worker thread failed: out of memory in the worker");
+    two.run();
+    expect(two.threadStats()).toMatchObject({ workerUp: false, handedOver: 0, workerRan: 0, failure: "out of memory in the worker" });
+    await two.close();
+  });
+
+  it("comes up, takes jobs and lets the process end, in a script started with --input-type=module (its source stays CommonJS) that awaits `ready`", async () => {
     const { spawnSync } = await import("node:child_process");
+    // No process.exit: awaiting `ready` at the top level must hold the process until the worker is up,
+    // and the worker must not hold it after close().
     const script = `
       const { Executor, compilePlan, loadGraphFile, initializeParameters } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
       const graph = loadGraphFile("graphs/mnist.graph.json");
-      const executor = new Executor(compilePlan(graph, { outputs: ["probs"], sizes: { batch: 256 } }), { backend: "wasm", threads: 2 });
+      const executor = new Executor(compilePlan(graph, { outputs: ["probs"], sizes: { batch: 256 } }), { backend: "wasm", threads: 2, sharing: "always" });
       initializeParameters(executor, graph, 1);
       executor.view("x").fill(0.5);
-      for (let i = 0; i < 200 && executor.wasm.pool.workerJobs === 0; i++) {
-        executor.run();
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      console.log(JSON.stringify({ workerJobs: executor.wasm.pool.workerJobs }));
-      process.exit(0);`;
+      await executor.ready;
+      executor.run();
+      console.log(JSON.stringify(executor.threadStats()));
+      await executor.close();`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout.trim()).workerJobs).toBeGreaterThan(0);
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(r.stdout.trim());
+    expect(stats.workerRan).toBeGreaterThan(0);
+    expect(stats).toMatchObject({ threads: 2, workerUp: true, takenBack: 0, workerRan: stats.handedOver });
   });
 });
 

@@ -8,7 +8,7 @@
  * memory (src/exec/backends/wasm/pool.ts), and the optimizer's moments sit beside the parameters.
  */
 import { instantiateKernels, type WasmKernels } from "./module.js";
-import { WasmPool } from "./pool.js";
+import { WasmPool, type Sharing } from "./pool.js";
 
 const PAGE_BYTES = 65536;
 const ALIGN_BYTES = 64;
@@ -53,6 +53,7 @@ export function allocateWasmArena(
   reservedElements: number,
   threads = 1,
   workerScratchBytes = scratchBytes,
+  sharing: Sharing = "auto",
 ): WasmArena {
   const arenaByte = PAGE_BYTES;
   const scratch = alignUp(arenaByte + arenaElements * 4);
@@ -64,7 +65,7 @@ export function allocateWasmArena(
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const kernels = instantiateKernels(memory);
   let next = reservedByte;
-  const pool = threads > 1 ? new WasmPool({ memory, control }, kernels) : undefined;
+  const pool = threads > 1 ? new WasmPool({ memory, control }, kernels, sharing) : undefined;
   return {
     pool,
     memory,

@@ -74,7 +74,8 @@ export class ResidentDataset {
   /** The Split of batches of `rows` rows: whether to share the fill (its cut fixed: features, or the middle row). */
   private splitOf(rows: number, byFeatures: boolean): Split {
     let split = this.splits.get(rows);
-    if (!split) this.splits.set(rows, (split = byFeatures ? Split.whether() : new Split(rows, 1, false)));
+    const always = this.arena.pool?.alwaysShares ?? false;
+    if (!split) this.splits.set(rows, (split = byFeatures ? Split.whether(always) : new Split(rows, 1, false, undefined, always)));
     return split;
   }
 

@@ -103,12 +103,12 @@ const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
  */
 export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
   if (!pool || elements < minElements || units < 2 * block) return undefined;
-  return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS);
+  return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS, undefined, pool.alwaysShares);
 }
 
 /** Split.whether() for a kernel whose parts are fixed, or undefined (one thread) without a worker or below `minElements`. */
 export function shareFor(elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
-  return pool && elements >= minElements ? Split.whether() : undefined;
+  return pool && elements >= minElements ? Split.whether(pool.alwaysShares) : undefined;
 }
 
 /** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */

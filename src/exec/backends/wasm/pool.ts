@@ -11,6 +11,10 @@
  * thread, its own part done, claims the job itself the same way if the worker has not yet — on a busy machine the
  * worker may not be running — and otherwise spins until DONE catches up. So a step never waits for a
  * worker that is not there; until the worker has said READY, the main thread runs whole jobs itself.
+ *
+ * With `sharing: "always"` (for tests: what they check then does not depend on the machine's scheduling)
+ * the main thread never takes a part back: it waits for the worker to come up and to run every part
+ * handed to it, and each kernel's Split always shares.
  */
 import { Worker } from "node:worker_threads";
 import type { WasmArenaMemory } from "./arena.js";
@@ -52,23 +56,59 @@ const FN = 3;
 const FAILED = 4;
 const CLAIM = 5;
 const WORKER_JOBS = 6;
+/** Set by the worker when it cannot start (its WebAssembly instance failed): nothing will ever be READY. */
+const START_FAILED = 7;
 const ARGS_BYTE = 64;
 const MAX_ARGS = 14;
 /** Float64 slot after the arguments (byte 176 of the control block's 256): how long the worker's last job took (ms, its own clock). */
 const WORKER_MS_BYTE = ARGS_BYTE + 8 * MAX_ARGS;
 /** How long the worker spins for the next job before it sleeps. */
 const SPIN_MS = 5;
+/**
+ * With sharing "always", how long the main thread waits for the worker to come up or to finish a part
+ * before it gives up with an error: far beyond any start-up or part on a loaded machine, short of a hang.
+ */
+const FORCED_WAIT_MS = 60_000;
+
+/** How a kernel's parts are shared: "auto" — learned from their times; "always" — shared, every time, and waited for. */
+export type Sharing = "auto" | "always";
+
+/** What the worker thread has done, for `Executor.threadStats()`. */
+export interface ThreadStats {
+  /** Threads the big kernels run on: 1, or 2 with a worker thread. */
+  readonly threads: number;
+  /** Whether the worker thread is up and taking parts (false once closed, failed, or with one thread). */
+  readonly workerUp: boolean;
+  /** Parts of kernels handed over to the worker thread, */
+  readonly handedOver: number;
+  /** of which the worker ran, */
+  readonly workerRan: number;
+  /** and the main thread took back, the worker not having started them when the main thread was done with its own part. */
+  readonly takenBack: number;
+  /** Why the worker thread stopped, if it failed: the kernels then run on the main thread alone. */
+  readonly failure: string | undefined;
+}
 
 const WORKER_SOURCE = `
-const { workerData } = require("node:worker_threads");
+const { workerData, parentPort } = require("node:worker_threads");
 const { module, memory, control } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const i32 = new Int32Array(memory.buffer, control, 16);
+let k;
+try {
+  k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+} catch (err) {
+  // Said in the shared memory too: a main thread waiting for READY (sharing "always") sees no events.
+  Atomics.store(i32, ${START_FAILED}, 1);
+  Atomics.notify(i32, ${READY});
+  throw err;
+}
 const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
 const took = new Float64Array(memory.buffer, control + ${WORKER_MS_BYTE}, 1);
 const jobs = ${JSON.stringify(JOB_KERNELS)}.map((name) => k[name]);
 let seen = Atomics.load(i32, ${SEQ});
 Atomics.store(i32, ${READY}, 1);
+Atomics.notify(i32, ${READY});
+parentPort.postMessage("ready");
 for (;;) {
   let s;
   let spins = 0;
@@ -107,11 +147,25 @@ export class WasmPool {
   private readonly jobs: readonly JobFunction[];
   private seq = 0;
   private failed = false;
+  private closed = false;
   /** Why the worker thread stopped, if it did: the kernels then run on the main thread alone. */
   failure: string | undefined;
   private outstanding = false;
+  private handedOver = 0;
+  private takenBack = 0;
+  private readonly up: Promise<void>;
+  private settled = false;
+  private readonly exited: Promise<void>;
 
-  constructor(arena: WasmArenaMemory, kernels: WasmKernels) {
+  /**
+   * @param sharing "always": never take a part back from the worker, wait for it instead (and for the
+   *   worker to come up); the kernels' Splits then always share (see `alwaysShares`).
+   */
+  constructor(
+    arena: WasmArenaMemory,
+    kernels: WasmKernels,
+    readonly sharing: Sharing = "auto",
+  ) {
     this.jobs = JOB_KERNELS.map((name) => {
       const kernel = kernels[name] as JobFunction;
       // A job hands over at most MAX_ARGS − 1 arguments (start's a0 … a12).
@@ -130,21 +184,72 @@ export class WasmPool {
       execArgv: [],
       workerData: { module: kernelsModule(), memory: arena.memory, control: arena.control },
     });
+    let settle!: { resolve: () => void; reject: (err: Error) => void };
+    this.up = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Awaiting `ready` is optional: a failure is also kept in `failure`, and the kernels go on alone.
+    this.up.catch(() => {});
+    const settleWith = (err?: Error) => {
+      if (this.settled) return;
+      this.settled = true;
+      if (err) settle.reject(err);
+      else settle.resolve();
+      // Held only while someone waits for it (see `ready`): a worker never keeps a process alive.
+      this.worker.unref();
+    };
+    this.worker.on("message", (message) => {
+      if (message === "ready") settleWith();
+    });
     this.worker.on("error", (err) => {
       this.failed = true;
       this.failure = err.message;
+      settleWith(new Error(`the worker thread failed: ${err.message}`));
     });
+    this.exited = new Promise((resolve) => this.worker.once("exit", () => resolve()));
+    void this.exited.then(() =>
+      settleWith(new Error(this.closed ? "the worker thread was closed before it was up" : "the worker thread ended before it was up")),
+    );
     this.worker.unref();
+  }
+
+  /** Whether each kernel's Split must share every run (sharing "always"). */
+  get alwaysShares(): boolean {
+    return this.sharing === "always";
+  }
+
+  /**
+   * Resolved when the worker thread is up and takes parts; rejected, with the reason, if it fails or is
+   * closed first. Until then (and without awaiting it) the main thread runs whole kernels itself.
+   */
+  get ready(): Promise<void> {
+    // While someone waits for it, the worker keeps the process alive (a script's top-level await).
+    if (!this.settled) this.worker.ref();
+    return this.up;
+  }
+
+  /** What the worker thread has done so far. */
+  stats(): ThreadStats {
+    const running = !this.failed && !this.closed;
+    return {
+      threads: 2,
+      workerUp: running && Atomics.load(this.i32, READY) === 1,
+      handedOver: this.handedOver,
+      workerRan: Atomics.load(this.i32, WORKER_JOBS),
+      takenBack: this.takenBack,
+      failure: this.failure,
+    };
   }
 
   /**
    * Hands a job to the worker; false (and nothing handed over) when the worker is not ready, and the caller
    * runs the job itself. After true, the caller does its own part and then calls `finish`. Also false
-   * while another job is outstanding (started, not yet finished): one job at a time.
+   * while another job is outstanding (started, not yet finished): one job at a time. With sharing
+   * "always", waits for the worker to come up first.
    */
   start(fn: number, a0: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): boolean {
-    if (this.outstanding || this.failed || Atomics.load(this.i32, READY) !== 1) return false;
+    if (this.outstanding || this.failed || this.closed) return false;
+    if (Atomics.load(this.i32, READY) !== 1 && !(this.alwaysShares && this.waitUntilUp())) return false;
     this.outstanding = true;
+    this.handedOver++;
     const a = this.args;
     a[0] = a0;
     a[1] = a1;
@@ -173,7 +278,9 @@ export class WasmPool {
   finish(): boolean {
     this.outstanding = false;
     const previous = (this.seq - 1) | 0;
-    if (Atomics.compareExchange(this.i32, CLAIM, previous, this.seq) === previous) {
+    if (this.alwaysShares) this.waitUntilDone();
+    else if (Atomics.compareExchange(this.i32, CLAIM, previous, this.seq) === previous) {
+      this.takenBack++;
       this.runHere();
       return false;
     }
@@ -186,6 +293,34 @@ export class WasmPool {
       throw new Error(this.failure);
     }
     return true;
+  }
+
+  /**
+   * Sharing "always": blocks until the worker is READY; false if it failed to start. Throws after
+   * FORCED_WAIT_MS (the main thread sees no events while it waits, so a hang would be silent).
+   */
+  private waitUntilUp(): boolean {
+    const deadline = performance.now() + FORCED_WAIT_MS;
+    while (Atomics.load(this.i32, READY) !== 1) {
+      if (Atomics.load(this.i32, START_FAILED) !== 0) {
+        this.failed = true;
+        this.failure ??= "the worker thread could not start its WebAssembly instance";
+        return false;
+      }
+      if (performance.now() > deadline) throw new Error(`the worker thread did not come up within ${FORCED_WAIT_MS / 1000} s (sharing "always")`);
+      Atomics.wait(this.i32, READY, 0, 10);
+    }
+    return true;
+  }
+
+  /** Sharing "always": blocks until the worker has run the part handed over (spinning a little, then sleeping 1 ms at a time). */
+  private waitUntilDone(): void {
+    for (let spins = 0; spins < 100_000; spins++) if (Atomics.load(this.i32, DONE) === this.seq) return;
+    const deadline = performance.now() + FORCED_WAIT_MS;
+    for (let done = Atomics.load(this.i32, DONE); done !== this.seq; done = Atomics.load(this.i32, DONE)) {
+      if (performance.now() > deadline) throw new Error(`the worker thread did not run its part within ${FORCED_WAIT_MS / 1000} s (sharing "always")`);
+      Atomics.wait(this.i32, DONE, done, 1);
+    }
   }
 
   /** How long the worker's last part took, by its own clock (ms). */
@@ -203,11 +338,15 @@ export class WasmPool {
     this.jobs[Atomics.load(this.i32, FN)]!(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
   }
 
-  /** Stops the worker thread. */
-  close(): void {
-    Atomics.store(this.i32, FN, -1);
-    Atomics.store(this.i32, SEQ, (this.seq + 1) | 0);
-    Atomics.notify(this.i32, SEQ, 1);
-    void this.worker.terminate();
+  /** Ends the worker thread (the kernels then run on the main thread alone); resolved when it has ended. Closing again does nothing more. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      Atomics.store(this.i32, FN, -1);
+      Atomics.store(this.i32, SEQ, (this.seq + 1) | 0);
+      Atomics.notify(this.i32, SEQ, 1);
+      void this.worker.terminate();
+    }
+    return this.exited;
   }
 }

@@ -66,12 +66,14 @@ export class Split {
    *   thread gets one block at least
    * @param balanced whether the cut moves (false: it stays at the middle)
    * @param clock milliseconds, for timing runs (a test's own clock)
+   * @param always share every run (a pool's sharing "always", for tests), still timing and balancing them
    */
   constructor(
     private readonly units: number,
     private readonly block: number,
     private readonly balanced = true,
     private readonly clock: () => number = () => performance.now(),
+    private readonly always = false,
   ) {
     if (!(units >= 2 * block && block >= 1)) throw new Error(`a Split cuts at least 2 blocks of ${block}, not ${units} units`);
     this.cut = this.cutAt(0.5);
@@ -82,8 +84,8 @@ export class Split {
    * (a fed batch's two partial sums, the loss summed in two halves, a fill cut where the product cuts
    * its batch): its `h` is not used.
    */
-  static whether(): Split {
-    return new Split(2, 1, false);
+  static whether(always = false): Split {
+    return new Split(2, 1, false, undefined, always);
   }
 
   /** The main thread takes units [0, h), the worker [h, units). */
@@ -99,10 +101,11 @@ export class Split {
     const sharing = !(this.sharedMs > this.aloneMs); // shared until alone is known to be faster
     const every = this.sharedMs < CLOSE * this.aloneMs && this.aloneMs < CLOSE * this.sharedMs ? EXPLORE_OFTEN : EXPLORE_RARELY;
     // Alone is tried first after EXPLORE_OFTEN runs (its time is unknown until then).
-    const trying = ++this.runs % (Number.isNaN(this.aloneMs) ? EXPLORE_OFTEN : every) === 0;
+    this.runs++;
+    const trying = !this.always && this.runs % (Number.isNaN(this.aloneMs) ? EXPLORE_OFTEN : every) === 0;
     this.timed = trying || this.runs % TIME_EVERY === 0;
     if (this.timed) this.since = this.clock();
-    return trying ? !sharing : sharing;
+    return this.always || (trying ? !sharing : sharing);
   }
 
   /**
