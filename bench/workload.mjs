@@ -17,7 +17,7 @@ export async function graphnetTrainer(root, { data, order }, { batch, backend = 
   const graph = loadGraphFile(join(root, "graphs/mnist.graph.json"));
   const config = trainingConfig(graph);
   const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, threads, data });
-  await new Promise((resolve) => setTimeout(resolve, 100)); // the worker thread starts
+  await model.ready; // the worker thread is up
   const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
   const batches = Math.floor(order.length / batch);
   return {
