@@ -1,8 +1,20 @@
 /**
  * SVG documents built with d3 on a server-side DOM (jsdom), serialised as standalone XML files.
  */
+import { createRequire } from "node:module";
 import { select, type Selection } from "d3";
-import { JSDOM } from "jsdom";
+import type { JSDOM as JsdomClass } from "jsdom";
+
+let loadedJsdom: typeof JsdomClass | undefined;
+
+/**
+ * jsdom, loaded when the first picture is drawn: it takes a large share of a CLI start-up (over a second
+ * on a busy 2-core machine), which every command that imports the picture writers would otherwise pay.
+ */
+function jsdom(): typeof JsdomClass {
+  loadedJsdom ??= (createRequire(import.meta.url)("jsdom") as typeof import("jsdom")).JSDOM;
+  return loadedJsdom;
+}
 
 export const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -19,6 +31,7 @@ export type Svg = Selection<SVGSVGElement, unknown, null, undefined>;
 
 /** A new SVG root of the given size, ready for d3, and a function that serialises it. */
 export function svgDocument(width: number, height: number, title: string): { svg: Svg; serialize: () => string } {
+  const JSDOM = jsdom();
   const dom = new JSDOM("<!DOCTYPE html><body></body>");
   const document = dom.window.document;
   const root = document.createElementNS(SVG_NS, "svg") as unknown as SVGSVGElement;

@@ -153,3 +153,20 @@ describe("the run pictures", () => {
     expect(html).not.toContain("<?xml");
   });
 });
+
+describe("the picture writers", () => {
+  it("load jsdom only when a picture is drawn, so that a CLI start-up does not pay for it", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const script = `
+      import { createRequire } from "node:module";
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/node_modules/jsdom/"));
+      const { renderConfusionSvg } = await import(${JSON.stringify(new URL("../../dist/viz/index.js", import.meta.url).href)});
+      await import(${JSON.stringify(new URL("../../dist/cli/program.js", import.meta.url).href)});
+      const before = loaded();
+      renderConfusionSvg([[1, 0], [0, 1]]);
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ before: false, after: true });
+  });
+});
