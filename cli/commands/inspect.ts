@@ -53,11 +53,13 @@ function inspect(file: string, forward: Graph, options: InspectOptions): void {
   }
 }
 
-function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
+/** The summary `graphnet inspect` prints: a row per node (with `withBackward`, a second table of the backward nodes). */
+export function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
   const graph = withBackward ?? forward;
   const shapes = inferShapes(graph);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const row = (id: string) => {
-    const node = graph.nodes.find((n) => n.id === id)!;
+    const node = byId.get(id)!;
     const op = getOp(node.op)!;
     const shape = shapes.get(id)!;
     const params = op.role === "parameter" ? formatInt(shape.reduce<number>((n, d) => n * Number(d), 1)) : "";
@@ -71,7 +73,7 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
     .reduce((sum, n) => sum + shapes.get(n.id)!.reduce<number>((p, d) => p * Number(d), 1), 0);
 
   const lines = [
-    `${forward.name} (${file}): ${forward.nodes.length} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
+    `${forward.name} (${file}): ${formatInt(forward.nodes.length)} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
     "",
     formatTable(columns, forwardRows),
     "",
@@ -85,7 +87,10 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
       "",
       formatTable(
         [...columns.slice(0, 4), { title: "formula" }],
-        backward.map((n) => [...row(n.id).slice(0, 4), row(n.id)[5]!]),
+        backward.map((n) => {
+          const cells = row(n.id);
+          return [...cells.slice(0, 4), cells[5]!];
+        }),
       ),
       "",
       "gradient outputs:",

@@ -31,8 +31,12 @@ export function withDropoutRate(graph: Graph, rate: number): Graph {
 export function withoutIdentityDropout(graph: Graph): Graph {
   const identity = new Map(graph.nodes.filter((n) => n.op === "dropout" && (n.attrs.rate ?? 0) === 0).map((n) => [n.id, n.inputs[0]!]));
   if (identity.size === 0) return graph;
-  // A chain of them resolves to the first input that is not one.
-  const source = (id: string): string => (identity.has(id) ? source(identity.get(id)!) : id);
+  // A chain of them resolves to the first input that is not one (followed in a loop: a chain may be long).
+  const source = (id: string): string => {
+    let at = id;
+    while (identity.has(at)) at = identity.get(at)!;
+    return at;
+  };
   return produce(graph, (draft) => {
     draft.nodes = draft.nodes.filter((n) => !identity.has(n.id));
     for (const node of draft.nodes) node.inputs = node.inputs.map(source);

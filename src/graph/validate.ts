@@ -10,6 +10,7 @@
  */
 import "../ops/index.js"; // the built-in ops: a graph is validated against what is registered
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
+import { abbreviate } from "./abbreviate.js";
 import { didYouMean } from "./closest.js";
 import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
 import { GraphError, type ErrorLocation } from "./errors.js";
@@ -18,7 +19,7 @@ import { formatPath, parsePath, type JsonPath } from "./json-path.js";
 import type { TextPosition } from "./json-text.js";
 import { compileSchema, type SchemaProblem, type SchemaValidator } from "./schema-validator.js";
 import { inferShapes } from "./shapes.js";
-import { findCycle } from "./topology.js";
+import { orderOrCycle } from "./topology.js";
 
 /** Parameters beyond this many elements in all (1 GiB in float32) are refused: surely a typo in a size. */
 export const MAX_PARAMETER_ELEMENTS = 2 ** 28;
@@ -45,8 +46,8 @@ export function validateGraph(graph: Graph, file = "graph", options: ValidateOpt
     checkArity(context);
     checkInputsExist(context);
     checkAttrs(context);
-    checkAcyclic(context);
-    const shapes = inferShapes(graph);
+    const order = checkAcyclic(context);
+    const shapes = inferShapes(graph, order);
     checkLossAndOutputs(context, shapes);
     checkGradients(context, shapes);
     checkParameterTotal(context, shapes);
@@ -280,15 +281,16 @@ function checkAttrs(context: Context): void {
 // ---------------------------------------------------------------------------------------------------
 // 8. No cycles: every value must be computable from values that do not depend on it
 
-function checkAcyclic(context: Context): void {
-  const cycle = findCycle(context.graph);
-  if (!cycle) return;
+/** Returns the graph's topological order. */
+function checkAcyclic(context: Context): string[] {
+  const { order, cycle } = orderOrCycle(context.graph);
+  if (!cycle) return order;
   // In dataflow order a → b → … → a: the first node consumes the last one.
   const first = cycle[0]!;
   const last = cycle[cycle.length - 1]!;
   const index = context.nodes.findIndex((n) => n.id === first);
   const k = context.nodes[index]!.inputs.indexOf(last);
-  const loop = [...cycle, first].join(" → ");
+  const loop = abbreviate([...cycle, first], { separator: " → " });
   const problem =
     cycle.length === 1
       ? `the node takes its own output as an input (${loop}), so it could never be computed.`
