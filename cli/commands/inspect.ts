@@ -8,12 +8,11 @@ import {
   getOp,
   inferShapes,
   isBackwardNode,
-  loadGraphFile,
+  loadGraphSource,
   trainingConfig,
   type Graph,
   type Plan,
 } from "../../src/index.js";
-import { inFile } from "../in-file.js";
 import { positiveInt } from "../options.js";
 import { formatBytes, formatInt, formatTable } from "../table.js";
 
@@ -33,8 +32,8 @@ export function inspectCommand(): Command {
     .option("--batch <n>", "batch size for --plan (default: the training section's batch_size)", positiveInt("--batch"))
     .option("--json", "print the graph (with --backward: forward and backward) as graph JSON instead")
     .action((file: string, options: InspectOptions) => {
-      const forward = loadGraphFile(file);
-      inFile(file, () => inspect(file, forward, options));
+      const source = loadGraphSource(file);
+      source.guard(() => inspect(file, source.graph, options));
     });
 }
 
