@@ -8,7 +8,8 @@ export interface Column {
 }
 
 export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
-  const widths = columns.map((c, i) => Math.max(width(c.title), ...rows.map((r) => width(r[i] ?? ""))));
+  // A loop, not Math.max(...cells): spreading the rows of a 100,000-node graph as arguments overflows the stack.
+  const widths = columns.map((c, i) => rows.reduce((widest, r) => Math.max(widest, width(r[i] ?? "")), width(c.title)));
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (columns[i]!.align === "right" ? padStart(cell, widths[i]!) : padEnd(cell, widths[i]!)))

@@ -6,6 +6,7 @@
 import { Graph as LayoutGraph, layout } from "@dagrejs/dagre";
 import { curveBasis, line, type Selection } from "d3";
 import { isBackwardNode } from "../src/autodiff/differentiate.js";
+import { GraphError } from "../src/graph/errors.js";
 import { formatShape, type Graph, type GraphNode, type Shape } from "../src/graph/ir.js";
 import { inferShapes } from "../src/graph/shapes.js";
 import { formulaOf } from "../src/ops/op.js";
@@ -64,8 +65,22 @@ function formulaLine(formula: string | undefined): { text: string; size: number 
   return formula ? [{ text: formula, size: SMALL }] : [];
 }
 
+/**
+ * The most nodes a picture draws. dagre's layout recurses along the graph's depth (a chain of 2,000 nodes
+ * overflows the stack) and grows slower than linearly with its size; a picture of more than a thousand
+ * boxes is not one a person reads anyway.
+ */
+export const MAX_RENDERED_NODES = 1_000;
+
 /** The graph as a standalone SVG document. */
 export function renderGraphSvg(graph: Graph, title = graph.name): string {
+  if (graph.nodes.length > MAX_RENDERED_NODES) {
+    const count = (n: number) => n.toLocaleString("en-US");
+    throw new GraphError(
+      `the picture would hold ${count(graph.nodes.length)} nodes, more than the ${count(MAX_RENDERED_NODES)} a graph picture is laid out for ` +
+        `(its layout recurses along the graph's depth); list the nodes with graphnet inspect instead.`,
+    );
+  }
   const shapes = inferShapes(graph);
   const boxes = new Map(graph.nodes.map((n) => [n.id, box(graph, n, shapes.get(n.id)!)]));
 

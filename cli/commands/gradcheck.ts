@@ -18,7 +18,7 @@ import {
   formatShape,
   getOp,
   listOps,
-  loadGraphFile,
+  loadGraphSource,
   trainingConfig,
   withDropoutRate,
   type GradcheckReport,
@@ -26,7 +26,6 @@ import {
   type OpDefinition,
 } from "../../src/index.js";
 import { didYouMean } from "../../src/graph/closest.js";
-import { inFile } from "../in-file.js";
 import { positiveInt, nonNegativeInt, rate } from "../options.js";
 import { formatInt, formatTable } from "../table.js";
 import { ExitWith } from "../exit.js";
@@ -89,10 +88,11 @@ export function gradcheckCommand(context: CliContext): Command {
 }
 
 function checkGraphCommand(file: string, options: GradcheckCommandOptions): void {
-  const forward = loadGraphFile(file);
+  const source = loadGraphSource(file);
+  const forward = source.graph;
   const dropout = options.dropout ?? trainingConfig(forward).dropout_rate;
   const graph = withDropoutRate(forward, dropout);
-  const report = inFile(file, () =>
+  const report = source.guard(() =>
     checkGradients(graph, {
       sizes: { batch: options.batch },
       seed: options.seed,

@@ -8,12 +8,11 @@ import {
   getOp,
   inferShapes,
   isBackwardNode,
-  loadGraphFile,
+  loadGraphSource,
   trainingConfig,
   type Graph,
   type Plan,
 } from "../../src/index.js";
-import { inFile } from "../in-file.js";
 import { positiveInt } from "../options.js";
 import { formatBytes, formatInt, formatTable } from "../table.js";
 
@@ -33,8 +32,8 @@ export function inspectCommand(): Command {
     .option("--batch <n>", "batch size for --plan (default: the training section's batch_size)", positiveInt("--batch"))
     .option("--json", "print the graph (with --backward: forward and backward) as graph JSON instead")
     .action((file: string, options: InspectOptions) => {
-      const forward = loadGraphFile(file);
-      inFile(file, () => inspect(file, forward, options));
+      const source = loadGraphSource(file);
+      source.guard(() => inspect(file, source.graph, options));
     });
 }
 
@@ -53,11 +52,13 @@ function inspect(file: string, forward: Graph, options: InspectOptions): void {
   }
 }
 
-function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
+/** The summary `graphnet inspect` prints: a row per node (with `withBackward`, a second table of the backward nodes). */
+export function describeGraph(file: string, forward: Graph, withBackward: Graph | undefined): string {
   const graph = withBackward ?? forward;
   const shapes = inferShapes(graph);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const row = (id: string) => {
-    const node = graph.nodes.find((n) => n.id === id)!;
+    const node = byId.get(id)!;
     const op = getOp(node.op)!;
     const shape = shapes.get(id)!;
     const params = op.role === "parameter" ? formatInt(shape.reduce<number>((n, d) => n * Number(d), 1)) : "";
@@ -71,7 +72,7 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
     .reduce((sum, n) => sum + shapes.get(n.id)!.reduce<number>((p, d) => p * Number(d), 1), 0);
 
   const lines = [
-    `${forward.name} (${file}): ${forward.nodes.length} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
+    `${forward.name} (${file}): ${formatInt(forward.nodes.length)} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
     "",
     formatTable(columns, forwardRows),
     "",
@@ -85,7 +86,10 @@ function describeGraph(file: string, forward: Graph, withBackward: Graph | undef
       "",
       formatTable(
         [...columns.slice(0, 4), { title: "formula" }],
-        backward.map((n) => [...row(n.id).slice(0, 4), row(n.id)[5]!]),
+        backward.map((n) => {
+          const cells = row(n.id);
+          return [...cells.slice(0, 4), cells[5]!];
+        }),
       ),
       "",
       "gradient outputs:",

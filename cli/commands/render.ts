@@ -1,9 +1,8 @@
 /** `graphnet render GRAPH -o graph.svg`: the forward (or forward and backward) graph as an SVG picture. */
 import { Command } from "commander";
-import { differentiate, loadGraphFile } from "../../src/index.js";
+import { differentiate, loadGraphSource } from "../../src/index.js";
 import { writeFileAtomic } from "../../src/util/atomic-write.js";
 import { renderGraphSvg } from "../../viz/index.js";
-import { inFile } from "../in-file.js";
 
 export function renderCommand(): Command {
   return new Command("render")
@@ -12,8 +11,9 @@ export function renderCommand(): Command {
     .option("-o, --out <file>", "where to write the SVG", "graph.svg")
     .option("--backward", "add the backward nodes derived by autodiff and the gradient outputs")
     .action((file: string, options: { out: string; backward?: boolean }) => {
-      const forward = loadGraphFile(file);
-      const svg = inFile(file, () =>
+      const source = loadGraphSource(file);
+      const forward = source.graph;
+      const svg = source.guard(() =>
         renderGraphSvg(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`),
       );
       writeFileAtomic(options.out, svg);

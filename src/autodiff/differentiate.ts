@@ -132,7 +132,8 @@ export function differentiate(graph: Graph, options: DifferentiateOptions = {}):
 
   const added = pending.nodes;
   return produce(graph, (draft) => {
-    draft.nodes.push(...castDraft(added));
+    // One by one: push(...added) would pass every backward node as an argument, too many for the stack on a long chain.
+    for (const node of castDraft(added)) draft.nodes.push(node);
     // Object.fromEntries defines own properties, so even an id such as "__proto__" stays a key.
     draft.gradients = Object.fromEntries([...Object.entries(graph.gradients ?? {}), ...gradientOutputs]);
   });
@@ -305,7 +306,8 @@ class BackwardNodes {
   private rename(value: ValueRef, wanted: string): ValueRef {
     const earlier = this.renamed.get(value);
     if (earlier !== undefined) return earlier;
-    const index = this.nodes.findIndex((n, i) => i >= this.ruleStart && n.id === value);
+    let index = -1;
+    for (let i = this.ruleStart; i < this.nodes.length && index < 0; i++) if (this.nodes[i]!.id === value) index = i;
     if (index < 0 || value === wanted) return value;
     // The node's own id is free to take: a value first named grad/b#2 (grad/b being taken) stays grad/b#2, not #3.
     const shape = this.shapes.get(value)!;

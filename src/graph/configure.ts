@@ -2,12 +2,15 @@
  * Graph → Graph transforms that settle what a graph file leaves to its training configuration.
  */
 import { produce } from "immer";
+import { abbreviate } from "./abbreviate.js";
 import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { topologicalOrder } from "./topology.js";
 import { ACTIVATIONS } from "./training.js";
 
 export type Activation = (typeof ACTIVATIONS)[number];
+
+const count = (n: number) => n.toLocaleString("en-US");
 
 /**
  * Gives every dropout node that does not fix its own rate the given one. A graph file usually leaves
@@ -31,8 +34,12 @@ export function withDropoutRate(graph: Graph, rate: number): Graph {
 export function withoutIdentityDropout(graph: Graph): Graph {
   const identity = new Map(graph.nodes.filter((n) => n.op === "dropout" && (n.attrs.rate ?? 0) === 0).map((n) => [n.id, n.inputs[0]!]));
   if (identity.size === 0) return graph;
-  // A chain of them resolves to the first input that is not one.
-  const source = (id: string): string => (identity.has(id) ? source(identity.get(id)!) : id);
+  // A chain of them resolves to the first input that is not one (followed in a loop: a chain may be long).
+  const source = (id: string): string => {
+    let at = id;
+    while (identity.has(at)) at = identity.get(at)!;
+    return at;
+  };
   return produce(graph, (draft) => {
     draft.nodes = draft.nodes.filter((n) => !identity.has(n.id));
     for (const node of draft.nodes) node.inputs = node.inputs.map(source);
@@ -54,6 +61,39 @@ export function activationsOf(graph: Graph): Activation[] {
 }
 
 /**
+ * Throws unless `listed` — a training section's activation_functions — names the graph's activation
+ * nodes' functions, in data-flow order: a silent disagreement would train another network than the one
+ * the file shows. The error points at the first entry that differs (or at the list, when the counts
+ * differ), and a long list is shown by its ends.
+ */
+export function checkActivationsAgree(graph: Graph, listed: readonly Activation[]): void {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const ids = activationNodes(graph);
+  const inGraph = ids.map((id) => byId.get(id)!.op);
+  const fix = "make them agree, or choose with --activations.";
+  if (ids.length !== listed.length) {
+    const nodes =
+      ids.length === 0
+        ? "no activation nodes"
+        : `${count(ids.length)} activation nodes, in data-flow order ${abbreviate(ids.map((id, k) => `${id} (${inGraph[k]})`))}`;
+    throw new GraphError(
+      `the training section lists ${count(listed.length)} activation functions (${abbreviate(listed)}), but the graph has ${nodes}; ${fix}`,
+      {
+        field: "training.activation_functions",
+        path: ["training", "activation_functions"],
+      },
+    );
+  }
+  const k = listed.findIndex((f, i) => f !== inGraph[i]);
+  if (k < 0) return;
+  throw new GraphError(
+    `entry ${k} is "${listed[k]}", but the graph's activation node number ${k} (counting from 0, in data-flow order), "${ids[k]}", is ${inGraph[k]}: ` +
+      `the training section lists [${abbreviate(listed)}] and the graph has [${abbreviate(inGraph)}]; ${fix}`,
+    { field: `training.activation_functions[${k}]`, path: ["training", "activation_functions", k] },
+  );
+}
+
+/**
  * Replaces the op of each activation node, in data-flow order, by the given functions — the report's
  * `activation_functions` ("relu,tanh" for its two hidden layers). As in the report, the layer's weight
  * follows its activation: He initialisation before relu, Xavier otherwise (when the file chose one of
@@ -63,8 +103,8 @@ export function withActivations(graph: Graph, activations: readonly Activation[]
   const ids = activationNodes(graph);
   if (ids.length !== activations.length) {
     throw new GraphError(
-      `${activations.length} activation functions were given (${activations.join(", ")}), but the graph has ${ids.length} activation nodes` +
-        `${ids.length > 0 ? ` (${ids.join(", ")})` : ""}; give one function per node, in data-flow order.`,
+      `${count(activations.length)} activation functions were given (${abbreviate(activations)}), but the graph has ${count(ids.length)} activation nodes` +
+        `${ids.length > 0 ? ` (${abbreviate(ids)})` : ""}; give one function per node, in data-flow order.`,
       { field: "training.activation_functions" },
     );
   }

@@ -7,22 +7,33 @@ import { readFileSync } from "node:fs";
 import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { readJsonText, type JsonText } from "./json-text.js";
+import { GraphSource } from "./source.js";
 import { summarize } from "./schema-validator.js";
 import { validateGraph } from "./validate.js";
 
 /** Reads, parses and validates the graph file at `path`. */
 export function loadGraphFile(path: string): Graph {
-  return parseGraph(readText(path), path);
+  return loadGraphSource(path).graph;
 }
 
 /** Parses and validates a graph file's content; `file` names it in error messages. */
 export function parseGraph(text: string, file: string): Graph {
+  return parseGraphSource(text, file).graph;
+}
+
+/** loadGraphFile, keeping where the graph's values lie in the file, to place errors found later (GraphSource.guard). */
+export function loadGraphSource(path: string): GraphSource {
+  return parseGraphSource(readText(path), path);
+}
+
+/** parseGraph, keeping where the graph's values lie in the text, to place errors found later (GraphSource.guard). */
+export function parseGraphSource(text: string, file: string): GraphSource {
   // A byte order mark is invisible in an editor, and JSON.parse refuses it.
   const json = readJsonText(text.replace(/^\uFEFF/, ""), file);
   checkSchemaReference(json.value, file, json.locate);
-  const graph = toIR(json.value);
-  validateGraph(graph as Graph, file, { locate: json.locate });
-  return graph as Graph;
+  const graph = toIR(json.value) as Graph;
+  validateGraph(graph, file, { locate: json.locate });
+  return new GraphSource(file, graph, json.locate);
 }
 
 function readText(path: string): string {

@@ -13,11 +13,14 @@ export const MAX_TENSOR_ELEMENTS = 2 ** 28;
 
 export type ShapeMap = ReadonlyMap<string, Shape>;
 
-/** Shapes of all nodes. The graph must already be structurally valid (known ops, existing inputs, no cycle). */
-export function inferShapes(graph: Graph): Map<string, Shape> {
+/**
+ * Shapes of all nodes. The graph must already be structurally valid (known ops, existing inputs, no cycle);
+ * `order`, its topological order when the caller has it already.
+ */
+export function inferShapes(graph: Graph, order: readonly string[] = topologicalOrder(graph)): Map<string, Shape> {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const shapes = new Map<string, Shape>();
-  for (const id of topologicalOrder(graph)) {
+  for (const id of order) {
     const node = byId.get(id)!;
     shapes.set(
       id,

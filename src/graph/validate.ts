@@ -10,15 +10,17 @@
  */
 import "../ops/index.js"; // the built-in ops: a graph is validated against what is registered
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
+import { abbreviate } from "./abbreviate.js";
 import { didYouMean } from "./closest.js";
 import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
-import { GraphError, type ErrorLocation } from "./errors.js";
+import { GraphError } from "./errors.js";
 import { formatShape, sameShape, type Graph, type GraphNode, type Shape } from "./ir.js";
-import { formatPath, parsePath, type JsonPath } from "./json-path.js";
+import { formatPath, type JsonPath } from "./json-path.js";
 import type { TextPosition } from "./json-text.js";
 import { compileSchema, type SchemaProblem, type SchemaValidator } from "./schema-validator.js";
 import { inferShapes } from "./shapes.js";
-import { findCycle } from "./topology.js";
+import { GraphSource } from "./source.js";
+import { orderOrCycle } from "./topology.js";
 
 /** Parameters beyond this many elements in all (1 GiB in float32) are refused: surely a typo in a size. */
 export const MAX_PARAMETER_ELEMENTS = 2 ** 28;
@@ -45,14 +47,14 @@ export function validateGraph(graph: Graph, file = "graph", options: ValidateOpt
     checkArity(context);
     checkInputsExist(context);
     checkAttrs(context);
-    checkAcyclic(context);
-    const shapes = inferShapes(graph);
+    const order = checkAcyclic(context);
+    const shapes = inferShapes(graph, order);
     checkLossAndOutputs(context, shapes);
     checkGradients(context, shapes);
     checkParameterTotal(context, shapes);
   } catch (err) {
     // Errors from deeper code (shape inference) know the node and field but not the file or the line.
-    if (err instanceof GraphError) throw context.place(err, file);
+    if (err instanceof GraphError) throw new GraphSource(file, graph, options.locate).place(err);
     throw err;
   }
 }
@@ -72,21 +74,6 @@ class Context {
   lineOf(path: JsonPath): string {
     const position = this.locate?.(path);
     return position ? ` (line ${position.line})` : "";
-  }
-
-  /** The error with the file and, when the text is known, the line and column of what it is about. */
-  place(err: GraphError, file: string): GraphError {
-    const path = err.location.path ?? this.pathOf(err.location);
-    const position = path ? this.locate?.(path) : undefined;
-    return err.locatedAt({ file, ...position });
-  }
-
-  /** A node's field as a JSON path: node "W1", field "attrs.shape" → ["nodes", 3, "attrs", "shape"]. */
-  private pathOf({ nodeId, field }: ErrorLocation): JsonPath | undefined {
-    const fieldPath = field === undefined ? [] : parsePath(field);
-    if (nodeId === undefined) return field === undefined ? undefined : fieldPath;
-    const index = this.nodes.findIndex((n) => n.id === nodeId);
-    return index < 0 ? undefined : ["nodes", index, ...fieldPath];
   }
 }
 
@@ -280,15 +267,16 @@ function checkAttrs(context: Context): void {
 // ---------------------------------------------------------------------------------------------------
 // 8. No cycles: every value must be computable from values that do not depend on it
 
-function checkAcyclic(context: Context): void {
-  const cycle = findCycle(context.graph);
-  if (!cycle) return;
+/** Returns the graph's topological order. */
+function checkAcyclic(context: Context): string[] {
+  const { order, cycle } = orderOrCycle(context.graph);
+  if (!cycle) return order;
   // In dataflow order a → b → … → a: the first node consumes the last one.
   const first = cycle[0]!;
   const last = cycle[cycle.length - 1]!;
   const index = context.nodes.findIndex((n) => n.id === first);
   const k = context.nodes[index]!.inputs.indexOf(last);
-  const loop = [...cycle, first].join(" → ");
+  const loop = abbreviate([...cycle, first], { separator: " → " });
   const problem =
     cycle.length === 1
       ? `the node takes its own output as an input (${loop}), so it could never be computed.`

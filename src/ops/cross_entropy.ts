@@ -3,19 +3,28 @@
  * dimension (the batch) and the sum over every element; and cross_entropy_grad, the op its gradient emits.
  * Gradient: ∂L/∂p = −y / (m·p), scaled by the incoming dL (a scalar). The labels y get no gradient.
  *
- * log p is taken of max(p, ε): a probability that underflowed to 0 gives a large finite loss instead of
- * ∞ (and a NaN in every later step). The gradient divides by the same clamped p, so it stays finite and
- * still points towards raising p — deliberately not the 0 that the clamp's flat piece would give, which
- * would stop learning exactly where the model is most wrong. Inside (ε, 1] both are exact.
+ * log p is taken of max(p, ε), ε the smallest normal number of the plan's dtype (2⁻¹²⁶ ≈ 1.2e-38 in
+ * float32, 2⁻¹⁰²² ≈ 2.2e-308 in float64): a probability that underflowed to 0 gives a large finite loss
+ * instead of ∞ (and a NaN in every later step). The gradient divides by the same clamped p, so it stays
+ * finite — 1/ε still is, where 1/p of a subnormal p would not be — and still points towards raising p,
+ * deliberately not the 0 that the clamp's flat piece would give.
+ *
+ * Wherever p is a normal number both are exact. After a softmax, p of a class whose logit is g below the
+ * row's largest is about e^(−g): exact up to a gap g of ≈ 87 in float32 and ≈ 708 in float64. Past that p
+ * is subnormal or 0, the loss stays at −ln ε (87.3, 708.4) and the gradient reaching the logits fades
+ * with p/ε towards 0. softmax_cross_entropy, which works on the logits, is exact at any gap.
  */
 import { formatShape, sizeOf, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, sameShapes } from "./elementwise.js";
-import { ShapeError, type OpDefinition } from "./op.js";
+import { ShapeError, type FloatArray, type OpDefinition } from "./op.js";
 
 type NoAttrs = Record<string, never>;
 
-/** The smallest probability whose logarithm is taken. */
-export const PROBABILITY_FLOOR = 1e-12;
+/** The smallest probability whose logarithm is taken (and by which the gradient divides): the dtype's smallest normal number. */
+export const PROBABILITY_FLOOR = { float32: 2 ** -126, float64: 2 ** -1022 } as const;
+
+/** PROBABILITY_FLOOR of the dtype a kernel's output array is in. */
+const floorFor = (out: FloatArray) => (out instanceof Float32Array ? PROBABILITY_FLOOR.float32 : PROBABILITY_FLOOR.float64);
 
 /** Shape rule shared by the losses: predictions and labels of one shape [m, …, classes], m the batch. */
 export function lossInputsShape(predictions: Shape, labels: Shape): Shape {
@@ -35,7 +44,7 @@ export function scalarShape(dL: Shape, name: string): void {
 
 export const crossEntropy: OpDefinition<NoAttrs> = {
   name: "cross_entropy",
-  summary: "−(1/m) Σ y ⊙ log p over probabilities p and labels y, m the batch size (log clamped away from 0)",
+  summary: "−(1/m) Σ y ⊙ log p over probabilities p and labels y, m the batch size (p clamped at the dtype's smallest normal number)",
   inputs: ["p", "y"],
   attrs: NO_ATTRS,
   shape: ([p, y]) => {
@@ -47,8 +56,9 @@ export const crossEntropy: OpDefinition<NoAttrs> = {
     const n = sizeOf(shape!);
     return ([p, y], out) => {
       // One float64 sum over the whole batch, whatever the plan's dtype.
+      const floor = floorFor(out);
       let sum = 0;
-      for (let k = 0; k < n; k++) sum += y![k]! * Math.log(Math.max(p![k]!, PROBABILITY_FLOOR));
+      for (let k = 0; k < n; k++) sum += y![k]! * Math.log(Math.max(p![k]!, floor));
       out[0] = -sum / m;
     };
   },
@@ -78,7 +88,8 @@ export const crossEntropyGrad: OpDefinition<NoAttrs> = {
     const n = sizeOf(shape!);
     return ([p, y, dL], out) => {
       const scale = -dL![0]! / m;
-      for (let k = 0; k < n; k++) out[k] = (scale * y![k]!) / Math.max(p![k]!, PROBABILITY_FLOOR);
+      const floor = floorFor(out);
+      for (let k = 0; k < n; k++) out[k] = (scale * y![k]!) / Math.max(p![k]!, floor);
     };
   },
   formula: "−δ · Y / (m · A)",

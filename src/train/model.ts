@@ -14,6 +14,7 @@ import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError } from "../graph/errors.js";
+import { modelRoles, type ModelRoles } from "../graph/roles.js";
 import type { Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
 import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
@@ -21,27 +22,8 @@ import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
-/** The graph's roles that the trainer needs: which input takes images, which labels, what is predicted. */
-export interface ModelRoles {
-  readonly features: string;
-  readonly labels: string;
-  readonly loss: string;
-  readonly probs: string;
-}
-
-export function modelRoles(graph: Graph): ModelRoles {
-  const byFeed = (feed: string) => graph.nodes.filter((n) => n.op === "input" && n.attrs.feed === feed).map((n) => n.id);
-  const one = (ids: string[], what: string) => {
-    if (ids.length !== 1) {
-      throw new GraphError(`training needs exactly one input with "feed": "${what}", found ${ids.length === 0 ? "none" : ids.join(", ")}.`, { field: "nodes" });
-    }
-    return ids[0]!;
-  };
-  if (!graph.loss) throw new GraphError(`training needs a "loss": the id of the scalar to minimise.`, { field: "loss" });
-  const probs = graph.outputs?.probs;
-  if (!probs) throw new GraphError(`training needs "outputs": { "probs": … }, the node giving class probabilities (a softmax).`, { field: "outputs" });
-  return { features: one(byFeed("features"), "features"), labels: one(byFeed("labels"), "labels"), loss: graph.loss, probs };
-}
+// What training needs of the graph (features, labels, a loss computed from both, probs): src/graph/roles.ts.
+export { modelRoles, type ModelRoles } from "../graph/roles.js";
 
 export interface Evaluation {
   readonly loss: number;

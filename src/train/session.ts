@@ -7,10 +7,11 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { officialSplit, reportSplit, type Split } from "../data/split.js";
-import { activationsOf, withActivations, withDropoutRate } from "../graph/configure.js";
-import { GraphError, UserError } from "../graph/errors.js";
+import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
+import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
-import { loadGraphFile, parseGraph } from "../graph/load.js";
+import { loadGraphSource, parseGraph } from "../graph/load.js";
+import { modelRoles } from "../graph/roles.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
 import type { BackendName } from "../exec/executor.js";
 import { loadCheckpoint } from "./checkpoint.js";
@@ -64,9 +65,15 @@ export interface Session {
 }
 
 export function startSession(request: TrainRequest): Session {
-  const file = loadGraphFile(request.graphFile);
+  // Errors found in the graph from here on are placed in its file, at the line of their node or field.
+  const source = loadGraphSource(request.graphFile);
+  const file = source.graph;
   const config = resolveConfig(file, request.overrides ?? {});
-  const graph = configureGraph(file, config, request.overrides?.activation_functions !== undefined);
+  const graph = source.guard(() => {
+    const configured = configureGraph(file, config, request.overrides?.activation_functions !== undefined);
+    modelRoles(configured); // a graph training cannot use fails here, before any data is read
+    return configured;
+  });
   const data = loadData(request.dataDir);
   const splitKind = request.split ?? "report";
   const split = splitData(data, config, splitKind);
@@ -88,7 +95,7 @@ export function startSession(request: TrainRequest): Session {
     created: new Date().toISOString(),
   };
   folder.writeJson("config.json", record);
-  const model = sessionModel(graph, config, data, { ...request, training: true });
+  const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
   return { folder, record, config, data, split, model };
 }
 
@@ -140,15 +147,7 @@ export function resolveConfig(graph: Graph, overrides: TrainingSection): Trainin
 function configureGraph(graph: Graph, config: TrainingConfig, activationsOverridden: boolean): Graph {
   let configured = graph;
   if (activationsOverridden) configured = withActivations(graph, config.activation_functions);
-  else if ((graph.training as TrainingSection | undefined)?.activation_functions !== undefined) {
-    const inGraph = activationsOf(graph);
-    if (inGraph.join(",") !== config.activation_functions.join(",")) {
-      throw new GraphError(
-        `the training section lists activation_functions ${JSON.stringify(config.activation_functions)} but the graph's activation nodes are ${JSON.stringify(inGraph)}; make them agree, or choose with --activations.`,
-        { field: "training.activation_functions" },
-      );
-    }
-  }
+  else if ((graph.training as TrainingSection | undefined)?.activation_functions !== undefined) checkActivationsAgree(graph, config.activation_functions);
   configured = withDropoutRate(configured, config.use_dropout ? config.dropout_rate : 0);
   return { ...configured, training: { ...config, activation_functions: activationsOf(configured) } };
 }

@@ -104,7 +104,7 @@ describe("bad input gives one paragraph naming the file, and exit code 1, never 
     const file = tempFile("no-loss.json", JSON.stringify({ name: "x", nodes: [{ id: "x", op: "input", attrs: { shape: ["batch", 3] } }] }));
     const { code, stderr } = graphnet("inspect", file, "--backward");
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^graphnet: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: field "loss": there is no loss to differentiate`));
+    expect(stderr).toMatch(new RegExp(`^graphnet: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1:1: field "loss": there is no loss to differentiate`));
   });
 
   it("usage errors of a subcommand look like the program's: graphnet: …, exit code 1", () => {

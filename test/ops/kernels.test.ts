@@ -194,7 +194,7 @@ describe("losses", () => {
         shape(2, 3).chain((s) => fc.tuple(dataFor(s, value(0, 1)), labelsFor(s)).map(([p, y]) => ({ s, p, y }))),
         ({ s, p, y }) => {
           const m = s[0]!;
-          const expected = -p.reduce((acc, pk, k) => acc + y[k]! * Math.log(Math.max(pk, PROBABILITY_FLOOR)), 0) / m;
+          const expected = -p.reduce((acc, pk, k) => acc + y[k]! * Math.log(Math.max(pk, PROBABILITY_FLOOR.float64)), 0) / m;
           const inputs = [
             { shape: s, data: p },
             { shape: s, data: y },
@@ -207,7 +207,7 @@ describe("losses", () => {
           const grad = runOp("cross_entropy_grad", [...inputs, { shape: [], data: [dL] }]);
           expectClose(
             grad,
-            p.map((pk, k) => (-dL * y[k]!) / (m * Math.max(pk, PROBABILITY_FLOOR))),
+            p.map((pk, k) => (-dL * y[k]!) / (m * Math.max(pk, PROBABILITY_FLOOR.float64))),
             1e-14,
           );
         },
@@ -217,7 +217,7 @@ describe("losses", () => {
       { shape: [1, 2], data: [0, 1] },
       { shape: [1, 2], data: [1, 0] },
     ]);
-    expect(zero[0]).toBeCloseTo(-Math.log(PROBABILITY_FLOOR), 12);
+    expect(zero[0]).toBeCloseTo(-Math.log(PROBABILITY_FLOOR.float64), 12);
   });
 
   it("softmax_cross_entropy equals cross_entropy(softmax(z), y)", () => {
