@@ -2,7 +2,6 @@
 import { Command } from "commander";
 import { differentiate, loadGraphFile } from "../../src/index.js";
 import { writeFileAtomic } from "../../src/util/atomic-write.js";
-import { renderGraphSvg } from "../../viz/index.js";
 import { inFile } from "../in-file.js";
 
 export function renderCommand(): Command {
@@ -11,8 +10,10 @@ export function renderCommand(): Command {
     .argument("<graph>", "a graph JSON file")
     .option("-o, --out <file>", "where to write the SVG", "graph.svg")
     .option("--backward", "add the backward nodes derived by autodiff and the gradient outputs")
-    .action((file: string, options: { out: string; backward?: boolean }) => {
+    .action(async (file: string, options: { out: string; backward?: boolean }) => {
       const forward = loadGraphFile(file);
+      // The drawing libraries (d3, jsdom) load when a picture is drawn, not with every graphnet command.
+      const { renderGraphSvg } = await import("../../viz/index.js");
       const svg = inFile(file, () =>
         renderGraphSvg(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`),
       );
