@@ -10,8 +10,8 @@ import {
   type Session,
   type TrainingSection,
 } from "../../src/index.js";
-import { signalPoint } from "../../src/util/test-signal.js";
 import { ExitWith, signalExitCode } from "../exit.js";
+import { watchInterrupts } from "../interrupts.js";
 import { loadRunOpModules } from "../op-modules.js";
 import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
@@ -69,33 +69,19 @@ export function trainCommand(context: CliContext): Command {
       context.opModules.map((m) => m.path),
     );
     const quiet = options.quiet === true;
-    // Ctrl-C, and SIGTERM (what containers, systemd and CI send), stop after the current batch with a
-    // checkpoint; a second one quits at once. The exit code is the signal's: 130 or 143.
-    let stopSignal: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signalPoint("interrupt");
-      const name = signal === "SIGINT" ? "Ctrl-C" : signal;
-      if (stopSignal !== undefined) {
-        process.stderr.write(`\n${name} again: quitting at once, without saving the batches since the last checkpoint.\n`);
-        process.exit(signalExitCode(signal)); // the run folder's claim is released on the way out
-      }
-      stopSignal = signal;
-      process.stderr.write(`\n${name}: stopping after this batch (Ctrl-C again to quit at once)…\n`);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    const interrupts = watchInterrupts();
     try {
       if (!quiet) process.stderr.write(`${describeSession(session)}\n`);
       const outcome = await train({
         ...session,
         events: progressReporter({ quiet, epochs: session.config.num_epochs }),
-        shouldStop: () => stopSignal !== undefined,
+        shouldStop: () => interrupts.signal !== undefined,
         resume: options.resume !== undefined,
       });
       const result = recordResult(session, outcome);
       const failure = session.model.workerFailure;
       if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
-      if (!result) throw new ExitWith(signalExitCode(stopSignal ?? "SIGINT"));
+      if (!result) throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
       // The model holds the best weights now: the predictions drawn are the ones the test measured.
       // The pictures' libraries (d3, jsdom) load only here, not in every run of the command.
       const { writeRunPictures } = await import("../../viz/index.js");
@@ -105,8 +91,7 @@ export function trainCommand(context: CliContext): Command {
           `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,
       );
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      interrupts.dispose();
       session.folder.release();
     }
   });
