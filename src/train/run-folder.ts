@@ -123,6 +123,7 @@ export class RunFolder {
       RunFolder.checkFree(dir); // again, now that no one else can start a run here
     } catch (err) {
       lock.release();
+      removeDirectories(created);
       throw err;
     }
     folder.hold({ lock, created });
@@ -221,7 +222,13 @@ export class RunFolder {
     if (!releaseAtExit) {
       releaseAtExit = true;
       process.on("exit", () => {
-        for (const folder of [...claimed]) folder.release();
+        for (const folder of [...claimed]) {
+          try {
+            folder.release();
+          } catch {
+            // Exiting anyway: a lock left behind is stale, and the next claim takes it over.
+          }
+        }
       });
     }
   }

@@ -112,13 +112,18 @@ export function startSession(request: TrainRequest): Session {
  */
 export function reopenSession(dir: string, options: ModelOptions = {}): Session {
   const folder = options.training ? RunFolder.claimExisting(dir) : RunFolder.open(dir);
-  const raw = folder.readJson<RunRecord>("config.json");
-  const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
-  const config = trainingConfig(graph);
-  const data = loadData(raw.data?.dir ?? undefined);
-  const split = splitData(data, config, raw.data?.split ?? "report");
-  const model = sessionModel(graph, config, data, options);
-  return { folder, record: { ...raw, graph }, config, data, split, model };
+  try {
+    const raw = folder.readJson<RunRecord>("config.json");
+    const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
+    const config = trainingConfig(graph);
+    const data = loadData(raw.data?.dir ?? undefined);
+    const split = splitData(data, config, raw.data?.split ?? "report");
+    const model = sessionModel(graph, config, data, options);
+    return { folder, record: { ...raw, graph }, config, data, split, model };
+  } catch (err) {
+    folder.release();
+    throw err;
+  }
 }
 
 interface ModelOptions {

@@ -91,6 +91,14 @@ export function fileSystemProblem(err: unknown): string | undefined {
   return `${path}: cannot ${action}: ${problem} (${err.code}).`;
 }
 
+/**
+ * Only the problem, "it is a folder, not a file (EISDIR)", for a message that says the path and the
+ * action its own way ("cannot read the graph file: …"); undefined when `err` is not a file-system error.
+ */
+export function fileSystemReason(err: unknown): string | undefined {
+  return isFileSystemError(err) ? `${PROBLEMS[err.code]!} (${err.code})` : undefined;
+}
+
 /** Node refuses a path holding a NUL byte before any call, with a TypeError of its own. */
 function isNulInPath(err: unknown): boolean {
   return err instanceof Error && (err as { code?: string }).code === "ERR_INVALID_ARG_VALUE" && /null bytes/.test(err.message);
