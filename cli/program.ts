@@ -1,11 +1,13 @@
 /**
  * The `graphnet` command: commander commands over the library, and nothing else.
- * A user's mistake (a bad file, a bad flag) prints one paragraph and exits with 1; anything else is a
- * bug in graphnet and keeps its stack trace.
+ * A user's mistake (a bad file, a bad flag) prints one paragraph and exits with 1, and so does a
+ * file-system error (no such file, a full disk, no permission: the one wording of src/util/fs-errors.ts);
+ * anything else is a bug in graphnet and keeps its stack trace.
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { GraphError, UserError } from "../src/index.js";
+import { fileSystemProblem } from "../src/util/fs-errors.js";
 import { ExitWith } from "./exit.js";
 import { gradcheckCommand } from "./commands/gradcheck.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -68,6 +70,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed the message
     if (err instanceof UserError) {
       process.stderr.write(`graphnet: ${err.message}${unknownOpHint(err)}\n`);
+      return 1;
+    }
+    const problem = fileSystemProblem(err);
+    if (problem !== undefined) {
+      process.stderr.write(`graphnet: ${problem}\n`);
       return 1;
     }
     throw err;

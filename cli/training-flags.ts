@@ -1,9 +1,10 @@
 /**
- * Flags that override the training section of a graph file, one per configuration key. The values are
- * checked by the training schema once merged, and a bad one is reported under its flag's name.
+ * Flags that override the training section of a graph file, one per configuration key. The flags are
+ * checked by the training schema on their own, before they are merged with the file's section (which its
+ * loading checked): a bad flag is reported under its name, a bad value in the file under the file's.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { TrainingSection } from "../src/index.js";
+import { GraphError, UserError, trainingConfig, type TrainingSection } from "../src/index.js";
 
 type Key = keyof TrainingSection & string;
 
@@ -72,12 +73,22 @@ export function addTrainingFlags(command: Command): Command {
   return command;
 }
 
-/** The overrides the user gave, as a partial training section (commander's camelCase names mapped back). */
+/**
+ * The overrides the user gave, as a partial training section (commander's camelCase names mapped back),
+ * checked by the training schema: a bad value is a UserError naming its flag ("--lr: must be > 0").
+ */
 export function trainingOverrides(options: Record<string, unknown>): TrainingSection {
   const overrides: Record<string, unknown> = {};
   for (const flag of FLAGS) {
     const name = camel(flag.flags.split(" ")[0]!.slice(2));
     if (options[name] !== undefined) overrides[flag.key] = options[name];
+  }
+  try {
+    trainingConfig({ training: overrides as TrainingSection });
+  } catch (err) {
+    const key = err instanceof GraphError ? err.location.field?.replace(/^training\./, "").split(/[.[]/)[0] : undefined;
+    if (err instanceof GraphError && key !== undefined) throw new UserError(`${flagFor(key) ?? key}: ${err.problem}`);
+    throw err;
   }
   return overrides as TrainingSection;
 }

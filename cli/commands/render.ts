@@ -2,7 +2,6 @@
 import { Command } from "commander";
 import { differentiate, loadGraphSource } from "../../src/index.js";
 import { writeFileAtomic } from "../../src/util/atomic-write.js";
-import { renderGraphSvg } from "../../viz/index.js";
 
 export function renderCommand(): Command {
   return new Command("render")
@@ -10,9 +9,11 @@ export function renderCommand(): Command {
     .argument("<graph>", "a graph JSON file")
     .option("-o, --out <file>", "where to write the SVG", "graph.svg")
     .option("--backward", "add the backward nodes derived by autodiff and the gradient outputs")
-    .action((file: string, options: { out: string; backward?: boolean }) => {
+    .action(async (file: string, options: { out: string; backward?: boolean }) => {
       const source = loadGraphSource(file);
       const forward = source.graph;
+      // The drawing libraries (d3, jsdom) load when a picture is drawn, not with every graphnet command.
+      const { renderGraphSvg } = await import("../../viz/index.js");
       const svg = source.guard(() =>
         renderGraphSvg(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`),
       );

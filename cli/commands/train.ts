@@ -1,7 +1,6 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import { Command, Option } from "commander";
 import {
-  GraphError,
   UserError,
   type BackendName,
   recordResult,
@@ -11,12 +10,12 @@ import {
   type Session,
   type TrainingSection,
 } from "../../src/index.js";
-import { writeRunPictures } from "../../viz/index.js";
-import { ExitWith } from "../exit.js";
+import { ExitWith, signalExitCode } from "../exit.js";
+import { watchInterrupts } from "../interrupts.js";
 import { loadRunOpModules } from "../op-modules.js";
 import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
-import { addTrainingFlags, flagFor, trainingOverrides } from "../training-flags.js";
+import { addTrainingFlags, trainingOverrides } from "../training-flags.js";
 
 /**
  * The backend `graphnet train` runs on unless told otherwise: the WebAssembly SIMD kernels, held equal to
@@ -70,33 +69,30 @@ export function trainCommand(context: CliContext): Command {
       context.opModules.map((m) => m.path),
     );
     const quiet = options.quiet === true;
-    let stopRequested = false;
-    const onInterrupt = () => {
-      if (stopRequested) process.exit(130); // a second Ctrl-C: stop at once
-      stopRequested = true;
-      process.stderr.write("\nstopping after this batch (Ctrl-C again to quit at once)…\n");
-    };
-    process.on("SIGINT", onInterrupt);
+    const interrupts = watchInterrupts();
     try {
       if (!quiet) process.stderr.write(`${describeSession(session)}\n`);
       const outcome = await train({
         ...session,
         events: progressReporter({ quiet, epochs: session.config.num_epochs }),
-        shouldStop: () => stopRequested,
+        shouldStop: () => interrupts.signal !== undefined,
         resume: options.resume !== undefined,
       });
       const result = recordResult(session, outcome);
       const failure = session.model.workerFailure;
       if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
-      if (!result) throw new ExitWith(130);
+      if (!result) throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
       // The model holds the best weights now: the predictions drawn are the ones the test measured.
+      // The pictures' libraries (d3, jsdom) load only here, not in every run of the command.
+      const { writeRunPictures } = await import("../../viz/index.js");
       writeRunPictures(session, { ...outcome, test: outcome.test! });
       process.stdout.write(
         `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
           `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,
       );
     } finally {
-      process.off("SIGINT", onInterrupt);
+      interrupts.dispose();
+      session.folder.release();
     }
   });
 }
@@ -111,23 +107,16 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
     return reopenSession(options.resume, { backend: options.backend, training: true, ...(options.threads ? { threads: Number(options.threads) } : {}) });
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
-  try {
-    return startSession({
-      graphFile,
-      overrides,
-      opModules,
-      split: options.split,
-      backend: options.backend,
-      ...(options.threads ? { threads: Number(options.threads) } : {}),
-      ...(options.data ? { dataDir: options.data } : {}),
-      ...(options.out ? { outDir: options.out } : {}),
-    });
-  } catch (err) {
-    // A bad flag value surfaces as a bad training field: name the flag, not the field.
-    const key = err instanceof GraphError ? err.location.field?.replace(/^training\./, "").split(/[.[]/)[0] : undefined;
-    if (err instanceof GraphError && key !== undefined && key in overrides) throw new UserError(`${flagFor(key) ?? key}: ${err.problem}`);
-    throw err;
-  }
+  return startSession({
+    graphFile,
+    overrides,
+    opModules,
+    split: options.split,
+    backend: options.backend,
+    ...(options.threads ? { threads: Number(options.threads) } : {}),
+    ...(options.data ? { dataDir: options.data } : {}),
+    ...(options.out ? { outDir: options.out } : {}),
+  });
 }
 
 function describeSession(session: Session): string {

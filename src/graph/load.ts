@@ -10,6 +10,7 @@ import { readJsonText, type JsonText } from "./json-text.js";
 import { GraphSource } from "./source.js";
 import { summarize } from "./schema-validator.js";
 import { validateGraph } from "./validate.js";
+import { fileSystemReason } from "../util/fs-errors.js";
 
 /** Reads, parses and validates the graph file at `path`. */
 export function loadGraphFile(path: string): Graph {
@@ -40,15 +41,7 @@ function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "there is no such file"
-        : code === "EISDIR"
-          ? "it is a directory, not a file"
-          : code === "EACCES"
-            ? "permission denied"
-            : (err as Error).message;
+    const reason = fileSystemReason(err) ?? (err as Error).message;
     throw new GraphError(`cannot read the graph file: ${reason}.`, { file: path });
   }
 }

@@ -5,6 +5,7 @@
  * optimizer's moments are "optimizer.m.W1" and so on; the rest is JSON under the metadata key "graphnet".
  */
 import { UserError } from "../graph/errors.js";
+import type { EpochMetrics } from "./run-folder.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "graphnet-checkpoint/1";
@@ -34,6 +35,12 @@ export interface Checkpoint {
   readonly shapes: Map<string, readonly number[]>;
   readonly optimizer: { readonly name: string; readonly steps: number; readonly state: Record<string, Float32Array[]> };
   readonly progress: Progress;
+  /**
+   * The metrics of the epochs completed, as metrics.json lists them. The checkpoint is written before
+   * metrics.json, so a run killed between the two resumes with its history whole. Absent from
+   * checkpoints written before graphnet kept it there (metrics.json is read instead).
+   */
+  readonly history?: readonly EpochMetrics[];
 }
 
 export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOrder: readonly string[]): void {
@@ -50,6 +57,7 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
     parameters: parameterOrder,
     optimizer: { name: checkpoint.optimizer.name, steps: checkpoint.optimizer.steps, slots: Object.keys(checkpoint.optimizer.state) },
     progress: checkpoint.progress,
+    ...(checkpoint.history ? { history: checkpoint.history } : {}),
   };
   // JSON has no Infinity: the best loss before any epoch is written as null.
   writeSafetensors(path, tensors, { graphnet: JSON.stringify(meta, (_k, v) => (v === Infinity ? null : v)) });
@@ -57,7 +65,13 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
 
 export function loadCheckpoint(path: string): Checkpoint {
   const file = readSafetensors(path);
-  let meta: { format: string; parameters: string[]; optimizer: { name: string; steps: number; slots: string[] }; progress: Progress };
+  let meta: {
+    format: string;
+    parameters: string[];
+    optimizer: { name: string; steps: number; slots: string[] };
+    progress: Progress;
+    history?: EpochMetrics[];
+  };
   try {
     meta = JSON.parse(file.metadata.graphnet ?? "");
   } catch {
@@ -73,5 +87,11 @@ export function loadCheckpoint(path: string): Checkpoint {
   const shapes = new Map(meta.parameters.map((id) => [id, tensor(id).shape]));
   const state = Object.fromEntries(meta.optimizer.slots.map((slot) => [slot, meta.parameters.map((id) => tensor(`optimizer.${slot}.${id}`).data)]));
   const progress = { ...meta.progress, bestValidationLoss: meta.progress.bestValidationLoss ?? Infinity };
-  return { parameters, shapes, optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state }, progress };
+  return {
+    parameters,
+    shapes,
+    optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state },
+    progress,
+    ...(meta.history ? { history: meta.history } : {}),
+  };
 }

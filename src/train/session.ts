@@ -64,6 +64,12 @@ export interface Session {
   readonly model: Model;
 }
 
+/**
+ * A new run: the graph configured, the data split, the model built — and only then the run folder
+ * claimed and config.json written, so that a start that fails (a graph without a loss, a bad flag)
+ * leaves the folder as it was. A folder that holds a run is refused before the slow work begins.
+ * The session holds the folder's lock until `session.folder.release()` (or the process's exit).
+ */
 export function startSession(request: TrainRequest): Session {
   // Errors found in the graph from here on are placed in its file, at the line of their node or field.
   const source = loadGraphSource(request.graphFile);
@@ -74,11 +80,13 @@ export function startSession(request: TrainRequest): Session {
     modelRoles(configured); // a graph training cannot use fails here, before any data is read
     return configured;
   });
+  const outDir = request.outDir ?? defaultRunDir(graph.name, request.graphFile);
+  RunFolder.checkFree(outDir);
   const data = loadData(request.dataDir);
   const splitKind = request.split ?? "report";
   const split = splitData(data, config, splitKind);
   checkDataFitsGraph(graph, data, request.graphFile);
-  const folder = RunFolder.create(request.outDir ?? defaultRunDir(graph.name));
+  const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
   const record: RunRecord = {
     graph_file: request.graphFile,
     graph: { ...graph, training: config },
@@ -94,24 +102,35 @@ export function startSession(request: TrainRequest): Session {
     ...(request.opModules && request.opModules.length > 0 ? { op_modules: [...request.opModules] } : {}),
     created: new Date().toISOString(),
   };
-  folder.writeJson("config.json", record);
-  const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
+  const folder = RunFolder.claimNew(outDir);
+  try {
+    folder.writeJson("config.json", record);
+  } catch (err) {
+    folder.release();
+    throw err;
+  }
   return { folder, record, config, data, split, model };
 }
 
 /**
  * The session recorded in a run folder, with freshly initialised weights (load a checkpoint into them);
- * `training` when it is to train on (a resumed run), not only to evaluate or predict.
+ * `training` when it is to train on (a resumed run), not only to evaluate or predict: the folder is then
+ * claimed, as by startSession.
  */
 export function reopenSession(dir: string, options: ModelOptions = {}): Session {
-  const folder = RunFolder.open(dir);
-  const raw = folder.readJson<RunRecord>("config.json");
-  const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
-  const config = trainingConfig(graph);
-  const data = loadData(raw.data?.dir ?? undefined);
-  const split = splitData(data, config, raw.data?.split ?? "report");
-  const model = sessionModel(graph, config, data, options);
-  return { folder, record: { ...raw, graph }, config, data, split, model };
+  const folder = options.training ? RunFolder.claimExisting(dir) : RunFolder.open(dir);
+  try {
+    const raw = folder.readJson<RunRecord>("config.json");
+    const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
+    const config = trainingConfig(graph);
+    const data = loadData(raw.data?.dir ?? undefined);
+    const split = splitData(data, config, raw.data?.split ?? "report");
+    const model = sessionModel(graph, config, data, options);
+    return { folder, record: { ...raw, graph }, config, data, split, model };
+  } catch (err) {
+    folder.release();
+    throw err;
+  }
 }
 
 interface ModelOptions {
@@ -179,10 +198,29 @@ function checkDataFitsGraph(graph: Graph, data: Dataset, file: string): void {
   }
 }
 
-function defaultRunDir(name: string): string {
+/**
+ * runs/<graph name>-<time>. The name comes from the graph file, where any string is allowed; one that
+ * cannot name a folder is the file's problem, said before anything is written.
+ */
+function defaultRunDir(name: string, file: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return join("runs", `${basename(name)}-${stamp}`);
+  const folder = `${basename(name)}-${stamp}`;
+  const problem = folder.includes("\0")
+    ? "holds a NUL character (\\u0000), which no folder name can"
+    : Buffer.byteLength(folder) > MAX_NAME_BYTES
+      ? `is ${Buffer.byteLength(basename(name))} bytes long, and a folder's name holds at most ${MAX_NAME_BYTES} bytes (with the "-${stamp}" added)`
+      : undefined;
+  if (problem !== undefined) {
+    throw new GraphError(`the graph's name names the default run folder, runs/<name>-<time>, but it ${problem}; give the run folder with --out DIR, or shorten the name.`, {
+      file,
+      field: "name",
+    });
+  }
+  return join("runs", folder);
 }
+
+/** The longest file or folder name on the common file systems (ext4, XFS, APFS, NTFS), in bytes. */
+const MAX_NAME_BYTES = 255;
 
 export interface RunResult {
   readonly status: string;

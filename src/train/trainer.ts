@@ -12,6 +12,7 @@ import type { Split } from "../data/split.js";
 import { UserError } from "../graph/errors.js";
 import type { TrainingConfig } from "../graph/training.js";
 import { Random } from "../util/random.js";
+import { signalPoint } from "../util/test-signal.js";
 import { loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
 import type { Evaluation, Model } from "./model.js";
 import { createOptimizer, type Optimizer } from "./optimizers.js";
@@ -34,7 +35,7 @@ export interface TrainingRun {
   readonly events?: TrainingEvents;
   /** Polled between batches; true makes the run save a checkpoint and return (Ctrl-C). */
   readonly shouldStop?: () => boolean;
-  /** Continue from the folder's last checkpoint and metrics. */
+  /** Continue from the folder's last checkpoint (its best, if the last was never written) and metrics. */
   readonly resume?: boolean;
 }
 
@@ -63,24 +64,28 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   let history: EpochMetrics[] = [];
   let progress: Progress = freshProgress(config.seed);
   if (run.resume) {
-    const checkpoint = loadCheckpoint(folder.lastCheckpoint);
-    model.restore(checkpoint.parameters, folder.lastCheckpoint);
+    const path = folder.resumeCheckpoint();
+    const checkpoint = loadCheckpoint(path);
+    model.restore(checkpoint.parameters, path);
     optimizer.restore(checkpoint.optimizer.state, checkpoint.optimizer.steps);
     progress = checkpoint.progress;
-    history = folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json").slice(0, progress.epoch) : [];
-    events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}`);
+    history = [...(checkpoint.history ?? (folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json") : []))].slice(0, progress.epoch);
+    const from = path === folder.lastCheckpoint ? "" : ` (from ${path}: last.safetensors was never written)`;
+    events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}${from}`);
   }
 
   const checkpoint = (path: string, p: Progress) =>
     saveCheckpoint(
       path,
-      { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p },
+      { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p, history },
       model.parameterIds,
     );
 
-  let status: TrainingOutcome["status"] = "completed";
+  const stopsEarly = (p: Progress) => config.patience > 0 && p.epochsWithoutImprovement >= config.patience;
+  // A run that stopped early and was killed before its test was written stays stopped.
+  let status: TrainingOutcome["status"] = stopsEarly(progress) ? "stopped early" : "completed";
   let trainSeconds = history.reduce((s, m) => s + m.seconds, 0);
-  for (let epoch = progress.epoch + 1; epoch <= config.num_epochs; epoch++) {
+  for (let epoch = progress.epoch + 1; epoch <= config.num_epochs && status === "completed"; epoch++) {
     // The epoch's shuffle is the first draw of the generator as it stood when the epoch began; the
     // augmentation draws follow. A run resumed mid-epoch redraws the same shuffle, then continues the
     // augmentation from the generator's saved state.
@@ -112,12 +117,13 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
       lossSum += result.loss * rows;
       correct += result.correct;
       seen += rows;
+      signalPoint("batch");
 
       const now = performance.now();
       if (now - lastYield > 100) {
         lastYield = now;
         events.batch?.({ epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: (seen * 1000) / (now - started) });
-        await new Promise((resolve) => setImmediate(resolve)); // lets a Ctrl-C reach its handler
+        await letSignalsIn();
       }
       if (run.shouldStop?.() && b + 1 < batches) {
         const epochSeconds = (performance.now() - started) / 1000;
@@ -151,7 +157,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
       samples_per_s: seen / seconds,
     };
     history.push(metrics);
-    folder.writeMetrics(history);
+    signalPoint("epoch-end");
 
     const improved = validation.loss < progress.bestValidationLoss;
     progress = {
@@ -167,11 +173,16 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
       bestEpoch: improved ? epoch : progress.bestEpoch,
       epochsWithoutImprovement: improved ? 0 : progress.epochsWithoutImprovement + 1,
     };
+    // The order makes every moment resumable. best before last: a last checkpoint never names a best
+    // epoch whose weights best.safetensors lacks (after a kill between the two, last is the previous
+    // epoch's and the resumed run redoes this one, bit for bit; in the first epoch best stands in for
+    // it). The checkpoints, which carry the history, before metrics.json, which is made from them.
     if (improved) checkpoint(folder.bestCheckpoint, progress);
     checkpoint(folder.lastCheckpoint, progress);
-    const stop = config.patience > 0 && progress.epochsWithoutImprovement >= config.patience;
+    folder.writeMetrics(history);
+    const stop = stopsEarly(progress);
     events.epoch?.(metrics, { best: improved, stoppingIn: config.patience > 0 ? config.patience - progress.epochsWithoutImprovement : null });
-    await new Promise((resolve) => setImmediate(resolve)); // a Ctrl-C during a short epoch is seen here
+    await letSignalsIn(); // a Ctrl-C during a short epoch is seen here
     if (!stop && epoch < config.num_epochs && run.shouldStop?.()) {
       events.notice?.(`interrupted after epoch ${epoch}: saved ${folder.lastCheckpoint}; continue with graphnet train --resume ${folder.dir}`);
       return { status: "interrupted", history, bestEpoch: progress.bestEpoch, trainSeconds };
@@ -187,6 +198,15 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   if (folder.has("best.safetensors")) model.restore(loadCheckpoint(folder.bestCheckpoint).parameters, folder.bestCheckpoint);
   const test = model.evaluate(data, split.test);
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
+}
+
+/**
+ * Lets a Ctrl-C (or SIGTERM) that arrived during the synchronous steps reach its handler. Node runs
+ * signal handlers in the event loop's poll phase; one setImmediate queued from an I/O callback runs in
+ * the same turn's check phase, before any poll. Two in a row always have a poll phase between them.
+ */
+async function letSignalsIn(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function freshProgress(seed: number): Progress {

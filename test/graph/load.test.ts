@@ -35,7 +35,7 @@ describe("loading a graph file", () => {
 
   it("names a directory given in place of a file", () => {
     const dir = mkdtempSync(join(tmpdir(), "graphnet-"));
-    graphErrorOf(() => loadGraphFile(dir), new RegExp(`^${dir}: `), "directory");
+    graphErrorOf(() => loadGraphFile(dir), new RegExp(`^${dir}: `), "it is a folder, not a file (EISDIR)");
   });
 
   it("reads a file from disk and names it in errors", () => {

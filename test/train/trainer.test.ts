@@ -99,18 +99,24 @@ describe("training", () => {
 });
 
 describe("a reopened run", () => {
-  it("gets the worker thread (and the dataset in WebAssembly memory) to train on, not to evaluate", () => {
-    const dir = startSession({
+  it("gets the worker thread (and the dataset in WebAssembly memory) to train on, not to evaluate", async () => {
+    const first = startSession({
       graphFile: "graphs/mnist.graph.json",
       dataDir,
       outDir: mkdtempSync(join(tmpdir(), "graphnet-run-")),
       backend: "wasm",
       threads: 2,
-    }).folder.dir;
-    const resumed = reopenSession(dir, { backend: "wasm", training: true }).model;
+      overrides: { num_epochs: 1 },
+    });
+    await train(first);
+    first.folder.release(); // a resumed training claims the folder for itself
+    const dir = first.folder.dir;
+    const resumedSession = reopenSession(dir, { backend: "wasm", training: true });
+    const resumed = resumedSession.model;
     const evaluated = reopenSession(dir, { backend: "wasm" }).model;
     expect(resumed.optimizerArena!.pool).toBeDefined();
     expect(evaluated.optimizerArena!.pool).toBeUndefined();
     resumed.optimizerArena!.pool!.close();
+    resumedSession.folder.release();
   });
 });
