@@ -62,6 +62,7 @@ export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome
 export { RunFolder, type EpochMetrics } from "./train/run-folder.js";
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./train/checkpoint.js";
 export { readSafetensors, writeSafetensors } from "./train/safetensors.js";
+export { readRunRecord, RunRecordSchema, type StoredRunRecord } from "./train/run-record.js";
 export {
   startSession,
   reopenSession,

@@ -16,8 +16,9 @@ import type { BackendName } from "../exec/executor.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
+import { readRunRecord, type RunRecord, type SplitKind } from "./run-record.js";
 
-export type SplitKind = "report" | "official";
+export type { RunRecord, SplitKind } from "./run-record.js";
 
 export interface TrainRequest {
   readonly graphFile: string;
@@ -33,25 +34,6 @@ export interface TrainRequest {
   readonly backend?: BackendName;
   /** wasm: threads for the big kernels (default 2 on a machine with two cores or more). */
   readonly threads?: number;
-}
-
-/** What config.json records: enough to rebuild the session without the original files' flags. */
-export interface RunRecord {
-  readonly graph_file: string;
-  /** The graph as trained: activations and dropout rates settled, the training section complete. */
-  readonly graph: Graph;
-  readonly training: TrainingConfig;
-  readonly data: {
-    readonly dir: string | null;
-    readonly split: SplitKind;
-    readonly train: number;
-    readonly validation: number;
-    readonly test: number;
-    readonly classes: number;
-  };
-  /** Modules of custom ops the graph was trained with, loaded again when the run is reopened. */
-  readonly op_modules?: readonly string[];
-  readonly created: string;
 }
 
 export interface Session {
@@ -98,13 +80,13 @@ export function startSession(request: TrainRequest): Session {
  */
 export function reopenSession(dir: string, options: ModelOptions = {}): Session {
   const folder = RunFolder.open(dir);
-  const raw = folder.readJson<RunRecord>("config.json");
+  const raw = readRunRecord(folder.path("config.json"));
   const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
   const config = trainingConfig(graph);
-  const data = loadData(raw.data?.dir ?? undefined);
-  const split = splitData(data, config, raw.data?.split ?? "report");
+  const data = loadData(raw.data.dir ?? undefined);
+  const split = splitData(data, config, raw.data.split);
   const model = sessionModel(graph, config, data, options);
-  return { folder, record: { ...raw, graph }, config, data, split, model };
+  return { folder, record: { ...raw, training: config, graph }, config, data, split, model };
 }
 
 interface ModelOptions {
