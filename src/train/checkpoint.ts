@@ -8,7 +8,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
 import { OPTIMIZERS } from "../graph/training.js";
 import { formatCheck } from "./schema-check.js";
-import type { OptimizerName } from "./optimizers.js";
+import type { SavedOptimizerState } from "./optimizers.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "graphnet-checkpoint/1";
@@ -34,9 +34,7 @@ export interface Progress {
 }
 
 /** An optimizer's state as a checkpoint holds it: its moments by slot ("m", "v", …) then parameter. */
-export interface SavedOptimizer {
-  readonly name: OptimizerName;
-  readonly steps: number;
+export interface SavedOptimizer extends SavedOptimizerState {
   readonly state: Record<string, Float32Array[]>;
 }
 

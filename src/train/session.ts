@@ -207,6 +207,6 @@ export function recordResult(
 export function loadWeights(session: Session, which: "best" | "last" = "best"): string {
   const path = which === "best" ? session.folder.bestCheckpoint : session.folder.lastCheckpoint;
   if (!existsSync(path)) throw new UserError(`${session.folder.dir}: there is no ${which} checkpoint yet (${path}); the run has not finished an epoch.`);
-  session.model.restore(loadCheckpoint(path).parameters, path);
+  session.model.load(loadCheckpoint(path), path);
   return path;
 }

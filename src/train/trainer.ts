@@ -64,8 +64,8 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   let progress: Progress = freshProgress(config.seed);
   if (run.resume) {
     const checkpoint = loadCheckpoint(folder.lastCheckpoint);
-    model.restore(checkpoint.parameters, folder.lastCheckpoint);
-    optimizer.restore(checkpoint.optimizer.state, checkpoint.optimizer.steps);
+    model.load(checkpoint, folder.lastCheckpoint);
+    optimizer.restore(checkpoint.optimizer, folder.lastCheckpoint);
     progress = checkpoint.progress;
     history = folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json").slice(0, progress.epoch) : [];
     events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}`);
@@ -184,7 +184,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   }
 
   // Test with the best weights, as early stopping promises.
-  if (folder.has("best.safetensors")) model.restore(loadCheckpoint(folder.bestCheckpoint).parameters, folder.bestCheckpoint);
+  if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
   const test = model.evaluate(data, split.test);
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
 }

@@ -9,7 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
-import { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint, type Checkpoint, type Progress } from "../../src/train/checkpoint.js";
+import { loadGraphFile } from "../../src/graph/load.js";
+import { Model } from "../../src/train/model.js";
+import { createOptimizer } from "../../src/train/optimizers.js";
+import { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint, type Checkpoint, type Progress, type SavedOptimizer } from "../../src/train/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type Tensor } from "../../src/train/safetensors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-checkpoints-"));
@@ -229,5 +232,90 @@ describe("graphnet's metadata in a checkpoint", () => {
 
   it("the format name is the one this module writes", () => {
     expect(goodParts().meta.format).toBe(CHECKPOINT_FORMAT);
+  });
+});
+
+describe("a checkpoint loaded into a model", () => {
+  // The report's network, whose W1 is [784, 128]; its weights as a checkpoint holds them.
+  const model = new Model(loadGraphFile("graphs/mnist.graph.json"), { batchSize: 4, seed: 1, threads: 1 });
+  const saved = (): Pick<Checkpoint, "parameters" | "shapes"> => ({ parameters: model.snapshot(), shapes: new Map(model.parameterShapes()) });
+
+  it("takes up weights of the parameters' shapes", () => {
+    const checkpoint = saved();
+    checkpoint.parameters.get("b3")![9] = 0.125;
+    model.load(checkpoint, "ok.safetensors");
+    expect(model.snapshot().get("b3")![9]).toBe(0.125);
+  });
+
+  it("refuses a tensor of the right size but the wrong shape (a transposed W1), naming it and both shapes, and changes nothing", () => {
+    const before = model.snapshot().get("W1")!;
+    const transposed = saved();
+    transposed.shapes.set("W1", [128, 784]);
+    transposed.parameters.set("W1", new Float32Array(784 * 128).fill(0.5));
+    expectRefusal(
+      () => model.load(transposed, "t.safetensors"),
+      "t.safetensors",
+      /tensor "W1" has shape \[128, 784\], but the graph's parameter "W1" is \[784, 128\]/,
+    );
+    expect(model.snapshot().get("W1")).toEqual(before);
+  });
+
+  it("refuses weights of another graph: a parameter missing, or one the graph lacks", () => {
+    const missing = saved();
+    missing.parameters.delete("b2");
+    missing.shapes.delete("b2");
+    expectRefusal(() => model.load(missing, "m.safetensors"), "m.safetensors", /has no tensor for the graph's parameter "b2"/);
+    const extra = saved();
+    extra.parameters.set("W4", new Float32Array(4));
+    extra.shapes.set("W4", [4]);
+    expectRefusal(() => model.load(extra, "e.safetensors"), "e.safetensors", /holds weights for "W4", which the graph has no parameter of/);
+  });
+
+  it("end to end: a checkpoint file with W1 transposed is refused when loaded into the model", () => {
+    const path = join(dir, "transposed.safetensors");
+    const parameters = model.snapshot();
+    const shapes = new Map(model.parameterShapes());
+    shapes.set("W1", [128, 784]);
+    saveCheckpoint(path, { parameters, shapes, optimizer: { name: "sgd", steps: 0, state: {} }, progress }, model.parameterIds);
+    expectRefusal(() => model.load(loadCheckpoint(path), path), path, /tensor "W1" has shape \[128, 784\], but the graph's parameter "W1" is \[784, 128\]/);
+  });
+});
+
+describe("an optimizer's saved state", () => {
+  const settings = {
+    optimizer: "adam",
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    decay_rate: 0.9,
+    momentum: 0,
+    bias_correction: false,
+    weight_decay: 0,
+  } as const;
+  const sizes = [6, 3];
+
+  it("is taken up by the optimizer that saved it", () => {
+    const adam = createOptimizer(settings, sizes);
+    adam.restore(goodCheckpoint().optimizer, "c.safetensors");
+    expect(adam.steps).toBe(40);
+    expect(adam.state().v![1]![0]).toBe(0.25);
+  });
+
+  it.each<[string, Parameters<typeof createOptimizer>[0], SavedOptimizer, RegExp]>([
+    ["SGD, given Adam's", { ...settings, optimizer: "sgd" }, goodCheckpoint().optimizer, /holds the state of the adam optimizer, but this run trains with sgd/],
+    [
+      'SGD with momentum (state "u"), given plain SGD\'s',
+      { ...settings, optimizer: "sgd", momentum: 0.9 },
+      { name: "sgd", steps: 3, state: {} },
+      /holds sgd state none, but this run's sgd keeps "u" \(a setting such as momentum differs\)/,
+    ],
+  ])("is refused by %s, naming the file", (_name, other, state, message) => {
+    expectRefusal(() => createOptimizer(other, sizes).restore(state, "c.safetensors"), "c.safetensors", message);
+  });
+
+  it("is refused when its arrays are not the parameters' sizes", () => {
+    const adam = createOptimizer(settings, [6, 4]);
+    expectRefusal(() => adam.restore(goodCheckpoint().optimizer, "c.safetensors"), "c.safetensors", /holds 3 values of m state for parameter 1, which has 4/);
+    expect(adam.steps).toBe(0);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * Run folders damaged one way each — a config.json or a checkpoint that parses but is malformed, or
+ * that does not fit the graph — through `graphnet eval`, `predict` and `train --resume`, as a person
+ * meets them: one line naming the file and what is wrong, exit code 1, no stack trace. The many ways a
+ * file can be malformed are in test/train/checkpoint-format.test.ts and run-record.test.ts, in-process;
+ * here a representative few go through the command line (each spawn costs about a second).
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { startSession, train } from "../../src/index.js";
+import { encodeSafetensors, readSafetensors } from "../../src/train/safetensors.js";
+import { writeSmallMnist } from "../support/small-mnist.js";
+
+const BIN = join(process.cwd(), "dist", "cli", "main.js");
+const graphnet = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+const root = mkdtempSync(join(tmpdir(), "graphnet-bad-runs-"));
+let good: string;
+beforeAll(async () => {
+  const dataDir = writeSmallMnist(200, 50);
+  const session = startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir: join(root, "good"), overrides: { num_epochs: 1 } });
+  await train(session);
+  good = session.folder.dir;
+});
+
+let copies = 0;
+/** A copy of the good run, damaged by `damage(dir)`. */
+function damagedRun(damage: (dir: string) => void): string {
+  const dir = join(root, `bad-${++copies}`);
+  cpSync(good, dir, { recursive: true });
+  damage(dir);
+  return dir;
+}
+
+const editConfig = (edit: (config: Record<string, any>) => unknown) => (dir: string) => {
+  const path = join(dir, "config.json");
+  const config = JSON.parse(readFileSync(path, "utf8"));
+  writeFileSync(path, JSON.stringify(edit(config) ?? config));
+};
+
+/** Rewrites a checkpoint with its tensors and graphnet metadata changed. */
+const editCheckpoint =
+  (name: string, edit: (tensors: Map<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, any>) => void) => (dir: string) => {
+    const path = join(dir, name);
+    const file = readSafetensors(path);
+    const meta = JSON.parse(file.metadata.graphnet!);
+    const tensors = new Map(file.tensors);
+    edit(tensors, meta);
+    writeFileSync(path, encodeSafetensors(tensors, { graphnet: JSON.stringify(meta) }));
+  };
+
+/** One line on stderr starting "graphnet: FILE: ", matching `message`; exit code 1; nothing on stdout. */
+function expectRefusal(r: ReturnType<typeof graphnet>, file: string, message: RegExp): void {
+  expect(r.stderr).toMatch(/^graphnet: [^\n]*\n$/);
+  expect(r.stderr.startsWith(`graphnet: ${file}: `)).toBe(true);
+  expect(r.stderr).toMatch(message);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+}
+
+describe("a damaged run folder", () => {
+  it("config.json that is null: eval says so", () => {
+    const dir = damagedRun((d) => writeFileSync(join(d, "config.json"), "null"));
+    expectRefusal(graphnet("eval", dir), join(dir, "config.json"), /must be an object \(found null\)\.$/m);
+  });
+
+  it("config.json with op_modules: 5: predict says which field and what it must be", () => {
+    const dir = damagedRun(editConfig((c) => void (c.op_modules = 5)));
+    expectRefusal(graphnet("predict", dir, "--index", "0"), join(dir, "config.json"), /field "op_modules": must be an array \(found 5\)/);
+  });
+
+  it('config.json with split "weird": refused, not taken for the report\'s split', () => {
+    const dir = damagedRun(editConfig((c) => void (c.data.split = "weird")));
+    expectRefusal(graphnet("eval", dir), join(dir, "config.json"), /field "data\.split": must be one of "report", "official" \(found "weird"\)/);
+  });
+
+  it("a best checkpoint whose W1 is stored transposed: eval names the tensor and both shapes", () => {
+    // Transposed throughout, its optimizer moments too: a checkpoint consistent in itself that does not fit the graph.
+    const transpose = editCheckpoint("best.safetensors", (tensors) => {
+      for (const name of ["W1", "optimizer.m.W1", "optimizer.v.W1"]) tensors.set(name, { ...tensors.get(name)!, shape: [128, 784] });
+    });
+    const dir = damagedRun(transpose);
+    expectRefusal(graphnet("eval", dir), join(dir, "best.safetensors"), /tensor "W1" has shape \[128, 784\], but the graph's parameter "W1" is \[784, 128\]/);
+  });
+
+  it("a best checkpoint holding NaN weights: eval refuses it instead of reporting loss NaN", () => {
+    const dir = damagedRun(
+      editCheckpoint("best.safetensors", (tensors) => {
+        const b1 = tensors.get("b1")!;
+        tensors.set("b1", { ...b1, data: b1.data.map((v, i) => (i === 5 ? NaN : v)) });
+      }),
+    );
+    expectRefusal(graphnet("eval", dir), join(dir, "best.safetensors"), /tensor "b1" holds NaN \(element 5\)/);
+  });
+
+  it("a last checkpoint whose metadata lacks progress: --resume says which field", () => {
+    const dir = damagedRun(editCheckpoint("last.safetensors", (_t, meta) => void delete meta.progress));
+    expectRefusal(
+      graphnet("train", "--resume", dir, "--quiet"),
+      join(dir, "last.safetensors"),
+      /checkpoint metadata "graphnet", field "progress": is required but missing/,
+    );
+  });
+});
