@@ -74,5 +74,6 @@ export {
   type RunResult,
   type RunRecord,
 } from "./train/session.js";
-export { readDigitPng } from "./data/image.js";
+export { readDigitPng, readDigitPicture, type DigitPicture } from "./data/image.js";
+export { MAX_PICTURE_SIDE } from "./data/png-header.js";
 export { activationsOf, withActivations } from "./graph/configure.js";

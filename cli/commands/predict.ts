@@ -1,6 +1,6 @@
 /** `graphnet predict RUN_DIR (--index N | image.png)`: class probabilities for one digit. */
 import { Command } from "commander";
-import { UserError, loadWeights, readDigitPng, reopenSession } from "../../src/index.js";
+import { UserError, loadWeights, readDigitPicture, reopenSession } from "../../src/index.js";
 import { loadRunOpModules } from "../op-modules.js";
 import { nonNegativeInt } from "../options.js";
 
@@ -26,7 +26,9 @@ export function predictCommand(): Command {
         pixels = Float64Array.from(session.data.images.subarray(sample * f, (sample + 1) * f), (p) => p / 255);
         truth = ` (true label ${session.data.labels[sample]})`;
       } else {
-        pixels = readDigitPng(image!);
+        const picture = readDigitPicture(image!);
+        if (picture.warning) process.stderr.write(`warning: ${picture.warning}\n`);
+        pixels = picture.pixels;
       }
       const probs = session.model.predict(pixels);
       const ranked = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!);

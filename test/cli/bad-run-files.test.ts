@@ -1,7 +1,8 @@
 /**
  * Run folders damaged one way each — a config.json or a checkpoint that parses but is malformed, or
- * that does not fit the graph — through `graphnet eval`, `predict` and `train --resume`, as a person
- * meets them: one line naming the file and what is wrong, exit code 1, no stack trace. The many ways a
+ * that does not fit the graph — and pictures that cannot be a digit, through `graphnet eval`, `predict`
+ * and `train --resume`, as a person meets them: one line naming the file and what is wrong, exit code 1,
+ * no stack trace. The many ways a
  * file can be malformed are in test/train/checkpoint-format.test.ts and run-record.test.ts, in-process;
  * here a representative few go through the command line (each spawn costs about a second).
  */
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startSession, train } from "../../src/index.js";
 import { encodeSafetensors, readSafetensors } from "../../src/train/safetensors.js";
+import { claimedPng, flatPng } from "../support/png.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
 const BIN = join(process.cwd(), "dist", "cli", "main.js");
@@ -106,5 +108,26 @@ describe("a damaged run folder", () => {
       join(dir, "last.safetensors"),
       /checkpoint metadata "graphnet", field "progress": is required but missing/,
     );
+  });
+});
+
+describe("predict given a picture that cannot be a digit", () => {
+  it("a 65-byte PNG claiming 30000 × 30000 pixels is refused from its header, in one line", () => {
+    const picture = join(root, "huge.png");
+    writeFileSync(picture, claimedPng(30_000, 30_000));
+    expectRefusal(
+      graphnet("predict", good, picture),
+      picture,
+      /cannot read the digit: the picture claims 30000 × 30000 pixels; graphnet reads pictures of at most 4096 × 4096/,
+    );
+  });
+
+  it("a blank picture is predicted with a warning that it holds no digit", () => {
+    const picture = join(root, "blank.png");
+    writeFileSync(picture, flatPng(50, 50, [255, 255, 255, 255]));
+    const r = graphnet("predict", good, picture);
+    expect(r.stderr).toBe(`warning: ${picture}: the picture holds no digit (it is one flat colour); the prediction below is for an empty input.\n`);
+    expect(r.stdout).toMatch(/^predicted \d\n/);
+    expect(r.code).toBe(0);
   });
 });
