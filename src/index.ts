@@ -54,7 +54,8 @@ export {
 export { Random } from "./util/random.js";
 
 export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";
-export { reportSplit, officialSplit, trainTestSplit, type Split } from "./data/split.js";
+export { reportSplit, officialSplit, trainTestSplit, splitDataset, SPLIT_KINDS, type Split, type SplitSettings } from "./data/split.js";
+export { checkFiniteMetrics } from "./train/finite-metrics.js";
 export { readIdx } from "./data/idx.js";
 export { Model, type Evaluation } from "./train/model.js";
 export { createOptimizer, type Optimizer, type OptimizerSettings } from "./train/optimizers.js";

@@ -5,13 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import { Type, type Static } from "@sinclair/typebox";
+import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
 import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
 import { formatCheck } from "./schema-check.js";
 
-export const SPLIT_KINDS = ["report", "official"] as const;
-export type SplitKind = (typeof SPLIT_KINDS)[number];
 
 /** What config.json records: enough to rebuild the session without the original files' flags. */
 export interface RunRecord {

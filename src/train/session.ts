@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
-import { officialSplit, reportSplit, type Split } from "../data/split.js";
+import { splitDataset, type Split, type SplitKind } from "../data/split.js";
 import { activationsOf, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
@@ -14,11 +14,13 @@ import { loadGraphFile, parseGraph } from "../graph/load.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
 import type { BackendName } from "../exec/executor.js";
 import { loadCheckpoint } from "./checkpoint.js";
+import { checkFiniteMetrics } from "./finite-metrics.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
-import { readRunRecord, type RunRecord, type SplitKind } from "./run-record.js";
+import { readRunRecord, type RunRecord } from "./run-record.js";
 
-export type { RunRecord, SplitKind } from "./run-record.js";
+export type { RunRecord } from "./run-record.js";
+export type { SplitKind } from "../data/split.js";
 
 export interface TrainRequest {
   readonly graphFile: string;
@@ -42,6 +44,8 @@ export interface Session {
   readonly config: TrainingConfig;
   readonly data: Dataset;
   readonly split: Split;
+  /** What the person should know before trusting the results (a set of very few images): one sentence each. */
+  readonly warnings: readonly string[];
   readonly model: Model;
 }
 
@@ -51,7 +55,7 @@ export function startSession(request: TrainRequest): Session {
   const graph = configureGraph(file, config, request.overrides?.activation_functions !== undefined);
   const data = loadData(request.dataDir);
   const splitKind = request.split ?? "report";
-  const split = splitData(data, config, splitKind);
+  const { split, warnings } = splitData(data, config, splitKind);
   checkDataFitsGraph(graph, data, request.graphFile);
   const folder = RunFolder.create(request.outDir ?? defaultRunDir(graph.name));
   const record: RunRecord = {
@@ -71,7 +75,7 @@ export function startSession(request: TrainRequest): Session {
   };
   folder.writeJson("config.json", record);
   const model = sessionModel(graph, config, data, { ...request, training: true });
-  return { folder, record, config, data, split, model };
+  return { folder, record, config, data, split, warnings, model };
 }
 
 /**
@@ -84,9 +88,9 @@ export function reopenSession(dir: string, options: ModelOptions = {}): Session 
   const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
   const config = trainingConfig(graph);
   const data = loadData(raw.data.dir ?? undefined);
-  const split = splitData(data, config, raw.data.split);
+  const { split, warnings } = splitData(data, config, raw.data.split);
   const model = sessionModel(graph, config, data, options);
-  return { folder, record: { ...raw, training: config, graph }, config, data, split, model };
+  return { folder, record: { ...raw, training: config, graph }, config, data, split, warnings, model };
 }
 
 interface ModelOptions {
@@ -139,10 +143,8 @@ function loadData(dir: string | undefined): Dataset {
   return loadMnist(dir ?? bundledMnistDir());
 }
 
-function splitData(data: Dataset, config: TrainingConfig, kind: SplitKind): Split {
-  return kind === "official"
-    ? officialSplit(data.officialTrainCount, data.count, config.val_size, config.random_state)
-    : reportSplit(data.count, config.test_size, config.val_size, config.random_state);
+function splitData(data: Dataset, config: TrainingConfig, kind: SplitKind): { split: Split; warnings: string[] } {
+  return splitDataset(data, { kind, testSize: config.test_size, valSize: config.val_size, seed: config.random_state });
 }
 
 function checkDataFitsGraph(graph: Graph, data: Dataset, file: string): void {
@@ -189,6 +191,7 @@ export function recordResult(
   },
 ): RunResult | null {
   if (!outcome.test) return null;
+  checkFiniteMetrics(session.folder.dir, { "test accuracy": outcome.test.accuracy, "test loss": outcome.test.loss });
   const result: RunResult = {
     status: outcome.status,
     epochs: outcome.history.length,

@@ -7,7 +7,7 @@
  * here a representative few go through the command line (each spawn costs about a second).
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,8 +24,9 @@ const graphnet = (...args: string[]) => {
 
 const root = mkdtempSync(join(tmpdir(), "graphnet-bad-runs-"));
 let good: string;
+let dataDir: string;
 beforeAll(async () => {
-  const dataDir = writeSmallMnist(200, 50);
+  dataDir = writeSmallMnist(200, 50);
   const session = startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir: join(root, "good"), overrides: { num_epochs: 1 } });
   await train(session);
   good = session.folder.dir;
@@ -129,5 +130,18 @@ describe("predict given a picture that cannot be a digit", () => {
     expect(r.stderr).toBe(`warning: ${picture}: the picture holds no digit (it is one flat colour); the prediction below is for an empty input.\n`);
     expect(r.stdout).toMatch(/^predicted \d\n/);
     expect(r.code).toBe(0);
+  });
+});
+
+describe("train with a split that leaves a set empty", () => {
+  it("--test-size 0.9999999 is refused before anything is written, instead of reporting test accuracy NaN", () => {
+    const out = join(root, "all-test");
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", dataDir, "--test-size", "0.9999999", "--out", out, "--quiet");
+    expect(r.stderr).toMatch(
+      /^graphnet: the report's split of the 250 images in \S+ \(test_size 0\.9999999, val_size 0\.25\) leaves the training and validation sets empty \(training 0, validation 0, test 250\)\. [^\n]*\n$/,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(existsSync(out)).toBe(false);
   });
 });
