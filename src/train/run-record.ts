@@ -11,7 +11,6 @@ import type { Graph } from "../graph/ir.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
 import { formatCheck } from "./schema-check.js";
 
-
 /** What config.json records: enough to rebuild the session without the original files' flags. */
 export interface RunRecord {
   readonly graph_file: string;
