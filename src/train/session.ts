@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
+import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { splitDataset, type Split, type SplitKind } from "../data/split.js";
 import { activationsOf, withActivations, withDropoutRate } from "../graph/configure.js";
@@ -57,6 +58,7 @@ export function startSession(request: TrainRequest): Session {
   const splitKind = request.split ?? "report";
   const { split, warnings } = splitData(data, config, splitKind);
   checkDataFitsGraph(graph, data, request.graphFile);
+  if (config.use_data_augmentation) checkAugmentable(data);
   const folder = RunFolder.create(request.outDir ?? defaultRunDir(graph.name));
   const record: RunRecord = {
     graph_file: request.graphFile,
@@ -89,6 +91,7 @@ export function reopenSession(dir: string, options: ModelOptions = {}): Session 
   const config = trainingConfig(graph);
   const data = loadData(raw.data.dir ?? undefined);
   const { split, warnings } = splitData(data, config, raw.data.split);
+  if (options.training && config.use_data_augmentation) checkAugmentable(data);
   const model = sessionModel(graph, config, data, options);
   return { folder, record: { ...raw, training: config, graph }, config, data, split, warnings, model };
 }
