@@ -2,8 +2,9 @@
  * Flags that override the training section of a graph file, one per configuration key. The values are
  * checked by the training schema once merged, and a bad one is reported under its flag's name.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { TrainingSection } from "../src/index.js";
+import { decimal } from "./options.js";
 
 type Key = keyof TrainingSection & string;
 
@@ -15,11 +16,6 @@ interface Flag {
   readonly value?: "number" | "list";
 }
 
-const number = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value}".`);
-  return n;
-};
 const list = (value: string) => value.split(",").map((s) => s.trim());
 
 const FLAGS: readonly Flag[] = [
@@ -63,7 +59,7 @@ export function addTrainingFlags(command: Command): Command {
   for (const flag of FLAGS) {
     const option = new Option(flag.flags, flag.description);
     const name = flag.flags.split(" ")[0]!;
-    if (flag.value === "number") option.argParser(number(name));
+    if (flag.value === "number") option.argParser(decimal(name));
     if (flag.value === "list") option.argParser(list);
     command.addOption(option);
     const negation = NEGATIONS[flag.flags];
