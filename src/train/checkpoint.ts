@@ -7,6 +7,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
 import { OPTIMIZERS } from "../graph/training.js";
+import type { EpochMetrics } from "./run-folder.js";
+import { EpochMetricsSchema } from "./run-record.js";
 import { formatCheck } from "./schema-check.js";
 import type { SavedOptimizerState } from "./optimizers.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
@@ -43,6 +45,8 @@ export interface Checkpoint {
   readonly shapes: Map<string, readonly number[]>;
   readonly optimizer: SavedOptimizer;
   readonly progress: Progress;
+  /** The metrics of the epochs completed, as metrics.json lists them (absent from older checkpoints). */
+  readonly history?: readonly EpochMetrics[];
 }
 
 const Count = Type.Integer({ minimum: 0, description: "a whole number ≥ 0" });
@@ -80,6 +84,7 @@ const MetadataSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    history: Type.Optional(Type.Array(EpochMetricsSchema, { description: "the metrics of the epochs completed" })),
   },
   { additionalProperties: false },
 );
@@ -110,6 +115,7 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
     parameters: parameterOrder,
     optimizer: { name: checkpoint.optimizer.name, steps: checkpoint.optimizer.steps, slots: Object.keys(checkpoint.optimizer.state) },
     progress: checkpoint.progress,
+    ...(checkpoint.history ? { history: checkpoint.history } : {}),
   };
   writeSafetensors(path, tensors, { graphnet: JSON.stringify(meta, (_k, v) => (v === Infinity ? null : v)) });
 }
@@ -163,7 +169,13 @@ export function loadCheckpoint(path: string): Checkpoint {
     });
   }
   const progress: Progress = { ...meta.progress, bestValidationLoss: meta.progress.bestValidationLoss ?? Infinity };
-  return { parameters, shapes, optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state }, progress };
+  return {
+    parameters,
+    shapes,
+    optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state },
+    progress,
+    ...(meta.history ? { history: meta.history as EpochMetrics[] } : {}),
+  };
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -1,7 +1,8 @@
 /**
- * A run folder's config.json: what `graphnet train` recorded so that `eval`, `predict` and `--resume`
- * rebuild the same session without the original files and flags. It is checked against its schema when
- * read: a file edited by hand or damaged is refused with the field that is wrong, never half used.
+ * A run folder's record: config.json, what `graphnet train` recorded so that `eval`, `predict` and
+ * `--resume` rebuild the same session without the original files and flags, and metrics.json, the epochs
+ * so far. Each is checked against its schema when read: a file edited by hand or damaged is refused with
+ * the field that is wrong, never half used.
  */
 import { readFileSync } from "node:fs";
 import { Type, type Static } from "@sinclair/typebox";
@@ -9,6 +10,7 @@ import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
 import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
+import type { EpochMetrics } from "./run-folder.js";
 import { formatCheck } from "./schema-check.js";
 
 /** What config.json records: enough to rebuild the session without the original files' flags. */
@@ -58,6 +60,31 @@ export const RunRecordSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A metric as JSON holds it: a number, or null where it was not one (JSON has no NaN or ±∞). */
+const Metric = Type.Union([Type.Number(), Type.Null()]);
+
+/** One epoch's row of metrics.json (src/train/run-folder.ts, EpochMetrics), also kept in checkpoints. */
+export const EpochMetricsSchema = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 1 }),
+    train_loss: Metric,
+    train_accuracy: Metric,
+    val_loss: Metric,
+    val_accuracy: Metric,
+    learning_rate: Metric,
+    seconds: Metric,
+    samples_per_s: Metric,
+  },
+  { additionalProperties: false },
+);
+
+const metrics = formatCheck<EpochMetrics[]>(Type.Array(EpochMetricsSchema));
+
+/** Reads and checks a run's metrics.json: one row per epoch completed. */
+export function readMetrics(path: string): EpochMetrics[] {
+  return metrics.check(readJson(path, "the run's metrics"), path);
+}
+
 /** config.json as read: every field checked, except the graph, which is only known to be an object. */
 export type StoredRunRecord = Omit<Static<typeof RunRecordSchema>, "graph"> & { readonly graph: Record<string, unknown> };
 
@@ -65,19 +92,22 @@ const runRecord = formatCheck<StoredRunRecord>(RunRecordSchema);
 
 /** Reads and checks a run's config.json. */
 export function readRunRecord(path: string): StoredRunRecord {
+  return runRecord.check(readJson(path, "the run's configuration"), path);
+}
+
+/** A JSON file's value; `what` names it in messages ("the run's configuration"). */
+function readJson(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
-    throw new UserError(`${path}: cannot read the run's configuration (${reason}).`);
+    throw new UserError(`${path}: cannot read ${what} (${reason}).`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${path}: the run's configuration is not JSON (${(err as Error).message}).`);
+    throw new UserError(`${path}: ${what} is not JSON (${(err as Error).message}).`);
   }
-  return runRecord.check(value, path);
 }

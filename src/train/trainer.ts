@@ -16,6 +16,7 @@ import { loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
 import type { Evaluation, Model } from "./model.js";
 import { createOptimizer, type Optimizer } from "./optimizers.js";
 import type { EpochMetrics, RunFolder } from "./run-folder.js";
+import { readMetrics } from "./run-record.js";
 import { learningRateAt } from "./schedule.js";
 
 /** What a person watching the run is told, as it happens. */
@@ -67,7 +68,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
     model.load(checkpoint, folder.lastCheckpoint);
     optimizer.restore(checkpoint.optimizer, folder.lastCheckpoint);
     progress = checkpoint.progress;
-    history = folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json").slice(0, progress.epoch) : [];
+    history = folder.has("metrics.json") ? readMetrics(folder.path("metrics.json")).slice(0, progress.epoch) : [];
     events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}`);
   }
 

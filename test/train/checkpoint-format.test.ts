@@ -208,6 +208,8 @@ describe("graphnet's metadata in a checkpoint", () => {
     ],
     ["slots not a list", (p) => (p.meta.optimizer.slots = { m: 1 }), /field "optimizer\.slots": must be an array/],
     ["an unknown field", (p) => (p.meta.progress.epochz = 1), /field "progress\.epochz": is not a known field here/],
+    ["a history that is not a list", (p) => (p.meta.history = { epoch: 1 }), /field "history": must be an array/],
+    ["a history row without its epoch", (p) => (p.meta.history = [{ train_loss: 1 }]), /field "history\[0\]\.epoch": is required but missing/],
     ["a parameter with no tensor", (p) => p.tensors.delete("b1"), /lacks the tensor "b1", which its metadata lists/],
     ["an optimizer slot with no tensor", (p) => p.tensors.delete("optimizer.v.W1"), /lacks the tensor "optimizer\.v\.W1"/],
     [
@@ -228,6 +230,14 @@ describe("graphnet's metadata in a checkpoint", () => {
   ])("%s", (_name, damage, message) => {
     const path = damaged(damage);
     expectRefusal(() => loadCheckpoint(path), path, message);
+  });
+
+  it("keeps the history of the epochs completed, when given one", () => {
+    const row = { epoch: 1, train_loss: 0.5, train_accuracy: 0.8, val_loss: 0.4, val_accuracy: 0.85, learning_rate: 0.001, seconds: 2, samples_per_s: 180 };
+    const path = join(dir, "with-history.safetensors");
+    saveCheckpoint(path, { ...goodCheckpoint(), history: [row] }, ["W1", "b1"]);
+    expect(loadCheckpoint(path).history).toEqual([row]);
+    expect(loadCheckpoint(join(dir, "good.safetensors")).history).toBeUndefined();
   });
 
   it("the format name is the one this module writes", () => {

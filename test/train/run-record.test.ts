@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
-import { readRunRecord } from "../../src/train/run-record.js";
+import { readMetrics, readRunRecord } from "../../src/train/run-record.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
 let files = 0;
@@ -75,5 +75,30 @@ describe("config.json", () => {
     const folder = join(dir, "a-folder");
     mkdirSync(join(folder, "config.json"), { recursive: true });
     expectRefusal(join(folder, "config.json"), /cannot read the run's configuration \(it is a directory\)/);
+  });
+});
+
+describe("metrics.json", () => {
+  const row = { epoch: 1, train_loss: 0.5, train_accuracy: 0.8, val_loss: 0.4, val_accuracy: 0.85, learning_rate: 0.001, seconds: 2, samples_per_s: 180 };
+  const metricsFile = (value: unknown) => {
+    const path = join(dir, `metrics-${++files}.json`);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+  };
+  const refusal = (path: string) => () => readMetrics(path);
+
+  it("as train writes it is read back", () => {
+    expect(readMetrics(metricsFile([row, { ...row, epoch: 2 }]))).toHaveLength(2);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ["an object", {}, /: must be an array \(found \{\}\)/],
+    ["a row without val_loss", [(({ val_loss: _, ...rest }) => rest)(row)], /field "\[0\]\.val_loss": is required but missing/],
+    ["an epoch that is a string", [{ ...row, epoch: "1" }], /field "\[0\]\.epoch": must be an integer \(found "1"\)/],
+  ])("%s is refused, naming the file and the field", (_name, value, message) => {
+    const path = metricsFile(value);
+    expect(refusal(path)).toThrow(UserError);
+    expect(refusal(path)).toThrow(message);
+    expect(refusal(path)).toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `));
   });
 });
