@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { OpDefinitionError, RunFolder, ShapeError, UserError, checkHintProblem, getOp, registerOp, type OpDefinition, type RunRecord } from "../src/index.js";
+import { OpDefinitionError, RunFolder, ShapeError, UserError, checkHintProblem, getOp, registerOp, readRunRecord, type OpDefinition } from "../src/index.js";
 
 export interface LoadedOpModule {
   /** The path as given on the command line. */
@@ -44,7 +44,7 @@ export async function loadOpModules(files: readonly string[]): Promise<LoadedOpM
 
 /** The modules of custom ops a run was trained with (recorded in its config.json), loaded again. */
 export async function loadRunOpModules(runDir: string): Promise<LoadedOpModule[]> {
-  const record = RunFolder.open(runDir).readJson<RunRecord>("config.json");
+  const record = readRunRecord(RunFolder.open(runDir).path("config.json"));
   return loadOpModules(record.op_modules ?? []);
 }
 

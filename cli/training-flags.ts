@@ -3,8 +3,9 @@
  * checked by the training schema on their own, before they are merged with the file's section (which its
  * loading checked): a bad flag is reported under its name, a bad value in the file under the file's.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { GraphError, UserError, trainingConfig, type TrainingSection } from "../src/index.js";
+import { decimal } from "./options.js";
 
 type Key = keyof TrainingSection & string;
 
@@ -16,11 +17,6 @@ interface Flag {
   readonly value?: "number" | "list";
 }
 
-const number = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value}".`);
-  return n;
-};
 const list = (value: string) => value.split(",").map((s) => s.trim());
 
 const FLAGS: readonly Flag[] = [
@@ -64,7 +60,7 @@ export function addTrainingFlags(command: Command): Command {
   for (const flag of FLAGS) {
     const option = new Option(flag.flags, flag.description);
     const name = flag.flags.split(" ")[0]!;
-    if (flag.value === "number") option.argParser(number(name));
+    if (flag.value === "number") option.argParser(decimal(name));
     if (flag.value === "list") option.argParser(list);
     command.addOption(option);
     const negation = NEGATIONS[flag.flags];

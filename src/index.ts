@@ -55,7 +55,8 @@ export {
 export { Random } from "./util/random.js";
 
 export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";
-export { reportSplit, officialSplit, trainTestSplit, type Split } from "./data/split.js";
+export { reportSplit, officialSplit, trainTestSplit, splitDataset, SPLIT_KINDS, type Split, type SplitSettings } from "./data/split.js";
+export { checkFiniteMetrics } from "./train/finite-metrics.js";
 export { readIdx } from "./data/idx.js";
 export { Model, type Evaluation } from "./train/model.js";
 export { createOptimizer, type Optimizer, type OptimizerSettings } from "./train/optimizers.js";
@@ -63,6 +64,7 @@ export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome
 export { RunFolder, type EpochMetrics } from "./train/run-folder.js";
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./train/checkpoint.js";
 export { readSafetensors, writeSafetensors } from "./train/safetensors.js";
+export { readRunRecord, RunRecordSchema, type StoredRunRecord } from "./train/run-record.js";
 export {
   startSession,
   reopenSession,
@@ -74,5 +76,6 @@ export {
   type RunResult,
   type RunRecord,
 } from "./train/session.js";
-export { readDigitPng } from "./data/image.js";
+export { readDigitPng, readDigitPicture, type DigitPicture } from "./data/image.js";
+export { MAX_PICTURE_SIDE } from "./data/png-header.js";
 export { activationsOf, withActivations } from "./graph/configure.js";

@@ -1,6 +1,6 @@
 /** `graphnet eval RUN_DIR`: the test metrics of a run's best weights, with the confusion matrix. */
 import { Command, Option } from "commander";
-import { loadWeights, reopenSession } from "../../src/index.js";
+import { checkFiniteMetrics, loadWeights, reopenSession } from "../../src/index.js";
 import { loadRunOpModules } from "../op-modules.js";
 import { formatTable } from "../table.js";
 
@@ -13,7 +13,9 @@ export function evalCommand(): Command {
       await loadRunOpModules(dir); // the custom ops the run was trained with
       const session = reopenSession(dir);
       const checkpoint = loadWeights(session, options.checkpoint);
+      for (const warning of session.warnings) process.stderr.write(`warning: ${warning}\n`);
       const test = session.model.evaluate(session.data, session.split.test);
+      checkFiniteMetrics(checkpoint, { "test accuracy": test.accuracy, "test loss": test.loss });
       const k = test.confusion.length;
       const classes = [...Array(k).keys()];
       const rows = test.confusion.map((row, t) => [

@@ -1,6 +1,6 @@
 /** `graphnet predict RUN_DIR (--index N | image.png)`: class probabilities for one digit. */
 import { Command } from "commander";
-import { UserError, loadWeights, readDigitPng, reopenSession } from "../../src/index.js";
+import { UserError, loadWeights, readDigitPicture, reopenSession } from "../../src/index.js";
 import { loadRunOpModules } from "../op-modules.js";
 import { nonNegativeInt } from "../options.js";
 
@@ -11,22 +11,28 @@ export function predictCommand(): Command {
     .argument("[image]", "a PNG picture of one digit (light or dark background; it is centred and scaled as MNIST's digits)")
     .option("--index <n>", "the n-th image of the run's test split", nonNegativeInt("--index"))
     .action(async (dir: string, image: string | undefined, options: { index?: number }) => {
+      if (image === undefined && options.index === undefined) {
+        throw new UserError("predict needs a digit: --index N (the N-th image of the run's test split) or the path of a PNG picture.");
+      }
+      if (image !== undefined && options.index !== undefined) throw new UserError(`predict takes one digit: --index ${options.index} or ${image}, not both.`);
+      // The picture first: a file that cannot be a digit is refused before the run is loaded.
+      const picture = image === undefined ? undefined : readDigitPicture(image);
       await loadRunOpModules(dir); // the custom ops the run was trained with
-      if ((image === undefined) === (options.index === undefined))
-        throw new UserError("predict needs either --index N (a test image) or a PNG file, not both.");
       const session = reopenSession(dir);
       loadWeights(session);
       let pixels: ArrayLike<number>;
       let truth = "";
-      if (options.index !== undefined) {
+      if (picture) {
+        if (picture.warning) process.stderr.write(`warning: ${picture.warning}\n`);
+        pixels = picture.pixels;
+      } else {
+        const index = options.index!;
         const test = session.split.test;
-        if (options.index >= test.length) throw new UserError(`--index must be below ${test.length}, the number of test images.`);
-        const sample = test[options.index]!;
+        if (index >= test.length) throw new UserError(`--index must be below ${test.length}, the number of test images.`);
+        const sample = test[index]!;
         const f = session.data.features;
         pixels = Float64Array.from(session.data.images.subarray(sample * f, (sample + 1) * f), (p) => p / 255);
         truth = ` (true label ${session.data.labels[sample]})`;
-      } else {
-        pixels = readDigitPng(image!);
       }
       const probs = session.model.predict(pixels);
       const ranked = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!);

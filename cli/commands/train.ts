@@ -68,6 +68,7 @@ export function trainCommand(context: CliContext): Command {
       overrides,
       context.opModules.map((m) => m.path),
     );
+    for (const warning of session.warnings) process.stderr.write(`warning: ${warning}\n`);
     const quiet = options.quiet === true;
     const interrupts = watchInterrupts();
     try {

@@ -3,7 +3,9 @@
  * at random (seeded) every time it is used. The image is resampled with bilinear interpolation; what
  * comes from outside the frame is black, as MNIST's background.
  */
+import { UserError } from "../graph/errors.js";
 import type { FloatArray } from "../ops/op.js";
+import type { Dataset } from "./mnist.js";
 import type { Random } from "../util/random.js";
 
 export interface AugmentSettings {
@@ -14,6 +16,25 @@ export interface AugmentSettings {
 }
 
 export const DEFAULT_AUGMENT: AugmentSettings = { maxShift: 2, maxRotation: 10 };
+
+/**
+ * Augmentation shifts and rotates pictures: it needs images that are square 2-D pictures (an idx file
+ * of count × side × side). Images stored otherwise — rows of values (count × 784), or a non-square
+ * picture — are refused rather than trained on unchanged while augmentation is reported on.
+ */
+export function checkAugmentable(data: Pick<Dataset, "imageShape" | "side" | "source">): void {
+  if (data.side > 0) return;
+  const shape = data.imageShape;
+  const what =
+    shape.length === 1
+      ? `rows of ${shape[0]} values (the idx file is count × ${shape[0]}), not 2-D pictures`
+      : shape.length === 2
+        ? `${shape[0]} × ${shape[1]} pictures, not square ones`
+        : `${shape.join(" × ")} arrays, not 2-D pictures`;
+  throw new UserError(
+    `${data.source}: data augmentation (--augment, use_data_augmentation) shifts and rotates square pictures, but these images are ${what}. Train without augmentation (--no-augment), or store the images as count × side × side.`,
+  );
+}
 
 /**
  * Transforms each of `rows` square images of side `side` held in `x` (already scaled), in place.

@@ -43,8 +43,12 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   if (rank === 0 || bytes.length < headerBytes) throw new UserError(`${file}: the idx header is truncated.`);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length < headerBytes + count) {
-    throw new UserError(`${file}: the header announces ${dims.join(" × ")} = ${count} bytes of data, but the file holds ${bytes.length - headerBytes}.`);
+  // Exactly: a file longer than its header says is as suspect as a shorter one (a header of the wrong
+  // dimensions, two files joined), and reading only the announced part would hide it.
+  if (bytes.length !== headerBytes + count) {
+    const held = bytes.length - headerBytes;
+    const why = held < count ? "it is cut short" : `${held - count} byte${held - count === 1 ? "" : "s"} too many`;
+    throw new UserError(`${file}: the header announces ${dims.join(" × ")} = ${count} bytes of data, but the file holds ${held} (${why}).`);
   }
-  return { file, dims, data: bytes.subarray(headerBytes, headerBytes + count) };
+  return { file, dims, data: bytes.subarray(headerBytes) };
 }

@@ -6,20 +6,70 @@
 import { readFileSync } from "node:fs";
 import { PNG } from "pngjs";
 import { UserError } from "../graph/errors.js";
+import { checkPngSize } from "./png-header.js";
 
 const SIDE = 28;
 const BOX = 20;
 
+/** A picture made into an MNIST-like input. */
+export interface DigitPicture {
+  /** 784 values in [0, 1], row by row. */
+  readonly pixels: Float64Array;
+  /** Why the picture is unlikely to show a digit (blank, transparent, one flat colour); absent when it has ink to read. */
+  readonly warning?: string;
+}
+
 /** Reads a PNG file and returns 784 values in [0, 1], row by row. */
 export function readDigitPng(path: string): Float64Array {
-  let png: PNG;
+  return readDigitPicture(path).pixels;
+}
+
+/**
+ * Reads a PNG file of one digit. Its size is checked from its header before it is decoded (see
+ * png-header.ts); a picture with nothing to read in it is still returned, with a warning saying so.
+ */
+export function readDigitPicture(path: string): DigitPicture {
+  let bytes: Buffer;
   try {
-    png = PNG.sync.read(readFileSync(path));
+    bytes = readFileSync(path);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "there is no such file" : `it is not a readable PNG image (${(err as Error).message})`;
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
     throw new UserError(`${path}: cannot read the digit: ${reason}.`);
   }
-  return mnistLike(greyLevels(png.data, png.width, png.height), png.width, png.height);
+  checkPngSize(bytes, path);
+  let png: PNG;
+  try {
+    png = PNG.sync.read(bytes);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the digit: it is not a readable PNG image (${(err as Error).message}).`);
+  }
+  const grey = greyLevels(png.data, png.width, png.height);
+  const pixels = mnistLike(grey, png.width, png.height);
+  const flat = contrast(grey) < INK_THRESHOLD;
+  const warning =
+    flat || pixels.every((p) => p === 0)
+      ? `${path}: the picture holds no digit (it is ${isTransparent(png.data) ? "fully transparent" : "one flat colour"}); the prediction below is for an empty input.`
+      : undefined;
+  return { pixels, ...(warning ? { warning } : {}) };
+}
+
+/** A grey level darker or lighter than the background by more than this is ink. */
+const INK_THRESHOLD = 0.05;
+
+function contrast(grey: Float64Array): number {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const g of grey) {
+    if (g < min) min = g;
+    if (g > max) max = g;
+  }
+  return max - min;
+}
+
+function isTransparent(rgba: Uint8Array): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 0) return false;
+  return true;
 }
 
 /** Luminance in [0, 1] of RGBA pixels, composited over white (a transparent background is paper). */
@@ -36,7 +86,7 @@ export function greyLevels(rgba: Uint8Array, width: number, height: number): Flo
 export function mnistLike(grey: Float64Array, width: number, height: number): Float64Array {
   // MNIST digits are light on a dark background: invert a picture whose border is mostly light.
   const ink = borderMean(grey, width, height) > 0.5 ? grey.map((g) => 1 - g) : grey.slice();
-  const box = boundingBox(ink, width, height, 0.05);
+  const box = boundingBox(ink, width, height, INK_THRESHOLD);
   const out = new Float64Array(SIDE * SIDE);
   if (!box) return out; // a blank picture stays blank
   const scale = BOX / Math.max(box.width, box.height);

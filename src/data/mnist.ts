@@ -17,6 +17,8 @@ export interface Dataset {
   readonly features: number;
   /** The side of a square image (28), for augmentation and pictures; 0 when the images are not square. */
   readonly side: number;
+  /** The dimensions of one image as its idx file gives them: [28, 28], or [784] for images stored as rows. */
+  readonly imageShape: readonly number[];
   /** Number of classes: one more than the largest label. */
   readonly classes: number;
   /** How many of the samples came from the training file (the rest from the test file). */
@@ -53,6 +55,7 @@ export function loadMnist(dir: string = bundledMnistDir()): Dataset {
     count: labels.length,
     features: train.features,
     side: square ? dims[1]! : 0,
+    imageShape: dims.slice(1),
     classes: labels.reduce((max, l) => Math.max(max, l), 0) + 1,
     officialTrainCount: train.labels.length,
     source: dir,

@@ -1,6 +1,7 @@
 /**
  * The report's splits, as index arrays into the full dataset (pixels are never copied to split).
  */
+import { UserError } from "../graph/errors.js";
 import { MT19937 } from "./mt19937.js";
 
 /**
@@ -39,4 +40,67 @@ export function officialSplit(officialTrain: number, n: number, valSize: number,
   const inner = trainTestSplit(officialTrain, valSize, seed);
   const test = Uint32Array.from({ length: n - officialTrain }, (_, i) => officialTrain + i);
   return { train: inner.train, validation: inner.test, test };
+}
+
+export const SPLIT_KINDS = ["report", "official"] as const;
+export type SplitKind = (typeof SPLIT_KINDS)[number];
+
+/** How a data set is split: the kind, and for the report's kind the shares and the seed. */
+export interface SplitSettings {
+  readonly kind: SplitKind;
+  readonly testSize: number;
+  readonly valSize: number;
+  readonly seed: number;
+}
+
+/**
+ * Below this many images a set's accuracy moves in steps of 2 % or more: still a result, but one to
+ * read with care, and the person is told.
+ */
+export const SMALL_SET = 50;
+
+/** What a data set is, for messages: its images, where they come from, how many came from the training file. */
+export interface SplitSource {
+  readonly count: number;
+  readonly officialTrainCount: number;
+  readonly source: string;
+}
+
+/**
+ * The data split as settings ask, refused when it leaves the training, validation or test set empty
+ * (an empty test set has no accuracy: it would be reported as NaN), with a warning for each set smaller
+ * than SMALL_SET.
+ */
+export function splitDataset(data: SplitSource, settings: SplitSettings): { split: Split; warnings: string[] } {
+  const split =
+    settings.kind === "official"
+      ? officialSplit(data.officialTrainCount, data.count, settings.valSize, settings.seed)
+      : reportSplit(data.count, settings.testSize, settings.valSize, settings.seed);
+  const sizes = { training: split.train.length, validation: split.validation.length, test: split.test.length };
+  const empty = (Object.keys(sizes) as (keyof typeof sizes)[]).filter((set) => sizes[set] === 0);
+  const described =
+    settings.kind === "official"
+      ? `the official split of the ${data.count} images in ${data.source} (${data.officialTrainCount} from the training file, val_size ${settings.valSize})`
+      : `the report's split of the ${data.count} images in ${data.source} (test_size ${settings.testSize}, val_size ${settings.valSize})`;
+  const counts = `training ${sizes.training}, validation ${sizes.validation}, test ${sizes.test}`;
+  if (empty.length > 0) {
+    const sets = empty.length === 1 ? `the ${empty[0]} set` : `the ${empty.slice(0, -1).join(", ")} and ${empty.at(-1)} sets`;
+    throw new UserError(`${described} leaves ${sets} empty (${counts}). ${remedy(settings.kind, empty)}`);
+  }
+  const warnings = (Object.keys(sizes) as (keyof typeof sizes)[])
+    .filter((set) => sizes[set] < SMALL_SET)
+    .map(
+      (set) =>
+        `the ${set} set holds only ${sizes[set]} image${sizes[set] === 1 ? "" : "s"} (${counts}): ${set === "training" ? "the model learns from very few examples" : `its accuracy moves in steps of ${Number((100 / sizes[set]).toPrecision(2))} %`}.`,
+    );
+  return { split, warnings };
+}
+
+function remedy(kind: SplitKind, empty: readonly string[]): string {
+  if (kind === "official") {
+    return empty.includes("test")
+      ? "The official split tests on the test files (t10k-…), which hold no images: give some, or use --split report."
+      : "Give the training file more images, or change --val-size.";
+  }
+  return empty.includes("test") ? "Raise --test-size, or give more images." : "Lower --test-size (or --val-size), or give more images.";
 }

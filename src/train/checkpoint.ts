@@ -4,8 +4,13 @@
  * `safetensors.numpy.load_file("best.safetensors")["W1"]` is the first layer's weight matrix; the
  * optimizer's moments are "optimizer.m.W1" and so on; the rest is JSON under the metadata key "graphnet".
  */
+import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
+import { OPTIMIZERS } from "../graph/training.js";
 import type { EpochMetrics } from "./run-folder.js";
+import { EpochMetricsSchema } from "./run-record.js";
+import { formatCheck } from "./schema-check.js";
+import type { SavedOptimizerState } from "./optimizers.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "graphnet-checkpoint/1";
@@ -30,10 +35,15 @@ export interface Progress {
   readonly epochsWithoutImprovement: number;
 }
 
+/** An optimizer's state as a checkpoint holds it: its moments by slot ("m", "v", …) then parameter. */
+export interface SavedOptimizer extends SavedOptimizerState {
+  readonly state: Record<string, Float32Array[]>;
+}
+
 export interface Checkpoint {
   readonly parameters: Map<string, Float32Array>;
   readonly shapes: Map<string, readonly number[]>;
-  readonly optimizer: { readonly name: string; readonly steps: number; readonly state: Record<string, Float32Array[]> };
+  readonly optimizer: SavedOptimizer;
   readonly progress: Progress;
   /**
    * The metrics of the epochs completed, as metrics.json lists them. The checkpoint is written before
@@ -42,6 +52,48 @@ export interface Checkpoint {
    */
   readonly history?: readonly EpochMetrics[];
 }
+
+const Count = Type.Integer({ minimum: 0, description: "a whole number ≥ 0" });
+const Int32 = Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 - 1 });
+/** A xoroshiro128+ generator's state (src/util/random.ts): four 32-bit integers. */
+const RandomState = Type.Array(Int32, { minItems: 4, maxItems: 4, description: "a random generator's state, four 32-bit integers" });
+
+/** The metadata's "graphnet" entry, as JSON: what saveCheckpoint writes, and nothing else. */
+const MetadataSchema = Type.Object(
+  {
+    format: Type.Literal(CHECKPOINT_FORMAT),
+    parameters: Type.Array(Type.String(), { uniqueItems: true, description: "the parameters' ids, the names of their tensors" }),
+    optimizer: Type.Object(
+      {
+        name: Type.Union(OPTIMIZERS.map((name) => Type.Literal(name))),
+        steps: Count,
+        slots: Type.Array(Type.String(), { uniqueItems: true }),
+      },
+      { additionalProperties: false },
+    ),
+    progress: Type.Object(
+      {
+        epoch: Count,
+        batchInEpoch: Count,
+        randomAtEpochStart: RandomState,
+        randomNow: Type.Union([Type.Array(Int32, { maxItems: 0, description: "[] (at an epoch's end)" }), RandomState]),
+        epochLossSum: Type.Number(),
+        epochCorrect: Count,
+        epochSamples: Count,
+        epochSeconds: Type.Number({ minimum: 0 }),
+        // JSON has no Infinity: the best loss before any epoch is written as null.
+        bestValidationLoss: Type.Union([Type.Number(), Type.Null()]),
+        bestEpoch: Count,
+        epochsWithoutImprovement: Count,
+      },
+      { additionalProperties: false },
+    ),
+    history: Type.Optional(Type.Array(EpochMetricsSchema, { description: "the metrics of the epochs completed" })),
+  },
+  { additionalProperties: false },
+);
+
+const metadata = formatCheck<Static<typeof MetadataSchema>>(MetadataSchema, 'checkpoint metadata "graphnet"');
 
 export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOrder: readonly string[]): void {
   const tensors = new Map<string, Tensor>();
@@ -52,6 +104,16 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
       tensors.set(`optimizer.${slot}.${id}`, { shape: checkpoint.shapes.get(id)!, data });
     });
   }
+  // A checkpoint holding NaN or ±∞ could only be resumed into a diverged run: it is never written, and
+  // the previous file stays as it was.
+  for (const [name, tensor] of tensors) {
+    const at = firstNonFinite(tensor.data);
+    if (at >= 0) {
+      throw new UserError(
+        `${path}: not written: tensor "${name}" holds ${tensor.data[at]} (element ${at}); training has diverged. The previous checkpoint, if any, is left as it was; try a smaller --lr.`,
+      );
+    }
+  }
   const meta = {
     format: CHECKPOINT_FORMAT,
     parameters: parameterOrder,
@@ -59,39 +121,73 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
     progress: checkpoint.progress,
     ...(checkpoint.history ? { history: checkpoint.history } : {}),
   };
-  // JSON has no Infinity: the best loss before any epoch is written as null.
   writeSafetensors(path, tensors, { graphnet: JSON.stringify(meta, (_k, v) => (v === Infinity ? null : v)) });
 }
 
+/**
+ * Reads a checkpoint and checks it is whole: its metadata against the schema, a tensor of the recorded
+ * shape for every parameter and every optimizer slot, and every value finite. Whether it fits a model
+ * is Model.load's check, and whether its optimizer state fits the optimizer is Optimizer.restore's.
+ */
 export function loadCheckpoint(path: string): Checkpoint {
   const file = readSafetensors(path);
-  let meta: {
-    format: string;
-    parameters: string[];
-    optimizer: { name: string; steps: number; slots: string[] };
-    progress: Progress;
-    history?: EpochMetrics[];
-  };
-  try {
-    meta = JSON.parse(file.metadata.graphnet ?? "");
-  } catch {
+  if (file.metadata.graphnet === undefined) {
     throw new UserError(`${path}: this safetensors file is not a graphnet checkpoint (its metadata has no "graphnet" entry).`);
   }
-  if (meta.format !== CHECKPOINT_FORMAT) throw new UserError(`${path}: checkpoint format "${meta.format}" is not "${CHECKPOINT_FORMAT}".`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(file.metadata.graphnet);
+  } catch {
+    throw new UserError(`${path}: checkpoint metadata "graphnet" is not JSON.`);
+  }
+  // Another format's fields would not be this schema's: say which format it is before anything else.
+  const format = typeof raw === "object" && raw !== null ? (raw as { format?: unknown }).format : CHECKPOINT_FORMAT;
+  if (format !== undefined && format !== CHECKPOINT_FORMAT) {
+    throw new UserError(`${path}: checkpoint format ${JSON.stringify(format)} is not "${CHECKPOINT_FORMAT}", the one this graphnet reads.`);
+  }
+  const meta = metadata.check(raw, path);
   const tensor = (name: string) => {
     const t = file.tensors.get(name);
-    if (!t) throw new UserError(`${path}: the checkpoint lacks the tensor "${name}".`);
+    if (!t) throw new UserError(`${path}: the checkpoint lacks the tensor "${name}", which its metadata lists.`);
+    const at = firstNonFinite(t.data);
+    if (at >= 0) throw new UserError(`${path}: tensor "${name}" holds ${t.data[at]} (element ${at}); a checkpoint's values must be finite numbers.`);
     return t;
   };
-  const parameters = new Map(meta.parameters.map((id) => [id, tensor(id).data]));
-  const shapes = new Map(meta.parameters.map((id) => [id, tensor(id).shape]));
-  const state = Object.fromEntries(meta.optimizer.slots.map((slot) => [slot, meta.parameters.map((id) => tensor(`optimizer.${slot}.${id}`).data)]));
-  const progress = { ...meta.progress, bestValidationLoss: meta.progress.bestValidationLoss ?? Infinity };
+  const parameters = new Map<string, Float32Array>();
+  const shapes = new Map<string, readonly number[]>();
+  for (const id of meta.parameters) {
+    const t = tensor(id);
+    parameters.set(id, t.data);
+    shapes.set(id, t.shape);
+  }
+  const state: Record<string, Float32Array[]> = {};
+  for (const slot of meta.optimizer.slots) {
+    state[slot] = meta.parameters.map((id) => {
+      const t = tensor(`optimizer.${slot}.${id}`);
+      if (!sameShape(t.shape, shapes.get(id)!)) {
+        throw new UserError(
+          `${path}: tensor "optimizer.${slot}.${id}" has shape [${t.shape.join(", ")}], but the parameter "${id}" it belongs to is [${shapes.get(id)!.join(", ")}].`,
+        );
+      }
+      return t.data;
+    });
+  }
+  const progress: Progress = { ...meta.progress, bestValidationLoss: meta.progress.bestValidationLoss ?? Infinity };
   return {
     parameters,
     shapes,
     optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state },
     progress,
-    ...(meta.history ? { history: meta.history } : {}),
+    ...(meta.history ? { history: meta.history as EpochMetrics[] } : {}),
   };
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The index of the first NaN or ±∞, or −1. */
+function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }

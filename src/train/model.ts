@@ -13,13 +13,14 @@ import { Executor, type BackendName, type Sharing, type ThreadStats } from "../e
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
-import { GraphError } from "../graph/errors.js";
+import { GraphError, UserError } from "../graph/errors.js";
 import { modelRoles, type ModelRoles } from "../graph/roles.js";
 import type { Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
 import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
+import { sameShape, type Checkpoint } from "./checkpoint.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
 // What training needs of the graph (features, labels, a loss computed from both, probs): src/graph/roles.ts.
@@ -215,6 +216,30 @@ export class Model {
     return new Map(this.parameterIds.map((id, i) => [id, Float32Array.from(this.trainParameters[i]!)]));
   }
 
+  /**
+   * Takes up a checkpoint's weights (read from `source`): refused, before anything changes, unless it
+   * holds every parameter of the graph with the parameter's shape, and no other. A matching count is not
+   * enough: a W1 saved as [128, 784] would load into a [784, 128] parameter as nonsense.
+   */
+  load(checkpoint: Pick<Checkpoint, "parameters" | "shapes">, source: string): void {
+    const shapes = this.parameterShapes();
+    const foreign = [...checkpoint.parameters.keys()].filter((id) => !shapes.has(id));
+    if (foreign.length > 0) {
+      throw new UserError(
+        `${source}: holds weights for ${foreign.map((id) => `"${id}"`).join(", ")}, which the graph has no parameter of; the checkpoint was saved from another graph.`,
+      );
+    }
+    for (const [id, shape] of shapes) {
+      const saved = checkpoint.shapes.get(id);
+      if (!saved || !checkpoint.parameters.has(id)) throw new UserError(`${source}: has no tensor for the graph's parameter "${id}".`);
+      if (!sameShape(saved, shape)) {
+        throw new UserError(`${source}: tensor "${id}" has shape [${saved.join(", ")}], but the graph's parameter "${id}" is [${shape.join(", ")}].`);
+      }
+    }
+    this.restore(checkpoint.parameters, source);
+  }
+
+  /** Sets every parameter from values of the right length (a snapshot of this model; load checks a checkpoint). */
   restore(values: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
     this.parameterIds.forEach((id, i) => {
       const value = values.get(id);

@@ -18,6 +18,7 @@ import type { WasmArena } from "../exec/backends/wasm/arena.js";
 import { Split } from "../exec/backends/wasm/split.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
+import { UserError } from "../graph/errors.js";
 import type { FloatArray } from "../ops/op.js";
 
 /** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
@@ -45,7 +46,15 @@ export interface Optimizer {
   readonly steps: number;
   /** The state, by name ("m", "v", "s", "u") then parameter index, to checkpoint and restore. */
   state(): Record<string, Float32Array[]>;
-  restore(state: Record<string, readonly ArrayLike<number>[]>, steps: number): void;
+  /** Takes up a saved state (from `source`, for messages); refused unless it is this optimizer's, slot for slot. */
+  restore(saved: SavedOptimizerState, source: string): void;
+}
+
+/** An optimizer's state as a checkpoint keeps it. */
+export interface SavedOptimizerState {
+  readonly name: OptimizerName;
+  readonly steps: number;
+  readonly state: Readonly<Record<string, readonly ArrayLike<number>[]>>;
 }
 
 /** The state of every optimizer fits in this many times the parameters' elements (Adam's m and v). */
@@ -116,16 +125,24 @@ abstract class BaseOptimizer implements Optimizer {
     return this.slots;
   }
 
-  restore(state: Record<string, readonly ArrayLike<number>[]>, steps: number): void {
+  restore(saved: SavedOptimizerState, source: string): void {
+    const refuse = (problem: string) => new UserError(`${source}: ${problem}`);
+    if (saved.name !== this.name) throw refuse(`holds the state of the ${saved.name} optimizer, but this run trains with ${this.name}.`);
+    const slots = Object.keys(this.slots);
+    const savedSlots = Object.keys(saved.state);
+    if (savedSlots.length !== slots.length || !slots.every((slot) => savedSlots.includes(slot))) {
+      const list = (names: string[]) => (names.length === 0 ? "none" : names.map((n) => `"${n}"`).join(", "));
+      throw refuse(`holds ${this.name} state ${list(savedSlots)}, but this run's ${this.name} keeps ${list(slots)} (a setting such as momentum differs).`);
+    }
     for (const [name, arrays] of Object.entries(this.slots)) {
-      const saved = state[name];
-      if (!saved || saved.length !== arrays.length) throw new Error(`optimizer state "${name}" is missing or has the wrong number of parameters`);
+      const values = saved.state[name]!;
+      if (values.length !== arrays.length) throw refuse(`holds ${name} state for ${values.length} parameters; this run has ${arrays.length}.`);
       arrays.forEach((a, i) => {
-        if (saved[i]!.length !== a.length) throw new Error(`optimizer state "${name}" of parameter ${i} has ${saved[i]!.length} values, expected ${a.length}`);
-        a.set(saved[i]!);
+        if (values[i]!.length !== a.length) throw refuse(`holds ${values[i]!.length} values of ${name} state for parameter ${i}, which has ${a.length}.`);
       });
     }
-    this.steps = steps;
+    for (const [name, arrays] of Object.entries(this.slots)) arrays.forEach((a, i) => a.set(saved.state[name]![i]!));
+    this.steps = saved.steps;
   }
 }
 

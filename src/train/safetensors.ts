@@ -5,8 +5,10 @@
  *   the data  each tensor's bytes, little-endian, at its offsets counted from the end of the header
  */
 import { readFileSync } from "node:fs";
+import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { formatCheck, formatProblem } from "./schema-check.js";
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -44,28 +46,60 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return out;
 }
 
+/** One tensor's entry in the header. graphnet writes and reads F32 only; other dtypes are refused by name below. */
+const TensorEntrySchema = Type.Object(
+  {
+    dtype: Type.String({ description: 'the element type, "F32"' }),
+    shape: Type.Array(Type.Integer({ minimum: 0 }), { description: "the size of each dimension, whole numbers ≥ 0" }),
+    data_offsets: Type.Array(Type.Integer({ minimum: 0 }), {
+      minItems: 2,
+      maxItems: 2,
+      description: "[begin, end], byte offsets counted from the end of the header",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The header: tensors by name, and an optional map of strings under "__metadata__". */
+const HeaderSchema = Type.Object({ __metadata__: Type.Optional(Type.Record(Type.String(), Type.String())) }, { additionalProperties: TensorEntrySchema });
+
+type Header = { __metadata__?: Record<string, string> } & Record<string, Static<typeof TensorEntrySchema>>;
+
+const header = formatCheck<Header>(HeaderSchema, "safetensors header");
+
+const BYTES_PER_F32 = 4;
+
 export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
   if (bytes.length < 8) throw new UserError(`${file}: not a safetensors file (shorter than its 8-byte header length).`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > bytes.length - 8) throw new UserError(`${file}: not a safetensors file (its header length ${headerLength} exceeds the file).`);
-  let header: Record<string, any>;
+  let parsed: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString("utf8"));
+    parsed = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString("utf8"));
   } catch {
     throw new UserError(`${file}: not a safetensors file (its header is not JSON).`);
   }
+  const { __metadata__: metadata = {}, ...entries } = header.check(parsed, file);
   const dataStart = 8 + headerLength;
+  const dataBytes = bytes.length - dataStart;
   const tensors = new Map<string, Tensor>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    if (entry?.dtype !== "F32") throw new UserError(`${file}: tensor "${name}" has dtype ${entry?.dtype}; graphnet reads F32 tensors.`);
+  for (const [name, entry] of Object.entries(entries)) {
+    const problem = (what: string) => new UserError(formatProblem(file, "safetensors header", [name], what));
+    if (entry.dtype !== "F32") throw problem(`tensor of dtype ${JSON.stringify(entry.dtype)}; graphnet reads F32 tensors only.`);
     const [begin, end] = entry.data_offsets as [number, number];
-    if (!(begin >= 0 && end >= begin && dataStart + end <= bytes.length)) throw new UserError(`${file}: tensor "${name}" has offsets outside the file.`);
-    const copy = littleEndian(bytes.slice(dataStart + begin, dataStart + end));
-    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4) });
+    const needed = entry.shape.reduce((a, b) => a * b, 1) * BYTES_PER_F32;
+    if (end < begin) throw problem(`data_offsets [${begin}, ${end}] end before they begin.`);
+    if (end - begin !== needed) {
+      throw problem(`shape [${entry.shape.join(", ")}] of F32 takes ${needed} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}.`);
+    }
+    if (end > dataBytes) throw problem(`data_offsets [${begin}, ${end}] reach past the end of the file, whose data holds ${dataBytes} bytes.`);
+    // A copy: the data may start at any byte (8-byte alignment is customary, not required), and a
+    // Float32Array view needs a multiple of 4. (Not bytes.slice: on a Node Buffer that is a view.)
+    const copy = littleEndian(new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)));
+    tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / BYTES_PER_F32) });
   }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  return { tensors, metadata };
 }
 
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): void {

@@ -5,20 +5,24 @@
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
+import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
-import { officialSplit, reportSplit, type Split } from "../data/split.js";
+import { splitDataset, type Split, type SplitKind } from "../data/split.js";
 import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
-import { UserError } from "../graph/errors.js";
+import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { loadGraphSource, parseGraph } from "../graph/load.js";
 import { modelRoles } from "../graph/roles.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
 import type { BackendName } from "../exec/executor.js";
 import { loadCheckpoint } from "./checkpoint.js";
+import { checkFiniteMetrics } from "./finite-metrics.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
+import { readRunRecord, type RunRecord } from "./run-record.js";
 
-export type SplitKind = "report" | "official";
+export type { RunRecord } from "./run-record.js";
+export type { SplitKind } from "../data/split.js";
 
 export interface TrainRequest {
   readonly graphFile: string;
@@ -36,31 +40,14 @@ export interface TrainRequest {
   readonly threads?: number;
 }
 
-/** What config.json records: enough to rebuild the session without the original files' flags. */
-export interface RunRecord {
-  readonly graph_file: string;
-  /** The graph as trained: activations and dropout rates settled, the training section complete. */
-  readonly graph: Graph;
-  readonly training: TrainingConfig;
-  readonly data: {
-    readonly dir: string | null;
-    readonly split: SplitKind;
-    readonly train: number;
-    readonly validation: number;
-    readonly test: number;
-    readonly classes: number;
-  };
-  /** Modules of custom ops the graph was trained with, loaded again when the run is reopened. */
-  readonly op_modules?: readonly string[];
-  readonly created: string;
-}
-
 export interface Session {
   readonly folder: RunFolder;
   readonly record: RunRecord;
   readonly config: TrainingConfig;
   readonly data: Dataset;
   readonly split: Split;
+  /** What the person should know before trusting the results (a set of very few images): one sentence each. */
+  readonly warnings: readonly string[];
   readonly model: Model;
 }
 
@@ -84,8 +71,9 @@ export function startSession(request: TrainRequest): Session {
   RunFolder.checkFree(outDir);
   const data = loadData(request.dataDir);
   const splitKind = request.split ?? "report";
-  const split = splitData(data, config, splitKind);
+  const { split, warnings } = splitData(data, config, splitKind);
   checkDataFitsGraph(graph, data, request.graphFile);
+  if (config.use_data_augmentation) checkAugmentable(data);
   const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
   const record: RunRecord = {
     graph_file: request.graphFile,
@@ -109,7 +97,7 @@ export function startSession(request: TrainRequest): Session {
     folder.release();
     throw err;
   }
-  return { folder, record, config, data, split, model };
+  return { folder, record, config, data, split, warnings, model };
 }
 
 /**
@@ -120,13 +108,14 @@ export function startSession(request: TrainRequest): Session {
 export function reopenSession(dir: string, options: ModelOptions = {}): Session {
   const folder = options.training ? RunFolder.claimExisting(dir) : RunFolder.open(dir);
   try {
-    const raw = folder.readJson<RunRecord>("config.json");
+    const raw = readRunRecord(folder.path("config.json"));
     const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
     const config = trainingConfig(graph);
-    const data = loadData(raw.data?.dir ?? undefined);
-    const split = splitData(data, config, raw.data?.split ?? "report");
+    const data = loadData(raw.data.dir ?? undefined);
+    const { split, warnings } = splitData(data, config, raw.data.split);
+    if (options.training && config.use_data_augmentation) checkAugmentable(data);
     const model = sessionModel(graph, config, data, options);
-    return { folder, record: { ...raw, graph }, config, data, split, model };
+    return { folder, record: { ...raw, training: config, graph }, config, data, split, warnings, model };
   } catch (err) {
     folder.release();
     throw err;
@@ -175,10 +164,8 @@ function loadData(dir: string | undefined): Dataset {
   return loadMnist(dir ?? bundledMnistDir());
 }
 
-function splitData(data: Dataset, config: TrainingConfig, kind: SplitKind): Split {
-  return kind === "official"
-    ? officialSplit(data.officialTrainCount, data.count, config.val_size, config.random_state)
-    : reportSplit(data.count, config.test_size, config.val_size, config.random_state);
+function splitData(data: Dataset, config: TrainingConfig, kind: SplitKind): { split: Split; warnings: string[] } {
+  return splitDataset(data, { kind, testSize: config.test_size, valSize: config.val_size, seed: config.random_state });
 }
 
 function checkDataFitsGraph(graph: Graph, data: Dataset, file: string): void {
@@ -244,6 +231,7 @@ export function recordResult(
   },
 ): RunResult | null {
   if (!outcome.test) return null;
+  checkFiniteMetrics(session.folder.dir, { "test accuracy": outcome.test.accuracy, "test loss": outcome.test.loss });
   const result: RunResult = {
     status: outcome.status,
     epochs: outcome.history.length,
@@ -262,6 +250,6 @@ export function recordResult(
 export function loadWeights(session: Session, which: "best" | "last" = "best"): string {
   const path = which === "best" ? session.folder.bestCheckpoint : session.folder.lastCheckpoint;
   if (!existsSync(path)) throw new UserError(`${session.folder.dir}: there is no ${which} checkpoint yet (${path}); the run has not finished an epoch.`);
-  session.model.restore(loadCheckpoint(path).parameters, path);
+  session.model.load(loadCheckpoint(path), path);
   return path;
 }

@@ -17,6 +17,7 @@ import { loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
 import type { Evaluation, Model } from "./model.js";
 import { createOptimizer, type Optimizer } from "./optimizers.js";
 import type { EpochMetrics, RunFolder } from "./run-folder.js";
+import { readMetrics } from "./run-record.js";
 import { learningRateAt } from "./schedule.js";
 
 /** What a person watching the run is told, as it happens. */
@@ -66,10 +67,10 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   if (run.resume) {
     const path = folder.resumeCheckpoint();
     const checkpoint = loadCheckpoint(path);
-    model.restore(checkpoint.parameters, path);
-    optimizer.restore(checkpoint.optimizer.state, checkpoint.optimizer.steps);
+    model.load(checkpoint, path);
+    optimizer.restore(checkpoint.optimizer, path);
     progress = checkpoint.progress;
-    history = [...(checkpoint.history ?? (folder.has("metrics.json") ? folder.readJson<EpochMetrics[]>("metrics.json") : []))].slice(0, progress.epoch);
+    history = [...(checkpoint.history ?? (folder.has("metrics.json") ? readMetrics(folder.path("metrics.json")) : []))].slice(0, progress.epoch);
     const from = path === folder.lastCheckpoint ? "" : ` (from ${path}: last.safetensors was never written)`;
     events.notice?.(`resuming after epoch ${progress.epoch}${progress.batchInEpoch > 0 ? `, batch ${progress.batchInEpoch} of ${batches}` : ""}${from}`);
   }
@@ -195,7 +196,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   }
 
   // Test with the best weights, as early stopping promises.
-  if (folder.has("best.safetensors")) model.restore(loadCheckpoint(folder.bestCheckpoint).parameters, folder.bestCheckpoint);
+  if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
   const test = model.evaluate(data, split.test);
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
 }

@@ -1,6 +1,13 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { augmentBatch, transform } from "../../src/data/augment.js";
+import { augmentBatch, checkAugmentable, transform } from "../../src/data/augment.js";
+import { loadMnist } from "../../src/data/mnist.js";
+import { UserError } from "../../src/graph/errors.js";
+import { startSession } from "../../src/train/session.js";
 import { Random } from "../../src/util/random.js";
+import { writeSmallMnist } from "../support/small-mnist.js";
 
 const side = 7;
 function image(): Float64Array {
@@ -41,5 +48,37 @@ describe("augmentation", () => {
     expect(run(1)).toEqual(run(1));
     expect(run(1)).not.toEqual(run(2));
     expect(run(1)).not.toEqual([...batch()]);
+  });
+});
+
+describe("augmentation on images that are not square pictures", () => {
+  it.each<[string, number[], RegExp]>([
+    [
+      "rows of values (rank-2 idx data)",
+      [784],
+      /these images are rows of 784 values \(the idx file is count × 784\), not 2-D pictures\. Train without augmentation/,
+    ],
+    ["28 × 14 pictures", [28, 14], /these images are 28 × 14 pictures, not square ones/],
+    ["28 × 28 × 3 arrays", [28, 28, 3], /these images are 28 × 28 × 3 arrays, not 2-D pictures/],
+  ])("%s are refused, naming the data", (_name, imageShape, message) => {
+    const check = () => checkAugmentable({ imageShape, side: 0, source: "my/data" });
+    expect(check).toThrow(UserError);
+    expect(check).toThrow(/^my\/data: data augmentation \(--augment, use_data_augmentation\) shifts and rotates square pictures/);
+    expect(check).toThrow(message);
+  });
+
+  it("square pictures are augmented", () => {
+    expect(() => checkAugmentable(loadMnist(writeSmallMnist(20, 10)))).not.toThrow();
+  });
+
+  it("train with augmentation on rank-2 idx data is refused before the run folder is made", () => {
+    const dataDir = writeSmallMnist(200, 50, false, true);
+    expect(loadMnist(dataDir).imageShape).toEqual([784]);
+    const outDir = join(mkdtempSync(join(tmpdir(), "graphnet-augment-")), "run");
+    const start = () => startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir, overrides: { use_data_augmentation: true } });
+    expect(start).toThrow(/these images are rows of 784 values/);
+    expect(existsSync(outDir)).toBe(false);
+    // Without augmentation the same data trains.
+    expect(startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir, overrides: {} }).data.side).toBe(0);
   });
 });

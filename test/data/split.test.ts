@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MT19937 } from "../../src/data/mt19937.js";
-import { officialSplit, reportSplit, trainTestSplit } from "../../src/data/split.js";
+import { officialSplit, reportSplit, splitDataset, trainTestSplit } from "../../src/data/split.js";
+import { UserError } from "../../src/graph/errors.js";
 
 describe("NumPy's RandomState(seed).permutation", () => {
   it("matches NumPy 2.4 for seed 42", () => {
@@ -47,5 +48,64 @@ describe("the report's split", () => {
     expect([split.train.length, split.validation.length, split.test.length]).toEqual([45_000, 15_000, 10_000]);
     expect(Math.max(...split.train, ...split.validation)).toBeLessThan(60_000);
     expect(Math.min(...split.test)).toBe(60_000);
+  });
+});
+
+describe("a split that leaves a set empty, or nearly", () => {
+  const data = (count: number, officialTrainCount = count) => ({ count, officialTrainCount, source: "some/data" });
+  const report = { kind: "report", testSize: 0.2, valSize: 0.25, seed: 42 } as const;
+
+  function refusal(run: () => unknown): string {
+    let error: unknown;
+    try {
+      run();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).not.toContain("\n");
+    return (error as Error).message;
+  }
+
+  it.each<[string, Parameters<typeof splitDataset>, RegExp]>([
+    [
+      "a test share of 0.9999999 takes every image",
+      [data(600), { ...report, testSize: 0.9999999 }],
+      /^the report's split of the 600 images in some\/data \(test_size 0\.9999999, val_size 0\.25\) leaves the training and validation sets empty \(training 0, validation 0, test 600\)\. Lower --test-size/,
+    ],
+    ["three images leave nothing to train on", [data(3), { ...report, testSize: 0.5 }], /leaves the training set empty \(training 0, validation 1, test 2\)/],
+    [
+      "an official split whose test file holds no images",
+      [data(500, 500), { ...report, kind: "official" }],
+      /^the official split of the 500 images in some\/data \(500 from the training file, val_size 0\.25\) leaves the test set empty \(training 375, validation 125, test 0\)\. The official split tests on the test files/,
+    ],
+    [
+      "an official split of one training image",
+      [data(11, 1), { ...report, kind: "official" }],
+      /leaves the training set empty \(training 0, validation 1, test 10\)/,
+    ],
+    ["no images at all", [data(0), report], /leaves the training, validation and test sets empty \(training 0, validation 0, test 0\)/],
+  ])("is refused: %s", (_name, args, message) => {
+    expect(refusal(() => splitDataset(...args))).toMatch(message);
+  });
+
+  it("a set of fewer than 50 images is kept, with a warning for each", () => {
+    const { split, warnings } = splitDataset(data(100), { ...report, testSize: 0.01 });
+    expect(split.test).toHaveLength(1);
+    expect(warnings).toEqual([
+      "the validation set holds only 25 images (training 74, validation 25, test 1): its accuracy moves in steps of 4 %.",
+      "the test set holds only 1 image (training 74, validation 25, test 1): its accuracy moves in steps of 100 %.",
+    ]);
+    expect(splitDataset(data(60), report).warnings.map((w) => w.split(" (")[0])).toEqual([
+      "the training set holds only 36 images",
+      "the validation set holds only 12 images",
+      "the test set holds only 12 images",
+    ]);
+  });
+
+  it("MNIST's splits are the ones above, with no warning", () => {
+    const mnist = data(70_000, 60_000);
+    expect(splitDataset(mnist, report)).toEqual({ split: reportSplit(70_000, 0.2, 0.25, 42), warnings: [] });
+    expect(splitDataset(mnist, { ...report, kind: "official" })).toEqual({ split: officialSplit(60_000, 70_000, 0.25, 42), warnings: [] });
   });
 });

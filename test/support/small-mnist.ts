@@ -16,16 +16,20 @@ function idx(dims: number[], data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The first `train` images of MNIST's training file and the first `test` of its test file; gzipped when asked. */
-export function writeSmallMnist(train = 500, test = 100, gzip = false): string {
+/**
+ * The first `train` images of MNIST's training file and the first `test` of its test file; gzipped when
+ * asked; with `rows`, each image stored as a row of 784 values (idx files of count × 784) instead of 28 × 28.
+ */
+export function writeSmallMnist(train = 500, test = 100, gzip = false, rows = false): string {
   const mnist = loadMnist();
   const dir = mkdtempSync(join(tmpdir(), "graphnet-small-mnist-"));
   const write = (name: string, bytes: Uint8Array) => writeFileSync(join(dir, gzip ? `${name}.gz` : name), gzip ? gzipSync(bytes) : bytes);
   const f = mnist.features;
   const testStart = mnist.officialTrainCount;
-  write("train-images-idx3-ubyte", idx([train, 28, 28], mnist.images.subarray(0, train * f)));
+  const image = rows ? [784] : [28, 28];
+  write("train-images-idx3-ubyte", idx([train, ...image], mnist.images.subarray(0, train * f)));
   write("train-labels-idx1-ubyte", idx([train], mnist.labels.subarray(0, train)));
-  write("t10k-images-idx3-ubyte", idx([test, 28, 28], mnist.images.subarray(testStart * f, (testStart + test) * f)));
+  write("t10k-images-idx3-ubyte", idx([test, ...image], mnist.images.subarray(testStart * f, (testStart + test) * f)));
   write("t10k-labels-idx1-ubyte", idx([test], mnist.labels.subarray(testStart, testStart + test)));
   return dir;
 }

@@ -71,7 +71,7 @@ describe("optimizers take the report's steps", () => {
     first.step([w], [g], 0.1);
     first.step([w], [g], 0.1);
     const second = createOptimizer({ ...base, bias_correction: true }, [2]);
-    second.restore(first.state(), first.steps);
+    second.restore({ name: first.name, steps: first.steps, state: first.state() }, "the first's state");
     second.step([w], [g], 0.1);
     expect([...w]).toEqual(a.w);
   });

@@ -1,0 +1,104 @@
+/**
+ * A run folder's config.json that parses but is malformed is refused when read, with one line naming the
+ * file, the field and what was expected: `eval`, `predict` and `--resume` never half use it.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UserError } from "../../src/graph/errors.js";
+import { readMetrics, readRunRecord } from "../../src/train/run-record.js";
+
+const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
+let files = 0;
+const configFile = (text: string) => {
+  const folder = join(dir, `run-${++files}`);
+  mkdirSync(folder);
+  writeFileSync(join(folder, "config.json"), text);
+  return join(folder, "config.json");
+};
+
+/** A config.json as `graphnet train` writes it (the graph cut short: it is checked later, as a graph). */
+const good = () => ({
+  graph_file: "graphs/mnist.graph.json",
+  graph: { name: "mnist-mlp", nodes: [] },
+  training: { learning_rate: 0.001, num_epochs: 2, activation_functions: ["relu", "tanh"] },
+  data: { dir: null, split: "report", train: 360, validation: 120, test: 120, classes: 10 },
+  op_modules: ["/abs/ops.js"],
+  created: "2025-01-01T00:00:00.000Z",
+});
+
+function expectRefusal(path: string, ...patterns: RegExp[]): void {
+  let error: unknown;
+  try {
+    readRunRecord(path);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(UserError);
+  const message = (error as Error).message;
+  expect(message.startsWith(`${path}: `)).toBe(true);
+  expect(message).not.toContain("\n");
+  for (const pattern of patterns) expect(message).toMatch(pattern);
+}
+
+describe("config.json", () => {
+  it("as train writes it is read back", () => {
+    const record = readRunRecord(configFile(JSON.stringify(good())));
+    expect(record.data.split).toBe("report");
+    expect(record.op_modules).toEqual(["/abs/ops.js"]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ["an array", [], /^\S+: must be an object \(found \[\]\)\.$/],
+    ["null", null, /^\S+: must be an object \(found null\)\.$/],
+    ["without its graph", (({ graph: _, ...rest }) => rest)(good()), /field "graph": is required but missing/],
+    ["a graph that is not an object", { ...good(), graph: "mnist" }, /field "graph": must be an object \(found "mnist"\)/],
+    ["op_modules a number", { ...good(), op_modules: 5 }, /field "op_modules": must be an array \(found 5\)/],
+    ["op_modules holding a number", { ...good(), op_modules: ["a.js", 5] }, /field "op_modules\[1\]": must be a string \(found 5\)/],
+    [
+      "a split that is not one of graphnet's",
+      { ...good(), data: { ...good().data, split: "weird" } },
+      /field "data\.split": must be one of "report", "official" \(found "weird"\)/,
+    ],
+    ["a data count that is a string", { ...good(), data: { ...good().data, test: "120" } }, /field "data\.test": must be an integer/],
+    ["a data dir that is a number", { ...good(), data: { ...good().data, dir: 3 } }, /field "data\.dir": must be/],
+    ["no data section", (({ data: _, ...rest }) => rest)(good()), /field "data": is required but missing/],
+    ["an unknown field", { ...good(), splt: "report" }, /field "splt": is not a known field here/],
+    ["a training value out of range", { ...good(), training: { learning_rate: -1 } }, /field "training\.learning_rate": must be > 0 \(found -1\)/],
+  ])("%s is refused", (_name, value, message) => {
+    expectRefusal(configFile(JSON.stringify(value)), message);
+  });
+
+  it("that is not JSON, or cannot be read, is refused naming it", () => {
+    expectRefusal(configFile('{ "graph": '), /the run's configuration is not JSON/);
+    const folder = join(dir, "a-folder");
+    mkdirSync(join(folder, "config.json"), { recursive: true });
+    expectRefusal(join(folder, "config.json"), /cannot read the run's configuration \(it is a directory\)/);
+  });
+});
+
+describe("metrics.json", () => {
+  const row = { epoch: 1, train_loss: 0.5, train_accuracy: 0.8, val_loss: 0.4, val_accuracy: 0.85, learning_rate: 0.001, seconds: 2, samples_per_s: 180 };
+  const metricsFile = (value: unknown) => {
+    const path = join(dir, `metrics-${++files}.json`);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+  };
+  const refusal = (path: string) => () => readMetrics(path);
+
+  it("as train writes it is read back", () => {
+    expect(readMetrics(metricsFile([row, { ...row, epoch: 2 }]))).toHaveLength(2);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ["an object", {}, /: must be an array \(found \{\}\)/],
+    ["a row without val_loss", [(({ val_loss: _, ...rest }) => rest)(row)], /field "\[0\]\.val_loss": is required but missing/],
+    ["an epoch that is a string", [{ ...row, epoch: "1" }], /field "\[0\]\.epoch": must be an integer \(found "1"\)/],
+  ])("%s is refused, naming the file and the field", (_name, value, message) => {
+    const path = metricsFile(value);
+    expect(refusal(path)).toThrow(UserError);
+    expect(refusal(path)).toThrow(message);
+    expect(refusal(path)).toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `));
+  });
+});
