@@ -57,6 +57,7 @@ beforeAll(async () => {
   dataDir = writeSmallMnist(200, 50);
   const session = startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir: join(root, "good"), overrides: { num_epochs: 1 } });
   await train(session);
+  session.folder.release(); // the copies are resumed by this same process
   good = session.folder.dir;
 });
 
