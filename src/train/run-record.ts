@@ -6,9 +6,11 @@
  */
 import { readFileSync } from "node:fs";
 import { Type, type Static } from "@sinclair/typebox";
+import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
 import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
+import { parseGraph } from "../graph/load.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
 import type { EpochMetrics } from "./run-folder.js";
 import { formatCheck } from "./schema-check.js";
@@ -95,19 +97,35 @@ export function readRunRecord(path: string): StoredRunRecord {
   return runRecord.check(readJson(path, "the run's configuration"), path);
 }
 
+/**
+ * The graph recorded in config.json (whose record readRunRecord checked), parsed and validated as a
+ * graph file is, once the run's op modules are loaded. Its errors give the line and column in config.json:
+ * the parser is given the file's text with everything before the graph blanked out (newlines kept).
+ */
+export function parseRecordedGraph(path: string): Graph {
+  const text = readText(path, "the run's configuration");
+  const node = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["graph"]);
+  if (!node) throw new UserError(`${path}: field "graph": is required but missing.`);
+  const before = text.slice(0, node.offset).replace(/[^\r\n]/g, " ");
+  return parseGraph(before + text.slice(node.offset, node.offset + node.length), path);
+}
+
 /** A JSON file's value; `what` names it in messages ("the run's configuration"). */
 function readJson(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
-    throw new UserError(`${path}: cannot read ${what} (${reason}).`);
-  }
+  const text = readText(path, what);
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new UserError(`${path}: ${what} is not JSON (${(err as Error).message}).`);
+  }
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
+    throw new UserError(`${path}: cannot read ${what} (${reason}).`);
   }
 }

@@ -11,7 +11,7 @@ import { splitDataset, type Split, type SplitKind } from "../data/split.js";
 import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
-import { loadGraphSource, parseGraph } from "../graph/load.js";
+import { loadGraphSource } from "../graph/load.js";
 import { modelRoles } from "../graph/roles.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
 import type { BackendName } from "../exec/executor.js";
@@ -19,7 +19,7 @@ import { loadCheckpoint } from "./checkpoint.js";
 import { checkFiniteMetrics } from "./finite-metrics.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
-import { readRunRecord, type RunRecord } from "./run-record.js";
+import { parseRecordedGraph, readRunRecord, type RunRecord } from "./run-record.js";
 
 export type { RunRecord } from "./run-record.js";
 export type { SplitKind } from "../data/split.js";
@@ -109,7 +109,7 @@ export function reopenSession(dir: string, options: ModelOptions = {}): Session 
   const folder = options.training ? RunFolder.claimExisting(dir) : RunFolder.open(dir);
   try {
     const raw = readRunRecord(folder.path("config.json"));
-    const graph = parseGraph(JSON.stringify(raw.graph), folder.path("config.json"));
+    const graph = parseRecordedGraph(folder.path("config.json"));
     const config = trainingConfig(graph);
     const data = loadData(raw.data.dir ?? undefined);
     const { split, warnings } = splitData(data, config, raw.data.split);

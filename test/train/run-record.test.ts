@@ -2,12 +2,12 @@
  * A run folder's config.json that parses but is malformed is refused when read, with one line naming the
  * file, the field and what was expected: `eval`, `predict` and `--resume` never half use it.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
-import { readMetrics, readRunRecord } from "../../src/train/run-record.js";
+import { parseRecordedGraph, readMetrics, readRunRecord } from "../../src/train/run-record.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
 let files = 0;
@@ -100,5 +100,29 @@ describe("metrics.json", () => {
     expect(refusal(path)).toThrow(UserError);
     expect(refusal(path)).toThrow(message);
     expect(refusal(path)).toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `));
+  });
+});
+
+describe("the graph recorded in config.json", () => {
+  const mnist = () => {
+    const { $schema: _, ...graph } = JSON.parse(readFileSync("graphs/mnist.graph.json", "utf8"));
+    return graph;
+  };
+
+  it("is parsed and validated as a graph file is", () => {
+    const graph = parseRecordedGraph(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
+    expect(graph.nodes.find((n) => n.id === "a1")!.op).toBe("relu");
+  });
+
+  it("an error in it gives its line and column in config.json", () => {
+    const graph = mnist();
+    graph.nodes.find((n: { id: string }) => n.id === "a1").op = "rleu";
+    const text = JSON.stringify({ ...good(), graph }, null, 2);
+    const path = configFile(text);
+    const lines = text.split("\n");
+    const line = lines.findIndex((l) => l.includes('"rleu"')) + 1;
+    const column = lines[line - 1]!.indexOf('"rleu"') + 1;
+    expect(line).toBeGreaterThan(20);
+    expect(() => parseRecordedGraph(path)).toThrow(`${path}:${line}:${column}: node "a1", field "op": unknown op "rleu". Did you mean "relu"?`);
   });
 });
