@@ -3,7 +3,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { loadMnist } from "../../src/data/mnist.js";
+import { loadMnist, type Dataset } from "../../src/data/mnist.js";
+
+let bundled: Dataset | undefined;
+
+/** The bundled MNIST, loaded once per test file (unzipping it takes the best part of a second); not to be modified. */
+export function mnist(): Dataset {
+  bundled ??= loadMnist();
+  return bundled;
+}
 
 function idx(dims: number[], data: Uint8Array): Uint8Array {
   const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
@@ -18,14 +26,14 @@ function idx(dims: number[], data: Uint8Array): Uint8Array {
 
 /** The first `train` images of MNIST's training file and the first `test` of its test file; gzipped when asked. */
 export function writeSmallMnist(train = 500, test = 100, gzip = false): string {
-  const mnist = loadMnist();
+  const data = mnist();
   const dir = mkdtempSync(join(tmpdir(), "graphnet-small-mnist-"));
   const write = (name: string, bytes: Uint8Array) => writeFileSync(join(dir, gzip ? `${name}.gz` : name), gzip ? gzipSync(bytes) : bytes);
-  const f = mnist.features;
-  const testStart = mnist.officialTrainCount;
-  write("train-images-idx3-ubyte", idx([train, 28, 28], mnist.images.subarray(0, train * f)));
-  write("train-labels-idx1-ubyte", idx([train], mnist.labels.subarray(0, train)));
-  write("t10k-images-idx3-ubyte", idx([test, 28, 28], mnist.images.subarray(testStart * f, (testStart + test) * f)));
-  write("t10k-labels-idx1-ubyte", idx([test], mnist.labels.subarray(testStart, testStart + test)));
+  const f = data.features;
+  const testStart = data.officialTrainCount;
+  write("train-images-idx3-ubyte", idx([train, 28, 28], data.images.subarray(0, train * f)));
+  write("train-labels-idx1-ubyte", idx([train], data.labels.subarray(0, train)));
+  write("t10k-images-idx3-ubyte", idx([test, 28, 28], data.images.subarray(testStart * f, (testStart + test) * f)));
+  write("t10k-labels-idx1-ubyte", idx([test], data.labels.subarray(testStart, testStart + test)));
   return dir;
 }
