@@ -749,7 +749,7 @@ describe("training on the wasm backend", () => {
 
 describe("filling a batch in WebAssembly memory", () => {
   it("gives the reference fill's values bit for bit", async () => {
-        const { fillBatch } = await import("../../src/data/batch.js");
+    const { fillBatch } = await import("../../src/data/batch.js");
     const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");
     const data = mnist();
     const order = Uint32Array.from([5, 70_000 - 1, 0, 12_345, 3]);
@@ -786,7 +786,7 @@ describe("filling a batch in WebAssembly memory", () => {
   }
 
   it("a dataset resident in WebAssembly memory gives the reference fill's values bit for bit, on one thread and two", async () => {
-        const data = mnist();
+    const data = mnist();
     const rows = 70;
     // Samples from all over the dataset, the last one included, and one twice.
     const order = Uint32Array.from({ length: rows + 3 }, (_, i) => (i === 5 ? 70_000 - 1 : i === 9 ? 17 : (i * 48_271) % 70_000));
@@ -807,7 +807,7 @@ describe("filling a batch in WebAssembly memory", () => {
   });
 
   it("a resident dataset fills a batch of more than 128 rows by rows on two threads, bit for bit", async () => {
-        const data = mnist();
+    const data = mnist();
     const rows = 200;
     const order = Uint32Array.from({ length: rows }, (_, i) => (i * 7_919) % 70_000);
     const { arena } = await residentLikeReference(data, order, 0, rows, 2);
