@@ -12,6 +12,7 @@ import { createOptimizer, type OptimizerSettings } from "../../src/train/optimiz
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
 import { JOB } from "../../src/exec/backends/wasm/pool.js";
 import { REPORT_ADAM } from "../support/optimizer-settings.js";
+import { mnist } from "../support/small-mnist.js";
 import type { Dataset } from "../../src/data/mnist.js";
 
 type Fill = (rng: () => number) => number;
@@ -719,8 +720,8 @@ describe("Adam with a worker thread", () => {
 
 describe("training on the wasm backend", () => {
   it("reaches the reference backend's accuracy (a few hundred Adam steps on real digits)", async () => {
-    const { loadMnist, Model } = await import("../../src/index.js");
-    const data = loadMnist();
+    const { Model } = await import("../../src/index.js");
+    const data = mnist();
     const graph = loadGraphFile("graphs/mnist.graph.json");
     const settings: OptimizerSettings = REPORT_ADAM;
     const train = Uint32Array.from({ length: 3000 }, (_, i) => i);
@@ -748,10 +749,9 @@ describe("training on the wasm backend", () => {
 
 describe("filling a batch in WebAssembly memory", () => {
   it("gives the reference fill's values bit for bit", async () => {
-    const { loadMnist } = await import("../../src/index.js");
     const { fillBatch } = await import("../../src/data/batch.js");
     const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");
-    const data = loadMnist();
+    const data = mnist();
     const order = Uint32Array.from([5, 70_000 - 1, 0, 12_345, 3]);
     const arena = allocateWasmArena(5 * 784 + 5 * 10, 5 * 784, 0);
     const x = arena.arena.subarray(0, 4 * 784);
@@ -786,8 +786,7 @@ describe("filling a batch in WebAssembly memory", () => {
   }
 
   it("a dataset resident in WebAssembly memory gives the reference fill's values bit for bit, on one thread and two", async () => {
-    const { loadMnist } = await import("../../src/index.js");
-    const data = loadMnist();
+    const data = mnist();
     const rows = 70;
     // Samples from all over the dataset, the last one included, and one twice.
     const order = Uint32Array.from({ length: rows + 3 }, (_, i) => (i === 5 ? 70_000 - 1 : i === 9 ? 17 : (i * 48_271) % 70_000));
@@ -808,8 +807,7 @@ describe("filling a batch in WebAssembly memory", () => {
   });
 
   it("a resident dataset fills a batch of more than 128 rows by rows on two threads, bit for bit", async () => {
-    const { loadMnist } = await import("../../src/index.js");
-    const data = loadMnist();
+    const data = mnist();
     const rows = 200;
     const order = Uint32Array.from({ length: rows }, (_, i) => (i * 7_919) % 70_000);
     const { arena } = await residentLikeReference(data, order, 0, rows, 2);
@@ -907,8 +905,8 @@ describe("a second optimizer over the same wasm model", () => {
 
 describe("training steps on a resident dataset with a worker thread", () => {
   it("give bit for bit the losses and weights of one thread filling every batch from JavaScript", async () => {
-    const { Model, loadMnist } = await import("../../src/index.js");
-    const data = loadMnist();
+    const { Model } = await import("../../src/index.js");
+    const data = mnist();
     const graph = loadGraphFile("graphs/mnist.graph.json");
     const order = Uint32Array.from({ length: 3000 }, (_, i) => (i * 7_919) % 70_000);
     const other = Uint32Array.from(order).reverse();
@@ -1031,7 +1029,7 @@ describe("a worker thread that stops", () => {
     expect(model.threadStats()).toMatchObject({ workerUp: false, failure: "out of memory in the worker" });
     expect(pool.start(JOB.relu, 0, 0, 0)).toBe(false);
     const one = new Model(graph, { batchSize: 64, seed: 2, backend: "wasm", threads: 1 });
-    const data = (await import("../../src/index.js")).loadMnist();
+    const data = mnist();
     const order = Uint32Array.from({ length: 64 }, (_, i) => i * 11);
     const handedOver = model.threadStats().handedOver;
     expect(model.step(data, order, 0, 64, 0).loss).toBe(one.step(data, order, 0, 64, 0).loss);

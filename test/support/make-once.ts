@@ -4,7 +4,7 @@
  * rename onto a folder another process already put there fails, and that process's folder is used. So
  * the folder, once it exists, is always complete.
  */
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Returns `dir`, first calling `make(tmp)` to fill a temporary folder that becomes `dir`, unless `dir` exists. */
@@ -14,6 +14,7 @@ export async function makeOnce(dir: string, make: (tmp: string) => void | Promis
   const tmp = mkdtempSync(join(dirname(dir), `.${basename(dir)}.tmp-`));
   try {
     await make(tmp);
+    chmodSync(tmp, 0o755); // mkdtemp's folders are private; this one is an ordinary folder of the project
     renameSync(tmp, dir);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
