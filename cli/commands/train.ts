@@ -1,15 +1,6 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import { Command, Option } from "commander";
-import {
-  UserError,
-  type BackendName,
-  recordResult,
-  reopenSession,
-  startSession,
-  train,
-  type Session,
-  type TrainingSection,
-} from "../../src/index.js";
+import { UserError, type BackendName, recordResult, reopenSession, startSession, train, type Session, type TrainingSection } from "../../src/index.js";
 import { ExitWith, signalExitCode } from "../exit.js";
 import { watchInterrupts } from "../interrupts.js";
 import { loadRunOpModules } from "../op-modules.js";

@@ -198,10 +198,13 @@ function defaultRunDir(name: string, file: string): string {
       ? `is ${Buffer.byteLength(basename(name))} bytes long, and a folder's name holds at most ${MAX_NAME_BYTES} bytes (with the "-${stamp}" added)`
       : undefined;
   if (problem !== undefined) {
-    throw new GraphError(`the graph's name names the default run folder, runs/<name>-<time>, but it ${problem}; give the run folder with --out DIR, or shorten the name.`, {
-      file,
-      field: "name",
-    });
+    throw new GraphError(
+      `the graph's name names the default run folder, runs/<name>-<time>, but it ${problem}; give the run folder with --out DIR, or shorten the name.`,
+      {
+        file,
+        field: "name",
+      },
+    );
   }
   return join("runs", folder);
 }

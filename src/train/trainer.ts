@@ -55,7 +55,7 @@ export class TrainingDivergedError extends UserError {
 
 export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   const { model, config, data, split, folder, events = {} } = run;
-  const optimizer: Optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+  const optimizer = optimizerFor(model, config);
   const augment: AugmentSettings = { maxShift: config.max_shift, maxRotation: config.max_rotation };
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);
@@ -199,6 +199,28 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
   const test = model.evaluate(data, split.test);
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
+}
+
+/** Each model's optimizer, with the settings it was made for, kept across train() calls on the model. */
+const optimizers = new WeakMap<Model, { settings: string; optimizer: Optimizer }>();
+
+/**
+ * The model's optimizer, its state zeroed (a resumed run then restores it). One per model and settings:
+ * on the wasm backend only the first optimizer of a model gets the arena's reserved memory and the
+ * WebAssembly update — a second one would update with the plain loops, whose rounding differs, and a
+ * run resumed on the same model would then no longer end bit for bit where an uninterrupted one ends.
+ */
+function optimizerFor(model: Model, config: TrainingConfig): Optimizer {
+  const settings = JSON.stringify(config);
+  const known = optimizers.get(model);
+  if (known?.settings !== settings) {
+    const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+    optimizers.set(model, { settings, optimizer });
+    return optimizer;
+  }
+  const zeros = Object.fromEntries(Object.entries(known.optimizer.state()).map(([slot, arrays]) => [slot, arrays.map((a) => new Float32Array(a.length))]));
+  known.optimizer.restore(zeros, 0);
+  return known.optimizer;
 }
 
 /**

@@ -21,6 +21,8 @@ export const LOCK_FILE = ".lock";
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
+  /** Linux's id of the current boot: a lock from before a reboot is stale whatever its pid now names. */
+  readonly boot?: string;
   readonly started: string;
   readonly token: string;
 }
@@ -36,7 +38,8 @@ export class FolderLock {
   /** Takes the lock of `dir` (an existing folder), or throws a UserError naming who holds it. `user`: who would hold it, for messages. */
   static acquire(dir: string, user = "a graphnet process"): FolderLock {
     const path = join(dir, LOCK_FILE);
-    const owner: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), token: randomUUID() };
+    const boot = bootId();
+    const owner: LockOwner = { pid: process.pid, host: hostname(), ...(boot ? { boot } : {}), started: new Date().toISOString(), token: randomUUID() };
     const text = `${JSON.stringify(owner)}\n`;
     const temp = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
     try {
@@ -54,7 +57,8 @@ export class FolderLock {
         if (!other) {
           throw new UserError(`${path} is not a graphnet lock (it holds ${JSON.stringify(found.slice(0, 80))}); remove it if nothing else uses ${dir}.`);
         }
-        if (other.host !== owner.host || processIsAlive(other.pid)) throw new UserError(inUse(dir, path, other, user));
+        const rebooted = other.boot !== undefined && owner.boot !== undefined && other.boot !== owner.boot;
+        if (other.host !== owner.host || (!rebooted && processIsAlive(other.pid))) throw new UserError(inUse(dir, path, other, user));
         takeOverStale(dir, path, found, user);
       }
       throw new UserError(`${dir}: could not take its lock ${path}: other processes kept taking it at the same moment.`);
@@ -134,9 +138,17 @@ function inUse(dir: string, path: string, other: LockOwner, user: string): strin
   return (
     `${dir} is in use by another graphnet process (${who}): ${user} cannot use it at the same time. ` +
     (sameHost
-      ? `Wait for that process to end, or stop it (kill ${other.pid}).`
+      ? `Wait for that process to end, or stop it (kill ${other.pid}); if it is no graphnet training (its id reused), remove ${path}.`
       : `graphnet cannot see whether that process still runs; if it does not, remove ${path}.`)
   );
+}
+
+function bootId(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return undefined; // not Linux
+  }
 }
 
 function readIfThere(path: string): string | undefined {
@@ -152,7 +164,13 @@ function parseOwner(text: string): LockOwner | undefined {
   try {
     const owner = JSON.parse(text) as Partial<LockOwner>;
     return Number.isInteger(owner.pid) && typeof owner.host === "string" && typeof owner.token === "string"
-      ? { pid: owner.pid!, host: owner.host, started: String(owner.started), token: owner.token }
+      ? {
+          pid: owner.pid!,
+          host: owner.host,
+          ...(typeof owner.boot === "string" ? { boot: owner.boot } : {}),
+          started: String(owner.started),
+          token: owner.token,
+        }
       : undefined;
   } catch {
     return undefined;

@@ -86,9 +86,10 @@ export function fileSystemProblem(err: unknown): string | undefined {
   if (!isFileSystemError(err)) return undefined;
   const action = ACTIONS[err.syscall ?? ""] ?? "use";
   // A rename or a link is named by where it was going: the file meant, not a temporary one.
-  const path = (err.syscall === "rename" || err.syscall === "link" ? err.dest : undefined) ?? err.path ?? "(a file)";
-  const problem = (err.syscall === "mkdir" ? MKDIR_PROBLEMS[err.code]?.(path) : undefined) ?? PROBLEMS[err.code]!;
-  return `${path}: cannot ${action}: ${problem} (${err.code}).`;
+  const path = (err.syscall === "rename" || err.syscall === "link" ? err.dest : undefined) ?? err.path;
+  const problem = (err.syscall === "mkdir" && path !== undefined ? MKDIR_PROBLEMS[err.code]?.(path) : undefined) ?? PROBLEMS[err.code]!;
+  // A read through a descriptor carries no path; a caller that knows it uses readFileNamed.
+  return `${path !== undefined ? `${path}: ` : ""}cannot ${action}: ${problem} (${err.code}).`;
 }
 
 /**

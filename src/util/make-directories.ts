@@ -16,7 +16,7 @@ import { fileSystemError, isFileSystemError, reattributed } from "./fs-errors.js
 export function makeDirectories(path: string): string[] {
   const target = normalize(path);
   const missing: string[] = [];
-  for (let at = target; ; ) {
+  for (let at = target; ;) {
     const kind = kindOf(at, target);
     if (kind === "folder") break;
     if (kind === "other") throw fileSystemError(at === target ? "EEXIST" : "ENOTDIR", "mkdir", target);

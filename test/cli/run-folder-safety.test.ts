@@ -33,9 +33,9 @@ function graphWithoutLoss(): string {
   return file;
 }
 
-/** A lock as a training writes it, for the process `pid`. */
-function lockFor(dir: string, pid: number): void {
-  writeFileSync(join(dir, ".lock"), JSON.stringify({ pid, host: hostname(), started: "2025-01-01T00:00:00.000Z", token: "test" }));
+/** A lock as a training writes it, for the process `pid` (of this boot of this host, unless `boot` says another). */
+function lockFor(dir: string, pid: number, boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()): void {
+  writeFileSync(join(dir, ".lock"), JSON.stringify({ pid, host: hostname(), boot, started: "2025-01-01T00:00:00.000Z", token: "test" }));
 }
 
 /** The id of a process that has ended. */
@@ -123,7 +123,8 @@ describe("a run folder's lock", () => {
     expect(resumed.code).toBe(1);
     expect(resumed.stderr).toBe(
       `graphnet: ${run} is in use by another graphnet process (process ${process.pid}, since 2025-01-01T00:00:00.000Z): ` +
-        `a resumed training cannot use it at the same time. Wait for that process to end, or stop it (kill ${process.pid}).\n`,
+        `a resumed training cannot use it at the same time. Wait for that process to end, or stop it (kill ${process.pid}); ` +
+        `if it is no graphnet training (its id reused), remove ${join(run, ".lock")}.\n`,
     );
     const fresh = tempDir();
     lockFor(fresh, process.pid);
@@ -131,7 +132,9 @@ describe("a run folder's lock", () => {
     expect(readdirSync(fresh)).toEqual([".lock"]);
   });
 
-  it("takes over a lock whose process has ended, and leaves a lock it does not hold alone", () => {
+  it("takes over a lock whose process has ended, or is from before a reboot, and leaves a lock it does not hold alone", () => {
+    lockFor(run, process.pid, "a boot before this one"); // the id may name another process now
+    RunFolder.claimExisting(run).release();
     lockFor(run, deadPid());
     const folder = RunFolder.claimExisting(run);
     const held = JSON.parse(readFileSync(join(run, ".lock"), "utf8"));

@@ -85,7 +85,9 @@ describe("graphnet train", () => {
     });
     expect(interrupted.status).toBe(130);
     expect(interrupted.stderr).toContain("Ctrl-C: stopping after this batch (Ctrl-C again to quit at once)");
-    expect(interrupted.stderr).toMatch(/interrupted (after epoch 1|at epoch 1, batch \d+ of 23): saved .*last\.safetensors; continue with graphnet train --resume/);
+    expect(interrupted.stderr).toMatch(
+      /interrupted (after epoch 1|at epoch 1, batch \d+ of 23): saved .*last\.safetensors; continue with graphnet train --resume/,
+    );
     expect(interrupted.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(dir, "last.safetensors"))).toBe(true);
     expect(existsSync(join(dir, "result.json"))).toBe(false);

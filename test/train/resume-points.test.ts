@@ -18,8 +18,10 @@ beforeAll(() => {
 
 const OPTIONS: TrainingSection = { num_epochs: 3, use_dropout: true, use_data_augmentation: true };
 
-function session(overrides: TrainingSection = OPTIONS) {
-  return startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir: join(mkdtempSync(join(tmpdir(), "graphnet-resume-")), "run"), overrides });
+function session(overrides: TrainingSection = OPTIONS, backend: "ts" | "wasm" = "ts") {
+  const outDir = join(mkdtempSync(join(tmpdir(), "graphnet-resume-")), "run");
+  // One thread: several models in one process, each with a worker thread, would crowd the cores.
+  return startSession({ graphFile: "graphs/mnist.graph.json", dataDir, outDir, overrides, backend, threads: 1 });
 }
 
 function weights(dir: string, file: string) {
@@ -80,6 +82,14 @@ describe("resuming from what a kill at an epoch's end leaves", () => {
     expect(losses(resumed.history)).toEqual(losses(metrics(whole.folder.dir)));
     expect(weights(s.folder.dir, "last.safetensors")).toEqual(weights(whole.folder.dir, "last.safetensors"));
     expect(weights(s.folder.dir, "best.safetensors")).toEqual(weights(whole.folder.dir, "best.safetensors"));
+  });
+
+  it("on the wasm backend too, resumed in the same process on the same model", async () => {
+    const [uninterrupted, s] = [session(OPTIONS, "wasm"), session(OPTIONS, "wasm")];
+    await train(uninterrupted);
+    await trainEpochs(s, 1);
+    await train({ ...s, resume: true });
+    expect(weights(s.folder.dir, "last.safetensors")).toEqual(weights(uninterrupted.folder.dir, "last.safetensors"));
   });
 
   it("a run with no checkpoint has nothing to resume, and says how to start again", async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../src/util/atomic-write.js";
-import { fileSystemProblem, fileSystemReason } from "../../src/util/fs-errors.js";
+import { fileSystemProblem, fileSystemReason, readFileNamed } from "../../src/util/fs-errors.js";
 import { makeDirectories, removeDirectories } from "../../src/util/make-directories.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "graphnet-fs-"));
@@ -41,6 +41,11 @@ describe("fileSystemProblem", () => {
       "/proc/x: cannot create the folder: the folder it would go in, /proc, takes no new entries (ENOENT).",
     );
     expect(fileSystemProblem(nodeError("ENAMETOOLONG", "mkdir", "runs/aaa"))).toMatch(/^runs\/aaa: cannot create the folder: a name in the path is too long/);
+  });
+
+  it("says what it can of an error that carries no path (a read through a descriptor)", () => {
+    expect(fileSystemProblem(nodeError("EISDIR", "read"))).toBe("cannot read: it is a folder, not a file (EISDIR).");
+    expect(fileSystemProblem(thrown(() => readFileNamed(tempDir())))).toMatch(/^\/.*: cannot read: it is a folder, not a file \(EISDIR\)\.$/);
   });
 
   it("gives the problem alone to a message that names the path its own way", () => {
