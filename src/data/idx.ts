@@ -2,7 +2,8 @@
  * The idx format of MNIST (LeCun's): a big-endian header — magic number, then the size of each
  * dimension — followed by the data as unsigned bytes. Files may be gzipped (`.gz`).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readFileNamed } from "../util/fs-errors.js";
 import { gunzipSync } from "node:zlib";
 import { UserError } from "../graph/errors.js";
 
@@ -19,7 +20,7 @@ export interface IdxArray {
 export function readIdx(path: string): IdxArray {
   const file = existsSync(path) ? path : existsSync(`${path}.gz`) ? `${path}.gz` : null;
   if (file === null) throw new UserError(`${path}: no such idx file (nor ${path}.gz).`);
-  let bytes: Buffer = readFileSync(file);
+  let bytes: Buffer = readFileNamed(file); // a folder or a missing file is worded as every file-system error
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);

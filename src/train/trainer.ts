@@ -219,7 +219,7 @@ function optimizerFor(model: Model, config: TrainingConfig): Optimizer {
     return optimizer;
   }
   const zeros = Object.fromEntries(Object.entries(known.optimizer.state()).map(([slot, arrays]) => [slot, arrays.map((a) => new Float32Array(a.length))]));
-  known.optimizer.restore(zeros, 0);
+  known.optimizer.restore({ name: known.optimizer.name, steps: 0, state: zeros }, "a fresh start");
   return known.optimizer;
 }
 
