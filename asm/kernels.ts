@@ -559,52 +559,68 @@ export function reluGrad(dy: usize, x: usize, out: usize, len: i32): void {
 }
 
 /**
- * out = tanh(x), f32x4: the rational approximation of Eigen (odd degree 13 over even degree 6, inputs
- * clamped to ±7.9053, where it rounds to ±1), within a few float32 ulps of the true value; x itself for
- * |x| < 0.0004, where tanh x = x to float32 precision. A NaN stays NaN.
+ * out = tanh(x), computed in float64 and rounded once to float32: the correctly rounded value. The float64
+ * value is within about 2⁻⁴⁸ of tanh x, so the one rounding could go the wrong way only for an input whose
+ * tanh lies that close to halfway between two floats; none does — every positive float32 below 10 (1.09
+ * billion of them; above, tanh rounds to 1) gives Math.tanh rounded to float32 (bench/tanh-exhaustive.mjs),
+ * and test/exec/wasm-numerics.test.ts holds a sweep of them to it. About 2.3 times the cost of the float32
+ * rational approximation it replaces, which was up to 7 ulps off and returned ±1 from |x| > 7.905.
+ *
+ * With a = min(|x|, 10) and 2a = k·ln 2 + 2t (|t| ≤ ln 2 / 4), the [5/5] Padé approximant of e^2t is
+ * (Q + tP) / (Q − tP), P and Q polynomials of t²; with s = 2^k,
+ *   tanh a = (s·e^2t − 1) / (s·e^2t + 1) = (h·(Q + tP) + tP) / (h·(Q + tP) + Q),  h = (s − 1) / 2:
+ * one division, and no cancellation: for k = 0 (a < 0.17), h = 0 and it is tP / Q, accurate however
+ * small a is, with no branch for small inputs; and the value is never 1 before float32 rounds it there
+ * (|x| ≥ 9.01), so tanh's derivative 1 − y² is not 0 before float32's is. The sign is x's, −0 included; a
+ * NaN stays NaN (through every step: pmin keeps it), ±∞ gives ±1.
  */
 export function tanh(x: usize, out: usize, len: i32): void {
-  const clamp = f32x4.splat(7.90531110763549805);
-  const small = f32x4.splat(0.0004);
-  const a1 = f32x4.splat(4.89352455891786e-3), a3 = f32x4.splat(6.37261928875436e-4), a5 = f32x4.splat(1.48572235717979e-5);
-  const a7 = f32x4.splat(5.12229709037114e-8), a9 = f32x4.splat(-8.60467152213735e-11), a11 = f32x4.splat(2.00018790482477e-13);
-  const a13 = f32x4.splat(-2.76076847742355e-16);
-  const b0 = f32x4.splat(4.89352518554385e-3), b2 = f32x4.splat(2.268434632439e-3), b4 = f32x4.splat(1.18534705686654e-4);
-  const b6 = f32x4.splat(1.19825839466702e-6);
   let k = 0;
   for (; k + 4 <= len; k += 4) {
     const o = <usize>k << 2;
-    const v = v128.load(x + o);
-    v128.store(out + o, tanhRational(v, clamp, small, a1, a3, a5, a7, a9, a11, a13, b0, b2, b4, b6));
+    v128.store(out + o, tanh4(v128.load(x + o)));
   }
   if (k < len) {
     // The last 1–3 values: through a vector of their own.
     let v = f32x4.splat(load<f32>(x + (<usize>k << 2)));
     if (k + 1 < len) v = f32x4.replace_lane(v, 1, load<f32>(x + (<usize>(k + 1) << 2)));
     if (k + 2 < len) v = f32x4.replace_lane(v, 2, load<f32>(x + (<usize>(k + 2) << 2)));
-    const r = tanhRational(v, clamp, small, a1, a3, a5, a7, a9, a11, a13, b0, b2, b4, b6);
+    const r = tanh4(v);
     store<f32>(out + (<usize>k << 2), f32x4.extract_lane(r, 0));
     if (k + 1 < len) store<f32>(out + (<usize>(k + 1) << 2), f32x4.extract_lane(r, 1));
     if (k + 2 < len) store<f32>(out + (<usize>(k + 2) << 2), f32x4.extract_lane(r, 2));
   }
 }
 
-@inline function tanhRational(v: v128, clamp: v128, small: v128, a1: v128, a3: v128, a5: v128, a7: v128, a9: v128, a11: v128, a13: v128, b0: v128, b2: v128, b4: v128, b6: v128): v128 {
-  // pmin/pmax keep a NaN in v (they return the first operand unless the comparison holds).
-  const c = f32x4.pmax(f32x4.pmin(v, clamp), f32x4.neg(clamp));
-  const x2 = f32x4.mul(c, c);
-  let p = f32x4.add(f32x4.mul(x2, a13), a11);
-  p = f32x4.add(f32x4.mul(x2, p), a9);
-  p = f32x4.add(f32x4.mul(x2, p), a7);
-  p = f32x4.add(f32x4.mul(x2, p), a5);
-  p = f32x4.add(f32x4.mul(x2, p), a3);
-  p = f32x4.add(f32x4.mul(x2, p), a1);
-  p = f32x4.mul(c, p);
-  let q = f32x4.add(f32x4.mul(x2, b6), b4);
-  q = f32x4.add(f32x4.mul(x2, q), b2);
-  q = f32x4.add(f32x4.mul(x2, q), b0);
-  const r = f32x4.div(p, q);
-  return v128.bitselect(v, r, f32x4.lt(f32x4.abs(v), small));
+/** tanh of 4 float32 lanes: |x| clamped at 10, widened to two f64x2, tanhAbs of each, rounded back, x's sign put on. */
+@inline function tanh4(v: v128): v128 {
+  // pmin keeps a NaN (it returns its first operand unless the comparison holds).
+  const a = f32x4.pmin(f32x4.abs(v), f32x4.splat(10));
+  const lo = tanhAbs(f64x2.promote_low_f32x4(a));
+  const hi = tanhAbs(f64x2.promote_low_f32x4(i64x2.shuffle(a, a, 1, 1)));
+  return v128.bitselect(v, demotePair(lo, hi), i32x4.splat(0x80000000));
+}
+
+/** tanh a for 0 ≤ a ≤ 10 (or NaN), in float64: see `tanh`. */
+@inline function tanhAbs(a: v128): v128 {
+  // k = round(2a / ln 2) by the 1.5·2⁵² trick: adding it leaves k in the low bits of the sum's bits (and
+  // the sum less 1.5·2⁵² is k exactly), cheaper than rounding and converting lane by lane.
+  const shifted = f64x2.add(f64x2.mul(a, f64x2.splat(2.8853900817779268147)), f64x2.splat(6755399441055744.0));
+  const k = f64x2.sub(shifted, f64x2.splat(6755399441055744.0));
+  // 2a = k·ln 2 + 2t, |t| ≤ ln 2 / 4. One constant for ln 2 / 2 is enough: with k ≤ 29, t is off by < 2·10⁻¹⁵.
+  const t = f64x2.sub(a, f64x2.mul(k, f64x2.splat(0.34657359027997265471)));
+  const z = f64x2.mul(t, t);
+  // [5/5] Padé: e^y ≈ N(y)/N(−y), N(y) = 30240 + 15120y + 3360y² + 420y³ + 30y⁴ + y⁵, here y = 2t: with
+  // z = t², Q = 30240 + 13440z + 480z² (N's even part) and tP = t·(30240 + 3360z + 32z²) (its odd part).
+  // Relative error < 10⁻¹⁵ for |y| ≤ ln 2 / 2.
+  let p = f64x2.add(f64x2.mul(f64x2.splat(32), z), f64x2.splat(3360));
+  p = f64x2.mul(t, f64x2.add(f64x2.mul(p, z), f64x2.splat(30240)));
+  let q = f64x2.add(f64x2.mul(f64x2.splat(480), z), f64x2.splat(13440));
+  q = f64x2.add(f64x2.mul(q, z), f64x2.splat(30240));
+  // h = s/2 − 1/2, s/2 = 2^(k−1) built in the exponent bits from the low bits of `shifted` (0 ≤ k ≤ 29: the shift drops the rest).
+  const h = f64x2.sub(i64x2.shl(i64x2.add(shifted, i64x2.splat(1022)), 52), f64x2.splat(0.5));
+  const hA = f64x2.mul(h, f64x2.add(q, p));
+  return f64x2.div(f64x2.add(hA, p), f64x2.add(hA, q));
 }
 
 /** out = dy ⊙ (1 − y²). */
@@ -637,18 +653,15 @@ export function sumRows(x: usize, out: usize, rows: i32, n: i32, stride: i32): v
     let s4 = f64x2.splat(0), s5 = f64x2.splat(0), s6 = f64x2.splat(0), s7 = f64x2.splat(0);
     let p = x + (<usize>j << 2);
     for (let r = 0; r < rows; r++) {
-      const v0 = v128.load(p);
-      const v1 = v128.load(p, 16);
-      const v2 = v128.load(p, 32);
-      const v3 = v128.load(p, 48);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v0));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(highHalf(v0)));
-      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v1));
-      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(highHalf(v1)));
-      s4 = f64x2.add(s4, f64x2.promote_low_f32x4(v2));
-      s5 = f64x2.add(s5, f64x2.promote_low_f32x4(highHalf(v2)));
-      s6 = f64x2.add(s6, f64x2.promote_low_f32x4(v3));
-      s7 = f64x2.add(s7, f64x2.promote_low_f32x4(highHalf(v3)));
+      // Two floats at a time, each pair loaded into the low half of a vector and widened to float64.
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v128.load64_zero(p)));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.load64_zero(p, 8)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v128.load64_zero(p, 16)));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.load64_zero(p, 24)));
+      s4 = f64x2.add(s4, f64x2.promote_low_f32x4(v128.load64_zero(p, 32)));
+      s5 = f64x2.add(s5, f64x2.promote_low_f32x4(v128.load64_zero(p, 40)));
+      s6 = f64x2.add(s6, f64x2.promote_low_f32x4(v128.load64_zero(p, 48)));
+      s7 = f64x2.add(s7, f64x2.promote_low_f32x4(v128.load64_zero(p, 56)));
       p += rowBytes;
     }
     const o = out + (<usize>j << 2);
@@ -666,11 +679,6 @@ export function sumRows(x: usize, out: usize, rows: i32, n: i32, stride: i32): v
     }
     store<f32>(out + (<usize>j << 2), <f32>s);
   }
-}
-
-/** Lanes 2 and 3 of v moved to lanes 0 and 1 (for promote_low). */
-@inline function highHalf(v: v128): v128 {
-  return i64x2.shuffle(v, v, 1, 1);
 }
 
 /** The four float64 lanes of lo and hi rounded to float32, in order, in one vector. */

@@ -38,3 +38,60 @@ describe("the bias gradient's column sums (sumRows)", () => {
     }
   });
 });
+
+/** The float32 inputs of the sweep: dense over ±12, log-spaced small magnitudes, and the special values. */
+function sweep(): Float32Array {
+  const points: number[] = [];
+  for (let i = -120_000; i <= 120_000; i++) points.push(i / 10_000); // every 1e-4 over [−12, 12]
+  for (let e = -45; e < 0; e += 0.002) points.push(10 ** e, -(10 ** e)); // 1e-45 … 1: 45,000 magnitudes a sign
+  // The specials, making the count odd so that the kernel's last partial vector is exercised too.
+  points.push(0, -0, Infinity, -Infinity, NaN, 3.4e38, -3.4e38, 1e-45, -1e-45, 2 ** -126, -(2 ** -126), 9.01);
+  return Float32Array.from(points);
+}
+
+/** Distance in float32 steps (ulps) between two finite float32 values, ±0 being one value. */
+function ulps(a: number, b: number): number {
+  const bits = new Int32Array(Float32Array.of(a, b).buffer);
+  const ordered = (i: number) => (bits[i]! < 0 ? -(bits[i]! & 0x7fffffff) : bits[i]!);
+  return Math.abs(ordered(0) - ordered(1));
+}
+
+describe("tanh", () => {
+  const x = sweep();
+  const graph: Graph = { name: "tanh", nodes: [inputNode("x", [x.length]), node("out", "tanh", ["x"])] };
+  const y = runWasm(graph, { x });
+  /** tanh rounded once to float32 (Math.tanh is float64, within an ulp of it: rounding it to float32 almost never differs from rounding the exact value). */
+  const expected = (i: number) => Math.fround(Math.tanh(x[i]!));
+
+  it(`is within 1 float32 ulp of the correctly rounded value at each of ${x.length.toLocaleString("en-US")} points, and correctly rounded at all but a few`, () => {
+    let worst = 0;
+    let at = 0;
+    let rounded = 0;
+    for (let i = 0; i < x.length; i++) {
+      if (Number.isNaN(x[i]!)) continue;
+      const d = ulps(y[i]!, expected(i));
+      if (d === 0) rounded++;
+      if (d > worst) [worst, at] = [d, i];
+    }
+    expect(worst, `tanh(${x[at]}) = ${y[at]}, correctly rounded ${expected(at)}`).toBeLessThanOrEqual(1);
+    expect(rounded / (x.length - 1)).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  it("is never ±1 where the rounded value is not, so the gradient 1 − tanh² vanishes only where float32's does", () => {
+    for (let i = 0; i < x.length; i++) {
+      if (Math.abs(expected(i)) === 1) continue;
+      if (Math.abs(y[i]!) === 1) expect.fail(`tanh(${x[i]}) is ${y[i]}, where the correctly rounded value is ${expected(i)}`);
+    }
+    // Float32 tanh reaches 1 only past ≈ 9.01; the sweep covers both sides of that.
+    expect(Math.abs(expected(x.indexOf(Math.fround(9))))).toBeLessThan(1);
+  });
+
+  it("keeps the sign of zero, saturates at ±∞ and passes NaN through", () => {
+    const at = (v: number) => y[x.findIndex((xi) => Object.is(xi, v))]!;
+    expect(Object.is(at(0), 0)).toBe(true);
+    expect(Object.is(at(-0), -0)).toBe(true);
+    expect(at(Infinity)).toBe(1);
+    expect(at(-Infinity)).toBe(-1);
+    expect(at(NaN)).toBeNaN();
+  });
+});
