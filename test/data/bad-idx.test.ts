@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadMnist } from "../../src/data/mnist.js";
-import { UserError } from "../../src/graph/errors.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
+import { expectRefusal } from "../support/refusal.js";
 
 function idx(dims: number[], data: Uint8Array | number[] = new Uint8Array(dims.reduce((a, b) => a * b, 1)), type = 0x08): Uint8Array {
   const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
@@ -30,17 +30,7 @@ function refusal(name: string, bytes: Uint8Array): string {
   const dir = join(mkdtempSync(join(tmpdir(), "graphnet-bad-idx-")), `data-${++folders}`);
   cpSync(sound, dir, { recursive: true });
   writeFileSync(join(dir, name), bytes);
-  let error: unknown;
-  try {
-    loadMnist(dir);
-  } catch (err) {
-    error = err;
-  }
-  expect(error).toBeInstanceOf(UserError);
-  const message = (error as Error).message;
-  expect(message).not.toContain("\n");
-  expect(message.startsWith(join(dir, name))).toBe(true);
-  return message;
+  return expectRefusal(() => loadMnist(dir), join(dir, name));
 }
 
 const IMAGES = "train-images-idx3-ubyte";

@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { readDigitPicture } from "../../src/data/image.js";
 import { MAX_PICTURE_SIDE } from "../../src/data/png-header.js";
 import { loadMnist } from "../../src/data/mnist.js";
-import { UserError } from "../../src/graph/errors.js";
 import { claimedPng, flatPng } from "../support/png.js";
+import { expectRefusal } from "../support/refusal.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-pngs-"));
 let files = 0;
@@ -24,17 +24,7 @@ const file = (bytes: Uint8Array) => {
 };
 
 function refusal(path: string): string {
-  let error: unknown;
-  try {
-    readDigitPicture(path);
-  } catch (err) {
-    error = err;
-  }
-  expect(error).toBeInstanceOf(UserError);
-  const message = (error as Error).message;
-  expect(message.startsWith(`${path}: cannot read the digit: `)).toBe(true);
-  expect(message).not.toContain("\n");
-  return message;
+  return expectRefusal(() => readDigitPicture(path), `${path}: cannot read the digit: `);
 }
 
 describe("a picture whose size makes no sense for a digit", () => {

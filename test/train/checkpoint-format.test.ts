@@ -8,12 +8,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../src/graph/errors.js";
 import { loadGraphFile } from "../../src/graph/load.js";
 import { Model } from "../../src/train/model.js";
 import { createOptimizer } from "../../src/train/optimizers.js";
 import { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint, type Checkpoint, type Progress, type SavedOptimizer } from "../../src/train/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type Tensor } from "../../src/train/safetensors.js";
+import { REPORT_ADAM } from "../support/optimizer-settings.js";
+import { expectRefusal as expectRefusalStartingWith } from "../support/refusal.js";
+
+/** Calls `read` and expects one line, a UserError, that names `path` ("PATH: …") and matches each pattern. */
+const expectRefusal = (read: () => unknown, path: string, ...patterns: RegExp[]) => expectRefusalStartingWith(read, `${path}: `, ...patterns);
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-checkpoints-"));
 let files = 0;
@@ -33,22 +37,6 @@ function craft(header: unknown, data = new Uint8Array(0), aligned = true): Uint8
   out.set(headerBytes, 8);
   out.set(data, 8 + headerBytes.length);
   return out;
-}
-
-/** Calls `read` and expects one line, a UserError, that names `path` and matches each pattern. */
-function expectRefusal(read: () => unknown, path: string, ...patterns: RegExp[]): string {
-  let error: unknown;
-  try {
-    read();
-  } catch (err) {
-    error = err;
-  }
-  expect(error).toBeInstanceOf(UserError);
-  const message = (error as Error).message;
-  expect(message.startsWith(`${path}: `)).toBe(true);
-  expect(message).not.toContain("\n");
-  for (const pattern of patterns) expect(message).toMatch(pattern);
-  return message;
 }
 
 const progress: Progress = {
@@ -292,16 +280,7 @@ describe("a checkpoint loaded into a model", () => {
 });
 
 describe("an optimizer's saved state", () => {
-  const settings = {
-    optimizer: "adam",
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-8,
-    decay_rate: 0.9,
-    momentum: 0,
-    bias_correction: false,
-    weight_decay: 0,
-  } as const;
+  const settings = REPORT_ADAM;
   const sizes = [6, 3];
 
   it("is taken up by the optimizer that saved it", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
 import { parseRecordedGraph, readMetrics, readRunRecord } from "../../src/train/run-record.js";
+import { expectRefusal as refused } from "../support/refusal.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
 let files = 0;
@@ -29,17 +30,7 @@ const good = () => ({
 });
 
 function expectRefusal(path: string, ...patterns: RegExp[]): void {
-  let error: unknown;
-  try {
-    readRunRecord(path);
-  } catch (err) {
-    error = err;
-  }
-  expect(error).toBeInstanceOf(UserError);
-  const message = (error as Error).message;
-  expect(message.startsWith(`${path}: `)).toBe(true);
-  expect(message).not.toContain("\n");
-  for (const pattern of patterns) expect(message).toMatch(pattern);
+  refused(() => readRunRecord(path), `${path}: `, ...patterns);
 }
 
 describe("config.json", () => {
