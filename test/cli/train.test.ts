@@ -29,11 +29,14 @@ beforeAll(() => {
 
 describe("graphnet train", () => {
   it("--quiet prints only the summary, and the run folder holds what a person comes back for", () => {
-    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "1", "--out", join(tempDir(), "r"), "--quiet");
+    const out = join(tempDir(), "r");
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "1", "--out", out, "--quiet");
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^test accuracy 0\.\d{4} \(loss \d+\.\d{4}\) with the weights of epoch 1 of 1, [\d.]+ s of training; run folder .*\n$/);
-    expect(readdirSync(run).sort()).toEqual(
+    expect(r.stdout.trimEnd().endsWith(`run folder ${out}`)).toBe(true);
+    // The folder this run just wrote (not the 2-epoch one of beforeAll).
+    expect(readdirSync(out).sort()).toEqual(
       [
         "best.safetensors",
         "config.json",
@@ -48,11 +51,14 @@ describe("graphnet train", () => {
         "result.json",
       ].sort(),
     );
-    const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
-    expect(config.training.num_epochs).toBe(2);
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    expect(config.training.num_epochs).toBe(1);
     expect(config.data).toMatchObject({ dir: data, split: "report", train: 360, validation: 120, test: 120, classes: 10 });
-    const result = JSON.parse(readFileSync(join(run, "result.json"), "utf8"));
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
     expect(result.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(120);
+    expect(result.test_accuracy.toFixed(4)).toBe(/^test accuracy (0\.\d{4})/.exec(r.stdout)![1]);
+    expect(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).map((m: { epoch: number }) => m.epoch)).toEqual([1]);
+    expect(loadCheckpoint(join(out, "last.safetensors")).progress.epoch).toBe(1);
   });
 
   it("shows one plain line per epoch when not on a terminal", () => {
