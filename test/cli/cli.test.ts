@@ -114,7 +114,9 @@ describe("bad input gives one paragraph naming the file, and exit code 1, never 
   });
 
   it("--version is graphnet's own", () => {
-    const { stdout } = graphnet("--version");
+    const { code, stdout, stderr } = graphnet("--version");
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
     expect(stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
   });
 
