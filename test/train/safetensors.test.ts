@@ -23,17 +23,25 @@ describe("safetensors", () => {
     expect(new DataView(bytes.buffer).getFloat32(8 + n + 20, true)).toBe(-6.5);
   });
 
-  it("reads back what it wrote, through an atomic write that leaves no temporary file", () => {
+  it("reads back every tensor it wrote, bit for bit, and an overwrite leaves no temporary file", () => {
+    // Beside the fixture's tensors, the values a careless writer or reader would lose: −0, a NaN with a
+    // payload, ±∞ and the smallest subnormal (the fixture's b1 holds −1e-8).
+    const special = new Float32Array(6);
+    new Uint32Array(special.buffer).set([0x80000000, 0x7fc00001, 0x7f800000, 0xff800000, 0x00000001, 0xffc12345]);
+    const written = new Map([...tensors, ["special", { shape: [2, 3], data: special }]]);
     const dir = mkdtempSync(join(tmpdir(), "graphnet-st-"));
     const path = join(dir, "weights.safetensors");
-    writeSafetensors(path, tensors, { note: "first" });
-    writeSafetensors(path, tensors, { note: "second" });
+    writeSafetensors(path, written, { note: "first" });
+    writeSafetensors(path, written, { note: "second" });
     expect(readdirSync(dir)).toEqual(["weights.safetensors"]);
     const back = readSafetensors(path);
     expect(back.metadata).toEqual({ note: "second" });
-    expect([...back.tensors.keys()]).toEqual(["W1", "b1"]);
-    expect([...back.tensors.get("W1")!.data]).toEqual([...tensors.get("W1")!.data]);
-    expect(back.tensors.get("b1")!.shape).toEqual([3]);
+    expect([...back.tensors.keys()]).toEqual(["W1", "b1", "special"]);
+    for (const [name, tensor] of written) {
+      const read = back.tensors.get(name)!;
+      expect(read.shape, name).toEqual(tensor.shape);
+      expect(bits(read.data), name).toEqual(bits(tensor.data));
+    }
     expect(readFileSync(path).length).toBeGreaterThan(60);
   });
 
@@ -42,3 +50,8 @@ describe("safetensors", () => {
     expect(() => decodeSafetensors(new Uint8Array(16).fill(255), "x.safetensors")).toThrow(/x\.safetensors: not a safetensors file/);
   });
 });
+
+/** A tensor's values as their bit patterns: −0 differs from 0, and each NaN keeps its payload. */
+function bits(data: Float32Array): number[] {
+  return [...new Uint32Array(data.buffer, data.byteOffset, data.length)];
+}
