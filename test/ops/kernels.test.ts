@@ -7,7 +7,6 @@ import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/autodiff/differentiate.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { PROBABILITY_FLOOR } from "../../src/ops/cross_entropy.js";
-import { hashString, hashUniform } from "../../src/util/random.js";
 import { broadcastPatternOf, dataFor, dim, labelsFor, shape, tensorOf, value } from "../support/arbitraries.js";
 import { bitwiseEqual, indices, inputNode, node, product, run, runOp, strides } from "../support/run.js";
 
@@ -347,26 +346,78 @@ describe("dropout", () => {
     );
   });
 
-  it("in training mode keeps about 1 − rate of the elements, scaled by 1/(1 − rate), by the hash rule", () => {
-    const n = 20000;
+  /**
+   * The properties below hold whatever hash draws the mask: none of them computes the mask the way the
+   * kernel does. Their statistical bounds are five standard deviations of a binomial count, and each
+   * property runs on a fixed fast-check seed, so a pass or a failure is the same on every run.
+   */
+  const STATISTICAL = { numRuns: 50, seed: 17 } as const;
+  /** Nonzero inputs of varied sizes and both signs, so that a dropped element (0) is told from a kept one. */
+  const varied = (n: number) => ({ shape: [n], data: Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (0.5 + ((i * 7919) % 1000) / 1000)) });
+  /** Which elements a training-mode output kept: those that are not 0 (every input is nonzero). */
+  const keptOf = (y: ArrayLike<number>) => Array.from(y, (v) => v !== 0);
+  const n = 10000;
+  /** |count/n − p| within five standard deviations of a binomial(n, p) proportion. */
+  const expectBinomial = (count: number, n: number, p: number, what: string) => {
+    expect(Math.abs(count / n - p), `${what}: ${count} of ${n}, expected about ${p * n}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n));
+  };
+
+  it("in training mode each output is 0 or x/(1 − rate), the same mask in float64 and float32 and on every run", () => {
+    const x = varied(n);
     fc.assert(
       fc.property(value(0.05, 0.9), fc.nat(), fc.nat(), (rate, seed, step) => {
-        for (const dtype of ["float64", "float32"] as const) {
-          const y = runOp("dropout", [ones(n)], { attrs: { rate }, training: true, step, seed, dtype, id: "drop" });
-          const scaled = dtype === "float32" ? Math.fround(1 / (1 - rate)) : 1 / (1 - rate);
-          let kept = 0;
-          let wrong = 0;
+        const options = { attrs: { rate }, training: true, step, seed, id: "drop" } as const;
+        const y64 = runOp("dropout", [x], { ...options, dtype: "float64" });
+        const y32 = runOp("dropout", [x], { ...options, dtype: "float32" });
+        for (const [y, rel] of [
+          [y64, 2 ** -51],
+          [y32, 2 ** -22],
+        ] as const) {
           for (let i = 0; i < n; i++) {
-            const keep = hashUniform(seed, hashString("drop"), step, i) >= rate;
-            if (y[i] !== (keep ? scaled : 0)) wrong++;
-            if (keep) kept++;
+            if (y[i] === 0) continue;
+            const want = x.data[i]! / (1 - rate);
+            if (!(Math.abs(y[i]! - want) <= rel * Math.abs(want))) expect.fail(`element ${i}: ${y[i]} is neither 0 nor x/(1 − rate) = ${want}`);
           }
-          expect(wrong).toBe(0);
-          // Within five standard deviations of the binomial mean.
-          expect(Math.abs(kept / n - (1 - rate))).toBeLessThan(5 * Math.sqrt((rate * (1 - rate)) / n));
+        }
+        expect(keptOf(y32)).toEqual(keptOf(y64));
+        expect(bitwiseEqual(runOp("dropout", [x], { ...options, dtype: "float64" }), y64)).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("keeps each element with probability 1 − rate, independently of its neighbour", () => {
+    const x = varied(n);
+    fc.assert(
+      fc.property(value(0.05, 0.9), fc.nat(), fc.nat(), (rate, seed, step) => {
+        const kept = keptOf(runOp("dropout", [x], { attrs: { rate }, training: true, step, seed, id: "drop" }));
+        expectBinomial(kept.filter(Boolean).length, n, 1 - rate, "kept");
+        // Disjoint pairs (2i, 2i + 1), both kept: (1 − rate)² of them if the two are drawn independently.
+        let both = 0;
+        for (let i = 0; i + 1 < n; i += 2) if (kept[i] && kept[i + 1]) both++;
+        expectBinomial(both, n / 2, (1 - rate) ** 2, "pairs both kept");
+      }),
+      STATISTICAL,
+    );
+  });
+
+  it("draws an independent mask for another step, seed or key: two masks agree on about rate² + (1 − rate)² of the elements", () => {
+    const x = varied(n);
+    fc.assert(
+      fc.property(value(0.05, 0.9), fc.nat({ max: 2 ** 31 - 2 }), fc.nat({ max: 2 ** 31 - 2 }), (rate, seed, step) => {
+        const mask = (o: { step: number; seed: number; id: string }) =>
+          keptOf(runOp("dropout", [x], { attrs: { rate }, training: true, step: o.step, seed: o.seed, id: o.id }));
+        const base = mask({ step, seed, id: "d" });
+        for (const [what, other] of [
+          ["the next step", mask({ step: step + 1, seed, id: "d" })],
+          ["another seed", mask({ step, seed: seed + 1, id: "d" })],
+          ["another key", mask({ step, seed, id: "e" })],
+        ] as const) {
+          const agree = base.filter((k, i) => k === other[i]).length;
+          expectBinomial(agree, n, rate * rate + (1 - rate) * (1 - rate), what);
         }
       }),
-      { numRuns: 10 },
+      STATISTICAL,
     );
   });
 
@@ -394,6 +445,33 @@ describe("dropout", () => {
     expect(differsEnough(mask({ step: 5, id: "other" }))).toBe(true);
     // The key names the stream: a node keyed "d" draws the mask of the node whose id is "d".
     expect(bitwiseEqual(mask({ step: 5, id: "other", key: "d" }), base)).toBe(true);
+  });
+
+  it("its backward pass drops exactly the elements the forward pass dropped, and scales the rest by 1/(1 − rate)", () => {
+    const graph = (rate: number): Graph => ({
+      name: "dropout",
+      nodes: [
+        inputNode("x", [400]),
+        node("d", "dropout", ["x"], { rate }),
+        inputNode("w", [400]),
+        node("dw", "mul", ["d", "w"]),
+        node("loss", "sum_to", ["dw"], { shape: [] }),
+      ],
+      loss: "loss",
+    });
+    const x = varied(400).data;
+    const w = x.map((v) => -v);
+    fc.assert(
+      fc.property(value(0.05, 0.9), fc.nat(), fc.nat(), (rate, seed, step) => {
+        const g = differentiate(graph(rate), { wrt: ["x"] });
+        const dx = g.gradients!.x!;
+        const out = run(g, { outputs: ["d", dx], feeds: { x, w }, training: true, step, seed });
+        const forward = keptOf(out.d!);
+        expect(keptOf(out[dx]!)).toEqual(forward);
+        for (let i = 0; i < 400; i++) if (forward[i]) expect(out[dx]![i]).toBeCloseTo(w[i]! / (1 - rate), 12);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it("its gradient is a dropout with the same rate keyed by the forward node, so it regenerates the same mask", () => {
