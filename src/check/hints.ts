@@ -3,7 +3,8 @@
  * that `checkOp` can generate random inputs the op accepts. The hint lives beside the op, in its file.
  *
  * Without a hint an op is checked as an elementwise op: every input gets the same random shape of rank
- * 0 to 3 (sizes 1 to 4) and values in [−3, 3], and the gradient of every input is checked. An op that
+ * 0 to 3 (sizes 1 to 4, now and then up to 9) and values in [−3, 3] (exact zeros of both signs among
+ * them), and the gradient of every input is checked. An op that
  * needs something else says so with plain data — shape templates, attribute samples, value ranges, the
  * inputs to differentiate — and, where data cannot say it, with small functions (attributes that depend on
  * the drawn shapes, values to avoid near a kink, a reference implementation).
@@ -23,7 +24,8 @@ import type { Attrs } from "../graph/ir.js";
 /**
  * One dimension of a shape template:
  *   - a number: that size;
- *   - a name such as "n": a size drawn at random (1 to 4), the same wherever the name appears in the case;
+ *   - a name such as "n": a size drawn at random (1 to 4, now and then up to 9), the same wherever the name
+ *     appears in the case;
  *   - "...": a run of random sizes (possibly none) keeping the shape's rank at most 3, the same run in every
  *     input of the case that has one. ["...", "n"] is any shape with at least one axis.
  */
@@ -32,7 +34,7 @@ export type DimTemplate = number | string;
 /** A shape template, outermost dimension first: [] is a scalar, ["..."] any shape. */
 export type ShapeTemplate = readonly DimTemplate[];
 
-/** Random values are drawn evenly from [min, max], the two ends included now and then. */
+/** Random values are drawn evenly from [min, max], the two ends included now and then, and exact zeros (0 and −0) often when the range holds 0. */
 export type ValueRange = readonly [min: number, max: number];
 
 /** A tensor of a check case: its shape and its values in row-major order. */
@@ -90,8 +92,12 @@ export interface OpCheck<A = Attrs> extends OpCheckCase<A> {
   readonly cases?: readonly OpCheckCase<A>[];
 }
 
-/** The largest size a named or random dimension takes, and the largest rank "..." builds up to. */
+/**
+ * The largest size a named or random dimension usually takes (LARGE_DIM in one draw in ten), and the
+ * largest rank "..." builds up to.
+ */
 export const MAX_DIM = 4;
+export const LARGE_DIM = 9;
 export const MAX_RANK = 3;
 export const DEFAULT_VALUES: ValueRange = [-3, 3];
 export const WEIGHT_VALUES: ValueRange = [-2, 2];

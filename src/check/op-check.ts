@@ -198,6 +198,7 @@ function drawValues(g: fc.GeneratorValue, [min, max]: ValueRange, n: number): nu
   return g(tensorValues, min, max, Math.max(n, VALUE_POOL)).slice(0, n);
 }
 const dimensionRun = (maxLength: number) => fc.array(dimension, { maxLength });
+const oneDimension = () => dimension;
 
 function drawCase(def: OpDefinition<any>, kinds: readonly CaseHints[], g: fc.GeneratorValue, validateAttrs: SchemaValidator): Drawn {
   const draw: CheckDraw = {
@@ -270,7 +271,7 @@ function drawShapes(templates: readonly ShapeTemplate[], g: fc.GeneratorValue): 
     t.flatMap((d) => {
       if (d === "...") return run;
       if (typeof d === "number") return [d];
-      if (!named.has(d)) named.set(d, g(integerIn, 1, MAX_DIM));
+      if (!named.has(d)) named.set(d, g(oneDimension));
       return [named.get(d)!];
     }),
   );

@@ -43,15 +43,30 @@ export function checkAugmentable(data: Pick<Dataset, "imageShape" | "side" | "so
 export function augmentBatch(x: FloatArray, rows: number, side: number, random: Random, settings: AugmentSettings, scratch: Float64Array): void {
   const n = side * side;
   for (let r = 0; r < rows; r++) {
-    // Whole-pixel shifts (as the report's reference does); only the rotation resamples.
-    const dx = random.int(2 * settings.maxShift + 1) - settings.maxShift;
-    const dy = random.int(2 * settings.maxShift + 1) - settings.maxShift;
-    const angle = ((random.uniform() * 2 - 1) * settings.maxRotation * Math.PI) / 180;
+    const { dx, dy, angle } = drawAugmentation(random, settings);
     if (dx === 0 && dy === 0 && angle === 0) continue;
     const image = x.subarray(r * n, (r + 1) * n);
     scratch.set(image);
     transform(scratch, image, side, dx, dy, angle);
   }
+}
+
+/** One image's transform, as `transform` takes it: a shift in pixels and an angle in radians. */
+export interface AugmentDraw {
+  readonly dx: number;
+  readonly dy: number;
+  readonly angle: number;
+}
+
+/**
+ * The next image's transform: whole-pixel shifts (as the report's reference does; only the rotation
+ * resamples), each uniform over −maxShift … maxShift, and an angle uniform within ±maxRotation degrees.
+ */
+export function drawAugmentation(random: Random, settings: AugmentSettings): AugmentDraw {
+  const dx = random.int(2 * settings.maxShift + 1) - settings.maxShift;
+  const dy = random.int(2 * settings.maxShift + 1) - settings.maxShift;
+  const angle = ((random.uniform() * 2 - 1) * settings.maxRotation * Math.PI) / 180;
+  return { dx, dy, angle };
 }
 
 /** out(p) = in(R⁻¹(p − c − d) + c): rotate by `angle` about the centre c, then shift by d. */

@@ -110,8 +110,13 @@ export function sumToKernel(from: ConcreteShape, to: ConcreteShape): Kernel {
   // The running sums and their compensations (the low-order parts each addition lost), one per output.
   const sums = new Float64Array(m);
   const lost = new Float64Array(m);
+  // A sum that is ±∞ or NaN (an infinite or NaN term, or an overflow) is the plain sum's IEEE value: its
+  // compensation, made of ∞ − ∞, is NaN and would turn an infinite sum into NaN.
   const finish = (out: FloatArray) => {
-    for (let j = 0; j < m; j++) out[j] = sums[j]! + lost[j]!;
+    for (let j = 0; j < m; j++) {
+      const s = sums[j]!;
+      out[j] = Number.isFinite(s) ? s + lost[j]! : s;
+    }
   };
   if (isSuffixOf(to, from)) {
     // The common case: a bias gradient, summing over the batch (and any other leading) axes.

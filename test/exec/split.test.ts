@@ -133,15 +133,20 @@ describe("a Split", () => {
       fc.property(
         fc.integer({ min: 8, max: 5000 }), // at least 2 blocks
         fc.constantFrom(1, 2, 4),
-        fc.array(fc.tuple(fc.double({ min: 0, max: 10, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true })), { maxLength: 100 }),
+        // At least one run, so that every case checks a cut the split moved itself.
+        fc.array(fc.tuple(fc.double({ min: 0, max: 10, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true })), { minLength: 1, maxLength: 100 }),
         (units, block, runs) => {
           const split = new Split(units, block);
-          for (const [main, worker] of runs) {
-            record(split, main, worker);
+          const expectWholeBlocks = () => {
             expect(split.h % block).toBe(0);
             expect(split.h).toBeGreaterThan(0);
             expect(split.h).toBeLessThan(units);
             expect(units - split.h).toBeGreaterThanOrEqual(block);
+          };
+          expectWholeBlocks();
+          for (const [main, worker] of runs) {
+            record(split, main, worker);
+            expectWholeBlocks();
           }
         },
       ),

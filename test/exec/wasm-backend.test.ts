@@ -712,8 +712,10 @@ describe("Adam with a worker thread", () => {
     };
     const two = await train(2, 4);
     // Each step shares both big parameters' updates, and the worker ran every part.
-    expect(two.stats).toMatchObject({ handedOver: 8, workerRan: 8, takenBack: 0 });
+    expect(two.stats).toEqual({ threads: 2, workerUp: true, handedOver: 8, workerRan: 8, takenBack: 0, failure: undefined });
     const one = await train(1, 4);
+    // One thread: no worker pool at all, so the comparison below is against the main thread alone.
+    expect(one.stats).toBeUndefined();
     expect(two.w).toEqual(one.w);
   });
 });
@@ -802,7 +804,13 @@ describe("filling a batch in WebAssembly memory", () => {
       expect(() => resident.fill([0, 70_000], 0, 2, x, y, 10)).toThrow(/sample index 70000 \(row 1 of the batch\) is outside the dataset's 70000 samples/);
       expect(() => resident.fill(order, 0, 2, x.subarray(0, 784), y, 10)).toThrow(/x holds 784 values, not the 2 × 784/);
       expect(() => resident.fill(order, 0, 2, x, y, 9)).toThrow(/cannot take 2 one-hot labels of 10 classes/);
-      await arena.pool?.close();
+      // A worker pool exactly when there are two threads, up until it is closed.
+      expect(arena.pool === undefined, `${threads} thread(s)`).toBe(threads === 1);
+      if (arena.pool) {
+        expect(arena.pool.stats()).toMatchObject({ threads: 2, workerUp: true, failure: undefined });
+        await arena.pool.close();
+        expect(arena.pool.stats().workerUp).toBe(false);
+      }
     }
   });
 

@@ -1,6 +1,6 @@
 /** fast-check arbitraries of shapes and tensors shared by the op tests. */
 import fc from "fast-check";
-import { evenValue } from "../../src/check/arbitraries.js";
+import { dimension, evenValue } from "../../src/check/arbitraries.js";
 import { product } from "./run.js";
 
 export interface Tensor {
@@ -8,14 +8,26 @@ export interface Tensor {
   data: number[];
 }
 
-export const dim = fc.integer({ min: 1, max: 4 });
+/** A dimension's size: 1 to 4 mostly, now and then up to 9 (the op checker's arbitrary). */
+export const dim = dimension;
 
 export function shape(minRank: number, maxRank: number): fc.Arbitrary<number[]> {
   return fc.array(dim, { minLength: minRank, maxLength: maxRank });
 }
 
-/** Numbers spread evenly over [min, max], with the ends now and then (the op checker's arbitrary). */
+/**
+ * Numbers spread evenly over [min, max], with the ends now and then and exact zeros (0 and −0) often when
+ * the range holds 0 (the op checker's arbitrary). Finite, so gradient checks can take them.
+ */
 export const value = evenValue;
+
+/**
+ * `values` with NaN, +∞ and −∞ mixed in, about one value in ten: for kernel tests whose oracle says what
+ * a special value must give. Never for central differences, which cannot take them.
+ */
+export function withSpecials(values: fc.Arbitrary<number> = value()): fc.Arbitrary<number> {
+  return fc.oneof({ arbitrary: values, weight: 9 }, { arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity), weight: 1 });
+}
 
 export function tensorOf(shapeArb: fc.Arbitrary<number[]>, values: fc.Arbitrary<number> = value()): fc.Arbitrary<Tensor> {
   return shapeArb.chain((s) => fc.array(values, { minLength: product(s), maxLength: product(s) }).map((data) => ({ shape: s, data })));
