@@ -884,6 +884,7 @@ describe("graphnet train --backend", () => {
           encoding: "utf8",
         },
       );
+      expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toBe("");
       return JSON.parse(readFileSync(join(out, "result.json"), "utf8")).test_accuracy as number;
     };
