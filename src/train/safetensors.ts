@@ -99,7 +99,40 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
     const copy = littleEndian(new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)));
     tensors.set(name, { shape: entry.shape, data: new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / BYTES_PER_F32) });
   }
+  checkDataTiled(entries, dataBytes, file);
   return { tensors, metadata };
+}
+
+/**
+ * The format's rule, as its reference reader enforces it: the tensors' byte spans cover the data exactly,
+ * one after another, with no overlap, no gap and nothing after the last. Two tensors sharing bytes
+ * would be one edit away from corrupting each other; bytes no tensor holds mean the file is not what
+ * its header says.
+ */
+function checkDataTiled(entries: Record<string, { data_offsets: number[] }>, dataBytes: number, file: string): void {
+  const spans = Object.entries(entries)
+    .map(([name, entry]) => ({ name, begin: entry.data_offsets[0]!, end: entry.data_offsets[1]! }))
+    .sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const refuse = (what: string) => new UserError(formatProblem(file, "safetensors header", [], what));
+  let covered = 0;
+  let previous: (typeof spans)[number] | undefined;
+  for (const span of spans) {
+    if (span.begin < covered) {
+      throw refuse(
+        `tensors "${previous!.name}" [${previous!.begin}, ${previous!.end}] and "${span.name}" [${span.begin}, ${span.end}] share bytes: each byte of the data belongs to one tensor.`,
+      );
+    }
+    if (span.begin > covered) {
+      throw refuse(
+        `bytes [${covered}, ${span.begin}) of the data belong to no tensor (before "${span.name}"): the tensors' data_offsets must follow one another with no gap.`,
+      );
+    }
+    covered = span.end;
+    previous = span;
+  }
+  if (covered !== dataBytes) {
+    throw refuse(`the data holds ${dataBytes} bytes but its tensors end at byte ${covered}: the file holds bytes its header does not describe.`);
+  }
 }
 
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string> = {}): void {

@@ -146,6 +146,28 @@ describe("a safetensors header that is not the format's", () => {
     expectRefusal(() => readSafetensors(path), path, message);
   });
 
+  it.each([
+    [
+      "two tensors sharing bytes",
+      { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } },
+      /tensors "a" \[0, 8\] and "b" \[4, 12\] share bytes/,
+    ],
+    [
+      "a gap between two tensors",
+      { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } },
+      /bytes \[4, 8\) of the data belong to no tensor \(before "b"\)/,
+    ],
+    [
+      "a gap before the first tensor",
+      { a: { dtype: "F32", shape: [2], data_offsets: [4, 12] } },
+      /bytes \[0, 4\) of the data belong to no tensor \(before "a"\)/,
+    ],
+    ["bytes after the last tensor", { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, /the data holds 12 bytes but its tensors end at byte 8/],
+  ])("%s (the format's tensors tile the data exactly)", (_name, header, message) => {
+    const path = file(craft(header, f32([1, 2, 3])));
+    expectRefusal(() => readSafetensors(path), path, message);
+  });
+
   it("a header length past the file, or a header that is not JSON", () => {
     const long = craft({}, new Uint8Array(0));
     new DataView(long.buffer).setBigUint64(0, 1n << 40n, true);
