@@ -42,16 +42,8 @@ export {
   type OpCheckReport,
   type OpFailureKind,
 } from "./check/op-check.js";
-export {
-  checkHintProblem,
-  type CheckDraw,
-  type CheckTensor,
-  type DimTemplate,
-  type OpCheck,
-  type OpCheckCase,
-  type ShapeTemplate,
-  type ValueRange,
-} from "./check/hints.js";
+export { checkHintProblem } from "./check/hints.js";
+export type { CheckDraw, CheckTensor, DimTemplate, OpCheck, OpCheckCase, ShapeTemplate, ValueRange } from "./ops/check-hints.js";
 export { Random } from "./util/random.js";
 
 export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";

@@ -10,7 +10,7 @@
  *     It never computes numbers, so the backward graph can be inspected, drawn, planned and run.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { OpCheck } from "../check/hints.js";
+import type { OpCheck } from "./check-hints.js";
 import type { Attrs, ConcreteShape, GraphNode, Shape } from "../graph/ir.js";
 
 export type FloatArray = Float32Array | Float64Array;
