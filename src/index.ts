@@ -3,9 +3,8 @@
  *
  *   import { loadGraphFile, differentiate, compilePlan, Executor } from "graphnet";
  *
- * Importing this module registers the built-in ops; `registerOp` adds your own through the same call.
+ * The op registry starts with the built-in ops; `registerOp` adds your own through the same call.
  */
-import "./ops/index.js";
 
 export type { Attrs, AttrValue, ConcreteShape, Dim, Graph, GraphNode, Shape } from "./graph/ir.js";
 export { formatShape, sizeOf } from "./graph/ir.js";

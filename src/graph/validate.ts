@@ -8,7 +8,6 @@
  * Every failure is one GraphError naming the file, the node and the field, what was found and what
  * was expected; given a way to locate JSON paths in the file's text, also the line and column.
  */
-import "../ops/index.js"; // the built-in ops: a graph is validated against what is registered
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
 import { abbreviate } from "./abbreviate.js";
 import { didYouMean } from "./closest.js";
