@@ -9,12 +9,12 @@
 export type { Attrs, AttrValue, ConcreteShape, Dim, Graph, GraphNode, Shape } from "./graph/ir.js";
 export { formatShape, sizeOf } from "./graph/ir.js";
 export { GraphError, UserError, type ErrorLocation } from "./graph/errors.js";
-export { loadGraphFile, loadGraphSource, parseGraph, parseGraphSource } from "./graph/load.js";
+export { loadGraphFile, loadGraphSource, parseGraph, parseGraphSource } from "./graph-file/load.js";
 export { GraphSource } from "./graph/source.js";
-export { validateGraph } from "./graph/validate.js";
-export { graphDocumentSchema, graphSchemaText, writeGraphSchema } from "./graph/document-schema.js";
+export { validateGraph } from "./graph-file/validate.js";
+export { graphDocumentSchema, graphSchemaText, writeGraphSchema } from "./graph-file/document-schema.js";
 export { ACTIVATIONS, DEFAULT_TRAINING, OPTIMIZERS, trainingConfig, type TrainingConfig, type TrainingSection } from "./graph/training.js";
-export { inferShapes, concretize } from "./graph/shapes.js";
+export { inferShapes, concretize } from "./graph-file/shapes.js";
 export { topologicalOrder, findCycle } from "./graph/topology.js";
 export { withDropoutRate } from "./graph/configure.js";
 

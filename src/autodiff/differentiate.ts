@@ -22,8 +22,8 @@
 import { castDraft, produce } from "immer";
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sameShape, type Attrs, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
-import { BACKWARD_ID_PREFIX } from "../graph/document-schema.js";
-import { inferNodeShape, inferShapes } from "../graph/shapes.js";
+import { BACKWARD_ID_PREFIX } from "../graph-file/document-schema.js";
+import { inferNodeShape, inferShapes } from "../graph-file/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import type { GradientBuilder, ValueRef } from "../ops/op.js";
 import { getOp } from "../ops/registry.js";

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/autodiff/differentiate.js";
-import { parseGraph } from "../../src/graph/load.js";
-import { graphDocumentSchema, graphSchemaText, graphStructureSchema, writeGraphSchema } from "../../src/graph/document-schema.js";
+import { parseGraph } from "../../src/graph-file/load.js";
+import { graphDocumentSchema, graphSchemaText, graphStructureSchema, writeGraphSchema } from "../../src/graph-file/document-schema.js";
 import { listOps } from "../../src/ops/registry.js";
 import { MNIST_FILE, mnistText, replaceOnce, tinyText } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GraphError } from "../../src/graph/errors.js";
-import { loadGraphFile, parseGraph } from "../../src/graph/load.js";
+import { loadGraphFile, parseGraph } from "../../src/graph-file/load.js";
 import { graphErrorOf, MNIST_FILE, mnistText, positionOf, replaceOnce, tinyText } from "./helpers.js";
 
 const FILE = "models/net.graph.json";

@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import type { OpDefinition } from "../ops/op.js";
 import { listOps } from "../ops/registry.js";
-import { TrainingSchema } from "./training.js";
+import { TrainingSchema } from "../graph/training.js";
 
 /**
  * What the id of a node a person writes (a forward node) may look like. "/", "@", "+" and "#" are kept
