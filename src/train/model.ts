@@ -23,7 +23,7 @@ import type { FloatArray } from "../ops/op.js";
 import { sameShape, type Checkpoint } from "./checkpoint.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
-// What training needs of the graph (features, labels, a loss computed from both, probs): src/graph/roles.ts.
+// What training needs of the graph (features, labels, a loss computed from both, probs): src/graph-file/roles.ts.
 export { modelRoles, type ModelRoles } from "../graph-file/roles.js";
 
 export interface Evaluation {

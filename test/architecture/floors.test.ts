@@ -4,8 +4,8 @@
  * arrow pointing down, so no two folders import each other and each floor can be read (and tested)
  * without the ones above it.
  *
- * Every import counts, type-only ones included: a type import is still a dependency a reader has to
- * follow, and the op registry's types moving up a floor is how the old graph ↔ ops cycle began.
+ * Every import counts, type-only ones and side-effect ones included: a type import is still a
+ * dependency a reader has to follow.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";

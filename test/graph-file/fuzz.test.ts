@@ -12,7 +12,7 @@ import { GraphError } from "../../src/graph/errors.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { parseGraph } from "../../src/graph-file/load.js";
 import { validateGraph } from "../../src/graph-file/validate.js";
-import { mnistText, tinyText } from "./helpers.js";
+import { mnistText, tinyText } from "../graph/helpers.js";
 
 const FILE = "fuzz.graph.json";
 const SEEDS = [mnistText(), tinyText()];
