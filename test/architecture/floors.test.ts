@@ -28,16 +28,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
  *   - train: models, optimizers, checkpoints, runs.
  *   - the library's entry point, src/index.ts, on top of everything.
  */
-const FLOORS: readonly (readonly string[])[] = [
-  ["graph"],
-  ["util"],
-  ["ops"],
-  ["graph-file", "data"],
-  ["autodiff", "exec"],
-  ["check"],
-  ["train"],
-  ["index.ts"],
-];
+const FLOORS: readonly (readonly string[])[] = [["graph"], ["util"], ["ops"], ["graph-file", "data"], ["autodiff", "exec"], ["check"], ["train"], ["index.ts"]];
 
 const floorOf = new Map(FLOORS.flatMap((folders, floor) => folders.map((folder) => [folder, floor] as const)));
 
@@ -54,6 +45,12 @@ function folderOf(file: string): string {
   return relative(SRC, file).split(sep)[0]!;
 }
 
+/** Relative imports of a file, resolved to absolute paths (packages and node: modules left out). */
+function relativeImports(file: string): string[] {
+  const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
+  return importedFiles.filter(({ fileName }) => fileName.startsWith(".")).map(({ fileName }) => resolve(dirname(file), fileName));
+}
+
 interface Arrow {
   readonly file: string;
   readonly target: string;
@@ -65,10 +62,7 @@ interface Arrow {
 function arrowsBetweenFolders(): Arrow[] {
   const arrows: Arrow[] = [];
   for (const file of sourceFiles(SRC)) {
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-    for (const { fileName } of importedFiles) {
-      if (!fileName.startsWith(".")) continue; // a package or a node: module
-      const target = resolve(dirname(file), fileName);
+    for (const target of relativeImports(file)) {
       if (!target.startsWith(SRC + sep)) continue;
       const from = folderOf(file);
       const to = folderOf(target);
@@ -85,6 +79,15 @@ describe("the floors of src/", () => {
     // A parser that found nothing would pass every rule below.
     expect(arrows.some((a) => a.from === "ops" && a.to === "graph")).toBe(true);
     expect(arrows.some((a) => a.from === "index.ts" && a.to === "train")).toBe(true);
+  });
+
+  it("imports nothing from outside src/ (the CLI, the pictures, the tests stand on it, not under it)", () => {
+    const outside = sourceFiles(SRC).flatMap((file) =>
+      relativeImports(file)
+        .filter((target) => !target.startsWith(SRC + sep))
+        .map((target) => `${relative(SRC, file)} imports ${relative(SRC, target)}`),
+    );
+    expect(outside).toEqual([]);
   });
 
   it("places every folder of src/ on a floor", () => {
