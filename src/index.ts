@@ -3,19 +3,18 @@
  *
  *   import { loadGraphFile, differentiate, compilePlan, Executor } from "graphnet";
  *
- * Importing this module registers the built-in ops; `registerOp` adds your own through the same call.
+ * The op registry starts with the built-in ops; `registerOp` adds your own through the same call.
  */
-import "./ops/index.js";
 
 export type { Attrs, AttrValue, ConcreteShape, Dim, Graph, GraphNode, Shape } from "./graph/ir.js";
 export { formatShape, sizeOf } from "./graph/ir.js";
 export { GraphError, UserError, type ErrorLocation } from "./graph/errors.js";
-export { loadGraphFile, loadGraphSource, parseGraph, parseGraphSource } from "./graph/load.js";
+export { loadGraphFile, loadGraphSource, parseGraph, parseGraphSource } from "./graph-file/load.js";
 export { GraphSource } from "./graph/source.js";
-export { validateGraph } from "./graph/validate.js";
-export { graphDocumentSchema, graphSchemaText, writeGraphSchema } from "./graph/document-schema.js";
+export { validateGraph } from "./graph-file/validate.js";
+export { graphDocumentSchema, graphSchemaText, writeGraphSchema } from "./graph-file/document-schema.js";
 export { ACTIVATIONS, DEFAULT_TRAINING, OPTIMIZERS, trainingConfig, type TrainingConfig, type TrainingSection } from "./graph/training.js";
-export { inferShapes, concretize } from "./graph/shapes.js";
+export { inferShapes, concretize } from "./graph-file/shapes.js";
 export { topologicalOrder, findCycle } from "./graph/topology.js";
 export { withDropoutRate } from "./graph/configure.js";
 
@@ -42,16 +41,8 @@ export {
   type OpCheckReport,
   type OpFailureKind,
 } from "./check/op-check.js";
-export {
-  checkHintProblem,
-  type CheckDraw,
-  type CheckTensor,
-  type DimTemplate,
-  type OpCheck,
-  type OpCheckCase,
-  type ShapeTemplate,
-  type ValueRange,
-} from "./check/hints.js";
+export { checkHintProblem } from "./check/hints.js";
+export type { CheckDraw, CheckTensor, DimTemplate, OpCheck, OpCheckCase, ShapeTemplate, ValueRange } from "./ops/check-hints.js";
 export { Random } from "./util/random.js";
 
 export { loadMnist, bundledMnistDir, type Dataset } from "./data/mnist.js";

@@ -8,7 +8,7 @@ import { curveBasis, line, type Selection } from "d3";
 import { isBackwardNode } from "../src/autodiff/differentiate.js";
 import { GraphError } from "../src/graph/errors.js";
 import { formatShape, type Graph, type GraphNode, type Shape } from "../src/graph/ir.js";
-import { inferShapes } from "../src/graph/shapes.js";
+import { inferShapes } from "../src/graph-file/shapes.js";
 import { formulaOf } from "../src/ops/op.js";
 import { getOp } from "../src/ops/registry.js";
 import { svgDocument, textWidth } from "./svg.js";

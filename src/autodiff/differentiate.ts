@@ -12,7 +12,7 @@
  * nodes of n's gradient rule. An id already taken gets #2, #3 …, so differentiating a differentiated
  * graph again adds a second backward pass beside the first, never a duplicate id (and repoints
  * `gradients` to it). The result is an ordinary graph file: validation accepts "grad/…" ids in a graph
- * that has `gradients` (see src/graph/document-schema.ts).
+ * that has `gradients` (see src/graph-file/document-schema.ts).
  *
  * A wanted value gets a zero gradient only when the loss does not depend on it at all. One whose every
  * path to the loss enters some node through an input the op does not differentiate (the labels of a
@@ -22,8 +22,8 @@
 import { castDraft, produce } from "immer";
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sameShape, type Attrs, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
-import { BACKWARD_ID_PREFIX } from "../graph/document-schema.js";
-import { inferNodeShape, inferShapes } from "../graph/shapes.js";
+import { BACKWARD_ID_PREFIX } from "../graph-file/document-schema.js";
+import { inferNodeShape, inferShapes } from "../graph-file/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import type { GradientBuilder, ValueRef } from "../ops/op.js";
 import { getOp } from "../ops/registry.js";

@@ -26,18 +26,8 @@ import type { Kernel, OpDefinition } from "../ops/op.js";
 import { getOp } from "../ops/registry.js";
 import { checkGradients, GRADCHECK_DEFAULTS, GRADCHECK_RUN_STEP } from "./gradcheck.js";
 import { dimension, evenValue } from "./arbitraries.js";
-import {
-  DEFAULT_VALUES,
-  MAX_DIM,
-  MAX_RANK,
-  WEIGHT_VALUES,
-  checkHintProblem,
-  type CheckDraw,
-  type CheckTensor,
-  type OpCheckCase,
-  type ShapeTemplate,
-  type ValueRange,
-} from "./hints.js";
+import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } from "../ops/check-hints.js";
+import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */

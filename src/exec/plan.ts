@@ -9,7 +9,7 @@
  */
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sizeOf, type ConcreteShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
-import { checkDimensionSize, concretize, inferShapes } from "../graph/shapes.js";
+import { checkDimensionSize, concretize, inferShapes } from "../graph-file/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import { getOp } from "../ops/registry.js";
 

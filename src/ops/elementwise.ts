@@ -3,7 +3,7 @@
  * its formula and its gradient.
  */
 import { Type } from "@sinclair/typebox";
-import type { OpCheck } from "../check/hints.js";
+import type { OpCheck } from "./check-hints.js";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
 import { binaryKernel, broadcastShapes } from "./broadcast.js";
 import { ShapeError, type GradientRule, type OpDefinition } from "./op.js";

@@ -10,7 +10,7 @@
  *     It never computes numbers, so the backward graph can be inspected, drawn, planned and run.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { OpCheck } from "../check/hints.js";
+import type { OpCheck } from "./check-hints.js";
 import type { Attrs, ConcreteShape, GraphNode, Shape } from "../graph/ir.js";
 
 export type FloatArray = Float32Array | Float64Array;
@@ -95,7 +95,7 @@ export interface OpDefinition<A = Attrs> {
   /**
    * Hints for `graphnet gradcheck` (checkOp): how to draw random inputs this op accepts — shape templates,
    * attribute samples, value ranges, the inputs to differentiate, kinks to avoid. Without it the op is
-   * checked as an elementwise op. See src/check/hints.ts.
+   * checked as an elementwise op. See src/ops/check-hints.ts.
    */
   readonly check?: OpCheck<A>;
 }

@@ -1,8 +1,10 @@
 /**
- * The op registry: one table from op name to definition. The built-in ops register themselves through
- * `registerOp`, exactly as a user's module does.
+ * The op registry: one table from op name to definition. It holds the built-in ops from the moment this
+ * module loads — registered through `registerOp`, exactly as a user's module registers its own — so
+ * whoever asks it for an op needs no other import to have filled it first.
  */
 import { compileSchema, type SchemaValidator } from "../graph/schema-validator.js";
+import { BUILTIN_OPS } from "./builtin.js";
 import type { OpDefinition } from "./op.js";
 
 interface RegisteredOp {
@@ -72,3 +74,5 @@ export function attrValidator(name: string): SchemaValidator | undefined {
 export function listOps(): OpDefinition<any>[] {
   return [...registry.values()].map((r) => r.def).sort((a, b) => a.name.localeCompare(b.name));
 }
+
+for (const op of BUILTIN_OPS) registerOp(op);

@@ -10,7 +10,7 @@ import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
 import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
-import { parseGraph } from "../graph/load.js";
+import { parseGraph } from "../graph-file/load.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
 import type { EpochMetrics } from "./run-folder.js";
 import { formatCheck } from "./schema-check.js";

@@ -9,9 +9,9 @@ import { initializeParameters } from "../../src/exec/initialize.js";
 import { compilePlan } from "../../src/exec/plan.js";
 import { GraphError } from "../../src/graph/errors.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { loadGraphFile, parseGraph } from "../../src/graph/load.js";
-import { inferShapes } from "../../src/graph/shapes.js";
-import { validateGraph } from "../../src/graph/validate.js";
+import { loadGraphFile, parseGraph } from "../../src/graph-file/load.js";
+import { inferShapes } from "../../src/graph-file/shapes.js";
+import { validateGraph } from "../../src/graph-file/validate.js";
 import { Random } from "../../src/util/random.js";
 
 const MNIST = "graphs/mnist.graph.json";

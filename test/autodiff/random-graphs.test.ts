@@ -9,7 +9,7 @@ import { GRADCHECK_RUN_STEP, checkGradients } from "../../src/check/gradcheck.js
 import { Executor } from "../../src/exec/executor.js";
 import { compilePlan, type DType } from "../../src/exec/plan.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { inferShapes } from "../../src/graph/shapes.js";
+import { inferShapes } from "../../src/graph-file/shapes.js";
 import { randomFeeds, randomGraph, type RandomGraph } from "../support/random-graph.js";
 import { bitwiseEqual, run } from "../support/run.js";
 

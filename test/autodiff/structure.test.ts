@@ -6,7 +6,7 @@ import { differentiate } from "../../src/autodiff/differentiate.js";
 import { checkGradients } from "../../src/check/gradcheck.js";
 import { GraphError } from "../../src/graph/errors.js";
 import type { Graph, GraphNode } from "../../src/graph/ir.js";
-import { inferShapes } from "../../src/graph/shapes.js";
+import { inferShapes } from "../../src/graph-file/shapes.js";
 import { inputNode, node } from "../support/run.js";
 
 /** The report's network, plus a branch that does not reach the loss and a value computed from the input alone. */

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_OPS } from "../../src/ops/index.js";
+import { BUILTIN_OPS } from "../../src/ops/builtin.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
 const ROOT = process.cwd();

@@ -7,8 +7,8 @@ import { differentiate } from "../../src/autodiff/differentiate.js";
 import { compilePlan, MAX_ARENA_BYTES, MAX_TYPED_ARRAY_LENGTH, type DType } from "../../src/exec/plan.js";
 import { GraphError } from "../../src/graph/errors.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { loadGraphFile } from "../../src/graph/load.js";
-import { concretize } from "../../src/graph/shapes.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
+import { concretize } from "../../src/graph-file/shapes.js";
 import { MAX_BATCH_SIZE } from "../../src/graph/training.js";
 import { inputNode, node } from "../support/run.js";
 

@@ -1,7 +1,7 @@
 /** Graph → Graph transforms of src/graph/configure.ts that the other tests do not already cover. */
 import { describe, expect, it } from "vitest";
 import { withDropoutRate, withoutIdentityDropout } from "../../src/graph/configure.js";
-import { loadGraphFile } from "../../src/graph/load.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
 import { compilePlan } from "../../src/exec/plan.js";
 import { Executor } from "../../src/exec/executor.js";
 import { initializeParameters } from "../../src/exec/initialize.js";

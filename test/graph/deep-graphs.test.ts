@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { describeGraph } from "../../cli/commands/inspect.js";
 import { withoutIdentityDropout } from "../../src/graph/configure.js";
 import type { Graph, GraphNode } from "../../src/graph/ir.js";
-import { parseGraph } from "../../src/graph/load.js";
+import { parseGraph } from "../../src/graph-file/load.js";
 import { renderGraphSvg } from "../../viz/graph.js";
 
 const LENGTH = 100_000;

@@ -1,4 +1,4 @@
-/** Shared by the graph tests: small valid graphs, and assertions on GraphErrors. */
+/** Shared by the graph and graph-file tests: small valid graphs, and assertions on GraphErrors. */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { GraphError } from "../../src/graph/errors.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TRAINING, TrainingSchema, trainingConfig } from "../../src/graph/training.js";
 import { GraphError } from "../../src/graph/errors.js";
-import { parseGraph } from "../../src/graph/load.js";
+import { parseGraph } from "../../src/graph-file/load.js";
 import { graphErrorOf, mnistText, replaceOnce, tinyGraph } from "./helpers.js";
 
 describe("the training section", () => {

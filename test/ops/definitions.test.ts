@@ -1,6 +1,7 @@
 /** The new ops' definitions: registered, attributes validated, shape rules that refuse with reasons. */
 import { describe, expect, it } from "vitest";
-import { BUILTIN_OPS, attrValidator, getOp } from "../../src/ops/index.js";
+import { BUILTIN_OPS } from "../../src/ops/builtin.js";
+import { attrValidator, getOp } from "../../src/ops/registry.js";
 import { ShapeError } from "../../src/ops/op.js";
 
 const NEW_OPS = [

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { checkGradients } from "../../src/check/gradcheck.js";
 import { checkOp, formatOpFailure } from "../../src/check/op-check.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { BUILTIN_OPS } from "../../src/ops/index.js";
+import { BUILTIN_OPS } from "../../src/ops/builtin.js";
 import { shape, tensorOf } from "../support/arbitraries.js";
 import { inputNode, node } from "../support/run.js";
 

@@ -1,5 +1,4 @@
 /** Small helpers shared by the op, autodiff and gradcheck tests: build a graph, plan it, run it. */
-import "../../src/ops/index.js";
 import { Executor } from "../../src/exec/executor.js";
 import { compilePlan, type DType } from "../../src/exec/plan.js";
 import type { Attrs, Graph, GraphNode, Shape } from "../../src/graph/ir.js";

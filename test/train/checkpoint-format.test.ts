@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadGraphFile } from "../../src/graph/load.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
 import { Model } from "../../src/train/model.js";
 import { createOptimizer } from "../../src/train/optimizers.js";
 import { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint, type Checkpoint, type Progress, type SavedOptimizer } from "../../src/train/checkpoint.js";

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GraphError } from "../../src/graph/errors.js";
-import { loadGraphFile, parseGraph } from "../../src/graph/load.js";
-import { graphErrorOf, MNIST_FILE, mnistText, positionOf, replaceOnce, tinyText } from "./helpers.js";
+import { loadGraphFile, parseGraph } from "../../src/graph-file/load.js";
+import { graphErrorOf, MNIST_FILE, mnistText, positionOf, replaceOnce, tinyText } from "../graph/helpers.js";
 
 const FILE = "models/net.graph.json";
 const parse = (text: string) => () => parseGraph(text, FILE);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { getOp } from "../../src/ops/registry.js";
 import { formatShape } from "../../src/graph/ir.js";
-import { loadGraphFile } from "../../src/graph/load.js";
-import { inferShapes } from "../../src/graph/shapes.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
+import { inferShapes } from "../../src/graph-file/shapes.js";
 import { trainingConfig } from "../../src/graph/training.js";
-import { MNIST_FILE, mnistText } from "./helpers.js";
+import { MNIST_FILE, mnistText } from "../graph/helpers.js";
 
 const TABLE_3_KEYS = [
   "learning_rate",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Graph } from "../../src/graph/ir.js";
-import { MAX_TENSOR_ELEMENTS } from "../../src/graph/shapes.js";
-import { MAX_PARAMETER_ELEMENTS, validateGraph } from "../../src/graph/validate.js";
-import { graphErrorOf, tinyGraph, withNodes } from "./helpers.js";
+import { MAX_TENSOR_ELEMENTS } from "../../src/graph-file/shapes.js";
+import { MAX_PARAMETER_ELEMENTS, validateGraph } from "../../src/graph-file/validate.js";
+import { graphErrorOf, tinyGraph, withNodes } from "../graph/helpers.js";
 
 const FILE = "tiny.graph.json";
 const check =

@@ -7,12 +7,12 @@
 import fc from "fast-check";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
-import { graphDocumentSchema } from "../../src/graph/document-schema.js";
+import { graphDocumentSchema } from "../../src/graph-file/document-schema.js";
 import { GraphError } from "../../src/graph/errors.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { parseGraph } from "../../src/graph/load.js";
-import { validateGraph } from "../../src/graph/validate.js";
-import { mnistText, tinyText } from "./helpers.js";
+import { parseGraph } from "../../src/graph-file/load.js";
+import { validateGraph } from "../../src/graph-file/validate.js";
+import { mnistText, tinyText } from "../graph/helpers.js";
 
 const FILE = "fuzz.graph.json";
 const SEEDS = [mnistText(), tinyText()];

@@ -5,9 +5,9 @@
  * the field or node to fix (which a GraphSource places at its line in the file).
  */
 import { getOp } from "../ops/registry.js";
-import { abbreviate } from "./abbreviate.js";
-import { GraphError } from "./errors.js";
-import type { Graph, GraphNode } from "./ir.js";
+import { abbreviate } from "../graph/abbreviate.js";
+import { GraphError } from "../graph/errors.js";
+import type { Graph, GraphNode } from "../graph/ir.js";
 
 /** The graph's roles that the trainer needs: which input takes images, which labels, what is predicted. */
 export interface ModelRoles {

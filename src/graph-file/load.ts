@@ -4,11 +4,11 @@
  * column.
  */
 import { readFileSync } from "node:fs";
-import { GraphError } from "./errors.js";
-import type { Graph } from "./ir.js";
-import { readJsonText, type JsonText } from "./json-text.js";
-import { GraphSource } from "./source.js";
-import { summarize } from "./schema-validator.js";
+import { GraphError } from "../graph/errors.js";
+import type { Graph } from "../graph/ir.js";
+import { readJsonText, type JsonText } from "../graph/json-text.js";
+import { GraphSource } from "../graph/source.js";
+import { summarize } from "../graph/schema-validator.js";
 import { validateGraph } from "./validate.js";
 import { fileSystemReason } from "../util/fs-errors.js";
 

@@ -1,6 +1,6 @@
 /**
- * The built-in ops, registered through the same `registerOp` call a user's module uses.
- * Importing this module (the library's entry point does) makes them available.
+ * The built-in ops: the list the registry starts with (ops/registry.ts registers each through the same
+ * `registerOp` call a user's module uses). This module only lists them; it registers nothing.
  */
 import { add } from "./add.js";
 import { constant } from "./constant.js";
@@ -11,7 +11,6 @@ import { matmul } from "./matmul.js";
 import { mul } from "./mul.js";
 import type { OpDefinition } from "./op.js";
 import { parameter } from "./parameter.js";
-import { registerOp } from "./registry.js";
 import { relu, reluGrad } from "./relu.js";
 import { sigmoid, sigmoidGrad } from "./sigmoid.js";
 import { softmax, softmaxGrad } from "./softmax.js";
@@ -45,7 +44,3 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   sumTo,
   broadcastTo,
 ];
-
-for (const op of BUILTIN_OPS) registerOp(op, { replace: true });
-
-export { attrValidator, getOp, listOps, registerOp, requireOp } from "./registry.js";

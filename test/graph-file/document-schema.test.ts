@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/autodiff/differentiate.js";
-import { parseGraph } from "../../src/graph/load.js";
-import { graphDocumentSchema, graphSchemaText, graphStructureSchema, writeGraphSchema } from "../../src/graph/document-schema.js";
+import { parseGraph } from "../../src/graph-file/load.js";
+import { graphDocumentSchema, graphSchemaText, graphStructureSchema, writeGraphSchema } from "../../src/graph-file/document-schema.js";
 import { listOps } from "../../src/ops/registry.js";
-import { MNIST_FILE, mnistText, replaceOnce, tinyText } from "./helpers.js";
+import { MNIST_FILE, mnistText, replaceOnce, tinyText } from "../graph/helpers.js";
 
 const SCHEMA_FILE = "graphs/graph.schema.json";
 
 // To regenerate after adding or changing an op:  npm run schema
-// or, without building:                         UPDATE_GRAPH_SCHEMA=1 npx vitest run test/graph/document-schema.test.ts
+// or, without building:                         UPDATE_GRAPH_SCHEMA=1 npx vitest run test/graph-file/document-schema.test.ts
 describe("graphs/graph.schema.json", () => {
   it("is up to date with the registered ops", () => {
     if (process.env.UPDATE_GRAPH_SCHEMA) writeGraphSchema(SCHEMA_FILE);
@@ -19,7 +19,7 @@ describe("graphs/graph.schema.json", () => {
     expect(
       upToDate,
       `${SCHEMA_FILE} is out of date with the op registry. Regenerate it with \`npm run schema\` ` +
-        `(or \`UPDATE_GRAPH_SCHEMA=1 npx vitest run test/graph/document-schema.test.ts\`) and commit the result.`,
+        `(or \`UPDATE_GRAPH_SCHEMA=1 npx vitest run test/graph-file/document-schema.test.ts\`) and commit the result.`,
     ).toBe(true);
   });
 

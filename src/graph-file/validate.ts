@@ -8,19 +8,18 @@
  * Every failure is one GraphError naming the file, the node and the field, what was found and what
  * was expected; given a way to locate JSON paths in the file's text, also the line and column.
  */
-import "../ops/index.js"; // the built-in ops: a graph is validated against what is registered
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
-import { abbreviate } from "./abbreviate.js";
-import { didYouMean } from "./closest.js";
+import { abbreviate } from "../graph/abbreviate.js";
+import { didYouMean } from "../graph/closest.js";
 import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
-import { GraphError } from "./errors.js";
-import { formatShape, sameShape, type Graph, type GraphNode, type Shape } from "./ir.js";
-import { formatPath, type JsonPath } from "./json-path.js";
-import type { TextPosition } from "./json-text.js";
-import { compileSchema, type SchemaProblem, type SchemaValidator } from "./schema-validator.js";
+import { GraphError } from "../graph/errors.js";
+import { formatShape, sameShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
+import { formatPath, type JsonPath } from "../graph/json-path.js";
+import type { TextPosition } from "../graph/json-text.js";
+import { compileSchema, type SchemaProblem, type SchemaValidator } from "../graph/schema-validator.js";
 import { inferShapes } from "./shapes.js";
-import { GraphSource } from "./source.js";
-import { orderOrCycle } from "./topology.js";
+import { GraphSource } from "../graph/source.js";
+import { orderOrCycle } from "../graph/topology.js";
 
 /** Parameters beyond this many elements in all (1 GiB in float32) are refused: surely a typo in a size. */
 export const MAX_PARAMETER_ELEMENTS = 2 ** 28;

@@ -4,9 +4,9 @@
  */
 import { getOp } from "../ops/registry.js";
 import { ShapeError } from "../ops/op.js";
-import { GraphError } from "./errors.js";
-import { formatShape, type ConcreteShape, type Graph, type GraphNode, type Shape } from "./ir.js";
-import { topologicalOrder } from "./topology.js";
+import { GraphError } from "../graph/errors.js";
+import { formatShape, type ConcreteShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
+import { topologicalOrder } from "../graph/topology.js";
 
 /** Tensors larger than this are refused at validation: a typo such as 78400000 should not eat the machine. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;

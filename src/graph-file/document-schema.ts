@@ -13,10 +13,9 @@
  *     `attrs` — since the loader fills in what a file may omit.
  */
 import { writeFileSync } from "node:fs";
-import "../ops/index.js"; // the built-in ops, which the editor schema lists
 import type { OpDefinition } from "../ops/op.js";
 import { listOps } from "../ops/registry.js";
-import { TrainingSchema } from "./training.js";
+import { TrainingSchema } from "../graph/training.js";
 
 /**
  * What the id of a node a person writes (a forward node) may look like. "/", "@", "+" and "#" are kept
