@@ -15,12 +15,12 @@ import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import { modelRoles, type ModelRoles } from "../graph/roles.js";
-import type { Graph } from "../graph/ir.js";
+import { sameShape, type Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
 import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
-import { sameShape, type Checkpoint } from "./checkpoint.js";
+import type { Checkpoint } from "./checkpoint.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
 // What training needs of the graph (features, labels, a loss computed from both, probs): src/graph/roles.ts.

@@ -6,7 +6,7 @@
  *
  * Every one of them is held equal to the reference kernel by test/exec/wasm-backend.test.ts.
  */
-import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
+import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
@@ -50,8 +50,6 @@ export interface FastKernelContext {
 export type FastKernelFactory = (spec: KernelSpec<Attrs>, context: FastKernelContext) => Kernel | undefined;
 
 const at = (view: FloatArray) => view.byteOffset;
-
-const sameShape = (a: ConcreteShape, b: ConcreteShape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** A rows × n matrix over the trailing dims, for ops acting along the last axis. */
 function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
