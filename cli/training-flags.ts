@@ -52,7 +52,7 @@ const NEGATIONS: Record<string, string> = {
 };
 
 /** The flag that sets a configuration key, for error messages ("--lr" for learning_rate). */
-export function flagFor(key: string): string | undefined {
+function flagFor(key: string): string | undefined {
   return FLAGS.find((f) => f.key === key)?.flags.split(" ")[0];
 }
 

@@ -3,8 +3,8 @@
  * through as often as it is asked. Nothing is allocated inside `run`.
  */
 import { GraphError } from "../graph/errors.js";
-import { formatShape, type Graph } from "../graph/ir.js";
-import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
+import { formatShape } from "../graph/ir.js";
+import type { FloatArray, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
@@ -244,9 +244,4 @@ function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsA
   const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
   const partialsAt = Math.ceil(lists / 64) * 64;
   return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
-}
-
-/** Convenience: the ids of the nodes of `graph` whose op has the given role. */
-export function idsWithRole(graph: Graph, role: "input" | "parameter"): string[] {
-  return graph.nodes.filter((n) => requireOp(n.op).role === role).map((n) => n.id);
 }

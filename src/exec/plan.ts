@@ -16,10 +16,10 @@ import { formatExactBytes } from "../util/format-bytes.js";
 
 export type DType = "float32" | "float64";
 
-export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
+const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
 
 /** Offsets are multiples of this many elements (64 bytes in float32: a cache line, and SIMD-aligned). */
-export const ALIGN_ELEMENTS = 16;
+const ALIGN_ELEMENTS = 16;
 
 /**
  * The largest arena compilePlan lays out unless told otherwise: 4 GiB, which is 2^30 elements in

@@ -5,7 +5,7 @@ import { Type } from "@sinclair/typebox";
 export const NO_ATTRS = Type.Object({}, { additionalProperties: false });
 export type NoAttrs = Record<string, never>;
 
-export const DIM_SYMBOL = "^[A-Za-z_][A-Za-z0-9_]*$";
+const DIM_SYMBOL = "^[A-Za-z_][A-Za-z0-9_]*$";
 
 /** A tensor shape in a graph file: sizes, or a symbol such as "batch" fixed when a plan is compiled. */
 export const ShapeAttr = Type.Array(

@@ -10,7 +10,7 @@ import { sameShapes } from "./elementwise.js";
 import { ShapeError, type OpDefinition } from "./op.js";
 
 /** The shape rule of an op working on rows along the last axis: the input needs at least one axis. */
-export function rowsShape(x: Shape): Shape {
+function rowsShape(x: Shape): Shape {
   if (x.length === 0) throw new ShapeError(`the input must have at least one axis (the one the rows run along), got a scalar ${formatShape(x)}.`);
   return x;
 }

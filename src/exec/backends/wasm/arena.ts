@@ -13,7 +13,7 @@ import { WasmPool, type Sharing } from "./pool.js";
 const PAGE_BYTES = 65536;
 const ALIGN_BYTES = 64;
 /** Bytes of the block through which the main thread and a worker hand jobs over. */
-export const CONTROL_BYTES = 256;
+const CONTROL_BYTES = 256;
 
 /** What the worker pool needs of an arena. */
 export interface WasmArenaMemory {

@@ -99,7 +99,7 @@ const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
  * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
  * from LEARN_CUT_MIN_ELEMENTS on.
  */
-export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
+function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
   if (!pool || elements < minElements || units < 2 * block) return undefined;
   return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS, undefined, pool.alwaysShares);
 }
