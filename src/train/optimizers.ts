@@ -19,12 +19,11 @@ import { Split } from "../exec/backends/wasm/split.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import { UserError } from "../graph/errors.js";
+import type { OptimizerName } from "../graph/training.js";
 import type { FloatArray } from "../ops/op.js";
 
 /** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
 const SPLIT_PARAMETER_ELEMENTS = 32_768;
-
-export type OptimizerName = "sgd" | "adam" | "rmsprop";
 
 export interface OptimizerSettings {
   readonly optimizer: OptimizerName;
