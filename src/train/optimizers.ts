@@ -199,7 +199,7 @@ class Adam extends BaseOptimizer {
     // parameters after it to do as well. Each element is updated as by one thread.
     this.finishPending();
     const split = (this.splits[index] ??= new Split(n, 4, true, undefined, this.pool.alwaysShares));
-    const h = split.h;
+    const h = split.cut;
     const o = 4 * h;
     const started =
       split.begin() && this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);

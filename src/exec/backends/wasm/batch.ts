@@ -105,7 +105,7 @@ export class ResidentDataset {
     const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitOf(rows, byFeatures) : undefined;
     // The worker's part: rows [r, rows) × features [f, features), with their one-hot labels when it has
     // whole rows; the main thread's: rows [0, r) × all features, or all rows × features [0, f).
-    const r = split && !byFeatures ? split.h : 0;
+    const r = split && !byFeatures ? split.cut : 0;
     const f = split && byFeatures ? featureCut(features) : 0;
     const started =
       split !== undefined &&

@@ -115,7 +115,7 @@ function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernel
   const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
   if (!split) return ([x], out) => run(at(x!), at(out), len);
   return ([x], out) => {
-    const [px, po, h] = [at(x!), at(out), split.h];
+    const [px, po, h] = [at(x!), at(out), split.cut];
     const started = split.begin() && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
     run(px, po, started ? h : len);
     split.end(pool, started);
@@ -128,7 +128,7 @@ function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernel
   const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
   if (!split) return ([a, b], out) => run(at(a!), at(b!), at(out), len);
   return ([a, b], out) => {
-    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.h];
+    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.cut];
     const started = split.begin() && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
     run(pa, pb, po, started ? h : len);
     split.end(pool, started);
@@ -163,7 +163,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
     const split = splitRows(4);
     if (!split) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
     return (pa: number, pb: number, pc: number) => {
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
       kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
       split.end(pool, started);
@@ -191,7 +191,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
       const pa = at(A!);
       const pb = at(B!);
       const pc = at(C);
-      const h = split.h;
+      const h = split.cut;
       const started =
         split.begin() && pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
       kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
@@ -236,7 +236,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     const split = splitFor(m, 1, m * k * n, SPLIT_MACS, pool);
     if (!split) return ([A, B], C) => kernels.matmulTwoParts(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
     return ([A, B], C) => {
-      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.h];
+      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.cut];
       const o = 4 * r * n;
       const started =
         split.begin() && pool!.start(JOB.matmulTwoParts, pa + 4 * r * k, pb, pc + o, partials + o, m - r, k, n, h, workerScratch, sparse, bias, reluDelta);
@@ -264,7 +264,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     if (!started) partial(pa, pb, partials, h, k - h, scratch);
     if (parts) parts.end(pool, started);
     if (!rows) return kernels.addPartials(pc, partials, pc, m, n, bias, reluDelta);
-    const r = rows.h;
+    const r = rows.cut;
     const adding = rows.begin() && pool!.start(JOB.addPartials, pc + 4 * r * n, partials + 4 * r * n, pc + 4 * r * n, m - r, n, bias, reluDelta);
     kernels.addPartials(pc, partials, pc, adding ? r : m, n, bias, reluDelta);
     rows.end(pool, adding);
@@ -289,7 +289,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const [x, bias] = biasFirst ? [at(inputs[1]!), at(inputs[0]!)] : [at(inputs[0]!), at(inputs[1]!)];
       const po = at(out);
       if (!split) return kernels.addBias(x, bias, po, rows, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
       kernels.addBias(x, bias, po, started ? h : rows, n);
       split.end(pool, started);
@@ -310,7 +310,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([v], out) => {
       const [pv, po] = [at(v!), at(out)];
       if (!split) return kernels.sumRows(pv, po, rows, n, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
       kernels.sumRows(pv, po, rows, started ? h : n, n);
       split.end(pool, started);
@@ -331,7 +331,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([z], out) => {
       const [pz, po] = [at(z!), at(out)];
       if (!split) return kernels.softmax(pz, po, rows, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
       kernels.softmax(pz, po, started ? h : rows, n);
       split.end(pool, started);
@@ -361,7 +361,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([z, y, dL], out) => {
       const [pz, py, po] = [at(z!), at(y!), at(out)];
       if (!split) return kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, rows, n, m);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
       kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
       split.end(pool, started);
