@@ -78,7 +78,7 @@ export class Executor {
     if (scratch) {
       const threads = options.threads ?? 1;
       this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0, options.sharing);
-      this.arena = this.wasm.arena;
+      this.arena = this.wasm.planValues;
     } else {
       this.wasm = undefined;
       this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);

@@ -24,8 +24,8 @@ export interface WasmArenaMemory {
 
 export interface WasmArena extends WasmArenaMemory {
   readonly kernels: WasmKernels;
-  /** The plan's arena, float32, starting at a page boundary. */
-  readonly arena: Float32Array;
+  /** The plan's values (the executor's arena), float32, starting at a page boundary. */
+  readonly planValues: Float32Array;
   /** The whole memory as bytes. */
   readonly bytes: Uint8Array;
   /**
@@ -70,7 +70,7 @@ export function allocateWasmArena(
     pool,
     memory,
     kernels,
-    arena: new Float32Array(memory.buffer, arenaByte, arenaElements),
+    planValues: new Float32Array(memory.buffer, arenaByte, arenaElements),
     bytes: new Uint8Array(memory.buffer),
     scratch,
     workerScratch,
