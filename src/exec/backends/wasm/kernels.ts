@@ -89,8 +89,9 @@ export function featureCut(features: number): number {
 
 /**
  * Kernels with less work than this (multiply-adds or values) keep their cut in the middle: their parts
- * take a few microseconds, too little for the two threads' own timings to say where the cut belongs
- * (at batch 16, a learned cut gave the worker 12 of 16 rows of a dense product, and the step was slower).
+ * take a few microseconds, too little for the two threads' own timings to say where the cut belongs (a
+ * hand-over or a cache miss outweighs the work, and a cut learned from such noise can leave one thread
+ * most of the rows).
  */
 const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
 
@@ -172,8 +173,8 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   if (tb) {
     if (ta) return undefined;
     // A·Bᵀ: B (n × k, a weight) transposed into the scratch space, then the dense product. Its 4 × 8 block
-    // reuses each load more than dot products of rows do: ≈ 20 % faster on the report's network, 2.5×
-    // where k is the 10 classes. (The executor sizes the scratch space for it.)
+    // reuses each load more than dot products of rows do, most where k is small (the 10 classes of the
+    // last layer's backward product). (The executor sizes the scratch space for it.)
     const product = dense(k, 1);
     return ([A, B], C) => {
       kernels.transpose(at(B!), scratch, n, k);
@@ -219,14 +220,15 @@ export const FEATURE_SPLIT_MAX_ROWS = 128;
  * when their own Split finds that pays). Each
  * thread then reads only the features of the batch it filled itself (ResidentDataset.fill cuts them at
  * the same h) and only rows [0, h) or [h, k) of W — about the rows its part of the weight gradient Aᵀ·δ
- * computes and its part of the optimizer's update writes. Split by samples, each core reads every step
- * the W its partner has just updated (400 KB for MNIST): little cost while this VM's two cores are close,
- * much when they are far apart — a batch of 16 then ran no faster on two threads than on one (0.13 ms a
- * step; 0.11 shared by features).
+ * computes and its part of the optimizer's update writes. Split by samples, each core would read every
+ * step the W its partner has just updated (400 KB for MNIST): little cost while two cores share a cache,
+ * much when they are far apart (on a shared host), and for a small batch that crossing outweighs the
+ * work a second thread takes over.
  *
  * Shared by rows (bigger batches): each thread computes both partial sums of its rows and adds them
- * (matmulTwoParts). For a batch of 256 the partial sums that cross between the threads when shared by
- * features (128 KB) cost more than W's crossing saves while the cores are close (~10 µs of 0.55 ms).
+ * (matmulTwoParts). Shared by features, the partial sums would cross between the threads instead of W,
+ * and they grow with the batch (128 KB at 256 rows): above FEATURE_SPLIT_MAX_ROWS they cost more than
+ * W's crossing.
  */
 function fedBatchProduct(m: number, k: number, n: number, context: FastKernelContext, bias: number, reluDelta: number): Kernel {
   const { kernels, scratch, workerScratch, zeroSkip, pool, partials } = context;

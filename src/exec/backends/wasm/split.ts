@@ -2,19 +2,20 @@
  * Whether, and where, a kernel is split between the main thread and the worker — learned from how long
  * its runs take.
  *
- * Where: halves of equal size are not always equal work. The bottom half of an MNIST digit has ~10 %
- * more nonzero pixels than the top half, so the worker's half of the first layer's weight gradient (pixel
- * rows [cut, 784)) took ~12 µs longer than the main thread's at batch 256, and the main thread waited; the
- * two cores may also differ (what each has in its cache, a neighbour on the host). A balanced Split keeps
- * the main thread's fraction of the units and moves it, a little each time, toward the cut that would
- * have made the last two parts end together; a part slowed down by the machine (a preempted thread) moves
- * it only a little.
+ * Where: halves of equal size are not always equal work. A zero-skipping kernel's work follows the data
+ * (the bottom half of an MNIST digit has more nonzero pixels than the top half, so the worker's half of
+ * the first layer's weight gradient, pixel rows [cut, 784), is the longer one), and the two cores may
+ * differ (what each has in its cache, a neighbour on a shared host). A balanced Split keeps the main
+ * thread's fraction of the units and moves it, a little each time, toward the cut that would have made
+ * the last two parts end together; a part slowed down by the machine (a preempted thread) moves it only a
+ * little.
  *
- * Whether: a hand-over costs a few cache-line trips between the cores. On this shared VM the two virtual
- * cores are sometimes far apart (a round trip of ~500 ns instead of ~100 ns, for seconds to minutes), and
- * then splitting the small kernels of a batch of 16 made a step slower than one thread alone (0.160 against
- * 0.130 ms). So a Split times its runs both ways — shared, and alone on the main thread — and runs the
- * faster way, trying the other now and then: often while the two are close, rarely once one is far ahead.
+ * Whether: a hand-over costs a few cache-line trips between the cores, and on a shared host (a virtual
+ * machine) two cores can be far apart for seconds to minutes at a time, which makes each trip several
+ * times longer. Then a small kernel's part saves less than its hand-over costs, and a step of a small batch
+ * runs slower shared than on one thread; which way wins depends on the machine and changes while it runs.
+ * So a Split times its runs both ways — shared, and alone on the main thread — and runs the faster way,
+ * trying the other now and then: often while the two are close, rarely once one is far ahead.
  *
  * Only kernels whose every output element is computed by one thread, the same way wherever the cut falls
  * and whoever runs it, use a Split: the results depend on neither. (A kernel whose parts must stay fixed,
