@@ -194,7 +194,8 @@ export function matmulSparseA(a: usize, b: usize, c: usize, m: i32, k: i32, n: i
  * those samples (their 2 values, and their row of B) is gathered once into `scratch` (12 bytes per
  * sample), and a dense-style register block of 2 rows × 16 columns runs over it: 4 loads of B for every 8
  * multiply-adds, where a one-row list needs 8 for 8. (Groups of 4 pixels with a 4 × 8 block load B as
- * little, but list ≈ 1.5 times as many samples as one pixel does: 10 % slower, measured on MNIST.) A pixel
+ * little, but list about 1.5 times as many samples as one pixel does on MNIST, which costs more than the
+ * fewer loads save.) A pixel
  * that is zero in a listed sample adds an exact zero, so the result is still the dense kernel's bit for
  * bit — unless B holds an ∞ or a NaN, which a zero times then turns into a NaN (as the dense kernel's
  * would, where a skipping kernel's would not). A pair with no nonzero at all (the border of the images)
@@ -378,7 +379,7 @@ const COMPACT_LANES = memory.data<u8>([
  *
  * Why 24: V8 gives a WebAssembly function 15 vector registers and loads all of an iteration's rows of B
  * before the arithmetic, so 8 accumulators (32 columns) need 8 + 8 + 1 registers and one accumulator lives
- * on the stack, its every addition waiting on a store and a load; that was 30 % slower (measured).
+ * on the stack, its every addition waiting on a store and a load, which costs more than the wider block saves.
  *
  * The inner loops walk the list by pointer, value and row offset side by side: fewer instructions per
  * nonzero than two arrays and a counter (the loop is bound by how fast the core issues them, not by its
@@ -897,8 +898,8 @@ function decayWeights(w: usize, len: i32, decay: f32): void {
 //
 // Moments below float32's smallest normal (1.2e-38) are flushed to 0. A moment decaying geometrically
 // (a pixel no longer seen: m shrinks by β₁ each step) would otherwise spend a hundred steps among the
-// subnormal numbers, where every x86 multiply takes a slow microcode path; that made the update of the
-// first layer 2–3 times slower after a few hundred steps. The step such a moment would have given,
+// subnormal numbers, where every x86 multiply takes a slow microcode path, and the first layer (many
+// pixels seen rarely) holds many such moments after a few hundred steps. The step such a moment would have given,
 // α·m/(√v + ε) < 1e-30, is nothing next to any weight.
 export function adam(w: usize, g: usize, m: usize, v: usize, len: i32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, epsilon: f32, stepSize: f32, c2: f32, decay: f32): void {
   decayWeights(w, len, decay);

@@ -48,7 +48,7 @@ export async function loadRunOpModules(runDir: string): Promise<LoadedOpModule[]
   return loadOpModules(record.op_modules ?? []);
 }
 
-export async function loadOpModule(file: string): Promise<LoadedOpModule> {
+async function loadOpModule(file: string): Promise<LoadedOpModule> {
   const path = resolve(process.cwd(), file);
   const known = loaded.get(path);
   if (known) return { ...known, file };

@@ -24,7 +24,7 @@ export interface CliContext {
   opModules: LoadedOpModule[];
 }
 
-export function buildProgram(context: CliContext = { opModules: [] }): Command {
+function buildProgram(context: CliContext = { opModules: [] }): Command {
   const program = new Command("graphnet")
     .description("A dataflow-graph engine with reverse-mode automatic differentiation.")
     .version(ownPackage().version)

@@ -31,7 +31,7 @@ export function progressReporter(options: { quiet: boolean; epochs: number; stre
   };
 }
 
-export function epochLine(m: EpochMetrics, width: number, epochs: number): string {
+function epochLine(m: EpochMetrics, width: number, epochs: number): string {
   return (
     `epoch ${String(m.epoch).padStart(width)}/${epochs}  train loss ${m.train_loss.toFixed(4)} acc ${m.train_accuracy.toFixed(4)}  ` +
     `val loss ${m.val_loss.toFixed(4)} acc ${m.val_accuracy.toFixed(4)}  ${m.seconds.toFixed(1)} s  ${Math.round(m.samples_per_s).toLocaleString("en-US")} samples/s`

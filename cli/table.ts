@@ -34,10 +34,3 @@ function padStart(text: string, n: number): string {
 export function formatInt(n: number): string {
   return n.toLocaleString("en-US");
 }
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}

@@ -45,38 +45,41 @@ const FLAGS: readonly Flag[] = [
   { key: "val_size", flags: "--val-size <x>", description: "share of the rest used for validation", value: "number" },
 ];
 
-/** Switches a graph file may turn on, which a flag turns off again. */
-const NEGATIONS: Record<string, string> = {
-  "--augment": "no augmentation, whatever the graph file says",
-  "--dropout": "no dropout, whatever the graph file says",
+/** Switches a graph file may turn on, which a flag turns off again: the switch's long name, the negation's spec and description. */
+const NEGATIONS: Readonly<Record<string, readonly [flags: string, description: string]>> = {
+  "--augment": ["--no-augment", "no augmentation, whatever the graph file says"],
+  "--dropout": ["--no-dropout", "no dropout, whatever the graph file says"],
 };
 
+/** Commander's reading of a flag's spec: its long name (option.long, "--batch-size") and the attribute it sets (option.attributeName(), "batchSize"). */
+const optionOf = (flag: Flag) => new Option(flag.flags, flag.description);
+
 /** The flag that sets a configuration key, for error messages ("--lr" for learning_rate). */
-export function flagFor(key: string): string | undefined {
-  return FLAGS.find((f) => f.key === key)?.flags.split(" ")[0];
+function flagFor(key: string): string | undefined {
+  const flag = FLAGS.find((f) => f.key === key);
+  return flag && optionOf(flag).long;
 }
 
 export function addTrainingFlags(command: Command): Command {
   for (const flag of FLAGS) {
-    const option = new Option(flag.flags, flag.description);
-    const name = flag.flags.split(" ")[0]!;
-    if (flag.value === "number") option.argParser(decimal(name));
+    const option = optionOf(flag);
+    if (flag.value === "number") option.argParser(decimal(option.long!));
     if (flag.value === "list") option.argParser(list);
     command.addOption(option);
-    const negation = NEGATIONS[flag.flags];
-    if (negation) command.addOption(new Option(`--no-${flag.flags.slice(2)}`, negation));
+    const negation = NEGATIONS[option.long!];
+    if (negation) command.addOption(new Option(...negation));
   }
   return command;
 }
 
 /**
- * The overrides the user gave, as a partial training section (commander's camelCase names mapped back),
+ * The overrides the user gave, as a partial training section (commander's attribute names mapped back to the keys),
  * checked by the training schema: a bad value is a UserError naming its flag ("--lr: must be > 0").
  */
 export function trainingOverrides(options: Record<string, unknown>): TrainingSection {
   const overrides: Record<string, unknown> = {};
   for (const flag of FLAGS) {
-    const name = camel(flag.flags.split(" ")[0]!.slice(2));
+    const name = optionOf(flag).attributeName();
     if (options[name] !== undefined) overrides[flag.key] = options[name];
   }
   try {
@@ -87,8 +90,4 @@ export function trainingOverrides(options: Record<string, unknown>): TrainingSec
     throw err;
   }
   return overrides as TrainingSection;
-}
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }

@@ -70,7 +70,7 @@ function formulaLine(formula: string | undefined): { text: string; size: number 
  * overflows the stack) and grows slower than linearly with its size; a picture of more than a thousand
  * boxes is not one a person reads anyway.
  */
-export const MAX_RENDERED_NODES = 1_000;
+const MAX_RENDERED_NODES = 1_000;
 
 /** The graph as a standalone SVG document. */
 export function renderGraphSvg(graph: Graph, title = graph.name): string {

@@ -16,7 +16,7 @@ function jsdom(): typeof JsdomClass {
   return loadedJsdom;
 }
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Monospace text, so that a label's width is its length times one advance (0.6 em in DejaVu Sans Mono and most monospace fonts). */
 export const FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace";

@@ -14,7 +14,8 @@ import {
   type Plan,
 } from "../../src/index.js";
 import { positiveInt } from "../options.js";
-import { formatBytes, formatInt, formatTable } from "../table.js";
+import { formatBytes } from "../../src/util/format-bytes.js";
+import { formatInt, formatTable } from "../table.js";
 
 interface InspectOptions {
   backward?: boolean;

@@ -40,15 +40,14 @@ export interface DifferentiateOptions {
   readonly wrt?: readonly string[];
 }
 
-/** The prefix of every backward node's id (one constant with validation's BACKWARD_ID_PREFIX). */
-export const GRAD_PREFIX = BACKWARD_ID_PREFIX;
-
+/** The id of the backward node holding the gradient of value `valueId`: "grad/" and the value's id. */
 export function gradientId(valueId: string): string {
-  return `${GRAD_PREFIX}${valueId}`;
+  return `${BACKWARD_ID_PREFIX}${valueId}`;
 }
 
+/** Whether `id` names a backward node (one autodiff added), by the prefix validation reserves for them. */
 export function isBackwardNode(id: string): boolean {
-  return id.startsWith(GRAD_PREFIX);
+  return id.startsWith(BACKWARD_ID_PREFIX);
 }
 
 export function differentiate(graph: Graph, options: DifferentiateOptions = {}): Graph {

@@ -475,7 +475,7 @@ function fmtValues(values: readonly number[]): string {
 }
 
 /** A number in at most 8 significant digits. */
-export function fmt(x: number): string {
+function fmt(x: number): string {
   if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
   return String(Number(x.toPrecision(8)));
 }
@@ -490,7 +490,7 @@ function fmtShape(shape: readonly (number | string)[]): string {
  * A ShapeError, including one from another copy of graphnet (a user's module may import its own): the
  * class name is the contract, not the identity of the class.
  */
-export function isShapeError(err: unknown): err is Error & { field?: string } {
+function isShapeError(err: unknown): err is Error & { field?: string } {
   return err instanceof Error && err.name === "ShapeError";
 }
 

@@ -15,8 +15,6 @@ export interface AugmentSettings {
   readonly maxRotation: number;
 }
 
-export const DEFAULT_AUGMENT: AugmentSettings = { maxShift: 2, maxRotation: 10 };
-
 /**
  * Augmentation shifts and rotates pictures: it needs images that are square 2-D pictures (an idx file
  * of count × side × side). Images stored otherwise — rows of values (count × 784), or a non-square

@@ -73,7 +73,7 @@ function isTransparent(rgba: Uint8Array): boolean {
 }
 
 /** Luminance in [0, 1] of RGBA pixels, composited over white (a transparent background is paper). */
-export function greyLevels(rgba: Uint8Array, width: number, height: number): Float64Array {
+function greyLevels(rgba: Uint8Array, width: number, height: number): Float64Array {
   const grey = new Float64Array(width * height);
   for (let i = 0; i < grey.length; i++) {
     const alpha = rgba[4 * i + 3]! / 255;
@@ -83,7 +83,7 @@ export function greyLevels(rgba: Uint8Array, width: number, height: number): Flo
   return grey;
 }
 
-export function mnistLike(grey: Float64Array, width: number, height: number): Float64Array {
+function mnistLike(grey: Float64Array, width: number, height: number): Float64Array {
   // MNIST digits are light on a dark background: invert a picture whose border is mostly light.
   const ink = borderMean(grey, width, height) > 0.5 ? grey.map((g) => 1 - g) : grey.slice();
   const box = boundingBox(ink, width, height, INK_THRESHOLD);

@@ -57,7 +57,7 @@ export interface SplitSettings {
  * Below this many images a set's accuracy moves in steps of 2 % or more: still a result, but one to
  * read with care, and the person is told.
  */
-export const SMALL_SET = 50;
+const SMALL_SET = 50;
 
 /** What a data set is, for messages: its images, where they come from, how many came from the training file. */
 export interface SplitSource {

@@ -3,8 +3,8 @@
  * through as often as it is asked. Nothing is allocated inside `run`.
  */
 import { GraphError } from "../graph/errors.js";
-import { formatShape, type Graph } from "../graph/ir.js";
-import type { FloatArray, Kernel, RunContext } from "../ops/op.js";
+import { formatShape } from "../graph/ir.js";
+import type { FloatArray, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
@@ -78,7 +78,7 @@ export class Executor {
     if (scratch) {
       const threads = options.threads ?? 1;
       this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0, options.sharing);
-      this.arena = this.wasm.arena;
+      this.arena = this.wasm.planValues;
     } else {
       this.wasm = undefined;
       this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
@@ -244,9 +244,4 @@ function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsA
   const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
   const partialsAt = Math.ceil(lists / 64) * 64;
   return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
-}
-
-/** Convenience: the ids of the nodes of `graph` whose op has the given role. */
-export function idsWithRole(graph: Graph, role: "input" | "parameter"): string[] {
-  return graph.nodes.filter((n) => requireOp(n.op).role === role).map((n) => n.id);
 }

@@ -12,13 +12,14 @@ import { formatShape, sizeOf, type ConcreteShape, type Graph, type GraphNode, ty
 import { checkDimensionSize, concretize, inferShapes } from "../graph-file/shapes.js";
 import { topologicalOrder } from "../graph/topology.js";
 import { getOp } from "../ops/registry.js";
+import { formatExactBytes } from "../util/format-bytes.js";
 
 export type DType = "float32" | "float64";
 
-export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
+const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
 
 /** Offsets are multiples of this many elements (64 bytes in float32: a cache line, and SIMD-aligned). */
-export const ALIGN_ELEMENTS = 16;
+const ALIGN_ELEMENTS = 16;
 
 /**
  * The largest arena compilePlan lays out unless told otherwise: 4 GiB, which is 2^30 elements in
@@ -240,7 +241,7 @@ function checkArenaSize({ graph, dtype, sizes, drafts, arenaElements, maxBytes, 
   const limit =
     arenaElements * bytesPerElement <= maxBytes
       ? `more than the ${count(MAX_TYPED_ARRAY_LENGTH)} elements a typed array can hold, and the arena is one typed array`
-      : `more than the limit of ${formatBytes(maxBytes)}`;
+      : `more than the limit of ${formatExactBytes(maxBytes)}`;
   let advice: string;
   if (symbols.length === 1) {
     const symbol = symbols[0]!;
@@ -255,8 +256,8 @@ function checkArenaSize({ graph, dtype, sizes, drafts, arenaElements, maxBytes, 
     advice = `Compile it for smaller sizes (${symbols.join(", ")}).`;
   }
   throw new GraphError(
-    `the plan for graph "${graph.name}"${at} needs ${formatBytes(arenaElements * bytesPerElement)} of ${dtype} memory (an arena of ${count(arenaElements)} elements), ${limit}. ` +
-      `Its largest value is "${largest.id}", of shape ${formatShape(largest.shape)}: ${formatBytes(largest.elements * bytesPerElement)}. ${advice}`,
+    `the plan for graph "${graph.name}"${at} needs ${formatExactBytes(arenaElements * bytesPerElement)} of ${dtype} memory (an arena of ${count(arenaElements)} elements), ${limit}. ` +
+      `Its largest value is "${largest.id}", of shape ${formatShape(largest.shape)}: ${formatExactBytes(largest.elements * bytesPerElement)}. ${advice}`,
   );
 }
 
@@ -275,20 +276,6 @@ function largestFitting(tooLarge: number, fits: (size: number) => boolean): numb
 }
 
 const count = (n: number) => n.toLocaleString("en-US");
-
-/** "12,884,901,888 bytes (12 GiB)". */
-function formatBytes(n: number): string {
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = n;
-  let unit = "";
-  for (const u of units) {
-    if (value < 1024) break;
-    value /= 1024;
-    unit = u;
-  }
-  const exact = `${count(n)} bytes`;
-  return unit === "" ? exact : `${exact} (${value.toFixed(1).replace(/\.0$/, "")} ${unit})`;
-}
 
 function align(elements: number): number {
   return Math.ceil(elements / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;

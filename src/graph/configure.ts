@@ -49,7 +49,7 @@ export function withoutIdentityDropout(graph: Graph): Graph {
 }
 
 /** The activation nodes (relu, sigmoid, tanh), in the order data flows through them. */
-export function activationNodes(graph: Graph): string[] {
+function activationNodes(graph: Graph): string[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   return topologicalOrder(graph).filter((id) => (ACTIVATIONS as readonly string[]).includes(byId.get(id)!.op));
 }

@@ -44,7 +44,7 @@ function definedOnly(location: ErrorLocation): ErrorLocation {
   return Object.fromEntries(Object.entries(location).filter(([, v]) => v !== undefined)) as ErrorLocation;
 }
 
-export function formatGraphError(problem: string, where: ErrorLocation): string {
+function formatGraphError(problem: string, where: ErrorLocation): string {
   let place = where.file ?? "graph";
   if (where.line !== undefined) place += `:${where.line}${where.column !== undefined ? `:${where.column}` : ""}`;
   const parts: string[] = [];

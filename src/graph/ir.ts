@@ -52,17 +52,6 @@ export interface Graph {
   readonly training?: TrainingConfig;
 }
 
-/** Where a file's content came from; error messages start with it. */
-export interface Source {
-  readonly file: string;
-}
-
-export function nodeById(graph: Graph): Map<string, GraphNode> {
-  const map = new Map<string, GraphNode>();
-  for (const node of graph.nodes) map.set(node.id, node);
-  return map;
-}
-
 export function formatShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }

@@ -15,6 +15,8 @@ import { compileSchema } from "./schema-validator.js";
 export const OPTIMIZERS = ["adam", "rmsprop", "sgd"] as const;
 export const ACTIVATIONS = ["relu", "sigmoid", "tanh"] as const;
 export const LR_SCHEDULES = ["constant", "cosine"] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export type ScheduleName = (typeof LR_SCHEDULES)[number];
 
 /**
  * The largest batch_size. MNIST's training split holds 36,000 samples (60,000 less the test and

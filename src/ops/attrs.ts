@@ -1,7 +1,11 @@
 /** Attribute schemas shared by several ops. */
 import { Type } from "@sinclair/typebox";
 
-export const DIM_SYMBOL = "^[A-Za-z_][A-Za-z0-9_]*$";
+/** The schema of an op that takes no attributes, and the type of its (empty) attrs. */
+export const NO_ATTRS = Type.Object({}, { additionalProperties: false });
+export type NoAttrs = Record<string, never>;
+
+const DIM_SYMBOL = "^[A-Za-z_][A-Za-z0-9_]*$";
 
 /** A tensor shape in a graph file: sizes, or a symbol such as "batch" fixed when a plan is compiled. */
 export const ShapeAttr = Type.Array(

@@ -12,7 +12,7 @@ export const constant = defineOp({
   kernel:
     ({ attrs: { value } }) =>
     (_inputs, out) => {
-      // A plain loop: TypedArray.prototype.fill boxes a non-integer value now and then (the heap profiler saw it).
+      // A plain loop: TypedArray.prototype.fill may box a non-integer value, an allocation in a step that makes none otherwise.
       for (let k = 0; k < out.length; k++) out[k] = value;
     },
 });

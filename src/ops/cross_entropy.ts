@@ -15,10 +15,9 @@
  * with p/ε towards 0. softmax_cross_entropy, which works on the logits, is exact at any gap.
  */
 import { formatShape, sizeOf, type Shape } from "../graph/ir.js";
-import { NO_ATTRS, sameShapes } from "./elementwise.js";
+import { NO_ATTRS, type NoAttrs } from "./attrs.js";
+import { sameShapes } from "./elementwise.js";
 import { ShapeError, type FloatArray, type OpDefinition } from "./op.js";
-
-type NoAttrs = Record<string, never>;
 
 /** The smallest probability whose logarithm is taken (and by which the gradient divides): the dtype's smallest normal number. */
 export const PROBABILITY_FLOOR = { float32: 2 ** -126, float64: 2 ** -1022 } as const;

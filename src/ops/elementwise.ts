@@ -2,14 +2,11 @@
  * Builders for the elementwise ops, so that each op's file says only what is particular to it:
  * its formula and its gradient.
  */
-import { Type } from "@sinclair/typebox";
 import type { OpCheck } from "./check-hints.js";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
+import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { binaryKernel, broadcastShapes } from "./broadcast.js";
 import { ShapeError, type GradientRule, type OpDefinition } from "./op.js";
-
-export const NO_ATTRS = Type.Object({}, { additionalProperties: false });
-type NoAttrs = Record<string, never>;
 
 /** y = f(x), elementwise. */
 export function unaryOp(def: {

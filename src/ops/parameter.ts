@@ -6,7 +6,7 @@ import { Type } from "@sinclair/typebox";
 import { ShapeAttr } from "./attrs.js";
 import { ShapeError, defineOp } from "./op.js";
 
-export const INITIALIZERS = ["zeros", "he_normal", "xavier_normal", "normal"] as const;
+const INITIALIZERS = ["zeros", "he_normal", "xavier_normal", "normal"] as const;
 
 export const parameter = defineOp({
   name: "parameter",

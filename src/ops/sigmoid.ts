@@ -10,7 +10,7 @@ import { binaryOp, unaryOp } from "./elementwise.js";
  * is used. The naive 1 / (1 + e^(−x)) overflows e^(−x) to ∞ below x ≈ −709 and flushes results that are
  * still representable to 0; for large positive x both forms give exactly 1.
  */
-export function stableSigmoid(x: number): number {
+function stableSigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);

@@ -5,13 +5,12 @@
  * OUTPUT y: the backward node needs no exponential.
  */
 import { formatShape, sizeOf, type ConcreteShape, type Shape } from "../graph/ir.js";
-import { NO_ATTRS, sameShapes } from "./elementwise.js";
+import { NO_ATTRS, type NoAttrs } from "./attrs.js";
+import { sameShapes } from "./elementwise.js";
 import { ShapeError, type OpDefinition } from "./op.js";
 
-type NoAttrs = Record<string, never>;
-
 /** The shape rule of an op working on rows along the last axis: the input needs at least one axis. */
-export function rowsShape(x: Shape): Shape {
+function rowsShape(x: Shape): Shape {
   if (x.length === 0) throw new ShapeError(`the input must have at least one axis (the one the rows run along), got a scalar ${formatShape(x)}.`);
   return x;
 }

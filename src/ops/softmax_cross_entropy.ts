@@ -10,12 +10,10 @@
  * (instead of assuming it is 1) keeps the loss equal to cross_entropy(softmax(z), y) and its gradient exact
  * for any y, so the numerical gradient check holds even for labels that are not one-hot.
  */
-import { NO_ATTRS } from "./elementwise.js";
+import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { lossInputsShape, scalarShape } from "./cross_entropy.js";
 import type { OpDefinition } from "./op.js";
 import { lastAxisRows } from "./softmax.js";
-
-type NoAttrs = Record<string, never>;
 
 export const softmaxCrossEntropy: OpDefinition<NoAttrs> = {
   name: "softmax_cross_entropy",

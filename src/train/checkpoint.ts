@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
+import { sameShape } from "../graph/ir.js";
 import { OPTIMIZERS } from "../graph/training.js";
 import type { EpochMetrics } from "./run-folder.js";
 import { EpochMetricsSchema } from "./run-record.js";
@@ -180,10 +181,6 @@ export function loadCheckpoint(path: string): Checkpoint {
     progress,
     ...(meta.history ? { history: meta.history as EpochMetrics[] } : {}),
   };
-}
-
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** The index of the first NaN or ±∞, or −1. */

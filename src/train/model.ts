@@ -15,12 +15,12 @@ import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import { modelRoles, type ModelRoles } from "../graph-file/roles.js";
-import type { Graph } from "../graph/ir.js";
+import { sameShape, type Graph } from "../graph/ir.js";
 import { fillBatch } from "../data/batch.js";
 import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
-import { sameShape, type Checkpoint } from "./checkpoint.js";
+import type { Checkpoint } from "./checkpoint.js";
 import { OPTIMIZER_STATE_FACTOR } from "./optimizers.js";
 
 // What training needs of the graph (features, labels, a loss computed from both, probs): src/graph-file/roles.ts.
@@ -42,10 +42,12 @@ export class Model {
   readonly batchSize: number;
   readonly classes: number;
   readonly parameterIds: readonly string[];
-  private readonly train: Executor;
+  /** The executor of a training step at the full batch size: its arena holds the parameters the optimizer updates. */
+  private readonly trainingStep: Executor;
   private readonly trainGradients: readonly FloatArray[];
   private readonly trainParameters: readonly FloatArray[];
-  private readonly partial = new Map<number, Executor>();
+  /** The executors of the short last batches of an epoch, by their number of rows (made when first needed). */
+  private readonly shortBatchSteps = new Map<number, Executor>();
   private readonly evaluator: Executor;
   private readonly seed: number;
   /** Where the plans run: "ts" (the reference kernels) or "wasm" (WebAssembly SIMD kernels). */
@@ -79,25 +81,25 @@ export class Model {
     this.backward = differentiate(planned);
     this.batchSize = options.batchSize;
     let resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
-    let train: Executor;
+    let trainingStep: Executor;
     try {
-      train = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
+      trainingStep = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
     } catch (err) {
       // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
       // in JavaScript memory (each batch copied from there, as without `data`).
       if (!resident || !(err instanceof RangeError)) throw err;
       resident = undefined;
-      train = this.trainingExecutor(options.batchSize, options.seed, true);
+      trainingStep = this.trainingExecutor(options.batchSize, options.seed, true);
     }
-    this.train = train;
-    this.resident = resident && train.wasm ? new ResidentDataset(train.wasm, resident, options.batchSize) : undefined;
-    this.parameterIds = this.train.parameterIds();
-    this.trainParameters = this.parameterIds.map((id) => this.train.view(id));
-    this.trainGradients = this.parameterIds.map((id) => this.train.view(this.backward.gradients![id]!));
-    this.classes = this.train.value(this.roles.labels).shape[1]!;
+    this.trainingStep = trainingStep;
+    this.resident = resident && trainingStep.wasm ? new ResidentDataset(trainingStep.wasm, resident, options.batchSize) : undefined;
+    this.parameterIds = this.trainingStep.parameterIds();
+    this.trainParameters = this.parameterIds.map((id) => this.trainingStep.view(id));
+    this.trainGradients = this.parameterIds.map((id) => this.trainingStep.view(this.backward.gradients![id]!));
+    this.classes = this.trainingStep.value(this.roles.labels).shape[1]!;
     const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
     this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend, zeroSkip: this.zeroSkip });
-    initializeParameters(this.train, graph, options.seed);
+    initializeParameters(this.trainingStep, graph, options.seed);
   }
 
   /** The parameters (live views into the training arena) and their gradients after `step`. */
@@ -111,27 +113,27 @@ export class Model {
 
   /** Why the worker thread of the training arena stopped, if it did (training then ran on one thread). */
   get workerFailure(): string | undefined {
-    return this.train.wasm?.pool?.failure;
+    return this.trainingStep.wasm?.pool?.failure;
   }
 
   /** Resolved when the training arena's worker thread is up (at once without one): Executor.ready. */
   get ready(): Promise<void> {
-    return this.train.ready;
+    return this.trainingStep.ready;
   }
 
   /** What the training arena's worker thread has done: Executor.threadStats(). */
   threadStats(): ThreadStats {
-    return this.train.threadStats();
+    return this.trainingStep.threadStats();
   }
 
   /** Ends the worker thread of every arena (training then runs on the main thread alone); resolved when they have ended. */
   async close(): Promise<void> {
-    await Promise.all([this.train, this.evaluator, ...this.partial.values()].map((executor) => executor.close()));
+    await Promise.all([this.trainingStep, this.evaluator, ...this.shortBatchSteps.values()].map((executor) => executor.close()));
   }
 
   /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
   get optimizerArena(): WasmArena | undefined {
-    return this.train.wasm;
+    return this.trainingStep.wasm;
   }
 
   /** Number of values each parameter holds, in `parameterIds` order. */
@@ -141,7 +143,7 @@ export class Model {
 
   /** Each parameter's concrete shape, as the plan laid it out. */
   parameterShapes(): Map<string, readonly number[]> {
-    return new Map(this.parameterIds.map((id) => [id, this.train.value(id).shape]));
+    return new Map(this.parameterIds.map((id) => [id, this.trainingStep.value(id).shape]));
   }
 
   /**
@@ -157,15 +159,15 @@ export class Model {
     dropoutStep: number,
     prepare?: (x: FloatArray, rows: number) => void,
   ): { loss: number; correct: number } {
-    const executor = rows === this.batchSize ? this.train : this.partialExecutor(rows);
+    const executor = rows === this.batchSize ? this.trainingStep : this.shortBatchStep(rows);
     const x = executor.view(this.roles.features);
     const y = executor.view(this.roles.labels);
-    if (executor === this.train && this.resident?.data === data) this.resident.fill(order, start, rows, x, y, this.classes);
+    if (executor === this.trainingStep && this.resident?.data === data) this.resident.fill(order, start, rows, x, y, this.classes);
     else if (executor.wasm) fillBatchInPlace(executor.wasm, data, order, start, rows, x, y, this.classes);
     else fillBatch(data, order, start, rows, x, y, this.classes);
     prepare?.(x, rows);
     executor.run({ training: true, step: dropoutStep });
-    if (executor !== this.train) {
+    if (executor !== this.trainingStep) {
       // The gradients of a short last batch land in its own arena: bring them over for the optimizer.
       this.parameterIds.forEach((id, i) => this.trainGradients[i]!.set(executor.view(this.backward.gradients![id]!)));
     }
@@ -266,11 +268,11 @@ export class Model {
     });
   }
 
-  private partialExecutor(rows: number): Executor {
-    let executor = this.partial.get(rows);
+  private shortBatchStep(rows: number): Executor {
+    let executor = this.shortBatchSteps.get(rows);
     if (!executor) {
       executor = this.trainingExecutor(rows, this.seed);
-      this.partial.set(rows, executor);
+      this.shortBatchSteps.set(rows, executor);
     }
     this.copyParametersTo(executor);
     return executor;

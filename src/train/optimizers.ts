@@ -19,12 +19,11 @@ import { Split } from "../exec/backends/wasm/split.js";
 import type { WasmKernels } from "../exec/backends/wasm/module.js";
 import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
 import { UserError } from "../graph/errors.js";
+import type { OptimizerName } from "../graph/training.js";
 import type { FloatArray } from "../ops/op.js";
 
 /** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
 const SPLIT_PARAMETER_ELEMENTS = 32_768;
-
-export type OptimizerName = "sgd" | "adam" | "rmsprop";
 
 export interface OptimizerSettings {
   readonly optimizer: OptimizerName;
@@ -200,7 +199,7 @@ class Adam extends BaseOptimizer {
     // parameters after it to do as well. Each element is updated as by one thread.
     this.finishPending();
     const split = (this.splits[index] ??= new Split(n, 4, true, undefined, this.pool.alwaysShares));
-    const h = split.h;
+    const h = split.cut;
     const o = 4 * h;
     const started =
       split.begin() && this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);

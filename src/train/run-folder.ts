@@ -39,7 +39,7 @@ export interface EpochMetrics {
 const CHECKPOINTS = ["last.safetensors", "best.safetensors"] as const;
 
 /** Every file a run writes: a folder holding any of them holds a run, which a new run would overwrite. */
-export const RUN_FILES: readonly string[] = [
+const RUN_FILES: readonly string[] = [
   ...CHECKPOINTS,
   "config.json",
   "metrics.json",

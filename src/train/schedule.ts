@@ -3,7 +3,7 @@
  *   constant  α
  *   cosine    α·½(1 + cos(π·t/T)), from α down to 0 over the T steps of num_epochs (Loshchilov and Hutter's SGDR without restarts)
  */
-export type ScheduleName = "constant" | "cosine";
+import type { ScheduleName } from "../graph/training.js";
 
 export function learningRateAt(schedule: ScheduleName, base: number, step: number, totalSteps: number): number {
   if (schedule === "constant") return base;

@@ -47,7 +47,7 @@ function removeQuietly(path: string): void {
 }
 
 /** Flushes a directory's entries (a rename), where the platform can: Windows cannot open a directory. */
-export function syncDirectory(dir: string): void {
+function syncDirectory(dir: string): void {
   let fd: number;
   try {
     fd = openSync(dir, "r");

@@ -6,8 +6,10 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Command } from "commander";
 import { parseDecimal } from "../../cli/options.js";
 import { main } from "../../cli/program.js";
+import { addTrainingFlags, trainingOverrides } from "../../cli/training-flags.js";
 
 describe("numbers in decimal", () => {
   it.each([
@@ -68,6 +70,25 @@ describe("flags given a value that is not a decimal number, or no digit to predi
   it("predict with both says to choose", async () => {
     expect(await main(["predict", "some/run", "digit.png", "--index", "3"])).toBe(1);
     expect(stderr).toBe("graphnet: predict takes one digit: --index 3 or digit.png, not both.\n");
+  });
+});
+
+describe("training flags", () => {
+  const overrides = (argv: string[]) => trainingOverrides(addTrainingFlags(new Command()).exitOverride().parse(argv, { from: "user" }).opts());
+
+  it("set the training keys they name, whatever commander calls their attributes (--batch-size: batchSize)", () => {
+    expect(overrides(["--batch-size", "32", "--lr", "0.01", "--activations", "relu, tanh", "--dropout", "--no-augment", "--lr-schedule", "cosine"])).toEqual({
+      batch_size: 32,
+      learning_rate: 0.01,
+      activation_functions: ["relu", "tanh"],
+      use_dropout: true,
+      use_data_augmentation: false,
+      lr_schedule: "cosine",
+    });
+  });
+
+  it("with a value the training schema refuses are reported under the flag's name", () => {
+    expect(() => overrides(["--batch-size", "0"])).toThrow(/^--batch-size: /);
   });
 });
 

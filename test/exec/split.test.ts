@@ -9,7 +9,7 @@ import type { WasmPool } from "../../src/exec/backends/wasm/pool.js";
 /** Runs `steps` shared runs where the main thread takes mainPace ms per unit and the worker workerPace. */
 function settle(split: Split, units: number, mainPace: number, workerPace: number, steps: number): void {
   for (let s = 0; s < steps; s++) {
-    const [main, worker] = [split.h * mainPace, (units - split.h) * workerPace];
+    const [main, worker] = [split.cut * mainPace, (units - split.cut) * workerPace];
     split.ranShared(Math.max(main, worker), main, worker);
   }
 }
@@ -20,10 +20,10 @@ const record = (split: Split, main: number, worker: number) => split.ranShared(M
 describe("a Split", () => {
   it("starts at half, in whole blocks; at least one block each", () => {
     expect(() => new Split(7, 4)).toThrow(/at least 2 blocks of 4/);
-    expect(new Split(8, 4).h).toBe(4);
-    expect(new Split(256, 4).h).toBe(128);
-    expect(new Split(784, 2).h).toBe(392);
-    expect(new Split(37, 4).h).toBe(16);
+    expect(new Split(8, 4).cut).toBe(4);
+    expect(new Split(256, 4).cut).toBe(128);
+    expect(new Split(784, 2).cut).toBe(392);
+    expect(new Split(37, 4).cut).toBe(16);
   });
 
   it("moves the cut to where both halves end together", () => {
@@ -31,23 +31,23 @@ describe("a Split", () => {
     // take 0.55 of the units for both to end together.
     const split = new Split(784, 2);
     settle(split, 784, 1, 1.1, 200);
-    const h = split.h;
+    const h = split.cut;
     expect(Math.abs(h / 784 - 1.1 / 2.1)).toBeLessThan(0.01);
     // And it stays there.
     settle(split, 784, 1, 1.1, 50);
-    expect(Math.abs(split.h - h)).toBeLessThanOrEqual(4);
+    expect(Math.abs(split.cut - h)).toBeLessThanOrEqual(4);
   });
 
   it("is moved little by one wild measurement (a preempted thread), and keeps both threads busy", () => {
     const split = new Split(256, 4);
     settle(split, 256, 1, 1, 50);
-    const before = split.h;
+    const before = split.cut;
     record(split, before * 1, (256 - before) * 1000);
-    expect(Math.abs(split.h - before)).toBeLessThanOrEqual(4);
+    expect(Math.abs(split.cut - before)).toBeLessThanOrEqual(4);
     // A worker that is always far slower still keeps 30 % of the work.
     settle(split, 256, 1, 1000, 500);
-    expect(split.h).toBeLessThanOrEqual(Math.ceil(0.7 * 256));
-    expect(split.h).toBeGreaterThanOrEqual(Math.floor((0.3 * 256) / 4) * 4);
+    expect(split.cut).toBeLessThanOrEqual(Math.ceil(0.7 * 256));
+    expect(split.cut).toBeGreaterThanOrEqual(Math.floor((0.3 * 256) / 4) * 4);
   });
 
   it("ignores runs that tell nothing (a half not timed)", () => {
@@ -55,7 +55,7 @@ describe("a Split", () => {
     record(split, 0, 5);
     record(split, 5, 0);
     record(split, Number.NaN, 5);
-    expect(split.h).toBe(50);
+    expect(split.cut).toBe(50);
   });
 
   it("runs shared while that is faster, tries alone now and then, and runs alone once that is faster", () => {
@@ -125,7 +125,7 @@ describe("a Split", () => {
     }
     expect(shared).toBeGreaterThan(2000 / 16 - 5);
     expect(shared).toBeLessThan(2000 / 16 + 20);
-    expect(split.h).toBe(128);
+    expect(split.cut).toBe(128);
   });
 
   it("always cuts at a multiple of its block, within the units", () => {
@@ -138,10 +138,10 @@ describe("a Split", () => {
         (units, block, runs) => {
           const split = new Split(units, block);
           const expectWholeBlocks = () => {
-            expect(split.h % block).toBe(0);
-            expect(split.h).toBeGreaterThan(0);
-            expect(split.h).toBeLessThan(units);
-            expect(units - split.h).toBeGreaterThanOrEqual(block);
+            expect(split.cut % block).toBe(0);
+            expect(split.cut).toBeGreaterThan(0);
+            expect(split.cut).toBeLessThan(units);
+            expect(units - split.cut).toBeGreaterThanOrEqual(block);
           };
           expectWholeBlocks();
           for (const [main, worker] of runs) {

@@ -594,7 +594,7 @@ describe("optimizers update in one WebAssembly pass, as the plain loops do", () 
     const arena = allocateWasmArena(2 * 200, 0, 2 * 200);
     let offset = 0;
     const view = (n: number) => {
-      const v = arena.arena.subarray(offset, offset + n);
+      const v = arena.planValues.subarray(offset, offset + n);
       offset += Math.ceil(n / 16) * 16;
       return v;
     };
@@ -627,7 +627,7 @@ describe("a kernel split between two threads at any cut", () => {
   // one-call result bit for bit. Checked on one thread, calling the kernel for [0, h) and then [h, end).
   it("products by rows (dense, zero-skipping, a fed batch's two partial sums), Xᵀ·δ by pairs of pixels, and Adam", () => {
     const [m, k, n] = [37, 45, 19];
-    const { kernels, arena: f32, scratch } = allocateWasmArena(m * k + k * n + 2 * m * n + 4 * 103 + 64, 12 * 64, 0);
+    const { kernels, planValues: f32, scratch } = allocateWasmArena(m * k + k * n + 2 * m * n + 4 * 103 + 64, 12 * 64, 0);
     const rng = lcg(77);
     const byte = (element: number) => f32.byteOffset + 4 * element;
     // A: m × k, 70 % zeros; B: k × n (Aᵀ·B reads its first m rows); C: the product.
@@ -696,8 +696,8 @@ describe("Adam with a worker thread", () => {
     /** `steps` steps; on 2 threads, each big parameter's update shared with the worker (sharing "always"). */
     const train = async (threads: number, steps: number) => {
       const arena = allocateWasmArena(2 * total, 0, 2 * total, threads, 0, "always");
-      const ws = sizes.map((n, i) => arena.arena.subarray(offsets[i]!, offsets[i]! + n));
-      const gs = sizes.map((n, i) => arena.arena.subarray(total + offsets[i]!, total + offsets[i]! + n));
+      const ws = sizes.map((n, i) => arena.planValues.subarray(offsets[i]!, offsets[i]! + n));
+      const gs = sizes.map((n, i) => arena.planValues.subarray(total + offsets[i]!, total + offsets[i]! + n));
       const next = lcg(3);
       const rng = () => next() - 0.5;
       for (const w of ws) w.set(Float32Array.from(w, rng));
@@ -756,8 +756,8 @@ describe("filling a batch in WebAssembly memory", () => {
     const data = mnist();
     const order = Uint32Array.from([5, 70_000 - 1, 0, 12_345, 3]);
     const arena = allocateWasmArena(5 * 784 + 5 * 10, 5 * 784, 0);
-    const x = arena.arena.subarray(0, 4 * 784);
-    const y = arena.arena.subarray(5 * 784, 5 * 784 + 40);
+    const x = arena.planValues.subarray(0, 4 * 784);
+    const y = arena.planValues.subarray(5 * 784, 5 * 784 + 40);
     const xr = new Float32Array(4 * 784);
     const yr = new Float32Array(40);
     fillBatchInPlace(arena, data, order, 1, 4, x, y, 10);
@@ -775,8 +775,8 @@ describe("filling a batch in WebAssembly memory", () => {
     // the batch is big enough to split.
     const arena = allocateWasmArena(rows * (f + k), 0, ResidentDataset.reservedElements(data, rows), threads, 0, "always");
     const resident = new ResidentDataset(arena, data, rows);
-    const x = arena.arena.subarray(0, rows * f);
-    const y = arena.arena.subarray(rows * f, rows * (f + k));
+    const x = arena.planValues.subarray(0, rows * f);
+    const y = arena.planValues.subarray(rows * f, rows * (f + k));
     const xr = new Float32Array(rows * f);
     const yr = new Float32Array(rows * k);
     resident.fill(order, start, rows, x, y, k);
@@ -847,17 +847,17 @@ describe("filling a batch in WebAssembly memory", () => {
     >[0];
     const arena = allocateWasmArena(2 * 259, 2 * 259, 0);
     const xr = new Float32Array(2 * 259);
-    fillBatchInPlace(arena, data, [1, 0], 0, 2, arena.arena, null, 2);
+    fillBatchInPlace(arena, data, [1, 0], 0, 2, arena.planValues, null, 2);
     fillBatch(data, [1, 0], 0, 2, xr, null, 2);
-    expect(Array.from(arena.arena)).toEqual(Array.from(xr));
+    expect(Array.from(arena.planValues)).toEqual(Array.from(xr));
   });
 });
 
 describe("a NaN is not flushed away", () => {
   it("Adam keeps a NaN gradient's NaN in the weight, as the reference does", () => {
     const arena = allocateWasmArena(64, 0, 64);
-    const w = arena.arena.subarray(0, 6);
-    const g = arena.arena.subarray(16, 22);
+    const w = arena.planValues.subarray(0, 6);
+    const g = arena.planValues.subarray(16, 22);
     w.set([1, 2, 3, 4, 5, 6]);
     g.set([NaN, 1e-30, 0, 0.5, NaN, 1]);
     const settings: OptimizerSettings = REPORT_ADAM;
@@ -1051,8 +1051,8 @@ describe("counting right predictions in WebAssembly", () => {
   it("as the JavaScript loop: the first of equal largest probabilities, NaNs losing every comparison", () => {
     const [rows, k] = [200, 7];
     const arena = allocateWasmArena(2 * rows * k, 0, 0);
-    const probs = arena.arena.subarray(0, rows * k);
-    const labels = arena.arena.subarray(rows * k, 2 * rows * k);
+    const probs = arena.planValues.subarray(0, rows * k);
+    const labels = arena.planValues.subarray(rows * k, 2 * rows * k);
     const rng = lcg(5);
     // Few distinct values, so ties are common; some NaNs.
     probs.set(Float32Array.from(probs, () => (rng() < 0.05 ? NaN : Math.floor(rng() * 4) / 4)));

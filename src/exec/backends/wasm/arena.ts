@@ -13,7 +13,7 @@ import { WasmPool, type Sharing } from "./pool.js";
 const PAGE_BYTES = 65536;
 const ALIGN_BYTES = 64;
 /** Bytes of the block through which the main thread and a worker hand jobs over. */
-export const CONTROL_BYTES = 256;
+const CONTROL_BYTES = 256;
 
 /** What the worker pool needs of an arena. */
 export interface WasmArenaMemory {
@@ -24,8 +24,8 @@ export interface WasmArenaMemory {
 
 export interface WasmArena extends WasmArenaMemory {
   readonly kernels: WasmKernels;
-  /** The plan's arena, float32, starting at a page boundary. */
-  readonly arena: Float32Array;
+  /** The plan's values (the executor's arena), float32, starting at a page boundary. */
+  readonly planValues: Float32Array;
   /** The whole memory as bytes. */
   readonly bytes: Uint8Array;
   /**
@@ -70,7 +70,7 @@ export function allocateWasmArena(
     pool,
     memory,
     kernels,
-    arena: new Float32Array(memory.buffer, arenaByte, arenaElements),
+    planValues: new Float32Array(memory.buffer, arenaByte, arenaElements),
     bytes: new Uint8Array(memory.buffer),
     scratch,
     workerScratch,

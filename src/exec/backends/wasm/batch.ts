@@ -42,8 +42,8 @@ export const RESIDENT_DATASET_MAX_BYTES = 1 << 30;
 /**
  * A dataset copied once into the training arena's WebAssembly memory, so that a batch is gathered and
  * scaled by one kernel call (split with the worker thread when there is one), with no JavaScript copy per
- * sample: copying a sample's 784 bytes from JavaScript costs ≈ 250 ns of call overhead, 64 µs of a step
- * at batch 256. The values are fillBatch's, bit for bit.
+ * sample: copying sample by sample from JavaScript pays a call's overhead for each one, which adds up to
+ * a noticeable share of a step. The values are fillBatch's, bit for bit.
  */
 export class ResidentDataset {
   private readonly images: number;
@@ -105,7 +105,7 @@ export class ResidentDataset {
     const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitOf(rows, byFeatures) : undefined;
     // The worker's part: rows [r, rows) × features [f, features), with their one-hot labels when it has
     // whole rows; the main thread's: rows [0, r) × all features, or all rows × features [0, f).
-    const r = split && !byFeatures ? split.h : 0;
+    const r = split && !byFeatures ? split.cut : 0;
     const f = split && byFeatures ? featureCut(features) : 0;
     const started =
       split !== undefined &&

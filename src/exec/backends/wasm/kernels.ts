@@ -6,7 +6,7 @@
  *
  * Every one of them is held equal to the reference kernel by test/exec/wasm-backend.test.ts.
  */
-import { sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
+import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
@@ -51,8 +51,6 @@ export type FastKernelFactory = (spec: KernelSpec<Attrs>, context: FastKernelCon
 
 const at = (view: FloatArray) => view.byteOffset;
 
-const sameShape = (a: ConcreteShape, b: ConcreteShape) => a.length === b.length && a.every((d, i) => d === b[i]);
-
 /** A rows × n matrix over the trailing dims, for ops acting along the last axis. */
 function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
   const n = shape.length === 0 ? 1 : shape[shape.length - 1]!;
@@ -91,8 +89,9 @@ export function featureCut(features: number): number {
 
 /**
  * Kernels with less work than this (multiply-adds or values) keep their cut in the middle: their parts
- * take a few microseconds, too little for the two threads' own timings to say where the cut belongs
- * (at batch 16, a learned cut gave the worker 12 of 16 rows of a dense product, and the step was slower).
+ * take a few microseconds, too little for the two threads' own timings to say where the cut belongs (a
+ * hand-over or a cache miss outweighs the work, and a cut learned from such noise can leave one thread
+ * most of the rows).
  */
 const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
 
@@ -101,7 +100,7 @@ const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
  * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
  * from LEARN_CUT_MIN_ELEMENTS on.
  */
-export function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
+function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
   if (!pool || elements < minElements || units < 2 * block) return undefined;
   return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS, undefined, pool.alwaysShares);
 }
@@ -117,7 +116,7 @@ function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernel
   const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
   if (!split) return ([x], out) => run(at(x!), at(out), len);
   return ([x], out) => {
-    const [px, po, h] = [at(x!), at(out), split.h];
+    const [px, po, h] = [at(x!), at(out), split.cut];
     const started = split.begin() && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
     run(px, po, started ? h : len);
     split.end(pool, started);
@@ -130,7 +129,7 @@ function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernel
   const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
   if (!split) return ([a, b], out) => run(at(a!), at(b!), at(out), len);
   return ([a, b], out) => {
-    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.h];
+    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.cut];
     const started = split.begin() && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
     run(pa, pb, po, started ? h : len);
     split.end(pool, started);
@@ -165,7 +164,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
     const split = splitRows(4);
     if (!split) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
     return (pa: number, pb: number, pc: number) => {
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
       kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
       split.end(pool, started);
@@ -174,8 +173,8 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   if (tb) {
     if (ta) return undefined;
     // A·Bᵀ: B (n × k, a weight) transposed into the scratch space, then the dense product. Its 4 × 8 block
-    // reuses each load more than dot products of rows do: ≈ 20 % faster on the report's network, 2.5×
-    // where k is the 10 classes. (The executor sizes the scratch space for it.)
+    // reuses each load more than dot products of rows do, most where k is small (the 10 classes of the
+    // last layer's backward product). (The executor sizes the scratch space for it.)
     const product = dense(k, 1);
     return ([A, B], C) => {
       kernels.transpose(at(B!), scratch, n, k);
@@ -193,7 +192,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
       const pa = at(A!);
       const pb = at(B!);
       const pc = at(C);
-      const h = split.h;
+      const h = split.cut;
       const started =
         split.begin() && pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
       kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
@@ -221,14 +220,15 @@ export const FEATURE_SPLIT_MAX_ROWS = 128;
  * when their own Split finds that pays). Each
  * thread then reads only the features of the batch it filled itself (ResidentDataset.fill cuts them at
  * the same h) and only rows [0, h) or [h, k) of W — about the rows its part of the weight gradient Aᵀ·δ
- * computes and its part of the optimizer's update writes. Split by samples, each core reads every step
- * the W its partner has just updated (400 KB for MNIST): little cost while this VM's two cores are close,
- * much when they are far apart — a batch of 16 then ran no faster on two threads than on one (0.13 ms a
- * step; 0.11 shared by features).
+ * computes and its part of the optimizer's update writes. Split by samples, each core would read every
+ * step the W its partner has just updated (400 KB for MNIST): little cost while two cores share a cache,
+ * much when they are far apart (on a shared host), and for a small batch that crossing outweighs the
+ * work a second thread takes over.
  *
  * Shared by rows (bigger batches): each thread computes both partial sums of its rows and adds them
- * (matmulTwoParts). For a batch of 256 the partial sums that cross between the threads when shared by
- * features (128 KB) cost more than W's crossing saves while the cores are close (~10 µs of 0.55 ms).
+ * (matmulTwoParts). Shared by features, the partial sums would cross between the threads instead of W,
+ * and they grow with the batch (128 KB at 256 rows): above FEATURE_SPLIT_MAX_ROWS they cost more than
+ * W's crossing.
  */
 function fedBatchProduct(m: number, k: number, n: number, context: FastKernelContext, bias: number, reluDelta: number): Kernel {
   const { kernels, scratch, workerScratch, zeroSkip, pool, partials } = context;
@@ -238,7 +238,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     const split = splitFor(m, 1, m * k * n, SPLIT_MACS, pool);
     if (!split) return ([A, B], C) => kernels.matmulTwoParts(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
     return ([A, B], C) => {
-      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.h];
+      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.cut];
       const o = 4 * r * n;
       const started =
         split.begin() && pool!.start(JOB.matmulTwoParts, pa + 4 * r * k, pb, pc + o, partials + o, m - r, k, n, h, workerScratch, sparse, bias, reluDelta);
@@ -266,7 +266,7 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     if (!started) partial(pa, pb, partials, h, k - h, scratch);
     if (parts) parts.end(pool, started);
     if (!rows) return kernels.addPartials(pc, partials, pc, m, n, bias, reluDelta);
-    const r = rows.h;
+    const r = rows.cut;
     const adding = rows.begin() && pool!.start(JOB.addPartials, pc + 4 * r * n, partials + 4 * r * n, pc + 4 * r * n, m - r, n, bias, reluDelta);
     kernels.addPartials(pc, partials, pc, adding ? r : m, n, bias, reluDelta);
     rows.end(pool, adding);
@@ -291,7 +291,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
       const [x, bias] = biasFirst ? [at(inputs[1]!), at(inputs[0]!)] : [at(inputs[0]!), at(inputs[1]!)];
       const po = at(out);
       if (!split) return kernels.addBias(x, bias, po, rows, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
       kernels.addBias(x, bias, po, started ? h : rows, n);
       split.end(pool, started);
@@ -312,7 +312,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([v], out) => {
       const [pv, po] = [at(v!), at(out)];
       if (!split) return kernels.sumRows(pv, po, rows, n, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
       kernels.sumRows(pv, po, rows, started ? h : n, n);
       split.end(pool, started);
@@ -333,7 +333,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([z], out) => {
       const [pz, po] = [at(z!), at(out)];
       if (!split) return kernels.softmax(pz, po, rows, n);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
       kernels.softmax(pz, po, started ? h : rows, n);
       split.end(pool, started);
@@ -363,7 +363,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([z, y, dL], out) => {
       const [pz, py, po] = [at(z!), at(y!), at(out)];
       if (!split) return kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, rows, n, m);
-      const h = split.h;
+      const h = split.cut;
       const started = split.begin() && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
       kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
       split.end(pool, started);

@@ -88,16 +88,6 @@ export interface WasmKernels {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** Whether this JavaScript engine runs WebAssembly SIMD (Node 16.4 and later do). */
-export function wasmSimdSupported(): boolean {
-  try {
-    module();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function module(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
   return compiled;

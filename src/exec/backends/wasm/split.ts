@@ -2,19 +2,20 @@
  * Whether, and where, a kernel is split between the main thread and the worker — learned from how long
  * its runs take.
  *
- * Where: halves of equal size are not always equal work. The bottom half of an MNIST digit has ~10 %
- * more nonzero pixels than the top half, so the worker's half of the first layer's weight gradient (pixel
- * rows [h, 784)) took ~12 µs longer than the main thread's at batch 256, and the main thread waited; the
- * two cores may also differ (what each has in its cache, a neighbour on the host). A balanced Split keeps
- * the main thread's fraction of the units and moves it, a little each time, toward the cut that would
- * have made the last two parts end together; a part slowed down by the machine (a preempted thread) moves
- * it only a little.
+ * Where: halves of equal size are not always equal work. A zero-skipping kernel's work follows the data
+ * (the bottom half of an MNIST digit has more nonzero pixels than the top half, so the worker's half of
+ * the first layer's weight gradient, pixel rows [cut, 784), is the longer one), and the two cores may
+ * differ (what each has in its cache, a neighbour on a shared host). A balanced Split keeps the main
+ * thread's fraction of the units and moves it, a little each time, toward the cut that would have made
+ * the last two parts end together; a part slowed down by the machine (a preempted thread) moves it only a
+ * little.
  *
- * Whether: a hand-over costs a few cache-line trips between the cores. On this shared VM the two virtual
- * cores are sometimes far apart (a round trip of ~500 ns instead of ~100 ns, for seconds to minutes), and
- * then splitting the small kernels of a batch of 16 made a step slower than one thread alone (0.160 against
- * 0.130 ms). So a Split times its runs both ways — shared, and alone on the main thread — and runs the
- * faster way, trying the other now and then: often while the two are close, rarely once one is far ahead.
+ * Whether: a hand-over costs a few cache-line trips between the cores, and on a shared host (a virtual
+ * machine) two cores can be far apart for seconds to minutes at a time, which makes each trip several
+ * times longer. Then a small kernel's part saves less than its hand-over costs, and a step of a small batch
+ * runs slower shared than on one thread; which way wins depends on the machine and changes while it runs.
+ * So a Split times its runs both ways — shared, and alone on the main thread — and runs the faster way,
+ * trying the other now and then: often while the two are close, rarely once one is far ahead.
  *
  * Only kernels whose every output element is computed by one thread, the same way wherever the cut falls
  * and whoever runs it, use a Split: the results depend on neither. (A kernel whose parts must stay fixed,
@@ -47,7 +48,7 @@ const WAITED_MS = 0.001;
 
 export class Split {
   private fraction = 0.5;
-  private cut: number;
+  private mainUnits: number;
   /** The last RECENT runs' times, shared and alone (ms, NaN until measured), and each way's shortest. */
   private readonly sharedRuns = new Float64Array(RECENT).fill(Number.NaN);
   private readonly aloneRuns = new Float64Array(RECENT).fill(Number.NaN);
@@ -76,21 +77,21 @@ export class Split {
     private readonly always = false,
   ) {
     if (!(units >= 2 * block && block >= 1)) throw new Error(`a Split cuts at least 2 blocks of ${block}, not ${units} units`);
-    this.cut = this.cutAt(0.5);
+    this.mainUnits = this.cutAt(0.5);
   }
 
   /**
    * A Split that only decides whether to share, for a kernel whose parts are fixed by what it computes
    * (a fed batch's two partial sums, the loss summed in two halves, a fill cut where the product cuts
-   * its batch): its `h` is not used.
+   * its batch): its `cut` is not used.
    */
   static whether(always = false): Split {
     return new Split(2, 1, false, undefined, always);
   }
 
-  /** The main thread takes units [0, h), the worker [h, units). */
-  get h(): number {
-    return this.cut;
+  /** The main thread takes units [0, cut), the worker [cut, units). */
+  get cut(): number {
+    return this.mainUnits;
   }
 
   /**
@@ -151,16 +152,16 @@ export class Split {
   }
 
   private rebalance(mainMs: number, workerMs: number): void {
-    const h = this.cut;
+    const cut = this.mainUnits;
     if (!(mainMs > 0 && workerMs > 0)) return;
     // Per unit, each thread's pace; the cut where both parts end together.
-    const mainPace = mainMs / h;
-    const workerPace = workerMs / (this.units - h);
+    const mainPace = mainMs / cut;
+    const workerPace = workerMs / (this.units - cut);
     const even = workerPace / (mainPace + workerPace);
     if (!(even >= 0 && even <= 1)) return; // an infinite or NaN pace: nothing to learn
     const move = Math.max(-MAX_MOVE, Math.min(MAX_MOVE, RATE * (even - this.fraction)));
     this.fraction = Math.max(LOWEST, Math.min(HIGHEST, this.fraction + move));
-    this.cut = this.cutAt(this.fraction);
+    this.mainUnits = this.cutAt(this.fraction);
   }
 
   private cutAt(fraction: number): number {
