@@ -41,7 +41,7 @@ export const BACKWARD_ID_PREFIX = "grad/";
 export const BACKWARD_NODE_ID_PATTERN = "^grad/[A-Za-z0-9_.@+#/-]+$";
 
 /** Either kind of id: what a node id may look like in a differentiated graph. */
-export const ANY_NODE_ID_PATTERN = `^(?:${NODE_ID_PATTERN.slice(1, -1)}|${BACKWARD_NODE_ID_PATTERN.slice(1, -1)})$`;
+const ANY_NODE_ID_PATTERN = `^(?:${NODE_ID_PATTERN.slice(1, -1)}|${BACKWARD_NODE_ID_PATTERN.slice(1, -1)})$`;
 
 type Schema = Record<string, unknown>;
 
