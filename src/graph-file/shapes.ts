@@ -11,7 +11,6 @@ import { topologicalOrder } from "../graph/topology.js";
 /** Tensors larger than this are refused at validation: a typo such as 78400000 should not eat the machine. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;
 
-
 /**
  * Shapes of all nodes. The graph must already be structurally valid (known ops, existing inputs, no cycle);
  * `order`, its topological order when the caller has it already.
