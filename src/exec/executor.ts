@@ -6,10 +6,13 @@ import { GraphError } from "../graph/errors.js";
 import { formatShape } from "../graph/ir.js";
 import type { FloatArray, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
+import type { Dataset } from "../data/mnist.js";
 import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
+import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./backends/wasm/batch.js";
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
 import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
 import type { Sharing, ThreadStats } from "./backends/wasm/pool.js";
+import { referenceBatches, type Batches } from "./batches.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
 export type { Sharing, ThreadStats };
@@ -43,6 +46,13 @@ export interface ExecutorOptions {
    * the machine schedules the threads; slower on a busy machine.
    */
   readonly sharing?: Sharing;
+  /**
+   * wasm: a dataset to copy once into the arena's memory (after `reserveElements`), from which
+   * `batches.fill` then gathers batches of up to `maxRows` rows by one kernel call instead of copying
+   * sample by sample from JavaScript. A dataset over 1 GiB, or one that would take the memory past
+   * WebAssembly's 4 GiB, stays in JavaScript memory (its batches filled as any other dataset's).
+   */
+  readonly resident?: { readonly data: Dataset; readonly maxRows: number };
 }
 
 export interface RunOptions {
@@ -70,6 +80,8 @@ export class Executor {
   readonly wasm: WasmArena | undefined;
   /** Ids of the nodes that run a fast (WebAssembly) kernel, in plan order. */
   readonly fastNodes: readonly string[];
+  /** Filling this executor's fed views with a dataset's batches, and counting right answers, the backend's way. */
+  readonly batches: Batches;
 
   constructor(plan: Plan, options: ExecutorOptions = {}) {
     this.plan = plan;
@@ -77,10 +89,25 @@ export class Executor {
     const scratch = this.backend === "wasm" ? wasmScratchBytes(plan) : undefined;
     if (scratch) {
       const threads = options.threads ?? 1;
-      this.wasm = allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements ?? 0, threads, threads > 1 ? scratch.worker : 0, options.sharing);
-      this.arena = this.wasm.planValues;
+      const allocate = (residentElements: number) =>
+        allocateWasmArena(plan.arenaElements, scratch.main, (options.reserveElements ?? 0) + residentElements, threads, threads > 1 ? scratch.worker : 0, options.sharing);
+      let resident = options.resident && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
+      let wasm: WasmArena;
+      try {
+        wasm = allocate(resident ? ResidentDataset.reservedElements(resident.data, resident.maxRows) : 0);
+      } catch (err) {
+        // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
+        // in JavaScript memory.
+        if (!resident || !(err instanceof RangeError)) throw err;
+        resident = undefined;
+        wasm = allocate(0);
+      }
+      this.wasm = wasm;
+      this.arena = wasm.planValues;
+      this.batches = wasmBatches(wasm, resident && new ResidentDataset(wasm, resident.data, resident.maxRows));
     } else {
       this.wasm = undefined;
+      this.batches = referenceBatches;
       this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
     }
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));

@@ -8,7 +8,6 @@
  */
 import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
-import type { WasmArena } from "../exec/backends/wasm/arena.js";
 import { Executor, type BackendName, type Sharing, type ThreadStats } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import { compilePlan } from "../exec/plan.js";
@@ -16,8 +15,7 @@ import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import { modelRoles, type ModelRoles } from "../graph-file/roles.js";
 import { sameShape, type Graph } from "../graph/ir.js";
-import { fillBatch } from "../data/batch.js";
-import { fillBatchInPlace, RESIDENT_DATASET_MAX_BYTES, ResidentDataset } from "../exec/backends/wasm/batch.js";
+import { argmax } from "../exec/batches.js";
 import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
 import type { Checkpoint } from "./checkpoint.js";
@@ -55,8 +53,6 @@ export class Model {
   private readonly zeroSkip: boolean;
   private readonly threads: number;
   private readonly sharing: Sharing | undefined;
-  /** On the wasm backend, the training data copied into the training arena's memory. */
-  private readonly resident: ResidentDataset | undefined;
 
   /**
    * `backend`: "ts" (default) or "wasm"; on wasm, `zeroSkip` (default true) skips the zero pixels in the
@@ -80,19 +76,7 @@ export class Model {
     this.roles = modelRoles(planned);
     this.backward = differentiate(planned);
     this.batchSize = options.batchSize;
-    let resident = this.backend === "wasm" && options.data && options.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.data : undefined;
-    let trainingStep: Executor;
-    try {
-      trainingStep = this.trainingExecutor(options.batchSize, options.seed, true, resident ? ResidentDataset.reservedElements(resident, options.batchSize) : 0);
-    } catch (err) {
-      // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
-      // in JavaScript memory (each batch copied from there, as without `data`).
-      if (!resident || !(err instanceof RangeError)) throw err;
-      resident = undefined;
-      trainingStep = this.trainingExecutor(options.batchSize, options.seed, true);
-    }
-    this.trainingStep = trainingStep;
-    this.resident = resident && trainingStep.wasm ? new ResidentDataset(trainingStep.wasm, resident, options.batchSize) : undefined;
+    this.trainingStep = this.trainingExecutor(options.batchSize, options.seed, true, options.data);
     this.parameterIds = this.trainingStep.parameterIds();
     this.trainParameters = this.parameterIds.map((id) => this.trainingStep.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.trainingStep.view(this.backward.gradients![id]!));
@@ -113,7 +97,7 @@ export class Model {
 
   /** Why the worker thread of the training arena stopped, if it did (training then ran on one thread). */
   get workerFailure(): string | undefined {
-    return this.trainingStep.wasm?.pool?.failure;
+    return this.trainingStep.threadStats().failure;
   }
 
   /** Resolved when the training arena's worker thread is up (at once without one): Executor.ready. */
@@ -132,7 +116,7 @@ export class Model {
   }
 
   /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
-  get optimizerArena(): WasmArena | undefined {
+  get optimizerArena(): Executor["wasm"] {
     return this.trainingStep.wasm;
   }
 
@@ -162,9 +146,7 @@ export class Model {
     const executor = rows === this.batchSize ? this.trainingStep : this.shortBatchStep(rows);
     const x = executor.view(this.roles.features);
     const y = executor.view(this.roles.labels);
-    if (executor === this.trainingStep && this.resident?.data === data) this.resident.fill(order, start, rows, x, y, this.classes);
-    else if (executor.wasm) fillBatchInPlace(executor.wasm, data, order, start, rows, x, y, this.classes);
-    else fillBatch(data, order, start, rows, x, y, this.classes);
+    executor.batches.fill(data, order, start, rows, x, y, this.classes);
     prepare?.(x, rows);
     executor.run({ training: true, step: dropoutStep });
     if (executor !== this.trainingStep) {
@@ -173,7 +155,7 @@ export class Model {
     }
     return {
       loss: executor.view(this.roles.loss)[0]!,
-      correct: countCorrect(executor.view(this.roles.probs), y, rows, this.classes, executor.wasm),
+      correct: executor.batches.countCorrect(executor.view(this.roles.probs), y, rows, this.classes),
     };
   }
 
@@ -188,8 +170,7 @@ export class Model {
     let correct = 0;
     for (let start = 0; start < indices.length; start += EVAL_BATCH) {
       const rows = Math.min(EVAL_BATCH, indices.length - start);
-      if (this.evaluator.wasm) fillBatchInPlace(this.evaluator.wasm, data, indices, start, rows, x, null, k);
-      else fillBatch(data, indices, start, rows, x, null, k);
+      this.evaluator.batches.fill(data, indices, start, rows, x, null, k);
       this.evaluator.run({ training: false });
       for (let r = 0; r < rows; r++) {
         const label = data.labels[indices[start + r]!]!;
@@ -253,7 +234,8 @@ export class Model {
     });
   }
 
-  private trainingExecutor(batch: number, seed: number, main = false, residentElements = 0): Executor {
+  /** `resident`: for the main one, the dataset its batches will come from (see ExecutorOptions.resident). */
+  private trainingExecutor(batch: number, seed: number, main = false, resident?: Dataset): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" });
     return new Executor(plan, {
@@ -262,7 +244,8 @@ export class Model {
       zeroSkip: this.zeroSkip,
       // The main training arena also holds the optimizer's state, beside the parameters it updates, and
       // the resident dataset.
-      reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements + residentElements : 0,
+      reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements : 0,
+      ...(main && resident ? { resident: { data: resident, maxRows: batch } } : {}),
       threads: main ? this.threads : 1,
       ...(this.sharing ? { sharing: this.sharing } : {}),
     });
@@ -281,18 +264,4 @@ export class Model {
   private copyParametersTo(target: Executor): void {
     for (const [i, id] of this.parameterIds.entries()) target.view(id).set(this.trainParameters[i]!);
   }
-}
-
-function argmax(values: FloatArray, offset: number, k: number): number {
-  let best = 0;
-  for (let j = 1; j < k; j++) if (values[offset + j]! > values[offset + best]!) best = j;
-  return best;
-}
-
-/** Rows whose most probable class (the first of equal ones) is the labelled one; in WebAssembly where the views live there. */
-function countCorrect(probs: FloatArray, labels: FloatArray, rows: number, k: number, wasm: WasmArena | undefined): number {
-  if (wasm) return wasm.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, k);
-  let correct = 0;
-  for (let r = 0; r < rows; r++) if (labels[r * k + argmax(probs, r * k, k)] === 1) correct++;
-  return correct;
 }

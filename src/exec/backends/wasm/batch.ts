@@ -5,6 +5,7 @@
  */
 import type { Dataset } from "../../../data/mnist.js";
 import type { FloatArray } from "../../../ops/op.js";
+import type { Batches } from "../../batches.js";
 import type { WasmArena } from "./arena.js";
 import { featureCut, FEATURE_SPLIT_MAX_ROWS, SPLIT_ELEMENTS } from "./kernels.js";
 import { Split } from "./split.js";
@@ -34,6 +35,20 @@ export function fillBatchInPlace(
   }
   // bytes / 255 in float32 is, for every byte, the reference's bytes·(1/255) in float64 rounded once.
   arena.kernels.scaleBytes(staging, x.byteOffset, rows * f, 255);
+}
+
+/**
+ * The wasm backend's Batches on `arena`: a batch of `resident`'s dataset gathered by its kernel call, of
+ * any other dataset copied in by fillBatchInPlace; right answers counted by a kernel.
+ */
+export function wasmBatches(arena: WasmArena, resident: ResidentDataset | undefined): Batches {
+  return {
+    fill(data, order, start, rows, x, y, classes) {
+      if (resident?.data === data) resident.fill(order, start, rows, x, y, classes);
+      else fillBatchInPlace(arena, data, order, start, rows, x, y, classes);
+    },
+    countCorrect: (probs, labels, rows, classes) => arena.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, classes),
+  };
 }
 
 /** Datasets larger than this stay in JavaScript memory (filled by fillBatchInPlace): the copy would cost too much memory. */
