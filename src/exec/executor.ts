@@ -12,7 +12,9 @@ import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./back
 import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
 import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
 import type { Sharing, ThreadStats } from "./backends/wasm/pool.js";
+import { wasmParameterUpdates } from "./backends/wasm/updates.js";
 import { referenceBatches, type Batches } from "./batches.js";
+import { referenceParameterUpdates, type ParameterUpdates } from "./parameter-updates.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
 export type { Sharing, ThreadStats };
@@ -248,6 +250,14 @@ export class Executor {
         : []),
     ];
     throw new GraphError(`cannot run the plan: ${problems.join("; ")}. Unfed, they would silently be 0.`);
+  }
+
+  /**
+   * How an optimizer's updates run on this executor's backend, with its state where they read it (on wasm,
+   * in the region `reserveElements` set aside, while there is room). One for each optimizer.
+   */
+  parameterUpdates(): ParameterUpdates {
+    return this.wasm ? wasmParameterUpdates(this.wasm) : referenceParameterUpdates();
   }
 
   /** Ids of the parameters in the plan, in arena order. */

@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
 import { Executor, type BackendName, type Sharing, type ThreadStats } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
+import type { ParameterUpdates } from "../exec/parameter-updates.js";
 import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
@@ -115,7 +116,12 @@ export class Model {
     await Promise.all([this.trainingStep, this.evaluator, ...this.shortBatchSteps.values()].map((executor) => executor.close()));
   }
 
-  /** On the wasm backend, the training arena's memory, where an optimizer keeps its state and updates in place. */
+  /** How an optimizer's updates run on the training arena, where its state then lives (one for each optimizer). */
+  parameterUpdates(): ParameterUpdates {
+    return this.trainingStep.parameterUpdates();
+  }
+
+  /** On the wasm backend, the training arena's memory (where an optimizer's state goes), for the tests to look into. */
   get optimizerArena(): Executor["wasm"] {
     return this.trainingStep.wasm;
   }

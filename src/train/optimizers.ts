@@ -10,20 +10,15 @@
  *
  * Weight decay, when set, is decoupled (as in AdamW): W ← W − α·λ·W, before the rule's own update.
  *
- * Given the WebAssembly arena of the training executor, an optimizer keeps its state in that memory and
- * updates each parameter in one SIMD pass there (asm/kernels.ts), the same rule in float32 arithmetic;
- * otherwise (or for parameters outside that memory) the plain loops below run.
+ * An optimizer states its rule once per step (an Update: src/exec/parameter-updates.ts) and leaves how
+ * to run it to the backend's ParameterUpdates, where its state lives too: on the WebAssembly backend, one
+ * SIMD pass per parameter in the arena's memory, the same rule in float32 arithmetic; otherwise the
+ * reference loops.
  */
-import type { WasmArena } from "../exec/backends/wasm/arena.js";
-import { Split } from "../exec/backends/wasm/split.js";
-import type { WasmKernels } from "../exec/backends/wasm/module.js";
-import { JOB, type WasmPool } from "../exec/backends/wasm/pool.js";
+import { referenceParameterUpdates, type ParameterUpdates, type Update } from "../exec/parameter-updates.js";
 import { UserError } from "../graph/errors.js";
 import type { OptimizerName } from "../graph/training.js";
 import type { FloatArray } from "../ops/op.js";
-
-/** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
-const SPLIT_PARAMETER_ELEMENTS = 32_768;
 
 export interface OptimizerSettings {
   readonly optimizer: OptimizerName;
@@ -59,14 +54,15 @@ export interface SavedOptimizerState {
 /** The state of every optimizer fits in this many times the parameters' elements (Adam's m and v). */
 export const OPTIMIZER_STATE_FACTOR = 2;
 
-export function createOptimizer(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena): Optimizer {
+/** `updates`: how the backend runs the updates (Executor.parameterUpdates); the reference loops by default. */
+export function createOptimizer(settings: OptimizerSettings, sizes: readonly number[], updates: ParameterUpdates = referenceParameterUpdates()): Optimizer {
   switch (settings.optimizer) {
     case "sgd":
-      return new Sgd(settings, sizes, arena);
+      return new Sgd(settings, sizes, updates);
     case "adam":
-      return new Adam(settings, sizes, arena);
+      return new Adam(settings, sizes, updates);
     case "rmsprop":
-      return new RmsProp(settings, sizes, arena);
+      return new RmsProp(settings, sizes, updates);
   }
 }
 
@@ -74,51 +70,28 @@ abstract class BaseOptimizer implements Optimizer {
   abstract readonly name: OptimizerName;
   steps = 0;
   protected readonly slots: Record<string, Float32Array[]>;
-
-  /** The WebAssembly kernels, when the state lives in their memory. */
-  protected readonly kernels: WasmKernels | undefined;
-  protected readonly pool: WasmPool | undefined;
-  private readonly buffer: ArrayBufferLike | undefined;
+  /** Each parameter's state slots, in its rule's order (made once: a step allocates nothing). */
+  private readonly stateOf: readonly Float32Array[][];
 
   constructor(
     protected readonly settings: OptimizerSettings,
     sizes: readonly number[],
     slotNames: readonly string[],
-    arena?: WasmArena,
+    private readonly updates: ParameterUpdates,
   ) {
-    // The state goes into the arena's reserved region if it fits (a second optimizer over the same model,
-    // say, finds it taken): then the WebAssembly update runs; otherwise the plain loops do.
-    const needed = slotNames.length * sizes.reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
-    const wasm = arena && arena.reservedLeft >= needed ? arena : undefined;
-    this.kernels = wasm?.kernels;
-    this.pool = wasm?.pool;
-    this.buffer = wasm?.memory.buffer;
-    this.slots = Object.fromEntries(slotNames.map((name) => [name, sizes.map((n) => (wasm ? wasm.reserve(n) : new Float32Array(n)))]));
+    this.slots = updates.allocate(slotNames, sizes);
+    this.stateOf = sizes.map((_, p) => slotNames.map((name) => this.slots[name]![p]!));
   }
 
   step(params: readonly FloatArray[], grads: readonly FloatArray[], learningRate: number): void {
     this.steps++;
-    const decay = 1 - learningRate * this.settings.weight_decay;
-    for (let p = 0; p < params.length; p++) {
-      const w = params[p]!;
-      const g = grads[p]!;
-      if (this.kernels && w.buffer === this.buffer && g.buffer === this.buffer) {
-        this.fastUpdate(this.kernels, p, w, g, learningRate, decay);
-        continue;
-      }
-      if (decay !== 1) for (let i = 0; i < w.length; i++) w[i] = w[i]! * decay;
-      this.update(p, w, g, learningRate);
-    }
-    this.finishPending();
+    const update = this.stepUpdate(learningRate, 1 - learningRate * this.settings.weight_decay);
+    for (let p = 0; p < params.length; p++) this.updates.update(update, p, params[p]!, grads[p]!, this.stateOf[p]!);
+    this.updates.finish();
   }
 
-  /** Ends the last big parameter's update: waits for the worker's part, if any (see Adam's fastUpdate). */
-  protected finishPending(): void {}
-
-  protected abstract update(index: number, w: FloatArray, g: FloatArray, learningRate: number): void;
-
-  /** The same update, weight decay included, by the WebAssembly kernel, on parameters in its memory. */
-  protected abstract fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, learningRate: number, decay: number): void;
+  /** This step's rule, its scalars set (in an object made once), for `this.steps` steps taken. */
+  protected abstract stepUpdate(learningRate: number, decay: number): Update;
 
   state(): Record<string, Float32Array[]> {
     return this.slots;
@@ -147,105 +120,47 @@ abstract class BaseOptimizer implements Optimizer {
 
 class Sgd extends BaseOptimizer {
   readonly name = "sgd";
-  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
-    super(settings, sizes, settings.momentum > 0 ? ["u"] : [], arena);
+  private readonly update = { kind: "sgd" as const, momentum: 0, learningRate: 0, decay: 1 };
+  constructor(settings: OptimizerSettings, sizes: readonly number[], updates: ParameterUpdates) {
+    super(settings, sizes, settings.momentum > 0 ? ["u"] : [], updates);
+    this.update.momentum = settings.momentum;
   }
-  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
-    const mu = this.settings.momentum;
-    kernels.sgd(w.byteOffset, g.byteOffset, mu === 0 ? 0 : this.slots.u![index]!.byteOffset, w.length, mu, lr, decay);
-  }
-  protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
-    const mu = this.settings.momentum;
-    if (mu === 0) {
-      for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * g[i]!;
-      return;
-    }
-    const u = this.slots.u![index]!;
-    for (let i = 0; i < w.length; i++) {
-      u[i] = mu * u[i]! + g[i]!;
-      w[i] = w[i]! - lr * u[i]!;
-    }
+  protected stepUpdate(learningRate: number, decay: number): Update {
+    this.update.learningRate = learningRate;
+    this.update.decay = decay;
+    return this.update;
   }
 }
 
 class Adam extends BaseOptimizer {
   readonly name = "adam";
-  /** For each big parameter, whether and where its update is cut between the threads. */
-  private readonly splits: (Split | undefined)[] = [];
-  /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
-  private pending: Split | undefined;
-  private pendingShared = false;
-  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
-    super(settings, sizes, ["m", "v"], arena);
+  private readonly update = { kind: "adam" as const, beta1: 0, beta2: 0, epsilon: 0, stepSize: 0, c2: 1, decay: 1 };
+  constructor(settings: OptimizerSettings, sizes: readonly number[], updates: ParameterUpdates) {
+    super(settings, sizes, ["m", "v"], updates);
+    Object.assign(this.update, { beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon });
   }
-  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
-    const { beta1, beta2, epsilon, bias_correction } = this.settings;
-    const c1 = bias_correction ? 1 / (1 - beta1 ** this.steps) : 1;
-    const c2 = bias_correction ? 1 / (1 - beta2 ** this.steps) : 1;
-    const pw = w.byteOffset;
-    const pg = g.byteOffset;
-    const pm = this.slots.m![index]!.byteOffset;
-    const pv = this.slots.v![index]!.byteOffset;
-    const n = w.length;
-    if (!this.pool || n < SPLIT_PARAMETER_ELEMENTS) {
-      kernels.adam(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-      return;
-    }
-    // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
-    // thread updates the head and then the parameters after it; the step waits for the worker's part at
-    // its end. Whether to share it and where the tail starts are learned (a Split, which times the update
-    // with the parameters after it, shared or not), so that both threads end together — learned whatever
-    // the size (unlike the kernels' Splits, LEARN_CUT_MIN_ELEMENTS): this thread's part always has the
-    // parameters after it to do as well. Each element is updated as by one thread.
-    this.finishPending();
-    const split = (this.splits[index] ??= new Split(n, 4, true, undefined, this.pool.alwaysShares));
-    const h = split.cut;
-    const o = 4 * h;
-    const started =
-      split.begin() && this.pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, lr * c1, c2, decay);
-    this.pending = split;
-    this.pendingShared = started;
-  }
-  protected override finishPending(): void {
-    const split = this.pending;
-    if (!split) return;
-    this.pending = undefined;
-    split.end(this.pool, this.pendingShared);
-  }
-  protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
-    const { beta1, beta2, epsilon, bias_correction } = this.settings;
-    const m = this.slots.m![index]!;
-    const v = this.slots.v![index]!;
+  protected stepUpdate(learningRate: number, decay: number): Update {
+    const { beta1, beta2, bias_correction } = this.settings;
     // Bias correction folds into two scalars: α·m̂/(√v̂ + ε) = (α·c₁)·m / (√(c₂·v) + ε).
     const c1 = bias_correction ? 1 / (1 - beta1 ** this.steps) : 1;
     const c2 = bias_correction ? 1 / (1 - beta2 ** this.steps) : 1;
-    const stepSize = lr * c1;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i]!;
-      m[i] = beta1 * m[i]! + (1 - beta1) * gi;
-      v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-      w[i] = w[i]! - (stepSize * m[i]!) / (Math.sqrt(c2 * v[i]!) + epsilon);
-    }
+    this.update.stepSize = learningRate * c1;
+    this.update.c2 = c2;
+    this.update.decay = decay;
+    return this.update;
   }
 }
 
 class RmsProp extends BaseOptimizer {
   readonly name = "rmsprop";
-  constructor(settings: OptimizerSettings, sizes: readonly number[], arena?: WasmArena) {
-    super(settings, sizes, ["s"], arena);
+  private readonly update = { kind: "rmsprop" as const, beta: 0, epsilon: 0, learningRate: 0, decay: 1 };
+  constructor(settings: OptimizerSettings, sizes: readonly number[], updates: ParameterUpdates) {
+    super(settings, sizes, ["s"], updates);
+    Object.assign(this.update, { beta: settings.decay_rate, epsilon: settings.epsilon });
   }
-  protected fastUpdate(kernels: WasmKernels, index: number, w: FloatArray, g: FloatArray, lr: number, decay: number): void {
-    const { decay_rate: beta, epsilon } = this.settings;
-    kernels.rmsprop(w.byteOffset, g.byteOffset, this.slots.s![index]!.byteOffset, w.length, beta, 1 - beta, epsilon, lr, decay);
-  }
-  protected update(index: number, w: FloatArray, g: FloatArray, lr: number): void {
-    const { decay_rate: beta, epsilon } = this.settings;
-    const s = this.slots.s![index]!;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i]!;
-      s[i] = beta * s[i]! + (1 - beta) * gi * gi;
-      w[i] = w[i]! - (lr * gi) / Math.sqrt(s[i]! + epsilon);
-    }
+  protected stepUpdate(learningRate: number, decay: number): Update {
+    this.update.learningRate = learningRate;
+    this.update.decay = decay;
+    return this.update;
   }
 }

@@ -214,7 +214,7 @@ function optimizerFor(model: Model, config: TrainingConfig): Optimizer {
   const settings = JSON.stringify(config);
   const known = optimizers.get(model);
   if (known?.settings !== settings) {
-    const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+    const optimizer = createOptimizer(config, model.parameterSizes(), model.parameterUpdates());
     optimizers.set(model, { settings, optimizer });
     return optimizer;
   }

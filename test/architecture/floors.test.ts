@@ -103,11 +103,9 @@ describe("the floors of src/", () => {
   });
 
   it("keeps src/train/ off the executor's backends: training asks the executor, whose backend decides how", () => {
-    // src/train/optimizers.ts still runs its updates on the wasm arena itself (issue 12's parameter
-    // updates behind the backend interface are to come); every other file of train/ is held to it.
     const backends = join("exec", "backends") + sep;
     const intoBackends = arrows
-      .filter((a) => a.from === "train" && a.target.startsWith(backends) && a.file !== join("train", "optimizers.ts"))
+      .filter((a) => a.from === "train" && a.target.startsWith(backends))
       .map((a) => `${a.file} imports ${a.target}`);
     expect(intoBackends).toEqual([]);
   });

@@ -11,6 +11,7 @@ import { Split } from "../../src/exec/backends/wasm/split.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
 import { JOB } from "../../src/exec/backends/wasm/pool.js";
+import { wasmParameterUpdates } from "../../src/exec/backends/wasm/updates.js";
 import { REPORT_ADAM } from "../support/optimizer-settings.js";
 import { mnist } from "../support/small-mnist.js";
 import type { Dataset } from "../../src/data/mnist.js";
@@ -607,7 +608,7 @@ describe("optimizers update in one WebAssembly pass, as the plain loops do", () 
       p.set(Float32Array.from(p, rng));
       plainParams[i]!.set(p);
     });
-    const fast = createOptimizer({ ...base, ...settings }, sizes, arena);
+    const fast = createOptimizer({ ...base, ...settings }, sizes, wasmParameterUpdates(arena));
     const plain = createOptimizer({ ...base, ...settings }, sizes);
     for (let step = 0; step < 5; step++) {
       grads.forEach((g) => g.set(Float32Array.from(g, rng)));
@@ -701,7 +702,7 @@ describe("Adam with a worker thread", () => {
       const next = lcg(3);
       const rng = () => next() - 0.5;
       for (const w of ws) w.set(Float32Array.from(w, rng));
-      const opt = createOptimizer(settings, sizes, arena);
+      const opt = createOptimizer(settings, sizes, wasmParameterUpdates(arena));
       while (opt.steps < steps) {
         for (const g of gs) g.set(Float32Array.from(g, rng));
         opt.step(ws, gs, 0.01);
@@ -730,7 +731,7 @@ describe("training on the wasm backend", () => {
     const test = Uint32Array.from({ length: 1000 }, (_, i) => 50_000 + i);
     const results = (["ts", "wasm"] as const).map((backend) => {
       const model = new Model(graph, { batchSize: 30, seed: 4, backend });
-      const optimizer = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
+      const optimizer = createOptimizer(settings, model.parameterSizes(), model.parameterUpdates());
       let last = 0;
       for (let epoch = 0; epoch < 2; epoch++) {
         for (let start = 0; start < train.length; start += 30) {
@@ -861,7 +862,7 @@ describe("a NaN is not flushed away", () => {
     w.set([1, 2, 3, 4, 5, 6]);
     g.set([NaN, 1e-30, 0, 0.5, NaN, 1]);
     const settings: OptimizerSettings = REPORT_ADAM;
-    createOptimizer(settings, [6], arena).step([w], [g], 0.01);
+    createOptimizer(settings, [6], wasmParameterUpdates(arena)).step([w], [g], 0.01);
     expect(Number.isNaN(w[0]!) && Number.isNaN(w[4]!)).toBe(true);
     expect(w[2]).toBe(3);
   });
@@ -899,8 +900,8 @@ describe("a second optimizer over the same wasm model", () => {
     const { Model } = await import("../../src/index.js");
     const model = new Model(loadGraphFile("graphs/mnist.graph.json"), { batchSize: 4, seed: 1, backend: "wasm", threads: 1 });
     const settings: OptimizerSettings = REPORT_ADAM;
-    const first = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
-    const second = createOptimizer(settings, model.parameterSizes(), model.optimizerArena);
+    const first = createOptimizer(settings, model.parameterSizes(), model.parameterUpdates());
+    const second = createOptimizer(settings, model.parameterSizes(), model.parameterUpdates());
     expect(first.state().m![0]!.buffer).toBe(model.optimizerArena!.memory.buffer);
     expect(second.state().m![0]!.buffer).not.toBe(model.optimizerArena!.memory.buffer);
     model.gradients.forEach((g, i) => g.fill(0.01 * (i + 1)));
@@ -930,7 +931,7 @@ describe("training steps on a resident dataset with a worker thread", () => {
     ];
     const run = async (threads: number, resident: boolean) => {
       const model = new Model(graph, { batchSize: 256, seed: 3, backend: "wasm", threads, sharing: "always", ...(resident ? { data } : {}) });
-      const optimizer = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.optimizerArena);
+      const optimizer = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.parameterUpdates());
       const losses = schedule.map(([o, start]) => {
         const { loss } = model.step(data, o, start, 256, optimizer.steps);
         optimizer.step(model.parameters, model.gradients, 0.001);

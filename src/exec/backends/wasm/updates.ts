@@ -1,0 +1,90 @@
+/**
+ * The WebAssembly backend's ParameterUpdates: optimizer state in the arena's reserved region, each
+ * parameter updated by one SIMD kernel call (asm/kernels.ts), the same rule in float32 arithmetic; a big
+ * parameter's Adam update shared with the worker thread. Parameters outside the arena's memory, or state
+ * that found no room there, fall back to the reference loops.
+ */
+import type { FloatArray } from "../../../ops/op.js";
+import { referenceUpdate, type ParameterUpdates, type Update } from "../../parameter-updates.js";
+import type { WasmArena } from "./arena.js";
+import { JOB } from "./pool.js";
+import { Split } from "./split.js";
+
+/** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
+const SPLIT_PARAMETER_ELEMENTS = 32_768;
+
+export function wasmParameterUpdates(arena: WasmArena): ParameterUpdates {
+  return new WasmParameterUpdates(arena);
+}
+
+class WasmParameterUpdates implements ParameterUpdates {
+  /** Whether the state went into the arena (a second optimizer over the same model, say, finds it taken). */
+  private inArena = false;
+  /** For each big parameter, whether and where its update is cut between the threads. */
+  private readonly splits: (Split | undefined)[] = [];
+  /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
+  private pending: Split | undefined;
+  private pendingShared = false;
+
+  constructor(private readonly arena: WasmArena) {}
+
+  allocate(slots: readonly string[], sizes: readonly number[]): Record<string, Float32Array[]> {
+    const needed = slots.length * sizes.reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
+    this.inArena = this.arena.reservedLeft >= needed;
+    return Object.fromEntries(slots.map((name) => [name, sizes.map((n) => (this.inArena ? this.arena.reserve(n) : new Float32Array(n)))]));
+  }
+
+  update(update: Update, index: number, w: FloatArray, g: FloatArray, state: readonly Float32Array[]): void {
+    const buffer = this.arena.memory.buffer;
+    if (!this.inArena || w.buffer !== buffer || g.buffer !== buffer) {
+      referenceUpdate(update, w, g, state);
+      return;
+    }
+    const { kernels } = this.arena;
+    const [pw, pg, n] = [w.byteOffset, g.byteOffset, w.length];
+    switch (update.kind) {
+      case "sgd": {
+        const mu = update.momentum;
+        kernels.sgd(pw, pg, mu === 0 ? 0 : state[0]!.byteOffset, n, mu, update.learningRate, update.decay);
+        return;
+      }
+      case "rmsprop": {
+        const { beta, epsilon, learningRate, decay } = update;
+        kernels.rmsprop(pw, pg, state[0]!.byteOffset, n, beta, 1 - beta, epsilon, learningRate, decay);
+        return;
+      }
+      case "adam":
+        this.adam(update, index, pw, pg, state[0]!.byteOffset, state[1]!.byteOffset, n);
+    }
+  }
+
+  private adam(update: Update & { kind: "adam" }, index: number, pw: number, pg: number, pm: number, pv: number, n: number): void {
+    const { beta1, beta2, epsilon, stepSize, c2, decay } = update;
+    const { kernels, pool } = this.arena;
+    if (!pool || n < SPLIT_PARAMETER_ELEMENTS) {
+      kernels.adam(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
+      return;
+    }
+    // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
+    // thread updates the head and then the parameters after it; the step waits for the worker's part at
+    // its end. Whether to share it and where the tail starts are learned (a Split, which times the update
+    // with the parameters after it, shared or not), so that both threads end together — learned whatever
+    // the size (unlike the kernels' Splits, LEARN_CUT_MIN_ELEMENTS): this thread's part always has the
+    // parameters after it to do as well. Each element is updated as by one thread.
+    this.finish();
+    const split = (this.splits[index] ??= new Split(n, 4, true, undefined, pool.alwaysShares));
+    const h = split.cut;
+    const o = 4 * h;
+    const started = split.begin() && pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
+    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
+    this.pending = split;
+    this.pendingShared = started;
+  }
+
+  finish(): void {
+    const split = this.pending;
+    if (!split) return;
+    this.pending = undefined;
+    split.end(this.arena.pool, this.pendingShared);
+  }
+}
