@@ -10,8 +10,9 @@
  * browser runs, it sees one font, DejaVu Sans Mono from @fontsource/dejavu-mono, through a fontconfig
  * file of its own (FONTCONFIG_FILE), so the checks do not depend on the fonts a machine has.
  */
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliDecompressSync } from "node:zlib";
 import { chromium, type Browser } from "playwright-core";
@@ -64,34 +65,38 @@ export async function bundledChromium(): Promise<{ executable: string; libraries
  * the labels would no longer fit boxes measured at 0.6 em.
  */
 export async function pictureFontConfig(): Promise<string> {
-  // (The suffix changes with what is written here, so that an older cache is not reused.)
-  const dir = join(browserCache(), `fonts-dejavu-mono-${versionOf(FONTSOURCE)}-slight`);
+  // The folder is named for the font package's version, so that another version's fonts are not reused.
+  const dir = join(browserCache(), `fonts-dejavu-mono-${versionOf(FONTSOURCE)}`);
   await makeOnce(dir, (tmp) => {
     const files = join(FONTSOURCE, "files");
     // WOFF 1 (zlib), which converts back to the TrueType file that fontconfig reads; WOFF2 it does not read.
     for (const woff of readdirSync(files).filter((name) => name.endsWith(".woff"))) {
       writeFileSync(join(tmp, woff.replace(/\.woff$/, ".ttf")), woffToSfnt(readFileSync(join(files, woff))));
     }
-    // Paths as they will be once the folder is renamed into place.
-    writeFileSync(
-      join(tmp, "fonts.conf"),
-      [
-        `<?xml version="1.0"?>`,
-        `<!DOCTYPE fontconfig SYSTEM "fonts.dtd">`,
-        `<fontconfig>`,
-        `  <dir>${dir}</dir>`,
-        `  <cachedir>${join(dir, "cache")}</cachedir>`,
-        `  <match target="font">`,
-        `    <edit name="antialias" mode="assign"><bool>true</bool></edit>`,
-        `    <edit name="hinting" mode="assign"><bool>true</bool></edit>`,
-        `    <edit name="hintstyle" mode="assign"><const>hintslight</const></edit>`,
-        `  </match>`,
-        `</fontconfig>`,
-        ``,
-      ].join("\n"),
-    );
   });
-  return join(dir, "fonts.conf");
+  // The configuration names the fonts' folder by its absolute path, so it is written by each process for
+  // the path the folder has now: a cache made through another path to the same node_modules (a moved
+  // checkout, a symlinked node_modules) would otherwise point at a folder that may no longer exist, and
+  // the browser would draw with no font at all.
+  const config = join(mkdtempSync(join(tmpdir(), "graphnet-fontconfig-")), "fonts.conf");
+  writeFileSync(
+    config,
+    [
+      `<?xml version="1.0"?>`,
+      `<!DOCTYPE fontconfig SYSTEM "fonts.dtd">`,
+      `<fontconfig>`,
+      `  <dir>${dir}</dir>`,
+      `  <cachedir>${join(dirname(config), "cache")}</cachedir>`,
+      `  <match target="font">`,
+      `    <edit name="antialias" mode="assign"><bool>true</bool></edit>`,
+      `    <edit name="hinting" mode="assign"><bool>true</bool></edit>`,
+      `    <edit name="hintstyle" mode="assign"><const>hintslight</const></edit>`,
+      `  </match>`,
+      `</fontconfig>`,
+      ``,
+    ].join("\n"),
+  );
+  return config;
 }
 
 /**
