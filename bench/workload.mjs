@@ -18,7 +18,8 @@ export async function graphnetTrainer(root, { data, order }, { batch, backend = 
   const config = trainingConfig(graph);
   const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, threads, data });
   await model.ready; // the worker thread is up
-  const optimizer = createOptimizer(config, model.parameterSizes(), model.optimizerArena);
+  // The model's backend runs the updates (older builds took the arena itself: kept for A/B runs against them).
+  const optimizer = createOptimizer(config, model.parameterSizes(), model.parameterUpdates?.() ?? model.optimizerArena);
   const batches = Math.floor(order.length / batch);
   return {
     model,
