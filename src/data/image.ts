@@ -3,9 +3,9 @@
  * light on dark (a dark-on-light picture is inverted), its bounding box scaled to fit 20 × 20 pixels,
  * and placed in a 28 × 28 frame with its centre of mass at the centre.
  */
-import { readFileSync } from "node:fs";
 import { PNG } from "pngjs";
 import { UserError } from "../graph/errors.js";
+import { readGivenFile } from "../util/fs-errors.js";
 import { checkPngSize } from "./png-header.js";
 
 const SIDE = 28;
@@ -29,14 +29,7 @@ export function readDigitPng(path: string): Float64Array {
  * png-header.ts); a picture with nothing to read in it is still returned, with a warning saying so.
  */
 export function readDigitPicture(path: string): DigitPicture {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
-    throw new UserError(`${path}: cannot read the digit: ${reason}.`);
-  }
+  const bytes = readGivenFile(path, "the digit");
   checkPngSize(bytes, path);
   let png: PNG;
   try {

@@ -4,7 +4,6 @@
  * so far. Each is checked against its schema when read: a file edited by hand or damaged is refused with
  * the field that is wrong, never half used.
  */
-import { readFileSync } from "node:fs";
 import { Type, type Static } from "@sinclair/typebox";
 import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
@@ -13,6 +12,7 @@ import type { Graph } from "../graph/ir.js";
 import { parseGraph } from "../graph-file/load.js";
 import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
 import type { EpochMetrics } from "./run-folder.js";
+import { readGivenFile } from "../util/fs-errors.js";
 import { formatCheck } from "./schema-check.js";
 
 /** What config.json records: enough to rebuild the session without the original files' flags. */
@@ -121,11 +121,5 @@ function readJson(path: string, what: string): unknown {
 }
 
 function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "there is no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
-    throw new UserError(`${path}: cannot read ${what} (${reason}).`);
-  }
+  return readGivenFile(path, what).toString("utf8");
 }

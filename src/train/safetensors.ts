@@ -4,10 +4,10 @@
  *   N bytes   JSON: { name: { dtype: "F32", shape: [...], data_offsets: [begin, end] }, "__metadata__": { string: string } }
  *   the data  each tensor's bytes, little-endian, at its offsets counted from the end of the header
  */
-import { readFileSync } from "node:fs";
 import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { readGivenFile } from "../util/fs-errors.js";
 import { formatCheck, formatProblem } from "./schema-check.js";
 
 export interface Tensor {
@@ -140,13 +140,7 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
 }
 
 export function readSafetensors(path: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new UserError(`${path}: cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(readGivenFile(path, "the checkpoint"), path);
 }
 
 const bigEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 0;

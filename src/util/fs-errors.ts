@@ -9,6 +9,7 @@
 
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { UserError } from "../graph/errors.js";
 
 /** An error from Node's fs module (or one shaped like it): an errno code, the call, and usually the path. */
 export interface FileSystemError extends Error {
@@ -130,5 +131,18 @@ export function readFileNamed(path: string): Buffer {
     return readFileSync(path);
   } catch (err) {
     throw isFileSystemError(err) && err.path === undefined ? reattributed(err, "read", path) : err;
+  }
+}
+
+/**
+ * The bytes of a file the user gave graphnet to read, or a UserError in the one wording of file-system
+ * errors: "PATH: cannot read WHAT: it is a folder, not a file (EISDIR)." — `what` says what the file
+ * was meant to be ("the digit", "the checkpoint").
+ */
+export function readGivenFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read ${what}: ${fileSystemReason(err) ?? (err as Error).message}.`);
   }
 }

@@ -68,7 +68,7 @@ describe("a file that is not a PNG, or a damaged one", () => {
 
   it("a missing file, or a directory, is named", () => {
     expect(refusal(join(dir, "absent.png"))).toMatch(/there is no such file/);
-    expect(refusal(dir)).toMatch(/it is a directory/);
+    expect(refusal(dir)).toMatch(/it is a folder, not a file \(EISDIR\)/);
   });
 });
 

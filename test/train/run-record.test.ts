@@ -65,7 +65,7 @@ describe("config.json", () => {
     expectRefusal(configFile('{ "graph": '), /the run's configuration is not JSON/);
     const folder = join(dir, "a-folder");
     mkdirSync(join(folder, "config.json"), { recursive: true });
-    expectRefusal(join(folder, "config.json"), /cannot read the run's configuration \(it is a directory\)/);
+    expectRefusal(join(folder, "config.json"), /cannot read the run's configuration: it is a folder, not a file \(EISDIR\)/);
   });
 });
 
