@@ -148,7 +148,9 @@ describe.concurrent("graphnet gradcheck without a graph file checks ops on rando
       execFile(
         "npx",
         ["graphnet", "gradcheck", "--ops", "./examples/ops/leaky_relu.js", "--runs", "10"],
-        { cwd: ROOT, encoding: "utf8" },
+        // On a fresh clone npx links this folder into its cache as a package, and npm would run its
+        // `prepare` (a rebuild of dist/) under the other tests' running CLIs: the build is already there.
+        { cwd: ROOT, encoding: "utf8", env: { ...process.env, npm_config_ignore_scripts: "true" } },
         (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
       ),
     );
