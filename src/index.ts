@@ -52,6 +52,8 @@ export { readIdx } from "./data/idx.js";
 export { Model, type Evaluation } from "./train/model.js";
 export { createOptimizer, type Optimizer, type OptimizerSettings } from "./train/optimizers.js";
 export type { ParameterUpdates, Update } from "./exec/parameter-updates.js";
+export type { Backend, CompiledStep } from "./exec/backend.js";
+export type { Batches, Samples } from "./exec/batches.js";
 export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome, type TrainingRun } from "./train/trainer.js";
 export { RunFolder, type EpochMetrics } from "./train/run-folder.js";
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from "./train/checkpoint.js";

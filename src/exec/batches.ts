@@ -5,15 +5,26 @@
  * executor hands out the one of its backend, so that training never asks which backend it runs on.
  */
 import { fillBatch } from "../data/batch.js";
-import type { Dataset } from "../data/mnist.js";
 import type { FloatArray } from "../ops/op.js";
+
+/** Labelled samples stored as bytes, the way a backend reads them (src/data's MNIST Dataset is one). */
+export interface Samples {
+  /** Row-major, `count × features`, scaled by 1/255 into a batch. */
+  readonly images: Uint8Array;
+  /** One class index per sample. */
+  readonly labels: Uint8Array;
+  readonly count: number;
+  readonly features: number;
+  /** One more than the largest label. */
+  readonly classes: number;
+}
 
 export interface Batches {
   /**
    * Writes samples order[start … start+rows) of `data` into x (rows × features) and, unless it is null,
    * their one-hot labels into y (rows × classes): views into the executor's arena.
    */
-  fill(data: Dataset, order: ArrayLike<number>, start: number, rows: number, x: FloatArray, y: FloatArray | null, classes: number): void;
+  fill(data: Samples, order: ArrayLike<number>, start: number, rows: number, x: FloatArray, y: FloatArray | null, classes: number): void;
   /** Rows of `probs` whose most probable class (the first of equal ones) is the one `labels` marks with 1. */
   countCorrect(probs: FloatArray, labels: FloatArray, rows: number, classes: number): number;
 }

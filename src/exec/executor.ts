@@ -1,41 +1,25 @@
 /**
- * The executor: owns one arena, makes every view and kernel once, then runs the plan's steps straight
- * through as often as it is asked. Nothing is allocated inside `run`.
+ * The executor: asks a backend (src/exec/backend.ts) for the plan's memory, makes every view and kernel
+ * once — the backend's own kernel where it has one, the op's otherwise — then runs the plan's steps
+ * straight through as often as it is asked. Nothing is allocated inside `run`.
  */
 import { GraphError } from "../graph/errors.js";
 import { formatShape } from "../graph/ir.js";
 import type { FloatArray, RunContext } from "../ops/op.js";
 import { requireOp } from "../ops/registry.js";
-import type { Dataset } from "../data/mnist.js";
-import { allocateWasmArena, type WasmArena } from "./backends/wasm/arena.js";
-import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./backends/wasm/batch.js";
-import { fuseSteps, type CompiledStep } from "./backends/wasm/fusion.js";
-import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./backends/wasm/kernels.js";
-import type { Sharing, ThreadStats } from "./backends/wasm/pool.js";
-import { wasmParameterUpdates } from "./backends/wasm/updates.js";
-import { referenceBatches, type Batches } from "./batches.js";
-import { referenceParameterUpdates, type ParameterUpdates } from "./parameter-updates.js";
+import { BACKENDS, type Backend, type BackendName, type CompiledStep, type Sharing, type ThreadStats } from "./backend.js";
+import { BACKEND_FACTORIES } from "./backends/index.js";
+import type { Batches, Samples } from "./batches.js";
+import type { ParameterUpdates } from "./parameter-updates.js";
 import type { Plan, PlannedValue } from "./plan.js";
 
-export type { Sharing, ThreadStats };
-
-/**
- * Where the arena lives and which kernels run on it:
- *   "ts"   — a plain typed array and every op's own (reference) kernel;
- *   "wasm" — WebAssembly memory, and for float32 plans the SIMD kernels of src/exec/backends/wasm for the
- *            ops they cover (the reference kernel, on the same views, for the rest).
- */
-export type BackendName = "ts" | "wasm";
-
-export const BACKENDS: readonly BackendName[] = ["ts", "wasm"];
+export { BACKENDS, type BackendName, type Sharing, type ThreadStats };
 
 export interface ExecutorOptions {
   /** Seed of the random ops (dropout). */
   readonly seed?: number;
-  /** Default "ts". A float64 plan always runs on "ts". */
+  /** Default "ts". A plan of a dtype the backend does not take (float64 on "wasm") runs on "ts". */
   readonly backend?: BackendName;
-  /** wasm: skip the zeros of a fed left operand of a matrix product (MNIST's pixels). Default true. */
-  readonly zeroSkip?: boolean;
   /** wasm: float32 values to reserve in the same memory after the arena, for optimizer state. Default 0. */
   readonly reserveElements?: number;
   /** wasm: threads for the big kernels, 1 or 2 (a worker thread takes part of each). Default 1. */
@@ -54,7 +38,7 @@ export interface ExecutorOptions {
    * sample by sample from JavaScript. A dataset over 1 GiB, or one that would take the memory past
    * WebAssembly's 4 GiB, stays in JavaScript memory (its batches filled as any other dataset's).
    */
-  readonly resident?: { readonly data: Dataset; readonly maxRows: number };
+  readonly resident?: { readonly data: Samples; readonly maxRows: number };
 }
 
 export interface RunOptions {
@@ -76,57 +60,29 @@ export class Executor {
   private readonly steps: readonly CompiledStep[];
   private readonly context: { training: boolean; seed: number; step: number };
   private trainingRuns = 0;
-  /** The backend the plan runs on ("ts" for a float64 plan, whatever was asked). */
+  /** The name of the backend the plan runs on ("ts" for a plan of a dtype the asked one does not take). */
   readonly backend: BackendName;
-  /** The WebAssembly memory, its kernels and reserved region, on the wasm backend. */
-  readonly wasm: WasmArena | undefined;
-  /** Ids of the nodes that run a fast (WebAssembly) kernel, in plan order. */
+  /** The backend itself: its memory, kernels, batches, updates and threads. */
+  readonly runtime: Backend;
+  /** Ids of the nodes that run a backend's own kernel rather than the op's, in plan order. */
   readonly fastNodes: readonly string[];
-  /** Filling this executor's fed views with a dataset's batches, and counting right answers, the backend's way. */
-  readonly batches: Batches;
 
   constructor(plan: Plan, options: ExecutorOptions = {}) {
     this.plan = plan;
-    this.backend = options.backend === "wasm" && plan.dtype === "float32" ? "wasm" : "ts";
-    const scratch = this.backend === "wasm" ? wasmScratchBytes(plan) : undefined;
-    if (scratch) {
-      const threads = options.threads ?? 1;
-      const allocate = (residentElements: number) =>
-        allocateWasmArena(plan.arenaElements, scratch.main, (options.reserveElements ?? 0) + residentElements, threads, threads > 1 ? scratch.worker : 0, options.sharing);
-      let resident = options.resident && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
-      let wasm: WasmArena;
-      try {
-        wasm = allocate(resident ? ResidentDataset.reservedElements(resident.data, resident.maxRows) : 0);
-      } catch (err) {
-        // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
-        // in JavaScript memory.
-        if (!resident || !(err instanceof RangeError)) throw err;
-        resident = undefined;
-        wasm = allocate(0);
-      }
-      this.wasm = wasm;
-      this.arena = wasm.planValues;
-      this.batches = wasmBatches(wasm, resident && new ResidentDataset(wasm, resident.data, resident.maxRows));
-    } else {
-      this.wasm = undefined;
-      this.batches = referenceBatches;
-      this.arena = plan.dtype === "float64" ? new Float64Array(plan.arenaElements) : new Float32Array(plan.arenaElements);
-    }
+    const asked = BACKEND_FACTORIES[options.backend ?? "ts"];
+    this.backend = asked.dtypes.includes(plan.dtype) ? (options.backend ?? "ts") : "ts";
+    this.runtime = BACKEND_FACTORIES[this.backend].create(plan, {
+      threads: options.threads ?? 1,
+      sharing: options.sharing,
+      reserveElements: options.reserveElements ?? 0,
+      resident: options.resident,
+    });
+    this.arena = this.runtime.values;
     for (const value of plan.values.values()) this.views.set(value.id, this.arena.subarray(value.offset, value.offset + value.elements));
     const outputs = new Set(plan.outputs);
     this.readable = new Set([...plan.values.values()].filter((v) => v.storage !== "work" || outputs.has(v.id)).map((v) => v.id));
     for (const value of plan.values.values()) if (value.storage !== "work") this.unfed.add(value.id);
     const fastNodes: string[] = [];
-    const wasm = this.wasm;
-    const shared: Omit<FastKernelContext, "inputs"> | undefined = wasm && {
-      kernels: wasm.kernels,
-      memory: wasm.memory,
-      scratch: wasm.scratch,
-      workerScratch: wasm.workerScratch,
-      partials: wasm.scratch + scratch!.partialsAt,
-      pool: wasm.pool,
-      zeroSkip: options.zeroSkip ?? true,
-    };
     const compiled = plan.steps.map((step): CompiledStep => {
       const op = requireOp(step.node.op);
       const spec = {
@@ -135,7 +91,7 @@ export class Executor {
         inputShapes: step.inputs.map((v) => v.shape),
         outputShape: step.output.shape,
       };
-      const fast = shared ? WASM_KERNELS.get(step.node.op)?.(spec, { ...shared, inputs: step.inputs }) : undefined;
+      const fast = this.runtime.kernelFor(step, spec);
       if (fast) fastNodes.push(step.node.id);
       return {
         id: step.node.id,
@@ -144,9 +100,14 @@ export class Executor {
         output: this.views.get(step.node.id)!,
       };
     });
-    this.steps = shared ? fuseSteps(plan, compiled, new Set(fastNodes), { ...shared, inputs: [] }) : compiled;
+    this.steps = this.runtime.fuse(compiled, new Set(fastNodes));
     this.fastNodes = fastNodes;
     this.context = { training: false, seed: options.seed ?? 0, step: 0 };
+  }
+
+  /** Filling this executor's fed views with a dataset's batches, and counting right answers, the backend's way. */
+  get batches(): Batches {
+    return this.runtime.batches;
   }
 
   /**
@@ -170,12 +131,12 @@ export class Executor {
    * is never needed: until then the main thread runs whole kernels itself.
    */
   get ready(): Promise<void> {
-    return this.wasm?.pool?.ready ?? Promise.resolve();
+    return this.runtime.ready;
   }
 
   /** What the worker thread has done so far: parts handed over, run by it, taken back by the main thread. */
   threadStats(): ThreadStats {
-    return this.wasm?.pool?.stats() ?? { threads: 1, workerUp: false, handedOver: 0, workerRan: 0, takenBack: 0, failure: undefined };
+    return this.runtime.threadStats();
   }
 
   /**
@@ -184,7 +145,7 @@ export class Executor {
    * alive either.)
    */
   close(): Promise<void> {
-    return this.wasm?.pool?.close() ?? Promise.resolve();
+    return this.runtime.close();
   }
 
   has(id: string): boolean {
@@ -257,28 +218,11 @@ export class Executor {
    * in the region `reserveElements` set aside, while there is room). One for each optimizer.
    */
   parameterUpdates(): ParameterUpdates {
-    return this.wasm ? wasmParameterUpdates(this.wasm) : referenceParameterUpdates();
+    return this.runtime.parameterUpdates();
   }
 
   /** Ids of the parameters in the plan, in arena order. */
   parameterIds(): string[] {
     return [...this.plan.values.values()].filter((v) => v.storage === "parameter").map((v) => v.id);
   }
-}
-
-/**
- * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
- * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
- * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
- * operand of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only
- * the lists.
- */
-function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
-  const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
-  const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
-  const transposed = plan.steps.filter((s) => s.node.op === "matmul" && s.node.attrs.transpose_b === true).map((s) => 4 * s.inputs[1]!.elements);
-  const partials = plan.steps.filter((s) => s.node.op === "matmul" && isFedBatchProduct(s.node.attrs, s.inputs)).map((s) => 4 * s.output.elements);
-  const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
-  const partialsAt = Math.ceil(lists / 64) * 64;
-  return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
 }

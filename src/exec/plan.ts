@@ -49,6 +49,11 @@ export interface PlanOptions {
   readonly reuse?: boolean;
   /** Refuse a plan whose arena would take more bytes than this (default MAX_ARENA_BYTES, 4 GiB). */
   readonly maxArenaBytes?: number;
+  /**
+   * Inputs whose values are mostly zeros (MNIST's pixels are four fifths zeros): a backend may skip their
+   * zeros in a product, which gives the same result. Default: none.
+   */
+  readonly mostlyZeros?: readonly string[];
 }
 
 export type Storage = "parameter" | "input" | "work";
@@ -65,6 +70,8 @@ export interface PlannedValue {
   readonly firstStep: number;
   /** The last step that reads it (Infinity when it must survive the run: an output, a parameter, an input). */
   readonly lastStep: number;
+  /** An input said to hold mostly zeros (PlanOptions.mostlyZeros). */
+  readonly mostlyZeros: boolean;
 }
 
 export interface PlanStep {
@@ -114,6 +121,12 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
     for (const input of byId.get(id)!.inputs) lastUse.set(input, step);
   });
   const wanted = new Set(options.outputs);
+  const mostlyZeros = new Set(options.mostlyZeros ?? []);
+  for (const id of mostlyZeros) {
+    if (byId.get(id)?.op === undefined || kind(byId.get(id)!) !== "input") {
+      throw new GraphError(`cannot plan "${id}" as mostly zeros: it is not an input of graph "${graph.name}" (only fed values can be).`, { field: "mostlyZeros" });
+    }
+  }
 
   const symbolicShapes = order.map((id) => symbolic.get(id)!);
   /** Every needed value, with its concrete shape and lifetime, at the given sizes (offsets not yet set). */
@@ -132,6 +145,7 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
         firstStep: storage === "work" ? stepOf.get(id)! : -1,
         // A computed value nobody reads is still written once: it lives for its own step.
         lastStep: pinned ? Infinity : (lastUse.get(id) ?? stepOf.get(id)!),
+        mostlyZeros: mostlyZeros.has(id),
         offset: 0,
       };
     });
@@ -193,6 +207,7 @@ interface Draft {
   storage: Storage;
   firstStep: number;
   lastStep: number;
+  mostlyZeros: boolean;
   offset: number;
 }
 

@@ -51,13 +51,14 @@ export class Model {
   private readonly seed: number;
   /** Where the plans run: "ts" (the reference kernels) or "wasm" (WebAssembly SIMD kernels). */
   readonly backend: BackendName;
-  private readonly zeroSkip: boolean;
+  /** The inputs planned as mostly zeros: the images, unless told otherwise (see PlanOptions.mostlyZeros). */
+  private readonly mostlyZeros: readonly string[];
   private readonly threads: number;
   private readonly sharing: Sharing | undefined;
 
   /**
-   * `backend`: "ts" (default) or "wasm"; on wasm, `zeroSkip` (default true) skips the zero pixels in the
-   * first layer, and `threads` (default 2 where the machine has two cores) gives the training step's big
+   * `backend`: "ts" (default) or "wasm"; `zeroSkip` (default true) plans the images as mostly zeros,
+   * as MNIST's are, so that the wasm backend skips their zeros in the first layer (same results); and `threads` (default 2 where the machine has two cores) gives the training step's big
    * kernels and the optimizer's update a worker thread. `data`, the dataset training batches will come
    * from: on the wasm backend its bytes are copied once into the training arena (up to 1 GiB of them),
    * where each batch is then gathered by one kernel call. `sharing`: as ExecutorOptions.sharing (tests).
@@ -69,12 +70,12 @@ export class Model {
     this.graph = graph;
     this.seed = options.seed;
     this.backend = options.backend ?? "ts";
-    this.zeroSkip = options.zeroSkip ?? true;
     this.threads = options.threads ?? Math.min(2, availableParallelism());
     this.sharing = options.sharing;
     // Planned without its identity dropouts (dropout switched off): they would only copy.
     const planned = withoutIdentityDropout(graph);
     this.roles = modelRoles(planned);
+    this.mostlyZeros = (options.zeroSkip ?? true) ? [this.roles.features] : [];
     this.backward = differentiate(planned);
     this.batchSize = options.batchSize;
     this.trainingStep = this.trainingExecutor(options.batchSize, options.seed, true, options.data);
@@ -82,8 +83,8 @@ export class Model {
     this.trainParameters = this.parameterIds.map((id) => this.trainingStep.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.trainingStep.view(this.backward.gradients![id]!));
     this.classes = this.trainingStep.value(this.roles.labels).shape[1]!;
-    const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32" });
-    this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend, zeroSkip: this.zeroSkip });
+    const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32", mostlyZeros: this.mostlyZeros });
+    this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend });
     initializeParameters(this.trainingStep, graph, options.seed);
   }
 
@@ -119,11 +120,6 @@ export class Model {
   /** How an optimizer's updates run on the training arena, where its state then lives (one for each optimizer). */
   parameterUpdates(): ParameterUpdates {
     return this.trainingStep.parameterUpdates();
-  }
-
-  /** On the wasm backend, the training arena's memory (where an optimizer's state goes), for the tests to look into. */
-  get optimizerArena(): Executor["wasm"] {
-    return this.trainingStep.wasm;
   }
 
   /** Number of values each parameter holds, in `parameterIds` order. */
@@ -243,11 +239,10 @@ export class Model {
   /** `resident`: for the main one, the dataset its batches will come from (see ExecutorOptions.resident). */
   private trainingExecutor(batch: number, seed: number, main = false, resident?: Dataset): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
-    const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32" });
+    const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros });
     return new Executor(plan, {
       seed,
       backend: this.backend,
-      zeroSkip: this.zeroSkip,
       // The main training arena also holds the optimizer's state, beside the parameters it updates, and
       // the resident dataset.
       reserveElements: main ? OPTIMIZER_STATE_FACTOR * plan.parameterElements : 0,

@@ -110,6 +110,43 @@ describe("the floors of src/", () => {
     expect(intoBackends).toEqual([]);
   });
 
+  it("keeps the executor and its backends apart: the executor knows them by their list, a backend knows the executor by the Backend interface", () => {
+    const imports = sourceFiles(SRC).flatMap((file) => relativeImports(file).map((target) => ({ file: relative(SRC, file), target: relative(SRC, target).replace(/\.js$/, ".ts") })));
+    const backends = join("exec", "backends") + sep;
+    const list = join("exec", "backends", "index.ts");
+    const executorSide = new Set([join("exec", "executor.ts"), join("exec", "initialize.ts")]);
+    const crossings = imports
+      .filter(
+        ({ file, target }) =>
+          // Into a backend from outside the backends, other than to their list, and only from the executor.
+          (!file.startsWith(backends) && target.startsWith(backends) && !(target === list && file === join("exec", "executor.ts"))) ||
+          // From a backend to the executor.
+          (file.startsWith(backends) && executorSide.has(target)),
+      )
+      .map(({ file, target }) => `${file} imports ${target}`);
+    expect(crossings).toEqual([]);
+  });
+
+  it("has no import cycle between files", () => {
+    const targets = new Map<string, string[]>();
+    for (const file of sourceFiles(SRC)) targets.set(file, relativeImports(file).map((t) => t.replace(/\.js$/, ".ts")));
+    // Depth-first search; a file reached again while still on the path closes a cycle.
+    const state = new Map<string, "open" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "open") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(" → "));
+        return;
+      }
+      state.set(file, "open");
+      for (const target of targets.get(file) ?? []) visit(target, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of targets.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
   it("has no import cycle between folders", () => {
     // Checked apart from the floors, so that a cycle is reported as one even among folders not yet placed.
     const targets = new Map<string, Set<string>>();

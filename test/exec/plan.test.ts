@@ -100,3 +100,16 @@ describe("the sizes of symbolic dimensions", () => {
     expect(concretize(["batch", 784], { batch: 3 })).toEqual([3, 784]);
   });
 });
+
+describe("inputs planned as mostly zeros", () => {
+  it("are marked on the plan's values, and only those named", () => {
+    const planned = compilePlan(mnist, { outputs: step, sizes: { batch: 8 }, mostlyZeros: ["x"] });
+    expect([...planned.values.values()].filter((v) => v.mostlyZeros).map((v) => v.id)).toEqual(["x"]);
+    expect([...plan(8).values.values()].some((v) => v.mostlyZeros)).toBe(false);
+  });
+
+  it("can only be fed values: a parameter or a computed value is refused, naming it", () => {
+    expect(messageOf(() => compilePlan(mnist, { outputs: step, sizes: { batch: 8 }, mostlyZeros: ["W1"] }))).toContain('cannot plan "W1" as mostly zeros');
+    expect(messageOf(() => compilePlan(mnist, { outputs: step, sizes: { batch: 8 }, mostlyZeros: ["nope"] }))).toContain("not an input");
+  });
+});

@@ -10,7 +10,8 @@ import { featureCut, SPLIT_ELEMENTS, SPLIT_MACS, SPLIT_SOFTMAX_ELEMENTS, WASM_KE
 import { Split } from "../../src/exec/backends/wasm/split.js";
 import { createOptimizer, type OptimizerSettings } from "../../src/train/optimizers.js";
 import { allocateWasmArena } from "../../src/exec/backends/wasm/arena.js";
-import { JOB } from "../../src/exec/backends/wasm/pool.js";
+import { JOB, type WasmPool } from "../../src/exec/backends/wasm/pool.js";
+import { WasmBackend } from "../../src/exec/backends/wasm/backend.js";
 import { wasmParameterUpdates } from "../../src/exec/backends/wasm/updates.js";
 import { REPORT_ADAM } from "../support/optimizer-settings.js";
 import { mnist } from "../support/small-mnist.js";
@@ -27,6 +28,16 @@ function oneOp(op: string, inputs: { shape: number[]; role?: "input" | "paramete
   );
   nodes.push({ id: "out", op, inputs: inputs.map((_, i) => `in${i}`), attrs: attrs as GraphNode["attrs"] });
   return { name: `one-${op}`, nodes };
+}
+
+/** The ids of a graph's fed inputs (to plan them as mostly zeros). */
+function fedInputs(graph: Graph): string[] {
+  return graph.nodes.filter((node) => node.op === "input").map((node) => node.id);
+}
+
+/** The worker pool of an executor on the wasm backend, for tests that make its worker fail. */
+function workerPool(executor: Executor): WasmPool | undefined {
+  return executor.runtime instanceof WasmBackend ? executor.runtime.pool : undefined;
 }
 
 /** A small deterministic generator of numbers in [0, 1). */
@@ -70,9 +81,9 @@ function runReference(graph: Graph, outputs: string[], values: Record<string, Ar
 
 /** Runs the graph on both backends with the same inputs; returns both outputs and which kernel ran. */
 function runBoth(graph: Graph, fills: Fill[], seed: number, zeroSkip = true) {
-  const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
+  const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32", mostlyZeros: zeroSkip ? fedInputs(graph) : [] });
   const ts = new Executor(plan);
-  const wasm = new Executor(plan, { backend: "wasm", zeroSkip });
+  const wasm = new Executor(plan, { backend: "wasm" });
   const rng = lcg(seed);
   fills.forEach((fill, i) => {
     const data = Float32Array.from({ length: ts.view(`in${i}`).length }, () => fill(rng));
@@ -160,9 +171,8 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
       Array.from({ length: k }, (_, p) => (p === 7 ? NaN : p === 34 ? 2 : 0)), // a NaN, and the last pixel
     ];
     const graph = oneOp("matmul", [{ shape: [3, k] }, { shape: [k, 29], role: "parameter" }]);
-    const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
     const results = [true, false].map((zeroSkip) => {
-      const e = new Executor(plan, { backend: "wasm", zeroSkip });
+      const e = new Executor(compilePlan(graph, { outputs: ["out"], dtype: "float32", mostlyZeros: zeroSkip ? ["in0"] : [] }), { backend: "wasm" });
       e.view("in0").set(rows.flat());
       e.view("in1").set(Float32Array.from({ length: k * 29 }, (_, i) => Math.sin(i)));
       e.run();
@@ -182,9 +192,8 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
     x[4 * pixels + 20] = Number.NaN;
     x[0 * pixels + 31] = 1.5;
     const graph = oneOp("matmul", [{ shape: [samples, pixels] }, { shape: [samples, n], role: "parameter" }], { transpose_a: true });
-    const plan = compilePlan(graph, { outputs: ["out"], dtype: "float32" });
     const results = [true, false].map((zeroSkip) => {
-      const e = new Executor(plan, { backend: "wasm", zeroSkip });
+      const e = new Executor(compilePlan(graph, { outputs: ["out"], dtype: "float32", mostlyZeros: zeroSkip ? ["in0"] : [] }), { backend: "wasm" });
       e.view("in0").set(x);
       e.view("in1").set(Float32Array.from({ length: samples * n }, (_, i) => Math.sin(i) - 0.5));
       e.run();
@@ -555,7 +564,11 @@ describe("the wasm backend runs the report's network as the reference does", () 
         const fulls: number[][] = [];
         for (const threads of [1, 2]) {
           const run = async (input: Float32Array) => {
-            const e = new Executor(compilePlan(graph, { outputs: ["out"], dtype: "float32" }), { backend: "wasm", threads, zeroSkip, sharing: "always" });
+            const e = new Executor(compilePlan(graph, { outputs: ["out"], dtype: "float32", mostlyZeros: zeroSkip ? ["in0"] : [] }), {
+              backend: "wasm",
+              threads,
+              sharing: "always",
+            });
             e.view("in0").set(input);
             e.view("in1").set(w);
             e.run();
@@ -739,7 +752,8 @@ describe("training on the wasm backend", () => {
           optimizer.step(model.parameters, model.gradients, 0.001);
         }
       }
-      expect(model.optimizerArena === undefined).toBe(backend === "ts");
+      // The parameters, and so the optimizer's state beside them, live in WebAssembly's shared memory on wasm only.
+      expect(model.parameters[0]!.buffer instanceof SharedArrayBuffer).toBe(backend === "wasm");
       return { last, ...model.evaluate(data, test) };
     });
     const [ts, wasm] = results as [(typeof results)[0], (typeof results)[0]];
@@ -843,9 +857,7 @@ describe("filling a batch in WebAssembly memory", () => {
     const { fillBatch } = await import("../../src/data/batch.js");
     const { fillBatchInPlace } = await import("../../src/exec/backends/wasm/batch.js");
     const images = Uint8Array.from({ length: 2 * 259 }, (_, i) => i % 256);
-    const data = { images, labels: Uint8Array.from([0, 1]), count: 2, features: 259, side: 0, classes: 2, officialTrainCount: 2 } as unknown as Parameters<
-      typeof fillBatch
-    >[0];
+    const data = { images, labels: Uint8Array.from([0, 1]), count: 2, features: 259, classes: 2 };
     const arena = allocateWasmArena(2 * 259, 2 * 259, 0);
     const xr = new Float32Array(2 * 259);
     fillBatchInPlace(arena, data, [1, 0], 0, 2, arena.planValues, null, 2);
@@ -902,8 +914,9 @@ describe("a second optimizer over the same wasm model", () => {
     const settings: OptimizerSettings = REPORT_ADAM;
     const first = createOptimizer(settings, model.parameterSizes(), model.parameterUpdates());
     const second = createOptimizer(settings, model.parameterSizes(), model.parameterUpdates());
-    expect(first.state().m![0]!.buffer).toBe(model.optimizerArena!.memory.buffer);
-    expect(second.state().m![0]!.buffer).not.toBe(model.optimizerArena!.memory.buffer);
+    // The parameters live in the training arena's memory: the first optimizer's state beside them.
+    expect(first.state().m![0]!.buffer).toBe(model.parameters[0]!.buffer);
+    expect(second.state().m![0]!.buffer).not.toBe(model.parameters[0]!.buffer);
     model.gradients.forEach((g, i) => g.fill(0.01 * (i + 1)));
     const before = model.snapshot();
     second.step(model.parameters, model.gradients, 0.001);
@@ -995,7 +1008,7 @@ describe("the worker thread", () => {
   it("that fails is reported by `ready` and threadStats(), and takes no part", async () => {
     const two = fed(new Executor(plan, { backend: "wasm", threads: 2, sharing: "always" }));
     // What the pool sees when its worker dies (an exception in the worker's own code, say).
-    (two.wasm!.pool as unknown as { worker: NodeJS.EventEmitter }).worker.emit("error", new Error("out of memory in the worker"));
+    (workerPool(two) as unknown as { worker: NodeJS.EventEmitter }).worker.emit("error", new Error("out of memory in the worker"));
     await expect(two.ready).rejects.toThrow("the worker thread failed: out of memory in the worker");
     two.run();
     expect(two.threadStats()).toMatchObject({ workerUp: false, handedOver: 0, workerRan: 0, failure: "out of memory in the worker" });
@@ -1030,7 +1043,8 @@ describe("a worker thread that stops", () => {
     const { Model } = await import("../../src/index.js");
     const graph = loadGraphFile("graphs/mnist.graph.json");
     const model = new Model(graph, { batchSize: 64, seed: 2, backend: "wasm", threads: 2 });
-    const pool = model.optimizerArena!.pool!;
+    // The training step's executor is the model's own; its worker is what this test makes fail.
+    const pool = workerPool((model as unknown as { trainingStep: Executor }).trainingStep)!;
     await model.ready; // the worker is up: only the failure can refuse a job now
     expect(model.threadStats()).toMatchObject({ threads: 2, workerUp: true, failure: undefined });
     // What the pool sees when its worker dies (an exception in the worker's own code, say).

@@ -8,21 +8,15 @@
  * memory (src/exec/backends/wasm/pool.ts), and the optimizer's moments sit beside the parameters.
  */
 import { instantiateKernels, type WasmKernels } from "./module.js";
-import { WasmPool, type Sharing } from "./pool.js";
+import type { Sharing } from "../../backend.js";
+import { WasmPool, type PoolMemory } from "./pool.js";
 
 const PAGE_BYTES = 65536;
 const ALIGN_BYTES = 64;
 /** Bytes of the block through which the main thread and a worker hand jobs over. */
 const CONTROL_BYTES = 256;
 
-/** What the worker pool needs of an arena. */
-export interface WasmArenaMemory {
-  readonly memory: WebAssembly.Memory;
-  /** Byte offset of the control block (CONTROL_BYTES). */
-  readonly control: number;
-}
-
-export interface WasmArena extends WasmArenaMemory {
+export interface WasmArena extends PoolMemory {
   readonly kernels: WasmKernels;
   /** The plan's values (the executor's arena), float32, starting at a page boundary. */
   readonly planValues: Float32Array;

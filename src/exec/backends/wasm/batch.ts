@@ -3,9 +3,8 @@
  * rounded once to float32; one-hot labels), with the images' bytes copied into the arena's scratch space
  * and scaled there by one WebAssembly call instead of a JavaScript loop over every pixel.
  */
-import type { Dataset } from "../../../data/mnist.js";
 import type { FloatArray } from "../../../ops/op.js";
-import type { Batches } from "../../batches.js";
+import type { Batches, Samples } from "../../batches.js";
 import type { WasmArena } from "./arena.js";
 import { featureCut, FEATURE_SPLIT_MAX_ROWS, SPLIT_ELEMENTS } from "./kernels.js";
 import { Split } from "./split.js";
@@ -14,7 +13,7 @@ import { JOB } from "./pool.js";
 /** Writes samples order[start … start+rows) into x (rows × features, a view into `arena`) and y. */
 export function fillBatchInPlace(
   arena: WasmArena,
-  data: Dataset,
+  data: Samples,
   order: ArrayLike<number>,
   start: number,
   rows: number,
@@ -67,13 +66,13 @@ export class ResidentDataset {
   private readonly splits = new Map<number, Split>();
 
   /** Float32 slots to reserve in the arena for `data` and batches of up to `maxRows`. */
-  static reservedElements(data: Dataset, maxRows: number): number {
+  static reservedElements(data: Samples, maxRows: number): number {
     return Math.ceil(data.images.length / 4) + Math.ceil(data.labels.length / 4) + maxRows + 48; // + alignment
   }
 
   constructor(
     private readonly arena: WasmArena,
-    readonly data: Dataset,
+    readonly data: Samples,
     private readonly maxRows: number,
   ) {
     const region = (bytes: Uint8Array) => {

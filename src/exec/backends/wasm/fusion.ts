@@ -10,17 +10,10 @@
  */
 import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
+import type { CompiledStep } from "../../backend.js";
 import type { Plan } from "../../plan.js";
 import { matmulKernel, shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
 import { JOB } from "./pool.js";
-
-/** A step as the executor compiled it. */
-export interface CompiledStep {
-  readonly id: string;
-  readonly kernel: Kernel;
-  readonly inputs: readonly FloatArray[];
-  readonly output: FloatArray;
-}
 
 const nothing: Kernel = () => {};
 
@@ -94,7 +87,7 @@ function fuseLayers(plan: Plan, steps: readonly CompiledStep[], fused: CompiledS
     const z = steps[i + 1]!.output;
     const kernel = matmulKernel(
       { nodeId: product.node.id, attrs: product.node.attrs, inputShapes: product.inputs.map((v) => v.shape), outputShape: x.shape },
-      { ...context, inputs: product.inputs },
+      { ...context, inputs: product.inputs, zeroSkip: product.inputs[0]!.mostlyZeros },
       { bias: steps[i + 1]!.inputs[biasIndex]!.byteOffset, reluDelta: withRelu ? steps[i + 2]!.output.byteOffset - z.byteOffset : 0 },
     );
     if (!kernel) return;

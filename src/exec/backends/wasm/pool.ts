@@ -17,7 +17,7 @@
  * handed to it, and each kernel's Split always shares.
  */
 import { Worker } from "node:worker_threads";
-import type { WasmArenaMemory } from "./arena.js";
+import type { Sharing, ThreadStats } from "../../backend.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
@@ -45,6 +45,13 @@ export type JobKernel = (typeof JOB_KERNELS)[number];
 
 export const JOB = Object.fromEntries(JOB_KERNELS.map((name, i) => [name, i])) as { readonly [K in JobKernel]: number };
 
+/** What the pool needs of an arena: its memory, and where in it the block through which jobs are handed over lies. */
+export interface PoolMemory {
+  readonly memory: WebAssembly.Memory;
+  /** Byte offset of the control block (256 bytes). */
+  readonly control: number;
+}
+
 /** A kernel called with the 13 argument slots; WebAssembly ignores the arguments it does not take. */
 type JobFunction = (...args: number[]) => void;
 
@@ -69,25 +76,6 @@ const SPIN_MS = 5;
  * before it gives up with an error: far beyond any start-up or part on a loaded machine, short of a hang.
  */
 const FORCED_WAIT_MS = 60_000;
-
-/** How a kernel's parts are shared: "auto" — learned from their times; "always" — shared, every time, and waited for. */
-export type Sharing = "auto" | "always";
-
-/** What the worker thread has done, for `Executor.threadStats()`. */
-export interface ThreadStats {
-  /** Threads the big kernels run on: 1, or 2 with a worker thread. */
-  readonly threads: number;
-  /** Whether the worker thread is up and taking parts (false once closed, failed, or with one thread). */
-  readonly workerUp: boolean;
-  /** Parts of kernels handed over to the worker thread, */
-  readonly handedOver: number;
-  /** of which the worker ran, */
-  readonly workerRan: number;
-  /** and the main thread took back, the worker not having started them when the main thread was done with its own part. */
-  readonly takenBack: number;
-  /** Why the worker thread stopped, if it failed: the kernels then run on the main thread alone. */
-  readonly failure: string | undefined;
-}
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
@@ -162,7 +150,7 @@ export class WasmPool {
    *   worker to come up); the kernels' Splits then always share (see `alwaysShares`).
    */
   constructor(
-    arena: WasmArenaMemory,
+    arena: PoolMemory,
     kernels: WasmKernels,
     readonly sharing: Sharing = "auto",
   ) {

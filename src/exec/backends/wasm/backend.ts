@@ -1,0 +1,106 @@
+/**
+ * The WebAssembly backend: the plan's values in one shared WebAssembly memory (arena.ts), the SIMD
+ * kernels of the ops it covers (kernels.ts) and of the step patterns it fuses (fusion.ts), batches
+ * gathered by kernels (batch.ts), an optimizer's updates by kernels (updates.ts), and a worker thread
+ * for a part of the big kernels (pool.ts). Steps it has no kernel for run the op's own on the same views.
+ */
+import type { Attrs } from "../../../graph/ir.js";
+import type { Kernel, KernelSpec } from "../../../ops/op.js";
+import { ONE_THREAD, type Backend, type BackendFactory, type BackendOptions, type CompiledStep, type ThreadStats } from "../../backend.js";
+import type { Batches } from "../../batches.js";
+import type { ParameterUpdates } from "../../parameter-updates.js";
+import type { Plan, PlanStep } from "../../plan.js";
+import { allocateWasmArena, type WasmArena } from "./arena.js";
+import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./batch.js";
+import { fuseSteps } from "./fusion.js";
+import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./kernels.js";
+import type { WasmPool } from "./pool.js";
+import { wasmParameterUpdates } from "./updates.js";
+
+export class WasmBackend implements Backend {
+  readonly values: Float32Array;
+  readonly batches: Batches;
+  private readonly arena: WasmArena;
+  /** What every fast kernel of this plan shares: the memory, scratch spaces, the worker. */
+  private readonly context: Omit<FastKernelContext, "inputs" | "zeroSkip">;
+
+  constructor(
+    private readonly plan: Plan,
+    options: BackendOptions,
+  ) {
+    const scratch = wasmScratchBytes(plan);
+    const { threads } = options;
+    const allocate = (residentElements: number) =>
+      allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements + residentElements, threads, threads > 1 ? scratch.worker : 0, options.sharing);
+    let resident = options.resident && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
+    let arena: WasmArena;
+    try {
+      arena = allocate(resident ? ResidentDataset.reservedElements(resident.data, resident.maxRows) : 0);
+    } catch (err) {
+      // WebAssembly memory ends at 4 GiB: a big plan may leave no room for the dataset, which then stays
+      // in JavaScript memory.
+      if (!resident || !(err instanceof RangeError)) throw err;
+      resident = undefined;
+      arena = allocate(0);
+    }
+    this.arena = arena;
+    this.values = arena.planValues;
+    this.batches = wasmBatches(arena, resident && new ResidentDataset(arena, resident.data, resident.maxRows));
+    this.context = {
+      kernels: arena.kernels,
+      memory: arena.memory,
+      scratch: arena.scratch,
+      workerScratch: arena.workerScratch,
+      partials: arena.scratch + scratch.partialsAt,
+      pool: arena.pool,
+    };
+  }
+
+  /** The worker thread, if there is one (for tests that make it fail). */
+  get pool(): WasmPool | undefined {
+    return this.arena.pool;
+  }
+
+  kernelFor(step: PlanStep, spec: KernelSpec<Attrs>): Kernel | undefined {
+    return WASM_KERNELS.get(step.node.op)?.(spec, { ...this.context, inputs: step.inputs, zeroSkip: step.inputs[0]?.mostlyZeros === true });
+  }
+
+  fuse(steps: readonly CompiledStep[], fast: ReadonlySet<string>): readonly CompiledStep[] {
+    return fuseSteps(this.plan, steps, fast, { ...this.context, inputs: [], zeroSkip: false });
+  }
+
+  parameterUpdates(): ParameterUpdates {
+    return wasmParameterUpdates(this.arena);
+  }
+
+  get ready(): Promise<void> {
+    return this.arena.pool?.ready ?? Promise.resolve();
+  }
+
+  threadStats(): ThreadStats {
+    return this.arena.pool?.stats() ?? ONE_THREAD;
+  }
+
+  close(): Promise<void> {
+    return this.arena.pool?.close() ?? Promise.resolve();
+  }
+}
+
+export const wasmBackend: BackendFactory = (plan, options) => new WasmBackend(plan, options);
+
+/**
+ * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
+ * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
+ * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
+ * operand of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only
+ * the lists.
+ */
+function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
+  const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
+  const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
+  const transposed = plan.steps.filter((s) => s.node.op === "matmul" && s.node.attrs.transpose_b === true).map((s) => 4 * s.inputs[1]!.elements);
+  const partials = plan.steps.filter((s) => s.node.op === "matmul" && isFedBatchProduct(s.node.attrs, s.inputs)).map((s) => 4 * s.output.elements);
+  const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
+  const partialsAt = Math.ceil(lists / 64) * 64;
+  return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
+}
