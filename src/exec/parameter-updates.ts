@@ -31,6 +31,11 @@ export interface ParameterUpdates {
   update(update: Update, index: number, w: FloatArray, g: FloatArray, state: readonly Float32Array[]): void;
   /** Ends a step's updates (waits for a part of the last one still running elsewhere, if any). */
   finish(): void;
+  /**
+   * Hands the state's memory back to the backend, so that the next optimizer over the same model gets it
+   * (and the backend's fast update) as the first did. The state must not be used after.
+   */
+  release(): void;
 }
 
 /** The reference updates: plain loops in float64 arithmetic over any typed arrays. */
@@ -80,5 +85,6 @@ export function referenceParameterUpdates(): ParameterUpdates {
     allocate: (slots, sizes) => Object.fromEntries(slots.map((name) => [name, sizes.map((n) => new Float32Array(n))])),
     update: (update, _index, w, g, state) => referenceUpdate(update, w, g, state),
     finish: () => {},
+    release: () => {},
   };
 }

@@ -42,6 +42,11 @@ export interface Optimizer {
   state(): Record<string, Float32Array[]>;
   /** Takes up a saved state (from `source`, for messages); refused unless it is this optimizer's, slot for slot. */
   restore(saved: SavedOptimizerState, source: string): void;
+  /**
+   * Hands its state's memory back to the backend (ParameterUpdates.release), for the model's next
+   * optimizer; the optimizer steps no more after.
+   */
+  release(): void;
 }
 
 /** An optimizer's state as a checkpoint keeps it. */
@@ -70,6 +75,7 @@ abstract class BaseOptimizer implements Optimizer {
   abstract readonly name: OptimizerName;
   steps = 0;
   protected readonly slots: Record<string, Float32Array[]>;
+  private released = false;
   /** Each parameter's state slots, in its rule's order (made once: a step allocates nothing). */
   private readonly stateOf: readonly Float32Array[][];
 
@@ -84,6 +90,7 @@ abstract class BaseOptimizer implements Optimizer {
   }
 
   step(params: readonly FloatArray[], grads: readonly FloatArray[], learningRate: number): void {
+    if (this.released) throw new Error(`this ${this.name} optimizer was released: its state is gone`);
     this.steps++;
     const update = this.stepUpdate(learningRate, 1 - learningRate * this.settings.weight_decay);
     for (let p = 0; p < params.length; p++) this.updates.update(update, p, params[p]!, grads[p]!, this.stateOf[p]!);
@@ -95,6 +102,11 @@ abstract class BaseOptimizer implements Optimizer {
 
   state(): Record<string, Float32Array[]> {
     return this.slots;
+  }
+
+  release(): void {
+    this.released = true;
+    this.updates.release();
   }
 
   restore(saved: SavedOptimizerState, source: string): void {

@@ -54,8 +54,19 @@ export class TrainingDivergedError extends UserError {
 }
 
 export async function train(run: TrainingRun): Promise<TrainingOutcome> {
+  // The state's memory goes back to the model at the end, so that a later run on the same model (a
+  // resume in the same process) gets the backend's reserved memory and fast update as this one did, and
+  // ends bit for bit where an uninterrupted run ends.
+  const optimizer = createOptimizer(run.config, run.model.parameterSizes(), run.model.parameterUpdates());
+  try {
+    return await trainWith(run, optimizer);
+  } finally {
+    optimizer.release();
+  }
+}
+
+async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<TrainingOutcome> {
   const { model, config, data, split, folder, events = {} } = run;
-  const optimizer = optimizerFor(model, config);
   const augment: AugmentSettings = { maxShift: config.max_shift, maxRotation: config.max_rotation };
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);
@@ -199,28 +210,6 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
   if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
   const test = model.evaluate(data, split.test);
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
-}
-
-/** Each model's optimizer, with the settings it was made for, kept across train() calls on the model. */
-const optimizers = new WeakMap<Model, { settings: string; optimizer: Optimizer }>();
-
-/**
- * The model's optimizer, its state zeroed (a resumed run then restores it). One per model and settings:
- * on the wasm backend only the first optimizer of a model gets the arena's reserved memory and the
- * WebAssembly update — a second one would update with the plain loops, whose rounding differs, and a
- * run resumed on the same model would then no longer end bit for bit where an uninterrupted one ends.
- */
-function optimizerFor(model: Model, config: TrainingConfig): Optimizer {
-  const settings = JSON.stringify(config);
-  const known = optimizers.get(model);
-  if (known?.settings !== settings) {
-    const optimizer = createOptimizer(config, model.parameterSizes(), model.parameterUpdates());
-    optimizers.set(model, { settings, optimizer });
-    return optimizer;
-  }
-  const zeros = Object.fromEntries(Object.entries(known.optimizer.state()).map(([slot, arrays]) => [slot, arrays.map((a) => new Float32Array(a.length))]));
-  known.optimizer.restore({ name: known.optimizer.name, steps: 0, state: zeros }, "a fresh start");
-  return known.optimizer;
 }
 
 /**

@@ -924,6 +924,26 @@ describe("a second optimizer over the same wasm model", () => {
     first.step(model.parameters, model.gradients, 0.001);
     expectClose(first.state().v![0]!, second.state().v![0]!, 1e-12, 1e-6);
   });
+
+  it("made after the first was released, takes its memory back, zeroed, and updates bit for bit as the first did", async () => {
+    const { Model } = await import("../../src/index.js");
+    const model = new Model(loadGraphFile("graphs/mnist.graph.json"), { batchSize: 4, seed: 1, backend: "wasm", threads: 1 });
+    model.gradients.forEach((g, i) => g.fill(0.01 * (i + 1)));
+    const before = model.snapshot();
+    const first = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.parameterUpdates());
+    first.step(model.parameters, model.gradients, 0.001);
+    const firstStep = model.parameters.map((p) => Array.from(p));
+    const firstM = first.state().m![0]!;
+    first.release();
+    expect(() => first.step(model.parameters, model.gradients, 0.001)).toThrow("was released");
+    model.restore(before, "the snapshot");
+    const second = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.parameterUpdates());
+    const secondM = second.state().m![0]!;
+    expect([secondM.buffer, secondM.byteOffset]).toEqual([firstM.buffer, firstM.byteOffset]);
+    expect(secondM.every((v) => v === 0)).toBe(true);
+    second.step(model.parameters, model.gradients, 0.001);
+    expect(model.parameters.map((p) => Array.from(p))).toEqual(firstStep);
+  });
 });
 
 describe("training steps on a resident dataset with a worker thread", () => {

@@ -35,6 +35,13 @@ export interface WasmArena extends PoolMemory {
   readonly pool: WasmPool | undefined;
   /** Hands out `elements` float32 values of the reserved region (zeroed, 64-byte aligned); throws when it is used up. */
   reserve(elements: number): Float32Array;
+  /**
+   * Where the next reservation would start: give it to `releaseFrom` to hand back everything reserved
+   * since. The region is a stack: only the latest reservations can be handed back.
+   */
+  readonly reservedMark: number;
+  /** Hands back every reservation made since `mark`, a reservedMark not past the latest reservation. */
+  releaseFrom(mark: number): void;
   /** Reserved elements not yet handed out. */
   readonly reservedLeft: number;
 }
@@ -72,9 +79,17 @@ export function allocateWasmArena(
     reserve(elements: number): Float32Array {
       const bytes = alignUp(elements * 4);
       if (next + bytes > memory.buffer.byteLength) throw new Error(`the WebAssembly arena has no room left for ${elements} reserved values`);
-      const view = new Float32Array(memory.buffer, next, elements);
+      // Zeroed: memory handed back by releaseFrom still holds what its last user wrote.
+      const view = new Float32Array(memory.buffer, next, elements).fill(0);
       next += bytes;
       return view;
+    },
+    get reservedMark() {
+      return next;
+    },
+    releaseFrom(mark: number): void {
+      if (!(mark >= reservedByte && mark <= next)) throw new Error(`cannot hand back the reserved region from byte ${mark}: reservations end at ${next}`);
+      next = mark;
     },
     get reservedLeft() {
       return Math.floor((memory.buffer.byteLength - next) / 4);

@@ -20,6 +20,9 @@ export function wasmParameterUpdates(arena: WasmArena): ParameterUpdates {
 class WasmParameterUpdates implements ParameterUpdates {
   /** Whether the state went into the arena (a second optimizer over the same model, say, finds it taken). */
   private inArena = false;
+  /** The reserved region the state took, [from, to) in bytes, to hand back on release. */
+  private from = 0;
+  private to = 0;
   /** For each big parameter, whether and where its update is cut between the threads. */
   private readonly splits: (Split | undefined)[] = [];
   /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
@@ -31,7 +34,17 @@ class WasmParameterUpdates implements ParameterUpdates {
   allocate(slots: readonly string[], sizes: readonly number[]): Record<string, Float32Array[]> {
     const needed = slots.length * sizes.reduce((sum, n) => sum + Math.ceil(n / 16) * 16, 0);
     this.inArena = this.arena.reservedLeft >= needed;
-    return Object.fromEntries(slots.map((name) => [name, sizes.map((n) => (this.inArena ? this.arena.reserve(n) : new Float32Array(n)))]));
+    this.from = this.arena.reservedMark;
+    const state = Object.fromEntries(slots.map((name) => [name, sizes.map((n) => (this.inArena ? this.arena.reserve(n) : new Float32Array(n)))]));
+    this.to = this.arena.reservedMark;
+    return state;
+  }
+
+  release(): void {
+    this.finish();
+    // Handed back only while it is the latest reservation: memory reserved after it stays its owner's.
+    if (this.inArena && this.arena.reservedMark === this.to) this.arena.releaseFrom(this.from);
+    this.inArena = false;
   }
 
   update(update: Update, index: number, w: FloatArray, g: FloatArray, state: readonly Float32Array[]): void {
