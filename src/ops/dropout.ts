@@ -39,6 +39,8 @@ export const dropout = defineOp({
   inputs: ["x"],
   attrs: DropoutAttrs,
   shape: ([x]) => x!,
+  // Only the identity (rate 0) has a fast kernel, a copy; with a rate, the op's own kernel draws the masks.
+  fast: { wasm: ({ attrs: { rate = 0 } }) => (rate === 0 ? { export: "copy", over: "elements" } : undefined) },
   kernel: ({ nodeId, attrs: { rate = 0, key }, outputShape }) => {
     const n = sizeOf(outputShape);
     const stream = hashString(key ?? nodeId);

@@ -6,13 +6,21 @@ import type { OpCheck } from "./check-hints.js";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { binaryKernel, broadcastShapes } from "./broadcast.js";
-import { ShapeError, type GradientRule, type OpDefinition } from "./op.js";
+import { ShapeError, type GradientRule, type OpDefinition, type WasmCall } from "./op.js";
+
+/** A call of the WebAssembly export `name` over every element (the backend calls it where no operand broadcasts). */
+function elementwiseCall(name: string): () => WasmCall {
+  const call: WasmCall = { export: name, over: "elements" };
+  return () => call;
+}
 
 /** y = f(x), elementwise. */
 export function unaryOp(def: {
   name: string;
   summary: string;
   f: (x: number) => number;
+  /** The WebAssembly export computing f over the elements (as the op's `fast.wasm`). */
+  wasm?: string;
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
   check?: OpCheck<NoAttrs>;
@@ -30,6 +38,7 @@ export function unaryOp(def: {
         for (let k = 0; k < n; k++) out[k] = f(x![k]!);
       };
     },
+    ...(def.wasm ? { fast: { wasm: elementwiseCall(def.wasm) } } : {}),
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
     ...(def.check ? { check: def.check } : {}),
@@ -44,6 +53,8 @@ export function binaryOp(def: {
   f: (a: number, b: number) => number;
   /** Broadcasting allowed (add, mul) or shapes must match (the activation derivatives). */
   broadcast: boolean;
+  /** The WebAssembly export computing f over the elements of two operands of the output's shape. */
+  wasm?: string;
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
   check?: OpCheck<NoAttrs>;
@@ -56,6 +67,7 @@ export function binaryOp(def: {
     attrs: NO_ATTRS,
     shape: ([a, b]) => (def.broadcast ? broadcastShapes(a!, b!) : sameShapes(a!, b!)),
     kernel: ({ inputShapes: [a, b], outputShape }) => binaryKernel(a!, b!, outputShape, f),
+    ...(def.wasm ? { fast: { wasm: elementwiseCall(def.wasm) } } : {}),
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
     ...(def.check ? { check: def.check } : {}),

@@ -74,6 +74,33 @@ export type OpRole =
   /** Trainable state: lives across runs, initialised once, updated by the optimizer. */
   | "parameter";
 
+/**
+ * How the WebAssembly backend computes an op with one of its module's exports (asm/kernels.ts), called
+ * over the op's views by byte offsets: the backend shares the call with its worker thread and checks it
+ * against the op's own kernel (test/exec/wasm-backend.test.ts).
+ */
+export interface WasmCall {
+  /** The export's name. */
+  readonly export: string;
+  /**
+   * How it is called, every input of the output's shape:
+   *   "elements" — export(inputs…, out, count), over every element;
+   *   "rows"     — export(inputs…, out, rows, n), over the rows of the last axis (n values each).
+   */
+  readonly over: "elements" | "rows";
+  /** "high" when each value costs an exponential or more: then even small calls are worth sharing. */
+  readonly cost?: "low" | "high";
+}
+
+/**
+ * A backend's own kernel for an op, in place of the op's `kernel` where it covers the case: given the
+ * same spec and the backend's context (for "wasm", a WasmKernelContext: its memory, module and worker),
+ * a Kernel over the backend's views — or, for the built-in ops, whose calls the backend knows how to
+ * make, a WasmCall — or undefined where it does not cover the case (the op's own kernel runs then).
+ */
+// `context: never` accepts a function of any backend's context type: the backend that calls it knows its own.
+export type BackendKernel<A> = (spec: KernelSpec<A>, context: never) => Kernel | WasmCall | undefined;
+
 export interface OpDefinition<A = Attrs> {
   readonly name: string;
   /** One line for `graphnet inspect`, the docs and the schema's descriptions. */
@@ -86,6 +113,8 @@ export interface OpDefinition<A = Attrs> {
   /** Output shape from input shapes; throws ShapeError with a message a person can act on. */
   readonly shape: (inputShapes: readonly Shape[], attrs: A) => Shape;
   readonly kernel: (spec: KernelSpec<A>) => Kernel;
+  /** Faster kernels by backend name (see BackendKernel): "wasm" is the one backend with its own so far. */
+  readonly fast?: { readonly wasm?: BackendKernel<A> };
   readonly gradient?: GradientRule<A>;
   /**
    * The formula a backward node implements, for pictures and listings (for example "δ = A − Y"); a

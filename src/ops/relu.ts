@@ -9,6 +9,7 @@ export const relu = unaryOp({
   summary: "max(x, 0), elementwise",
   // Written so that NaN passes through (NaN < 0 is false), as NumPy's maximum does: a diverging run must show.
   f: (x) => (x < 0 ? 0 : x),
+  wasm: "relu",
   gradient: (g) => [g.emit("relu_grad", [g.dy, g.inputs[0]!])],
   // A central difference straddling the kink at 0 measures neither slope: keep the values away from it.
   check: { nearKink: ([x]) => x!.data.some((v) => Math.abs(v) < 1e-3) },
@@ -20,6 +21,7 @@ export const reluGrad = binaryOp({
   inputs: ["dy", "x"],
   broadcast: false,
   f: (dy, x) => (x > 0 ? dy : 0),
+  wasm: "reluGrad",
   formula: "δ ⊙ [Z > 0]",
   check: { skip: "a backward op, checked through relu's gradient" },
 });

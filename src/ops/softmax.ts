@@ -27,6 +27,8 @@ export const softmax: OpDefinition<NoAttrs> = {
   inputs: ["x"],
   attrs: NO_ATTRS,
   shape: ([x]) => rowsShape(x!),
+  // One call per row of the last axis; each value costs an exponential.
+  fast: { wasm: () => ({ export: "softmax", over: "rows", cost: "high" }) },
   kernel: ({ outputShape }) => {
     const { rows, length } = lastAxisRows(outputShape);
     // The exponentials are kept in float64 until the division, so a float32 plan rounds only once.

@@ -10,6 +10,7 @@ export const tanh = unaryOp({
   summary: "tanh(x), elementwise",
   // Math.tanh saturates to ±1 for large |x| without overflowing.
   f: Math.tanh,
+  wasm: "tanh",
   gradient: (g) => [g.emit("tanh_grad", [g.dy, g.output])],
 });
 
@@ -19,6 +20,7 @@ export const tanhGrad = binaryOp({
   inputs: ["dy", "y"],
   broadcast: false,
   f: (dy, y) => dy * (1 - y * y),
+  wasm: "tanhGrad",
   formula: "δ ⊙ (1 − A²)",
   check: { skip: "a backward op, checked through tanh's gradient" },
 });

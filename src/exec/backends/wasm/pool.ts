@@ -18,29 +18,10 @@
  */
 import { Worker } from "node:worker_threads";
 import type { Sharing, ThreadStats } from "../../backend.js";
+import { JOB_KERNELS } from "./kernels.exports.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
 
-/** The kernels a worker can run a part of, by their index (JOB.tanh, …): those of the module's exports listed here. */
-const JOB_KERNELS = [
-  "matmul",
-  "matmulSparseA",
-  "adam",
-  "gatherBatch",
-  "addBias",
-  "addSame",
-  "addPartials",
-  "matmulTwoParts",
-  "relu",
-  "reluGrad",
-  "tanh",
-  "tanhGrad",
-  "softmax",
-  "softmaxCrossEntropyGrad",
-  "softmaxCrossEntropySum",
-  "softmaxCrossEntropyAll",
-  "sumRows",
-] as const satisfies readonly (keyof WasmKernels)[];
-
+/** The kernels a worker can run a part of, by their index (JOB.tanh, …): generated from the module's exports. */
 export type JobKernel = (typeof JOB_KERNELS)[number];
 
 export const JOB = Object.fromEntries(JOB_KERNELS.map((name, i) => [name, i])) as { readonly [K in JobKernel]: number };
