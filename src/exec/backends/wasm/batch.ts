@@ -6,9 +6,8 @@
 import type { FloatArray } from "../../../ops/op.js";
 import type { Batches, Samples } from "../../batches.js";
 import type { WasmArena } from "./arena.js";
-import { featureCut, FEATURE_SPLIT_MAX_ROWS, SPLIT_ELEMENTS } from "./kernels.js";
-import { Split } from "./split.js";
-import { JOB } from "./pool.js";
+import { SharedCall } from "./share.js";
+import { featureCut, fillSplit, sharedByFeatures } from "./split-policy.js";
 
 /** Writes samples order[start … start+rows) into x (rows × features, a view into `arena`) and y. */
 export function fillBatchInPlace(
@@ -63,7 +62,8 @@ export class ResidentDataset {
   private readonly images: number;
   private readonly labels: number;
   private readonly indices: Uint32Array;
-  private readonly splits = new Map<number, Split>();
+  /** The gathering call of each kind of batch (see `gather`), made at its first fill. */
+  private readonly gathers = new Map<number, SharedCall>();
 
   /** Float32 slots to reserve in the arena for `data` and batches of up to `maxRows`. */
   static reservedElements(data: Samples, maxRows: number): number {
@@ -85,12 +85,27 @@ export class ResidentDataset {
     this.indices = new Uint32Array(arena.memory.buffer, arena.reserve(maxRows).byteOffset, maxRows);
   }
 
-  /** The Split of batches of `rows` rows: whether to share the fill (its cut fixed: features, or the middle row). */
-  private splitOf(rows: number, byFeatures: boolean): Split {
-    let split = this.splits.get(rows);
-    const always = this.arena.pool?.alwaysShares ?? false;
-    if (!split) this.splits.set(rows, (split = byFeatures ? Split.whether(always) : new Split(rows, 1, false, undefined, always)));
-    return split;
+  /**
+   * The call that gathers batches of `rows` rows, with `classes` one-hot labels or none: shared as a first
+   * layer's product shares the batch (kernels.ts fedBatchProduct), so that each thread reads the part of
+   * x it wrote itself — by features (featureCut: the main thread features [0, h) and the labels, the
+   * worker [h, features)), or by rows (at the middle row, each part with its own rows' labels). Whether
+   * to share it, its Split learns (split-policy.ts fillSplit).
+   *
+   * gatherBatch(images, labels, indices, x, y, rows, features, classes, divisor, first, count)
+   */
+  private gather(rows: number, classes: number, labelled: boolean): SharedCall {
+    // One call per batch size, label count and labelling: a number that tells them apart (rows ≤ maxRows).
+    const key = (labelled ? classes + 1 : 0) * (this.maxRows + 1) + rows;
+    let call = this.gathers.get(key);
+    if (call) return call;
+    const features = this.data.features;
+    const split = fillSplit(rows, features, this.arena.pool);
+    call = sharedByFeatures(rows)
+      ? new SharedCall(this.arena, "gatherBatch", split, { count: 10, perUnit: { 9: 1 }, second: { 4: 0 }, cut: featureCut(features) })
+      : new SharedCall(this.arena, "gatherBatch", split, { count: 5, perUnit: labelled ? { 2: 4, 3: 4 * features, 4: 4 * classes } : { 2: 4, 3: 4 * features } });
+    this.gathers.set(key, call);
+    return call;
   }
 
   /** fillBatchInPlace's contract, for this dataset; rows at most the maxRows it was made for. */
@@ -109,48 +124,7 @@ export class ResidentDataset {
       if (!(sample >= 0 && sample < count)) throw new Error(`sample index ${sample} (row ${r} of the batch) is outside the dataset's ${count} samples`);
       this.indices[r] = sample;
     }
-    const { kernels, pool } = this.arena;
-    const [pi, px, py] = [this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0];
-    // Cut as a first layer's product shares the batch (fedBatchProduct), so that each thread reads the
-    // part of x it wrote itself: by features (featureCut; the main thread [0, h) and the labels, the
-    // worker [h, features)) up to FEATURE_SPLIT_MAX_ROWS rows, by rows above (at the middle row: the
-    // rows cost the same). Whether to share it, a Split learns (one per batch size).
-    const byFeatures = rows <= FEATURE_SPLIT_MAX_ROWS;
-    const split = pool && rows * features >= SPLIT_ELEMENTS && (byFeatures ? features >= 32 : rows >= 2) ? this.splitOf(rows, byFeatures) : undefined;
-    // The worker's part: rows [r, rows) × features [f, features), with their one-hot labels when it has
-    // whole rows; the main thread's: rows [0, r) × all features, or all rows × features [0, f).
-    const r = split && !byFeatures ? split.cut : 0;
-    const f = split && byFeatures ? featureCut(features) : 0;
-    const started =
-      split !== undefined &&
-      split.begin() &&
-      pool!.start(
-        JOB.gatherBatch,
-        this.images,
-        this.labels,
-        pi + 4 * r,
-        px + 4 * r * features,
-        y && !byFeatures ? py + 4 * r * classes : 0,
-        rows - r,
-        features,
-        classes,
-        255,
-        f,
-        features - f,
-      );
-    kernels.gatherBatch(
-      this.images,
-      this.labels,
-      pi,
-      px,
-      py,
-      started && !byFeatures ? r : rows,
-      features,
-      classes,
-      255,
-      0,
-      started && byFeatures ? f : features,
-    );
-    split?.end(pool, started);
+    const call = this.gather(rows, classes, y !== null);
+    call.run(this.images, this.labels, this.indices.byteOffset, x.byteOffset, y ? y.byteOffset : 0, rows, features, classes, 255, 0, features);
   }
 }

@@ -12,8 +12,9 @@ import { sizeOf } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { CompiledStep } from "../../backend.js";
 import type { Plan } from "../../plan.js";
-import { matmulKernel, shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS, type FastKernelContext } from "./kernels.js";
-import { JOB } from "./pool.js";
+import { matmulKernel, type FastKernelContext } from "./kernels.js";
+import { SharedCall } from "./share.js";
+import { shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS } from "./split-policy.js";
 
 const nothing: Kernel = () => {};
 
@@ -51,19 +52,20 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
 }
 
 /** The fused kernel, rows split between the threads; the loss summed in the same two halves as softmax_cross_entropy's. */
-function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, { kernels, pool, scratch, memory }: FastKernelContext): Kernel {
-  const h = splitPoint(rows);
+function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, context: FastKernelContext): Kernel {
+  const { pool, scratch, memory } = context;
   const parts = new Float64Array(memory.buffer, scratch, 2);
-  const split = shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+  // softmaxCrossEntropyAll(z, y, dL, probs, grad, rows, n, batch, sum)
+  const f = new SharedCall(context, "softmaxCrossEntropyAll", shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool), {
+    count: 5,
+    perUnit: { 0: 4 * n, 1: 4 * n, 3: 4 * n, 4: 4 * n },
+    second: { 8: scratch + 8 },
+    cut: splitPoint(rows),
+    aloneInParts: true,
+  });
   const pp = probs.byteOffset;
   return ([z, y, dL], grad) => {
-    const [pz, py, pd, pg] = [z!.byteOffset, y!.byteOffset, dL!.byteOffset, grad.byteOffset];
-    const o = 4 * h * n;
-    const started =
-      split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropyAll, pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
-    if (!started) kernels.softmaxCrossEntropyAll(pz + o, py + o, pd, pp + o, pg + o, rows - h, n, rows, scratch + 8);
-    kernels.softmaxCrossEntropyAll(pz, py, pd, pp, pg, h, n, rows, scratch);
-    if (split) split.end(pool, started);
+    f.run(z!.byteOffset, y!.byteOffset, dL!.byteOffset, pp, grad.byteOffset, rows, n, rows, scratch);
     loss[0] = (parts[0]! + parts[1]!) / rows;
   };
 }

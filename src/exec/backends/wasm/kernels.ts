@@ -10,16 +10,22 @@ import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../grap
 import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
-import { Split } from "./split.js";
-import { JOB, type WasmPool } from "./pool.js";
+import type { WasmPool } from "./pool.js";
+import { SharedCall } from "./share.js";
+import {
+  FED_SPLIT_MIN_FEATURES,
+  featureCut,
+  shareFor,
+  sharedByFeatures,
+  splitFor,
+  splitPoint,
+  SPLIT_ELEMENTS,
+  SPLIT_MACS,
+  SPLIT_SOFTMAX_ELEMENTS,
+} from "./split-policy.js";
 
-/** Products of at least this many multiply-adds are split between the main thread and the worker. */
-export const SPLIT_MACS = 100_000;
-
-/** Elementwise kernels over at least this many values are split between the two threads, */
-export const SPLIT_ELEMENTS = 16_384;
-/** and softmax's kernels over at least this many (each costs an exponential). */
-export const SPLIT_SOFTMAX_ELEMENTS = 2_048;
+// The split policy's names, where they were first exported.
+export { FEATURE_SPLIT_MAX_ROWS, featureCut, shareFor, splitPoint, SPLIT_ELEMENTS, SPLIT_MACS, SPLIT_SOFTMAX_ELEMENTS } from "./split-policy.js";
 
 /**
  * Scratch the zero-skipping product needs per element of its operand's longest side (asm/kernels.ts):
@@ -58,17 +64,6 @@ function rowsOf(shape: ConcreteShape): { rows: number; n: number } {
 }
 
 /**
- * Where two threads split `units` (elements or rows) of a kernel: the main thread takes [0, h), the
- * worker [h, units); h is a multiple of 4 (the SIMD loops' step).
- */
-export function splitPoint(units: number): number {
-  return Math.floor(units / 8) * 4;
-}
-
-/** A product of a fed batch with at least this many features is computed in two parts of them (fedBatchProduct). */
-const FED_SPLIT_MIN_FEATURES = 64;
-
-/**
  * Whether a matmul with these operands is a fed batch times weights (a first layer, x·W), which
  * matmulKernel computes as two partial sums (see fedBatchProduct): then it needs room for rows × n
  * floats at the context's `partials`.
@@ -78,62 +73,16 @@ export function isFedBatchProduct(attrs: Attrs, inputs: readonly PlannedValue[])
   return attrs.transpose_a !== true && attrs.transpose_b !== true && a!.storage === "input" && a!.shape.length === 2 && a!.shape[1]! >= FED_SPLIT_MIN_FEATURES;
 }
 
-/**
- * Where a fed batch's features are cut between the threads: a multiple of 16, so that (when the row
- * length is a multiple of 16 too, as MNIST's 784) each thread's part of a row of float32 values starts
- * on a cache line of its own and the threads, filling their parts, do not write the same line.
- */
-export function featureCut(features: number): number {
-  return Math.floor(features / 32) * 16;
+/** out = f(x), elementwise (x, out, len), split between the threads from SPLIT_ELEMENTS values on. */
+function unary(name: "relu" | "tanh", len: number, context: FastKernelContext): Kernel {
+  const f = new SharedCall(context, name, splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 } });
+  return ([x], out) => f.run(at(x!), at(out), len);
 }
 
-/**
- * Kernels with less work than this (multiply-adds or values) keep their cut in the middle: their parts
- * take a few microseconds, too little for the two threads' own timings to say where the cut belongs (a
- * hand-over or a cache miss outweighs the work, and a cut learned from such noise can leave one thread
- * most of the rows).
- */
-const LEARN_CUT_MIN_ELEMENTS = 1_000_000;
-
-/**
- * A Split of `units` (elements or rows, cut at multiples of `block`) for a kernel with `elements` values
- * of work, or undefined (one thread) without a worker or below `minElements`. Its cut is learned only
- * from LEARN_CUT_MIN_ELEMENTS on.
- */
-function splitFor(units: number, block: number, elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
-  if (!pool || elements < minElements || units < 2 * block) return undefined;
-  return new Split(units, block, elements >= LEARN_CUT_MIN_ELEMENTS, undefined, pool.alwaysShares);
-}
-
-/** Split.whether() for a kernel whose parts are fixed, or undefined (one thread) without a worker or below `minElements`. */
-export function shareFor(elements: number, minElements: number, pool: WasmPool | undefined): Split | undefined {
-  return pool && elements >= minElements ? Split.whether(pool.alwaysShares) : undefined;
-}
-
-/** out = f(x), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
-function unary(name: "relu" | "tanh", len: number, { kernels, pool }: FastKernelContext): Kernel {
-  const run = kernels[name];
-  const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
-  if (!split) return ([x], out) => run(at(x!), at(out), len);
-  return ([x], out) => {
-    const [px, po, h] = [at(x!), at(out), split.cut];
-    const started = split.begin() && pool!.start(JOB[name], px + 4 * h, po + 4 * h, len - h);
-    run(px, po, started ? h : len);
-    split.end(pool, started);
-  };
-}
-
-/** out = f(a, b), elementwise, split between the threads from SPLIT_ELEMENTS values on. */
-function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, { kernels, pool }: FastKernelContext): Kernel {
-  const run = kernels[name];
-  const split = splitFor(len, 4, len, SPLIT_ELEMENTS, pool);
-  if (!split) return ([a, b], out) => run(at(a!), at(b!), at(out), len);
-  return ([a, b], out) => {
-    const [pa, pb, po, h] = [at(a!), at(b!), at(out), split.cut];
-    const started = split.begin() && pool!.start(JOB[name], pa + 4 * h, pb + 4 * h, po + 4 * h, len - h);
-    run(pa, pb, po, started ? h : len);
-    split.end(pool, started);
-  };
+/** out = f(a, b), elementwise (a, b, out, len), split between the threads from SPLIT_ELEMENTS values on. */
+function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, context: FastKernelContext): Kernel {
+  const f = new SharedCall(context, name, splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4, 2: 4 } });
+  return ([a, b], out) => f.run(at(a!), at(b!), at(out), len);
 }
 
 /** Byte offsets of a product's epilogue (see asm/kernels.ts `emit`): a bias to add and where relu of the result goes. */
@@ -149,7 +98,7 @@ export interface Epilogue {
  * relu(C) as well, in the same pass (the fusion of a layer: src/exec/backends/wasm/fusion.ts).
  */
 export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, context: FastKernelContext, epilogue?: Epilogue): Kernel | undefined {
-  const { kernels, scratch, inputs, zeroSkip, pool, workerScratch } = context;
+  const { kernels, scratch, inputs, zeroSkip, pool } = context;
   const ta = attrs.transpose_a === true;
   const tb = attrs.transpose_b === true;
   if (epilogue && (ta || tb)) return undefined;
@@ -159,16 +108,11 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   // The worker takes rows [h, m) of C, the main thread rows [0, h): h a multiple of the kernel's row
   // block, from a Split (each row of C is computed the same way by either thread).
   const splitRows = (block: number) => splitFor(m, block, m * k * n, SPLIT_MACS, pool);
-  // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads.
+  // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads:
+  // matmul(a, b, c, m, k, n, aRow, aCol, bias, reluDelta).
   const dense = (aRow: number, aCol: number) => {
-    const split = splitRows(4);
-    if (!split) return (pa: number, pb: number, pc: number) => kernels.matmul(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
-    return (pa: number, pb: number, pc: number) => {
-      const h = split.cut;
-      const started = split.begin() && pool!.start(JOB.matmul, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, bias, reluDelta);
-      kernels.matmul(pa, pb, pc, started ? h : m, k, n, aRow, aCol, bias, reluDelta);
-      split.end(pool, started);
-    };
+    const product = new SharedCall(context, "matmul", splitRows(4), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n } });
+    return (pa: number, pb: number, pc: number) => product.run(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
   };
   if (tb) {
     if (ta) return undefined;
@@ -186,28 +130,13 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   if (isFedBatchProduct(attrs, inputs)) return fedBatchProduct(m, k, n, context, bias, reluDelta);
   if (zeroSkip && inputs[0]!.storage === "input") {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
-    const split = splitRows(ta ? 2 : 1);
-    if (!split) return ([A, B], C) => kernels.matmulSparseA(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
-    return ([A, B], C) => {
-      const pa = at(A!);
-      const pb = at(B!);
-      const pc = at(C);
-      const h = split.cut;
-      const started =
-        split.begin() && pool!.start(JOB.matmulSparseA, pa + 4 * h * aRow, pb, pc + 4 * h * n, m - h, k, n, aRow, aCol, workerScratch, bias, reluDelta);
-      kernels.matmulSparseA(pa, pb, pc, started ? h : m, k, n, aRow, aCol, scratch, bias, reluDelta);
-      split.end(pool, started);
-    };
+    // matmulSparseA(a, b, c, m, k, n, aRow, aCol, scratch, bias, reluDelta)
+    const product = new SharedCall(context, "matmulSparseA", splitRows(ta ? 2 : 1), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n }, scratch: 8 });
+    return ([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
   }
   const product = dense(aRow, aCol);
   return ([A, B], C) => product(at(A!), at(B!), at(C));
 }
-
-/**
- * A fed batch of at most this many rows is shared between the threads by its features; a bigger one by
- * its rows (see fedBatchProduct). ResidentDataset.fill cuts a batch the same way.
- */
-export const FEATURE_SPLIT_MAX_ROWS = 128;
 
 /**
  * C = A·B for A a fed batch (m samples × k features) and B weights (k × n): a first layer. Always
@@ -231,45 +160,33 @@ export const FEATURE_SPLIT_MAX_ROWS = 128;
  * W's crossing.
  */
 function fedBatchProduct(m: number, k: number, n: number, context: FastKernelContext, bias: number, reluDelta: number): Kernel {
-  const { kernels, scratch, workerScratch, zeroSkip, pool, partials } = context;
+  const { scratch, zeroSkip, pool, partials } = context;
   const h = featureCut(k);
   const sparse = zeroSkip ? 1 : 0;
-  if (m > FEATURE_SPLIT_MAX_ROWS) {
-    const split = splitFor(m, 1, m * k * n, SPLIT_MACS, pool);
-    if (!split) return ([A, B], C) => kernels.matmulTwoParts(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
-    return ([A, B], C) => {
-      const [pa, pb, pc, r] = [at(A!), at(B!), at(C), split.cut];
-      const o = 4 * r * n;
-      const started =
-        split.begin() && pool!.start(JOB.matmulTwoParts, pa + 4 * r * k, pb, pc + o, partials + o, m - r, k, n, h, workerScratch, sparse, bias, reluDelta);
-      kernels.matmulTwoParts(pa, pb, pc, partials, started ? r : m, k, n, h, scratch, sparse, bias, reluDelta);
-      split.end(pool, started);
-    };
+  if (!sharedByFeatures(m)) {
+    // matmulTwoParts(a, b, c, partials, m, k, n, h, scratch, sparse, bias, reluDelta)
+    const product = new SharedCall(context, "matmulTwoParts", splitFor(m, 1, m * k * n, SPLIT_MACS, pool), {
+      count: 4,
+      perUnit: { 0: 4 * k, 2: 4 * n, 3: 4 * n },
+      scratch: 8,
+    });
+    return ([A, B], C) => product.run(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
   }
-  // Whether to share the partial sums (their cut stays at h), and where to cut the rows added up.
-  const parts = shareFor(m * k * n, SPLIT_MACS, pool);
-  const rows = splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool);
-  // op(A)[i, p] at A[i·k + p]: the features [k0, k0 + count) of each row, times rows [k0, …) of B.
-  const partial = (pa: number, pb: number, pc: number, k0: number, count: number, lists: number) => {
-    if (zeroSkip) kernels.matmulSparseA(pa + 4 * k0, pb + 4 * k0 * n, pc, m, count, n, k, 1, lists, 0, 0);
-    else kernels.matmul(pa + 4 * k0, pb + 4 * k0 * n, pc, m, count, n, k, 1, 0, 0);
-  };
+  // The two partial sums, over features [0, h) into C and [h, k) into the partials room: op(A)[i, p] at
+  // A[i·k + p], times rows [0, h) or [h, k) of B; computed as two parts even by one thread, and whether
+  // to share them is all that is learned. matmulSparseA(a, b, c, m, k, n, aRow, aCol, scratch, bias,
+  // reluDelta) or matmul(a, b, c, m, k, n, aRow, aCol, bias, reluDelta), without the epilogue.
+  const layout = { count: 4, perUnit: { 0: 4, 1: 4 * n }, second: { 2: partials }, cut: h, aloneInParts: true };
+  const parts = zeroSkip
+    ? new SharedCall(context, "matmulSparseA", shareFor(m * k * n, SPLIT_MACS, pool), { ...layout, scratch: 8 })
+    : new SharedCall(context, "matmul", shareFor(m * k * n, SPLIT_MACS, pool), layout);
+  // Then the rows added up, with the epilogue: addPartials(p0, p1, out, rows, n, bias, reluDelta).
+  const sum = new SharedCall(context, "addPartials", splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool), { count: 3, perUnit: { 0: 4 * n, 1: 4 * n, 2: 4 * n } });
   return ([A, B], C) => {
-    const [pa, pb, pc] = [at(A!), at(B!), at(C)];
-    const started =
-      parts !== undefined &&
-      parts.begin() &&
-      (zeroSkip
-        ? pool!.start(JOB.matmulSparseA, pa + 4 * h, pb + 4 * h * n, partials, m, k - h, n, k, 1, workerScratch, 0, 0)
-        : pool!.start(JOB.matmul, pa + 4 * h, pb + 4 * h * n, partials, m, k - h, n, k, 1, 0, 0));
-    partial(pa, pb, pc, 0, h, scratch);
-    if (!started) partial(pa, pb, partials, h, k - h, scratch);
-    if (parts) parts.end(pool, started);
-    if (!rows) return kernels.addPartials(pc, partials, pc, m, n, bias, reluDelta);
-    const r = rows.cut;
-    const adding = rows.begin() && pool!.start(JOB.addPartials, pc + 4 * r * n, partials + 4 * r * n, pc + 4 * r * n, m - r, n, bias, reluDelta);
-    kernels.addPartials(pc, partials, pc, adding ? r : m, n, bias, reluDelta);
-    rows.end(pool, adding);
+    const pc = at(C);
+    if (zeroSkip) parts.run(at(A!), at(B!), pc, m, k, n, k, 1, scratch, 0, 0);
+    else parts.run(at(A!), at(B!), pc, m, k, n, k, 1, 0, 0);
+    sum.run(pc, partials, pc, m, n, bias, reluDelta);
   };
 }
 
@@ -285,17 +202,9 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     if (outputShape.length < 1) return undefined;
     const biasFirst = sameShape(b!, outputShape) && isBias(a!);
     if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return undefined;
-    const { kernels, pool } = context;
-    const split = splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, pool);
-    return (inputs, out) => {
-      const [x, bias] = biasFirst ? [at(inputs[1]!), at(inputs[0]!)] : [at(inputs[0]!), at(inputs[1]!)];
-      const po = at(out);
-      if (!split) return kernels.addBias(x, bias, po, rows, n);
-      const h = split.cut;
-      const started = split.begin() && pool!.start(JOB.addBias, x + 4 * h * n, bias, po + 4 * h * n, rows - h, n);
-      kernels.addBias(x, bias, po, started ? h : rows, n);
-      split.end(pool, started);
-    };
+    // addBias(x, bias, out, rows, n)
+    const f = new SharedCall(context, "addBias", splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4 * n, 2: 4 * n } });
+    return ([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n));
   },
 
   relu: ({ outputShape }, context) => unary("relu", sizeOf(outputShape), context),
@@ -303,20 +212,14 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   tanh: ({ outputShape }, context) => unary("tanh", sizeOf(outputShape), context),
   tanh_grad: ({ outputShape }, context) => binary("tanhGrad", sizeOf(outputShape), context),
 
-  sum_to: ({ inputShapes: [x], outputShape }, { kernels, pool }) => {
+  sum_to: ({ inputShapes: [x], outputShape }, context) => {
     // Only the bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
     // the kernel's block of 16 columns, so each column is summed as by one thread.
     if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return undefined;
     const [rows, n] = [x![0]!, x![1]!];
-    const split = splitFor(n, 16, rows * n, SPLIT_ELEMENTS, pool);
-    return ([v], out) => {
-      const [pv, po] = [at(v!), at(out)];
-      if (!split) return kernels.sumRows(pv, po, rows, n, n);
-      const h = split.cut;
-      const started = split.begin() && pool!.start(JOB.sumRows, pv + 4 * h, po + 4 * h, rows, n - h, n);
-      kernels.sumRows(pv, po, rows, started ? h : n, n);
-      split.end(pool, started);
-    };
+    // sumRows(x, out, rows, columns, rowLength)
+    const f = new SharedCall(context, "sumRows", splitFor(n, 16, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4 } });
+    return ([v], out) => f.run(at(v!), at(out), rows, n, n);
   },
 
   dropout: ({ attrs, outputShape }, { kernels }) => {
@@ -326,48 +229,43 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([x], out) => kernels.copy(at(x!), at(out), len);
   },
 
-  softmax: ({ outputShape }, { kernels, pool }) => {
+  softmax: ({ outputShape }, context) => {
     if (outputShape.length === 0) return undefined;
     const { rows, n } = rowsOf(outputShape);
-    const split = splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
-    return ([z], out) => {
-      const [pz, po] = [at(z!), at(out)];
-      if (!split) return kernels.softmax(pz, po, rows, n);
-      const h = split.cut;
-      const started = split.begin() && pool!.start(JOB.softmax, pz + 4 * h * n, po + 4 * h * n, rows - h, n);
-      kernels.softmax(pz, po, started ? h : rows, n);
-      split.end(pool, started);
-    };
+    // softmax(z, out, rows, n)
+    const f = new SharedCall(context, "softmax", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4 * n, 1: 4 * n } });
+    return ([z], out) => f.run(at(z!), at(out), rows, n);
   },
-  softmax_cross_entropy: ({ inputShapes: [shape] }, { kernels, pool, scratch, memory }) => {
+  softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
+    const { pool, scratch, memory } = context;
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
     // The batch's sum is always taken in two parts, rows [0, h) and [h, rows), so that it is the same
     // whether the worker sums the second part or this thread does; the parts land in the scratch space.
     const h = splitPoint(rows);
     const parts = new Float64Array(memory.buffer, scratch, 2);
-    const split = shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
+    // softmaxCrossEntropySum(z, y, rows, n, sum)
+    const f = new SharedCall(context, "softmaxCrossEntropySum", shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool), {
+      count: 2,
+      perUnit: { 0: 4 * n, 1: 4 * n },
+      second: { 4: scratch + 8 },
+      cut: h,
+      aloneInParts: true,
+    });
     return ([z, y], out) => {
-      const [pz, py] = [at(z!), at(y!)];
-      const started = split !== undefined && split.begin() && pool!.start(JOB.softmaxCrossEntropySum, pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
-      if (!started) kernels.softmaxCrossEntropySum(pz + 4 * h * n, py + 4 * h * n, rows - h, n, scratch + 8);
-      kernels.softmaxCrossEntropySum(pz, py, h, n, scratch);
-      if (split) split.end(pool, started);
+      f.run(at(z!), at(y!), rows, n, scratch);
       out[0] = (parts[0]! + parts[1]!) / m;
     };
   },
-  softmax_cross_entropy_grad: ({ inputShapes: [shape] }, { kernels, pool }) => {
+  softmax_cross_entropy_grad: ({ inputShapes: [shape] }, context) => {
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
-    const split = splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, pool);
-    return ([z, y, dL], out) => {
-      const [pz, py, po] = [at(z!), at(y!), at(out)];
-      if (!split) return kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, rows, n, m);
-      const h = split.cut;
-      const started = split.begin() && pool!.start(JOB.softmaxCrossEntropyGrad, pz + 4 * h * n, py + 4 * h * n, at(dL!), po + 4 * h * n, rows - h, n, m);
-      kernels.softmaxCrossEntropyGrad(pz, py, at(dL!), po, started ? h : rows, n, m);
-      split.end(pool, started);
-    };
+    // softmaxCrossEntropyGrad(z, y, dL, out, rows, n, batch)
+    const f = new SharedCall(context, "softmaxCrossEntropyGrad", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), {
+      count: 4,
+      perUnit: { 0: 4 * n, 1: 4 * n, 3: 4 * n },
+    });
+    return ([z, y, dL], out) => f.run(at(z!), at(y!), at(dL!), at(out), rows, n, m);
   },
 };
 

@@ -7,11 +7,8 @@
 import type { FloatArray } from "../../../ops/op.js";
 import { referenceUpdate, type ParameterUpdates, type Update } from "../../parameter-updates.js";
 import type { WasmArena } from "./arena.js";
-import { JOB } from "./pool.js";
-import { Split } from "./split.js";
-
-/** Parameters of at least this many values are updated in two parts, by the main thread and by the worker. */
-const SPLIT_PARAMETER_ELEMENTS = 32_768;
+import { SharedCall } from "./share.js";
+import { parameterSplit } from "./split-policy.js";
 
 export function wasmParameterUpdates(arena: WasmArena): ParameterUpdates {
   return new WasmParameterUpdates(arena);
@@ -23,11 +20,10 @@ class WasmParameterUpdates implements ParameterUpdates {
   /** The reserved region the state took, [from, to) in bytes, to hand back on release. */
   private from = 0;
   private to = 0;
-  /** For each big parameter, whether and where its update is cut between the threads. */
-  private readonly splits: (Split | undefined)[] = [];
-  /** The Split of the last big parameter's update, until it is finished: and whether it was shared. */
-  private pending: Split | undefined;
-  private pendingShared = false;
+  /** For each parameter, its Adam update (shared with the worker if it is big: split-policy.ts parameterSplit), made at its first update. */
+  private readonly adamCalls: SharedCall[] = [];
+  /** The last big parameter's update, until it is finished. */
+  private pending: SharedCall | undefined;
 
   constructor(private readonly arena: WasmArena) {}
 
@@ -73,31 +69,26 @@ class WasmParameterUpdates implements ParameterUpdates {
 
   private adam(update: Update & { kind: "adam" }, index: number, pw: number, pg: number, pm: number, pv: number, n: number): void {
     const { beta1, beta2, epsilon, stepSize, c2, decay } = update;
-    const { kernels, pool } = this.arena;
-    if (!pool || n < SPLIT_PARAMETER_ELEMENTS) {
-      kernels.adam(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
+    // adam(w, g, m, v, len, beta1, 1 − beta1, beta2, 1 − beta2, epsilon, stepSize, c2, decay)
+    const call = (this.adamCalls[index] ??= new SharedCall(this.arena, "adam", parameterSplit(n, this.arena.pool), { count: 4, perUnit: { 0: 4, 1: 4, 2: 4, 3: 4 } }));
+    if (!call.mayShare) {
+      call.run(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
       return;
     }
     // A big parameter: the worker updates its tail (from a multiple of 4, for the SIMD loop) while this
     // thread updates the head and then the parameters after it; the step waits for the worker's part at
-    // its end. Whether to share it and where the tail starts are learned (a Split, which times the update
-    // with the parameters after it, shared or not), so that both threads end together — learned whatever
-    // the size (unlike the kernels' Splits, LEARN_CUT_MIN_ELEMENTS): this thread's part always has the
-    // parameters after it to do as well. Each element is updated as by one thread.
+    // its end (finish). Whether to share it and where the tail starts are learned (its Split times the
+    // update with the parameters after it, shared or not), so that both threads end together. Each
+    // element is updated as by one thread.
     this.finish();
-    const split = (this.splits[index] ??= new Split(n, 4, true, undefined, pool.alwaysShares));
-    const h = split.cut;
-    const o = 4 * h;
-    const started = split.begin() && pool.start(JOB.adam, pw + o, pg + o, pm + o, pv + o, n - h, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
-    kernels.adam(pw, pg, pm, pv, started ? h : n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
-    this.pending = split;
-    this.pendingShared = started;
+    call.begin(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
+    this.pending = call;
   }
 
   finish(): void {
-    const split = this.pending;
-    if (!split) return;
+    const call = this.pending;
+    if (!call) return;
     this.pending = undefined;
-    split.end(this.arena.pool, this.pendingShared);
+    call.finish();
   }
 }
