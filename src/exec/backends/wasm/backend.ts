@@ -5,7 +5,9 @@
  * for a part of the big kernels (pool.ts). Steps it has no kernel for run the op's own on the same views.
  */
 import type { Attrs } from "../../../graph/ir.js";
-import type { Kernel, KernelSpec } from "../../../ops/op.js";
+import { BUILTIN_OPS } from "../../../ops/builtin.js";
+import type { Kernel, KernelSpec, WasmCall } from "../../../ops/op.js";
+import { requireOp } from "../../../ops/registry.js";
 import { ONE_THREAD, type Backend, type BackendFactory, type BackendOptions, type CompiledStep, type ThreadStats } from "../../backend.js";
 import type { Batches } from "../../batches.js";
 import type { ParameterUpdates } from "../../parameter-updates.js";
@@ -13,7 +15,7 @@ import type { Plan, PlanStep } from "../../plan.js";
 import { allocateWasmArena, type WasmArena } from "./arena.js";
 import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./batch.js";
 import { fuseSteps } from "./fusion.js";
-import { isFedBatchProduct, SPARSE_SCRATCH_BYTES_PER_ELEMENT, WASM_KERNELS, type FastKernelContext } from "./kernels.js";
+import { callKernel, isFedBatchProduct, OWN_KERNELS, SPARSE_SCRATCH_BYTES_PER_ELEMENT, type FastKernelContext } from "./kernels.js";
 import type { WasmPool } from "./pool.js";
 import { wasmParameterUpdates } from "./updates.js";
 
@@ -22,7 +24,7 @@ export class WasmBackend implements Backend {
   readonly batches: Batches;
   private readonly arena: WasmArena;
   /** What every fast kernel of this plan shares: the memory, scratch spaces, the worker. */
-  private readonly context: Omit<FastKernelContext, "inputs" | "zeroSkip">;
+  private readonly context: Omit<FastKernelContext, "inputs">;
 
   constructor(
     private readonly plan: Plan,
@@ -61,12 +63,26 @@ export class WasmBackend implements Backend {
     return this.arena.pool;
   }
 
+  /**
+   * The op's own fast kernel for this backend (its `fast.wasm`: a Kernel, or a WasmCall made into one),
+   * else (the call not covering the case: a bias added over rows) the backend's own kernel for a built-in op.
+   */
   kernelFor(step: PlanStep, spec: KernelSpec<Attrs>): Kernel | undefined {
-    return WASM_KERNELS.get(step.node.op)?.(spec, { ...this.context, inputs: step.inputs, zeroSkip: step.inputs[0]?.mostlyZeros === true });
+    const op = requireOp(step.node.op);
+    const context: FastKernelContext = { ...this.context, inputs: step.inputs };
+    // An op's fast kernel takes the context of the backend it is for (BackendKernel): this one's.
+    const fast = op.fast?.wasm as ((spec: KernelSpec<Attrs>, context: FastKernelContext) => Kernel | WasmCall | undefined) | undefined;
+    const declared = fast?.(spec, context);
+    if (typeof declared === "function") return declared;
+    const called = declared && callKernel(declared, spec, context);
+    if (called) return called;
+    return BUILT_IN.has(op) ? OWN_KERNELS.get(op.name)?.(spec, context) : undefined;
   }
 
+  /** Fused only where every step runs a built-in op's fast kernel, whose bits the fused kernels reproduce. */
   fuse(steps: readonly CompiledStep[], fast: ReadonlySet<string>): readonly CompiledStep[] {
-    return fuseSteps(this.plan, steps, fast, { ...this.context, inputs: [], zeroSkip: false });
+    const builtInFast = new Set(this.plan.steps.filter((s) => fast.has(s.node.id) && BUILT_IN.has(requireOp(s.node.op))).map((s) => s.node.id));
+    return fuseSteps(this.plan, steps, builtInFast, { ...this.context, inputs: [] });
   }
 
   parameterUpdates(): ParameterUpdates {
@@ -85,6 +101,9 @@ export class WasmBackend implements Backend {
     return this.arena.pool?.close() ?? Promise.resolve();
   }
 }
+
+/** The built-in op definitions: the backend's own kernels are for these, not for an op registered in the place of one. */
+const BUILT_IN: ReadonlySet<unknown> = new Set(BUILTIN_OPS);
 
 export const wasmBackend: BackendFactory = (plan, options) => new WasmBackend(plan, options);
 

@@ -89,7 +89,7 @@ function fuseLayers(plan: Plan, steps: readonly CompiledStep[], fused: CompiledS
     const z = steps[i + 1]!.output;
     const kernel = matmulKernel(
       { nodeId: product.node.id, attrs: product.node.attrs, inputShapes: product.inputs.map((v) => v.shape), outputShape: x.shape },
-      { ...context, inputs: product.inputs, zeroSkip: product.inputs[0]!.mostlyZeros },
+      { ...context, inputs: product.inputs },
       { bias: steps[i + 1]!.inputs[biasIndex]!.byteOffset, reluDelta: withRelu ? steps[i + 2]!.output.byteOffset - z.byteOffset : 0 },
     );
     if (!kernel) return;

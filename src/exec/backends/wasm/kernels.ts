@@ -1,16 +1,18 @@
 /**
- * The WebAssembly backend's fast kernels, by op name. Each factory sees the same spec as the op's own
- * kernel factory and returns a kernel over the same views (Float32Arrays into the WebAssembly memory),
- * which calls the module with their byte offsets; or undefined when it does not cover the case (another
- * dtype, a broadcast pattern it lacks), and the op's reference kernel runs instead.
+ * The WebAssembly backend's fast kernels: the call an op declares (its `fast.wasm` WasmCall, made into a
+ * kernel by callKernel), and the backend's own kernels for the built-in ops whose calls take more than a
+ * declaration (OWN_KERNELS: products, a bias added or summed, the loss). Each sees the same spec as the
+ * op's own kernel factory and returns a kernel over the same views (Float32Arrays into the WebAssembly
+ * memory), which calls the module with their byte offsets; or undefined when it does not cover the case
+ * (a broadcast pattern it lacks), and the op's own kernel runs instead.
  *
- * Every one of them is held equal to the reference kernel by test/exec/wasm-backend.test.ts.
+ * Every one of them is held equal to the op's own kernel by test/exec/wasm-backend.test.ts.
  */
 import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
-import type { FloatArray, Kernel, KernelSpec } from "../../../ops/op.js";
+import type { FloatArray, Kernel, KernelSpec, WasmCall } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
-import type { WasmPool } from "./pool.js";
+import { isJobKernel, type WasmPool } from "./pool.js";
 import { SharedCall } from "./share.js";
 import {
   FED_SPLIT_MIN_FEATURES,
@@ -42,10 +44,8 @@ export interface FastKernelContext {
    * side (then the partials room), and room for the right operand of any product A·Bᵀ.
    */
   readonly scratch: number;
-  /** The planned inputs of the node: their storage tells a fed batch (mostly zeros for MNIST) from the rest. */
+  /** The planned inputs of the node: a fed batch (storage "input") and one planned as mostly zeros (mostlyZeros) are products of their own. */
   readonly inputs: readonly PlannedValue[];
-  /** Skip the zeros of a fed left operand of a matrix product (default on). */
-  readonly zeroSkip: boolean;
   /** The worker thread that takes part of the big kernels (whether and where, each kernel's Split learns), if any; and its scratch space. */
   readonly pool: WasmPool | undefined;
   readonly workerScratch: number;
@@ -73,18 +73,6 @@ export function isFedBatchProduct(attrs: Attrs, inputs: readonly PlannedValue[])
   return attrs.transpose_a !== true && attrs.transpose_b !== true && a!.storage === "input" && a!.shape.length === 2 && a!.shape[1]! >= FED_SPLIT_MIN_FEATURES;
 }
 
-/** out = f(x), elementwise (x, out, len), split between the threads from SPLIT_ELEMENTS values on. */
-function unary(name: "relu" | "tanh", len: number, context: FastKernelContext): Kernel {
-  const f = new SharedCall(context, name, splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 } });
-  return ([x], out) => f.run(at(x!), at(out), len);
-}
-
-/** out = f(a, b), elementwise (a, b, out, len), split between the threads from SPLIT_ELEMENTS values on. */
-function binary(name: "addSame" | "reluGrad" | "tanhGrad", len: number, context: FastKernelContext): Kernel {
-  const f = new SharedCall(context, name, splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4, 2: 4 } });
-  return ([a, b], out) => f.run(at(a!), at(b!), at(out), len);
-}
-
 /** Byte offsets of a product's epilogue (see asm/kernels.ts `emit`): a bias to add and where relu of the result goes. */
 export interface Epilogue {
   /** Address of the n bias values. */
@@ -98,7 +86,8 @@ export interface Epilogue {
  * relu(C) as well, in the same pass (the fusion of a layer: src/exec/backends/wasm/fusion.ts).
  */
 export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, context: FastKernelContext, epilogue?: Epilogue): Kernel | undefined {
-  const { kernels, scratch, inputs, zeroSkip, pool } = context;
+  const { kernels, scratch, inputs, pool } = context;
+  const zeroSkip = inputs[0]!.mostlyZeros;
   const ta = attrs.transpose_a === true;
   const tb = attrs.transpose_b === true;
   if (epilogue && (ta || tb)) return undefined;
@@ -128,7 +117,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   const aRow = ta ? 1 : k;
   const aCol = ta ? m : 1;
   if (isFedBatchProduct(attrs, inputs)) return fedBatchProduct(m, k, n, context, bias, reluDelta);
-  if (zeroSkip && inputs[0]!.storage === "input") {
+  if (zeroSkip) {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
     // matmulSparseA(a, b, c, m, k, n, aRow, aCol, scratch, bias, reluDelta)
     const product = new SharedCall(context, "matmulSparseA", splitRows(ta ? 2 : 1), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n }, scratch: 8 });
@@ -160,7 +149,8 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
  * W's crossing.
  */
 function fedBatchProduct(m: number, k: number, n: number, context: FastKernelContext, bias: number, reluDelta: number): Kernel {
-  const { scratch, zeroSkip, pool, partials } = context;
+  const { scratch, inputs, pool, partials } = context;
+  const zeroSkip = inputs[0]!.mostlyZeros;
   const h = featureCut(k);
   const sparse = zeroSkip ? 1 : 0;
   if (!sharedByFeatures(m)) {
@@ -190,13 +180,43 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
   };
 }
 
+/**
+ * A kernel calling the export an op's WasmCall names, over the elements or the rows of operands of the
+ * output's shape, shared with the worker as the split policy says for its cost; undefined where an
+ * operand broadcasts, or for an op of more than two inputs.
+ */
+export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }: KernelSpec<Attrs>, context: FastKernelContext): Kernel | undefined {
+  const name = call.export;
+  if (!isJobKernel(name)) throw new Error(`node "${nodeId}": its op's WasmCall names "${name}", which is not a kernel of the module (asm/kernels.ts) a worker can run`);
+  if (inputShapes.length > 2 || !inputShapes.every((shape) => sameShape(shape, outputShape))) return undefined;
+  const threshold = call.cost === "high" ? SPLIT_SOFTMAX_ELEMENTS : SPLIT_ELEMENTS;
+  const values = inputShapes.length + 1; // the inputs, then the output: the pointers, before the counts
+  const pointers = (bytesPerUnit: number) => Object.fromEntries(Array.from({ length: values }, (_, i) => [i, bytesPerUnit]));
+  let run: Kernel;
+  if (call.over === "elements") {
+    // export(inputs…, out, len); the threads cut at a multiple of 4 (the SIMD loops' step).
+    const len = sizeOf(outputShape);
+    const f = new SharedCall(context, name, splitFor(len, 4, len, threshold, context.pool), { count: values, perUnit: pointers(4) });
+    run = values === 2 ? ([x], out) => f.run(at(x!), at(out), len) : ([a, b], out) => f.run(at(a!), at(b!), at(out), len);
+  } else {
+    // export(inputs…, out, rows, n).
+    if (outputShape.length === 0) return undefined;
+    const { rows, n } = rowsOf(outputShape);
+    const f = new SharedCall(context, name, splitFor(rows, 1, rows * n, threshold, context.pool), { count: values, perUnit: pointers(4 * n) });
+    run = values === 2 ? ([x], out) => f.run(at(x!), at(out), rows, n) : ([a, b], out) => f.run(at(a!), at(b!), at(out), rows, n);
+  }
+  return run;
+}
+
+/**
+ * The backend's own kernels, by op name, for built-in ops only: an op registered in its place (registerOp
+ * with replace) is another op, which these would not compute.
+ */
 const FACTORIES: Record<string, FastKernelFactory> = {
   matmul: (spec, context) => matmulKernel(spec, context),
 
   add: ({ inputShapes: [a, b], outputShape }, context) => {
-    const len = sizeOf(outputShape);
-    if (sameShape(a!, outputShape) && sameShape(b!, outputShape)) return binary("addSame", len, context);
-    // A bias: [n] (or [1, n]) over [rows, n].
+    // A bias: [n] (or [1, n]) over [rows, n]. (Operands of the output's shape: add's own WasmCall.)
     const { rows, n } = rowsOf(outputShape);
     const isBias = (s: ConcreteShape) => sizeOf(s) === n && s.length >= 1 && s[s.length - 1] === n && s.slice(0, -1).every((d) => d === 1);
     if (outputShape.length < 1) return undefined;
@@ -207,10 +227,6 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n));
   },
 
-  relu: ({ outputShape }, context) => unary("relu", sizeOf(outputShape), context),
-  relu_grad: ({ outputShape }, context) => binary("reluGrad", sizeOf(outputShape), context),
-  tanh: ({ outputShape }, context) => unary("tanh", sizeOf(outputShape), context),
-  tanh_grad: ({ outputShape }, context) => binary("tanhGrad", sizeOf(outputShape), context),
 
   sum_to: ({ inputShapes: [x], outputShape }, context) => {
     // Only the bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
@@ -222,20 +238,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([v], out) => f.run(at(v!), at(out), rows, n, n);
   },
 
-  dropout: ({ attrs, outputShape }, { kernels }) => {
-    // Only the identity (rate 0, as the report's network is trained); with a rate, the reference draws the masks.
-    if ((attrs.rate ?? 0) !== 0) return undefined;
-    const len = sizeOf(outputShape);
-    return ([x], out) => kernels.copy(at(x!), at(out), len);
-  },
 
-  softmax: ({ outputShape }, context) => {
-    if (outputShape.length === 0) return undefined;
-    const { rows, n } = rowsOf(outputShape);
-    // softmax(z, out, rows, n)
-    const f = new SharedCall(context, "softmax", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4 * n, 1: 4 * n } });
-    return ([z], out) => f.run(at(z!), at(out), rows, n);
-  },
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
     const { pool, scratch, memory } = context;
     const m = shape![0]!;
@@ -269,4 +272,4 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   },
 };
 
-export const WASM_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries(FACTORIES));
+export const OWN_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries(FACTORIES));

@@ -24,6 +24,11 @@ import { kernelsModule, type WasmKernels } from "./module.js";
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): generated from the module's exports. */
 export type JobKernel = (typeof JOB_KERNELS)[number];
 
+/** Whether `name` is a kernel a worker can run a part of (a WasmCall's export must be). */
+export function isJobKernel(name: string): name is JobKernel {
+  return (JOB_KERNELS as readonly string[]).includes(name);
+}
+
 export const JOB = Object.fromEntries(JOB_KERNELS.map((name, i) => [name, i])) as { readonly [K in JobKernel]: number };
 
 /** What the pool needs of an arena: its memory, and where in it the block through which jobs are handed over lies. */
