@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
-import { parseRecordedGraph, readMetrics, readRunRecord } from "../../src/train/run-record.js";
+import { loadRunRecord, readMetrics, readRunRecord } from "../../src/train/run-record.js";
 import { expectRefusal as refused } from "../support/refusal.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
@@ -101,7 +101,7 @@ describe("the graph recorded in config.json", () => {
   };
 
   it("is parsed and validated as a graph file is", () => {
-    const graph = parseRecordedGraph(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
+    const { graph } = loadRunRecord(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
     expect(graph.nodes.find((n) => n.id === "a1")!.op).toBe("relu");
   });
 
@@ -114,6 +114,6 @@ describe("the graph recorded in config.json", () => {
     const line = lines.findIndex((l) => l.includes('"rleu"')) + 1;
     const column = lines[line - 1]!.indexOf('"rleu"') + 1;
     expect(line).toBeGreaterThan(20);
-    expect(() => parseRecordedGraph(path)).toThrow(`${path}:${line}:${column}: node "a1", field "op": unknown op "rleu". Did you mean "relu"?`);
+    expect(() => loadRunRecord(path)).toThrow(`${path}:${line}:${column}: node "a1", field "op": unknown op "rleu". Did you mean "relu"?`);
   });
 });
