@@ -39,7 +39,7 @@ const Count = Type.Integer({ minimum: 0, description: "a whole number ≥ 0" });
 
 /**
  * config.json's schema. The graph is only required to be an object here: it is validated as a graph
- * file is once the run's op modules are loaded (they may define its ops), by parseGraph.
+ * file is once the run's op modules are loaded (they may define its ops), by loadRunRecord.
  */
 export const RunRecordSchema = Type.Object(
   {
