@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
+import { DEFAULT_TRAINING } from "../../src/graph/training.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
 import { loadRunRecord, readMetrics, readRunRecord } from "../../src/train/run-record.js";
 import { expectRefusal as refused } from "../support/refusal.js";
 
@@ -103,6 +105,13 @@ describe("the graph recorded in config.json", () => {
   it("is parsed and validated as a graph file is", () => {
     const { graph } = loadRunRecord(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
     expect(graph.nodes.find((n) => n.id === "a1")!.op).toBe("relu");
+  });
+
+  it("is the graph the graph-file loader gives, less a training section (the record's settings stand beside it)", () => {
+    const { training: _, ...fromFile } = loadGraphFile("graphs/mnist.graph.json");
+    const record = loadRunRecord(configFile(JSON.stringify({ ...good(), graph: mnist() })));
+    expect(record.graph).toEqual(fromFile);
+    expect(record.training).toEqual({ ...DEFAULT_TRAINING, ...good().training });
   });
 
   it("an error in it gives its line and column in config.json", () => {
