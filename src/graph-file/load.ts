@@ -30,7 +30,14 @@ export function loadGraphSource(path: string): GraphSource {
 /** parseGraph, keeping where the graph's values lie in the text, to place errors found later (GraphSource.guard). */
 export function parseGraphSource(text: string, file: string): GraphSource {
   // A byte order mark is invisible in an editor, and JSON.parse refuses it.
-  const json = readJsonText(text.replace(/^\uFEFF/, ""), file);
+  return graphSourceOf(readJsonText(text.replace(/^\uFEFF/, ""), file), file);
+}
+
+/**
+ * The graph in a JSON document already read: a graph file's, or a graph stored inside another file (a
+ * run's config.json), whose `locate` then places the graph's values in that file. Errors name `file`.
+ */
+export function graphSourceOf(json: JsonText, file: string): GraphSource {
   checkSchemaReference(json.value, file, json.locate);
   const graph = toIR(json.value) as Graph;
   validateGraph(graph, file, { locate: json.locate });

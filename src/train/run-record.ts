@@ -5,12 +5,12 @@
  * the field that is wrong, never half used.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
-import { UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
-import { parseGraph } from "../graph-file/load.js";
-import { TrainingSchema, type TrainingConfig } from "../graph/training.js";
+import { readJsonText, type JsonText } from "../graph/json-text.js";
+import { graphSourceOf } from "../graph-file/load.js";
+import { DEFAULT_TRAINING, TrainingSchema, type TrainingConfig } from "../graph/training.js";
+import { UserError } from "../graph/errors.js";
 import type { EpochMetrics } from "./run-folder.js";
 import { readGivenFile } from "../util/fs-errors.js";
 import { formatCheck } from "./schema-check.js";
@@ -18,8 +18,9 @@ import { formatCheck } from "./schema-check.js";
 /** What config.json records: enough to rebuild the session without the original files' flags. */
 export interface RunRecord {
   readonly graph_file: string;
-  /** The graph as trained: activations and dropout rates settled, the training section complete. */
+  /** The graph as trained: activations and dropout rates settled. Its training section is `training`, beside it. */
   readonly graph: Graph;
+  /** The training settings, resolved once when the run started (flags over the graph file's section over defaults). */
   readonly training: TrainingConfig;
   readonly data: {
     readonly dir: string | null;
@@ -38,7 +39,7 @@ const Count = Type.Integer({ minimum: 0, description: "a whole number ≥ 0" });
 
 /**
  * config.json's schema. The graph is only required to be an object here: it is validated as a graph
- * file is once the run's op modules are loaded (they may define its ops), by parseGraph.
+ * file is once the run's op modules are loaded (they may define its ops), by loadRunRecord.
  */
 export const RunRecordSchema = Type.Object(
   {
@@ -84,7 +85,8 @@ const metrics = formatCheck<EpochMetrics[]>(Type.Array(EpochMetricsSchema));
 
 /** Reads and checks a run's metrics.json: one row per epoch completed. */
 export function readMetrics(path: string): EpochMetrics[] {
-  return metrics.check(readJson(path, "the run's metrics"), path);
+  const what = "the run's metrics";
+  return metrics.check(parseJson(readText(path, what), path, what), path);
 }
 
 /** config.json as read: every field checked, except the graph, which is only known to be an object. */
@@ -92,27 +94,37 @@ export type StoredRunRecord = Omit<Static<typeof RunRecordSchema>, "graph"> & { 
 
 const runRecord = formatCheck<StoredRunRecord>(RunRecordSchema);
 
-/** Reads and checks a run's config.json. */
+const WHAT = "the run's configuration";
+
+/** Reads and checks a run's config.json, leaving its graph unchecked (the run's op modules may define its ops). */
 export function readRunRecord(path: string): StoredRunRecord {
-  return runRecord.check(readJson(path, "the run's configuration"), path);
+  return readRecord(path).record;
 }
 
 /**
- * The graph recorded in config.json (whose record readRunRecord checked), parsed and validated as a
- * graph file is, once the run's op modules are loaded. Its errors give the line and column in config.json:
- * the parser is given the file's text with everything before the graph blanked out (newlines kept).
+ * A run's config.json, read and parsed once: the record checked, and the graph it stores loaded as a
+ * graph file is (once the run's op modules are loaded), its errors placed at their line and column in
+ * config.json.
  */
-export function parseRecordedGraph(path: string): Graph {
-  const text = readText(path, "the run's configuration");
-  const node = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["graph"]);
-  if (!node) throw new UserError(`${path}: field "graph": is required but missing.`);
-  const before = text.slice(0, node.offset).replace(/[^\r\n]/g, " ");
-  return parseGraph(before + text.slice(node.offset, node.offset + node.length), path);
+export function loadRunRecord(path: string): RunRecord {
+  const { record, text } = readRecord(path);
+  // The text is parsed again only to place an error found in the graph (as readJsonText places its own, lazily).
+  let whole: JsonText | undefined;
+  const json: JsonText = { value: record.graph, locate: (at) => (whole ??= readJsonText(text, path)).locate(["graph", ...at]) };
+  // A config.json written before the settings were stored once holds them in the graph too: the same
+  // object as `training`, so that copy is dropped, and such a run resumes as it was.
+  const { training: _copy, ...graph } = graphSourceOf(json, path).graph;
+  // A setting added to graphnet after the run was written takes its default, which is what that run did.
+  return { ...record, graph, training: { ...DEFAULT_TRAINING, ...record.training } };
+}
+
+function readRecord(path: string): { record: StoredRunRecord; text: string } {
+  const text = readText(path, WHAT);
+  return { record: runRecord.check(parseJson(text, path, WHAT), path), text };
 }
 
 /** A JSON file's value; `what` names it in messages ("the run's configuration"). */
-function readJson(path: string, what: string): unknown {
-  const text = readText(path, what);
+function parseJson(text: string, path: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

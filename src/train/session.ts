@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { splitDataset, type Split, type SplitKind } from "../data/split.js";
-import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
+import { checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph } from "../graph/ir.js";
 import { loadGraphSource } from "../graph-file/load.js";
@@ -19,7 +19,7 @@ import { loadCheckpoint } from "./checkpoint.js";
 import { checkFiniteMetrics } from "./finite-metrics.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
-import { parseRecordedGraph, readRunRecord, type RunRecord } from "./run-record.js";
+import { loadRunRecord, type RunRecord } from "./run-record.js";
 
 export type { RunRecord } from "./run-record.js";
 export type { SplitKind } from "../data/split.js";
@@ -43,6 +43,7 @@ export interface TrainRequest {
 export interface Session {
   readonly folder: RunFolder;
   readonly record: RunRecord;
+  /** The training settings: the record's, the one value the trainer, the schedule and the optimizer read. */
   readonly config: TrainingConfig;
   readonly data: Dataset;
   readonly split: Split;
@@ -77,7 +78,7 @@ export function startSession(request: TrainRequest): Session {
   const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
   const record: RunRecord = {
     graph_file: request.graphFile,
-    graph: { ...graph, training: config },
+    graph,
     training: config,
     data: {
       dir: request.dataDir ?? null,
@@ -108,14 +109,13 @@ export function startSession(request: TrainRequest): Session {
 export function reopenSession(dir: string, options: ModelOptions = {}): Session {
   const folder = options.training ? RunFolder.claimExisting(dir) : RunFolder.open(dir);
   try {
-    const raw = readRunRecord(folder.path("config.json"));
-    const graph = parseRecordedGraph(folder.path("config.json"));
-    const config = trainingConfig(graph);
-    const data = loadData(raw.data.dir ?? undefined);
-    const { split, warnings } = splitData(data, config, raw.data.split);
+    const record = loadRunRecord(folder.path("config.json"));
+    const config = record.training;
+    const data = loadData(record.data.dir ?? undefined);
+    const { split, warnings } = splitData(data, config, record.data.split);
     if (options.training && config.use_data_augmentation) checkAugmentable(data);
-    const model = sessionModel(graph, config, data, options);
-    return { folder, record: { ...raw, training: config, graph }, config, data, split, warnings, model };
+    const model = sessionModel(record.graph, config, data, options);
+    return { folder, record, config, data, split, warnings, model };
   } catch (err) {
     folder.release();
     throw err;
@@ -150,14 +150,15 @@ export function resolveConfig(graph: Graph, overrides: TrainingSection): Trainin
 /**
  * The graph as it will be trained. Activations: an override replaces the graph's; a training section
  * that lists them must agree with the graph (a silent disagreement would train another network than the
- * one the file shows). Dropout: active at dropout_rate when use_dropout, else rate 0 (the identity).
+ * one the file shows). Dropout: active at dropout_rate when use_dropout, else rate 0 (the identity). The
+ * graph keeps no training section: the run's settings are one value beside it (Session.config).
  */
-function configureGraph(graph: Graph, config: TrainingConfig, activationsOverridden: boolean): Graph {
-  let configured = graph;
+function configureGraph(file: Graph, config: TrainingConfig, activationsOverridden: boolean): Graph {
+  const { training: section, ...graph } = file;
+  let configured: Graph = graph;
   if (activationsOverridden) configured = withActivations(graph, config.activation_functions);
-  else if ((graph.training as TrainingSection | undefined)?.activation_functions !== undefined) checkActivationsAgree(graph, config.activation_functions);
-  configured = withDropoutRate(configured, config.use_dropout ? config.dropout_rate : 0);
-  return { ...configured, training: { ...config, activation_functions: activationsOf(configured) } };
+  else if ((section as TrainingSection | undefined)?.activation_functions !== undefined) checkActivationsAgree(graph, config.activation_functions);
+  return withDropoutRate(configured, config.use_dropout ? config.dropout_rate : 0);
 }
 
 function loadData(dir: string | undefined): Dataset {

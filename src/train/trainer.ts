@@ -111,11 +111,12 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     let { epochLossSum: lossSum, epochCorrect: correct, epochSamples: seen } = progress;
     const started = performance.now() - progress.epochSeconds * 1000;
     let lastYield = performance.now();
-    let learningRate = config.learning_rate;
+    // The rate of the step about to be taken; the epoch's metrics record its last step's.
+    let learningRate = learningRateAt(config, optimizer.steps, totalSteps);
     for (let b = progress.batchInEpoch; b < batches; b++) {
       const start = b * config.batch_size;
       const rows = Math.min(config.batch_size, split.train.length - start);
-      learningRate = learningRateAt(config.lr_schedule, config.learning_rate, optimizer.steps, totalSteps);
+      learningRate = learningRateAt(config, optimizer.steps, totalSteps);
       const result = model.step(data, order, start, rows, optimizer.steps, prepare);
       if (!Number.isFinite(result.loss)) {
         throw new TrainingDivergedError(

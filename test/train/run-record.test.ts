@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/graph/errors.js";
-import { parseRecordedGraph, readMetrics, readRunRecord } from "../../src/train/run-record.js";
+import { DEFAULT_TRAINING } from "../../src/graph/training.js";
+import { loadGraphFile } from "../../src/graph-file/load.js";
+import { loadRunRecord, readMetrics, readRunRecord } from "../../src/train/run-record.js";
 import { expectRefusal as refused } from "../support/refusal.js";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-bad-config-"));
@@ -101,8 +103,15 @@ describe("the graph recorded in config.json", () => {
   };
 
   it("is parsed and validated as a graph file is", () => {
-    const graph = parseRecordedGraph(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
+    const { graph } = loadRunRecord(configFile(JSON.stringify({ ...good(), graph: mnist() }, null, 2)));
     expect(graph.nodes.find((n) => n.id === "a1")!.op).toBe("relu");
+  });
+
+  it("is the graph the graph-file loader gives, less a training section (the record's settings stand beside it)", () => {
+    const { training: _, ...fromFile } = loadGraphFile("graphs/mnist.graph.json");
+    const record = loadRunRecord(configFile(JSON.stringify({ ...good(), graph: mnist() })));
+    expect(record.graph).toEqual(fromFile);
+    expect(record.training).toEqual({ ...DEFAULT_TRAINING, ...good().training });
   });
 
   it("an error in it gives its line and column in config.json", () => {
@@ -114,6 +123,6 @@ describe("the graph recorded in config.json", () => {
     const line = lines.findIndex((l) => l.includes('"rleu"')) + 1;
     const column = lines[line - 1]!.indexOf('"rleu"') + 1;
     expect(line).toBeGreaterThan(20);
-    expect(() => parseRecordedGraph(path)).toThrow(`${path}:${line}:${column}: node "a1", field "op": unknown op "rleu". Did you mean "relu"?`);
+    expect(() => loadRunRecord(path)).toThrow(`${path}:${line}:${column}: node "a1", field "op": unknown op "rleu". Did you mean "relu"?`);
   });
 });
