@@ -18,7 +18,7 @@ export { inferShapes, concretize } from "./graph-file/shapes.js";
 export { topologicalOrder, findCycle } from "./graph/topology.js";
 export { withDropoutRate } from "./graph/configure.js";
 
-export type { FloatArray, GradientBuilder, GradientRule, Kernel, KernelSpec, OpDefinition, OpRole, RunContext, ValueRef } from "./ops/op.js";
+export type { BackendKernel, FloatArray, GradientBuilder, GradientRule, Kernel, KernelSpec, OpDefinition, OpRole, RunContext, ValueRef, WasmCall } from "./ops/op.js";
 export { ShapeError, defineOp, formulaOf } from "./ops/op.js";
 export { getOp, listOps, registerOp, OpDefinitionError, type RegisterOptions } from "./ops/registry.js";
 export { binaryOp, unaryOp } from "./ops/elementwise.js";
@@ -53,6 +53,7 @@ export { Model, type Evaluation } from "./train/model.js";
 export { createOptimizer, type Optimizer, type OptimizerSettings } from "./train/optimizers.js";
 export type { ParameterUpdates, Update } from "./exec/parameter-updates.js";
 export type { Backend, CompiledStep } from "./exec/backend.js";
+export type { WasmKernelContext } from "./exec/backends/wasm/kernels.js";
 export type { Batches, Samples } from "./exec/batches.js";
 export { train, TrainingDivergedError, type TrainingEvents, type TrainingOutcome, type TrainingRun } from "./train/trainer.js";
 export { RunFolder, type EpochMetrics } from "./train/run-folder.js";

@@ -29,6 +29,24 @@ export const leakyRelu = {
       for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : alpha * x[i];
     };
   },
+  // A kernel of its own for the WebAssembly backend ("wasm", the CLI's default), used there in place of
+  // `kernel` (returning undefined leaves a case to `kernel`); it must give the same values. Its views are
+  // Float32Arrays in the backend's shared memory, context.memory, so a kernel can hand their byteOffsets
+  // to a WebAssembly module of its own instantiated over that memory:
+  //   new WebAssembly.Instance(module, { env: { memory: context.memory } })
+  // This one stays in JavaScript to show the mechanism: float32 views, read once per element.
+  fast: {
+    wasm: ({ attrs: { alpha = 0.01 }, outputShape }, context) => {
+      if (!(context.memory instanceof WebAssembly.Memory)) return undefined;
+      const n = sizeOf(outputShape);
+      return ([x], out) => {
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          out[i] = v > 0 ? v : alpha * v;
+        }
+      };
+    },
+  },
   // dx = dy ⊙ (x > 0 ? 1 : α): one node of the backward op below, with the same attributes.
   gradient: (g) => [g.emit("leaky_relu_grad", [g.dy, g.inputs[0]], g.node.attrs)],
   check: {

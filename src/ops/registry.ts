@@ -41,6 +41,9 @@ export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}
   if (def.gradient !== undefined && typeof def.gradient !== "function") {
     throw new OpDefinitionError(`${where}: "gradient", when given, must be a function.`);
   }
+  if (def.fast !== undefined && (typeof def.fast !== "object" || def.fast === null || (def.fast.wasm !== undefined && typeof def.fast.wasm !== "function"))) {
+    throw new OpDefinitionError(`${where}: "fast", when given, must be an object of fast kernels by backend name, { wasm: (spec, context) => kernel }.`);
+  }
   if (typeof def.attrs !== "object" || def.attrs === null) {
     throw new OpDefinitionError(`${where}: "attrs" must be a JSON Schema object (use {"type": "object"} for an op without attributes).`);
   }

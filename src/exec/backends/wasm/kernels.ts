@@ -35,10 +35,17 @@ export { FEATURE_SPLIT_MAX_ROWS, featureCut, shareFor, splitPoint, SPLIT_ELEMENT
  */
 export const SPARSE_SCRATCH_BYTES_PER_ELEMENT = 12;
 
-export interface FastKernelContext {
-  readonly kernels: WasmKernels;
-  /** The memory the kernels and the views work in. */
+/**
+ * What an op's own fast kernel for this backend is given (OpDefinition.fast.wasm, see BackendKernel): the
+ * shared memory every view of the plan lies in — a kernel may instantiate a WebAssembly module of its own
+ * over it and pass it views' byteOffsets — and graphnet's module's exports, over the same memory.
+ */
+export interface WasmKernelContext {
   readonly memory: WebAssembly.Memory;
+  readonly kernels: WasmKernels;
+}
+
+export interface FastKernelContext extends WasmKernelContext {
   /**
    * Byte offset of the scratch space: SPARSE_SCRATCH_BYTES_PER_ELEMENT per element of the longest matrix
    * side (then the partials room), and room for the right operand of any product A·Bᵀ.
