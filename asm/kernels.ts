@@ -718,6 +718,43 @@ export function copy(x: usize, out: usize, len: i32): void {
   return f32x4.mul(er, twoK);
 }
 
+/**
+ * σ(x) = 1 / (1 + e^(−x)), lane by lane, from e = e^(−|x|) only (which cannot overflow): 1 / (1 + e) for
+ * x ≥ 0, e / (1 + e) below, as the reference computes it. Within a few float32 ulps of the reference
+ * (exp4's error and a division); below x ≈ −87.3 it gives ≈ 1.2e-38 where the reference's value is
+ * subnormal or 0. A NaN stays NaN.
+ */
+@inline function sigmoid4(x: v128): v128 {
+  const e = exp4(f32x4.neg(f32x4.abs(x)));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
+}
+
+export function sigmoid(x: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, sigmoid4(v128.load(x + o)));
+  }
+  if (k < len) storePartial(out + (<usize>k << 2), sigmoid4(loadPartial(x + (<usize>k << 2), len - k)), len - k);
+}
+
+/** out = dy ⊙ y ⊙ (1 − y): sigmoid's gradient from its output y. */
+export function sigmoidGrad(dy: usize, y: usize, out: usize, len: i32): void {
+  const one = f32x4.splat(1);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const v = v128.load(y + o);
+    v128.store(out + o, f32x4.mul(f32x4.mul(v128.load(dy + o), v), f32x4.sub(one, v)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const v = load<f32>(y + o);
+    store<f32>(out + o, load<f32>(dy + o) * v * (1 - v));
+  }
+}
+
 /** Lanes 0 … count−1 set (all ones), the others clear. */
 @inline function firstLanes(count: i32): v128 {
   return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(count));

@@ -20,6 +20,7 @@ export const sigmoid = unaryOp({
   name: "sigmoid",
   summary: "1 / (1 + e^(−x)), elementwise, computed without overflow",
   f: stableSigmoid,
+  wasm: "sigmoid",
   gradient: (g) => [g.emit("sigmoid_grad", [g.dy, g.output])],
   check: { values: [-6, 6] },
 });
@@ -30,6 +31,7 @@ export const sigmoidGrad = binaryOp({
   inputs: ["dy", "y"],
   broadcast: false,
   f: (dy, y) => dy * y * (1 - y),
+  wasm: "sigmoidGrad",
   formula: "δ ⊙ A ⊙ (1 − A)",
   check: { skip: "a backward op, checked through sigmoid's gradient" },
 });

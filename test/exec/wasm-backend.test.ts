@@ -262,6 +262,7 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
   it.each([
     ["relu", 1e-7],
     ["tanh", 4e-7],
+    ["sigmoid", 1e-7],
   ])("%s, on random shapes (near zero and far out)", (op, atol) => {
     fc.assert(
       fc.property(shape2, fc.integer(), ([r, c], seed) => {
@@ -273,7 +274,7 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
     );
   });
 
-  it.each(["relu_grad", "tanh_grad"])("%s", (op) => {
+  it.each(["relu_grad", "tanh_grad", "sigmoid_grad"])("%s", (op) => {
     fc.assert(
       fc.property(shape2, fc.integer(), ([r, c], seed) => {
         const { ts, wasm, fast } = runBoth(oneOp(op, [{ shape: [r, c] }, { shape: [r, c] }]), [uniform, uniform], seed);
@@ -526,6 +527,7 @@ describe("the wasm backend runs the report's network as the reference does", () 
     cases.push({ graph: oneOp("relu", [{ shape: [16_387] }]), fills: [uniform] });
     cases.push({ graph: oneOp("tanh", [{ shape: [16_387] }]), fills: [uniform] });
     cases.push({ graph: oneOp("tanh_grad", [{ shape: [16_387] }, { shape: [16_387] }]), fills: [uniform, uniform] });
+    cases.push({ graph: oneOp("sigmoid", [{ shape: [16_387] }]), fills: [uniform] });
     cases.push({ graph: oneOp("add", [{ shape: [1001, 17] }, { shape: [17], role: "parameter" }]), fills: [uniform, uniform] });
     // The workers of all cases come up together (a worker's start-up takes longer than a case).
     const plans = cases.map(({ graph }) => compilePlan(graph, { outputs: ["out"], dtype: "float32" }));
