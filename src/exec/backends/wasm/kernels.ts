@@ -233,7 +233,10 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     if (outputShape.length === 0) return undefined;
     const { rows, n } = rowsOf(outputShape);
     // softmax(z, out, rows, n)
-    const f = new SharedCall(context, "softmax", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4 * n, 1: 4 * n } });
+    const f = new SharedCall(context, "softmax", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), {
+      count: 2,
+      perUnit: { 0: 4 * n, 1: 4 * n },
+    });
     return ([z], out) => f.run(at(z!), at(out), rows, n);
   },
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
