@@ -18,7 +18,19 @@ export { inferShapes, concretize } from "./graph-file/shapes.js";
 export { topologicalOrder, findCycle } from "./graph/topology.js";
 export { withDropoutRate } from "./graph/configure.js";
 
-export type { BackendKernel, FloatArray, GradientBuilder, GradientRule, Kernel, KernelSpec, OpDefinition, OpRole, RunContext, ValueRef, WasmCall } from "./ops/op.js";
+export type {
+  BackendKernel,
+  FloatArray,
+  GradientBuilder,
+  GradientRule,
+  Kernel,
+  KernelSpec,
+  OpDefinition,
+  OpRole,
+  RunContext,
+  ValueRef,
+  WasmCall,
+} from "./ops/op.js";
 export { ShapeError, defineOp, formulaOf } from "./ops/op.js";
 export { getOp, listOps, registerOp, OpDefinitionError, type RegisterOptions } from "./ops/registry.js";
 export { binaryOp, unaryOp } from "./ops/elementwise.js";

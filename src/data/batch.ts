@@ -8,7 +8,15 @@ import type { Dataset } from "./mnist.js";
 const SCALE = 1 / 255;
 
 /** Writes samples order[start … start+rows) into x (rows × features) and y (rows × classes). */
-export function fillBatch(data: Pick<Dataset, "images" | "labels" | "features">, order: ArrayLike<number>, start: number, rows: number, x: FloatArray, y: FloatArray | null, classes: number): void {
+export function fillBatch(
+  data: Pick<Dataset, "images" | "labels" | "features">,
+  order: ArrayLike<number>,
+  start: number,
+  rows: number,
+  x: FloatArray,
+  y: FloatArray | null,
+  classes: number,
+): void {
   const f = data.features;
   for (let r = 0; r < rows; r++) {
     const sample = order[start + r]!;

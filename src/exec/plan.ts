@@ -124,7 +124,9 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   const mostlyZeros = new Set(options.mostlyZeros ?? []);
   for (const id of mostlyZeros) {
     if (byId.get(id)?.op === undefined || kind(byId.get(id)!) !== "input") {
-      throw new GraphError(`cannot plan "${id}" as mostly zeros: it is not an input of graph "${graph.name}" (only fed values can be).`, { field: "mostlyZeros" });
+      throw new GraphError(`cannot plan "${id}" as mostly zeros: it is not an input of graph "${graph.name}" (only fed values can be).`, {
+        field: "mostlyZeros",
+      });
     }
   }
 

@@ -104,14 +104,14 @@ describe("the floors of src/", () => {
 
   it("keeps src/train/ off the executor's backends: training asks the executor, whose backend decides how", () => {
     const backends = join("exec", "backends") + sep;
-    const intoBackends = arrows
-      .filter((a) => a.from === "train" && a.target.startsWith(backends))
-      .map((a) => `${a.file} imports ${a.target}`);
+    const intoBackends = arrows.filter((a) => a.from === "train" && a.target.startsWith(backends)).map((a) => `${a.file} imports ${a.target}`);
     expect(intoBackends).toEqual([]);
   });
 
   it("keeps the executor and its backends apart: the executor knows them by their list, a backend knows the executor by the Backend interface", () => {
-    const imports = sourceFiles(SRC).flatMap((file) => relativeImports(file).map((target) => ({ file: relative(SRC, file), target: relative(SRC, target).replace(/\.js$/, ".ts") })));
+    const imports = sourceFiles(SRC).flatMap((file) =>
+      relativeImports(file).map((target) => ({ file: relative(SRC, file), target: relative(SRC, target).replace(/\.js$/, ".ts") })),
+    );
     const backends = join("exec", "backends") + sep;
     const list = join("exec", "backends", "index.ts");
     const executorSide = new Set([join("exec", "executor.ts"), join("exec", "initialize.ts")]);
@@ -129,7 +129,11 @@ describe("the floors of src/", () => {
 
   it("has no import cycle between files", () => {
     const targets = new Map<string, string[]>();
-    for (const file of sourceFiles(SRC)) targets.set(file, relativeImports(file).map((t) => t.replace(/\.js$/, ".ts")));
+    for (const file of sourceFiles(SRC))
+      targets.set(
+        file,
+        relativeImports(file).map((t) => t.replace(/\.js$/, ".ts")),
+      );
     // Depth-first search; a file reached again while still on the path closes a cycle.
     const state = new Map<string, "open" | "done">();
     const cycles: string[] = [];

@@ -33,7 +33,14 @@ export class WasmBackend implements Backend {
     const scratch = wasmScratchBytes(plan);
     const { threads } = options;
     const allocate = (residentElements: number) =>
-      allocateWasmArena(plan.arenaElements, scratch.main, options.reserveElements + residentElements, threads, threads > 1 ? scratch.worker : 0, options.sharing);
+      allocateWasmArena(
+        plan.arenaElements,
+        scratch.main,
+        options.reserveElements + residentElements,
+        threads,
+        threads > 1 ? scratch.worker : 0,
+        options.sharing,
+      );
     let resident = options.resident && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
     let arena: WasmArena;
     try {

@@ -103,7 +103,10 @@ export class ResidentDataset {
     const split = fillSplit(rows, features, this.arena.pool);
     call = sharedByFeatures(rows)
       ? new SharedCall(this.arena, "gatherBatch", split, { count: 10, perUnit: { 9: 1 }, second: { 4: 0 }, cut: featureCut(features) })
-      : new SharedCall(this.arena, "gatherBatch", split, { count: 5, perUnit: labelled ? { 2: 4, 3: 4 * features, 4: 4 * classes } : { 2: 4, 3: 4 * features } });
+      : new SharedCall(this.arena, "gatherBatch", split, {
+          count: 5,
+          perUnit: labelled ? { 2: 4, 3: 4 * features, 4: 4 * classes } : { 2: 4, 3: 4 * features },
+        });
     this.gathers.set(key, call);
     return call;
   }

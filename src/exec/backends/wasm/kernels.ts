@@ -194,7 +194,8 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
  */
 export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }: KernelSpec<Attrs>, context: FastKernelContext): Kernel | undefined {
   const name = call.export;
-  if (!isJobKernel(name)) throw new Error(`node "${nodeId}": its op's WasmCall names "${name}", which is not a kernel of the module (asm/kernels.ts) a worker can run`);
+  if (!isJobKernel(name))
+    throw new Error(`node "${nodeId}": its op's WasmCall names "${name}", which is not a kernel of the module (asm/kernels.ts) a worker can run`);
   if (inputShapes.length > 2 || !inputShapes.every((shape) => sameShape(shape, outputShape))) return undefined;
   const threshold = call.cost === "high" ? SPLIT_SOFTMAX_ELEMENTS : SPLIT_ELEMENTS;
   const values = inputShapes.length + 1; // the inputs, then the output: the pointers, before the counts
@@ -234,7 +235,6 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     return ([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n));
   },
 
-
   sum_to: ({ inputShapes: [x], outputShape }, context) => {
     // Only the bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
     // the kernel's block of 16 columns, so each column is summed as by one thread.
@@ -244,7 +244,6 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const f = new SharedCall(context, "sumRows", splitFor(n, 16, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4 } });
     return ([v], out) => f.run(at(v!), at(out), rows, n, n);
   },
-
 
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
     const { pool, scratch, memory } = context;

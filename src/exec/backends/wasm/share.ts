@@ -54,11 +54,6 @@ export interface ShareContext {
 
 type KernelFunction = (...args: number[]) => void;
 
-/** The two parts of a shared call: units [0, cut), the main thread's, and [cut, n). */
-const FIRST = 0;
-const SECOND = 1;
-type Part = typeof FIRST | typeof SECOND;
-
 /**
  * One kernel, shared as its PartLayout and its Split say: `run` takes the arguments of the whole call
  * (missing ones are 0, which WebAssembly ignores past the kernel's own). Without a Split (no worker, or
@@ -78,7 +73,7 @@ export class SharedCall {
   /** The fixed cut, or −1: the Split's. */
   private readonly fixedCut: number;
   private readonly aloneInParts: boolean;
-  /** The whole call's arguments, and a part's, as the run under way has them. */
+  /** The whole call's arguments (then the first part's), and the second part's, as the run under way has them. */
   private readonly whole = new Float64Array(MAX_ARGS);
   private readonly partArgs = new Float64Array(MAX_ARGS);
   /** Whether a run was begun (and is not yet finished), and whether the worker took its part. */
@@ -153,9 +148,12 @@ export class SharedCall {
     const cut = this.fixedCut >= 0 ? this.fixedCut : split === undefined ? n : split.cut;
     this.begun = split !== undefined;
     this.started = split !== undefined && split.begin() && this.handOver(cut, n);
-    if (this.started || this.aloneInParts) this.runPart(FIRST, cut, n);
-    else this.kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
-    if (!this.started && this.aloneInParts) this.runPart(SECOND, cut, n);
+    if (this.started || this.aloneInParts) {
+      // Units [0, cut): the whole call's arguments but the count (the part [cut, n) was made already).
+      whole[this.count] = cut;
+      this.call(whole);
+    } else this.kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
+    if (!this.started && this.aloneInParts) this.call(this.secondPart(cut, n, false));
   }
 
   /** After `begin`: waits for the worker's part (or takes it back), and lets the Split learn from the run. */
@@ -167,26 +165,40 @@ export class SharedCall {
 
   /** Hands units [cut, n) to the worker: false if the pool does not take them (then nothing was handed over). */
   private handOver(cut: number, n: number): boolean {
-    const a = this.partArguments(SECOND, cut, n, true);
+    const a = this.secondPart(cut, n, true);
     return this.context.pool!.start(this.job, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
   }
 
-  /** Runs a part on the main thread. */
-  private runPart(part: Part, cut: number, n: number): void {
-    const a = this.partArguments(part, cut, n, false);
+  /** Calls the kernel on the main thread with these arguments. */
+  private call(a: Float64Array): void {
     this.kernel(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!);
   }
 
-  /** The arguments of a part — units [0, cut) or [cut, n) — run by the worker or by the main thread. */
-  private partArguments(part: Part, cut: number, n: number, onWorker: boolean): Float64Array {
-    const { whole, partArgs: a } = this;
-    for (let i = 0; i < MAX_ARGS; i++) a[i] = whole[i]!;
-    if (part === FIRST) a[this.count] = cut;
-    else {
-      a[this.count] = n - cut;
-      for (let i = 0; i < this.moving.length; i++) a[this.moving[i]!] = whole[this.moving[i]!]! + cut * this.movingPerUnit[i]!;
-      for (let i = 0; i < this.replaced.length; i++) a[this.replaced[i]!] = this.replacedValues[i]!;
+  /** The arguments of the part over units [cut, n), run by the worker or by the main thread (then with its own scratch). */
+  private secondPart(cut: number, n: number, onWorker: boolean): Float64Array {
+    const whole = this.whole;
+    const a = this.partArgs;
+    // Slot by slot: cheaper than a.set(whole), a builtin's call, at this size.
+    a[0] = whole[0]!;
+    a[1] = whole[1]!;
+    a[2] = whole[2]!;
+    a[3] = whole[3]!;
+    a[4] = whole[4]!;
+    a[5] = whole[5]!;
+    a[6] = whole[6]!;
+    a[7] = whole[7]!;
+    a[8] = whole[8]!;
+    a[9] = whole[9]!;
+    a[10] = whole[10]!;
+    a[11] = whole[11]!;
+    a[12] = whole[12]!;
+    a[this.count] = n - cut;
+    const { moving, movingPerUnit, replaced, replacedValues } = this;
+    for (let i = 0; i < moving.length; i++) {
+      const slot = moving[i]!;
+      a[slot] = whole[slot]! + cut * movingPerUnit[i]!;
     }
+    for (let i = 0; i < replaced.length; i++) a[replaced[i]!] = replacedValues[i]!;
     if (onWorker && this.scratch >= 0) a[this.scratch] = this.workerScratch;
     return a;
   }

@@ -70,7 +70,10 @@ class WasmParameterUpdates implements ParameterUpdates {
   private adam(update: Update & { kind: "adam" }, index: number, pw: number, pg: number, pm: number, pv: number, n: number): void {
     const { beta1, beta2, epsilon, stepSize, c2, decay } = update;
     // adam(w, g, m, v, len, beta1, 1 − beta1, beta2, 1 − beta2, epsilon, stepSize, c2, decay)
-    const call = (this.adamCalls[index] ??= new SharedCall(this.arena, "adam", parameterSplit(n, this.arena.pool), { count: 4, perUnit: { 0: 4, 1: 4, 2: 4, 3: 4 } }));
+    const call = (this.adamCalls[index] ??= new SharedCall(this.arena, "adam", parameterSplit(n, this.arena.pool), {
+      count: 4,
+      perUnit: { 0: 4, 1: 4, 2: 4, 3: 4 },
+    }));
     if (!call.mayShare) {
       call.run(pw, pg, pm, pv, n, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, stepSize, c2, decay);
       return;
