@@ -10,7 +10,7 @@ import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { splitDataset, type Split, type SplitKind } from "../data/split.js";
 import { checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
-import type { Graph } from "../graph/ir.js";
+import type { Graph, GraphNode } from "../graph/ir.js";
 import { loadGraphSource } from "../graph-file/load.js";
 import { modelRoles } from "../graph-file/roles.js";
 import { trainingConfig, type TrainingConfig, type TrainingSection } from "../graph/training.js";
@@ -173,17 +173,30 @@ function checkDataFitsGraph(graph: Graph, data: Dataset, file: string): void {
   const input = (feed: string) => graph.nodes.find((n) => n.op === "input" && n.attrs.feed === feed);
   const features = input("features");
   const labels = input("labels");
-  const width = (node: typeof features) => (node?.attrs.shape as (number | string)[] | undefined)?.at(-1);
-  if (features && width(features) !== data.features) {
+  const shapeOf = (node: GraphNode | undefined) => node?.attrs.shape as (number | string)[] | undefined;
+  const sample = shapeOf(features)?.slice(1);
+  if (features && sample && !imagesFit(sample, data)) {
+    const pictures = data.side > 0 ? `${data.side} × ${data.side} images (${data.features} pixels)` : `images of ${data.features} pixels`;
+    const layouts = data.side > 0 ? `[batch, ${data.features}] or [batch, 1, ${data.side}, ${data.side}]` : `[batch, ${data.features}]`;
     throw new UserError(
-      `${file}: node "${features.id}" takes ${String(width(features))} features per sample, but the images in ${data.source} have ${data.features} pixels.`,
+      `${file}: node "${features.id}" takes samples of shape [${sample.join(", ")}], but ${data.source} holds ${pictures}; declare it ${layouts}.`,
     );
   }
-  if (labels && width(labels) !== data.classes) {
+  const classes = shapeOf(labels)?.at(-1);
+  if (labels && classes !== data.classes) {
     throw new UserError(
-      `${file}: node "${labels.id}" takes ${String(width(labels))} classes, but the labels in ${data.source} run from 0 to ${data.classes - 1} (${data.classes} classes); change the graph's output size.`,
+      `${file}: node "${labels.id}" takes ${String(classes)} classes, but the labels in ${data.source} run from 0 to ${data.classes - 1} (${data.classes} classes); change the graph's output size.`,
     );
   }
+}
+
+/**
+ * Whether images fill samples of this shape: as rows of pixels ([784]), or as single-channel pictures in
+ * NCHW order ([1, 28, 28]), which are the same values in the same order.
+ */
+function imagesFit(sample: readonly (number | string)[], data: Dataset): boolean {
+  if (sample.length === 1) return sample[0] === data.features;
+  return sample.length === 3 && data.side > 0 && sample[0] === 1 && sample[1] === data.side && sample[2] === data.side;
 }
 
 /**
