@@ -4,6 +4,7 @@
  * of the tensor flowing along it; the kinds of node are told apart by colour, with a legend.
  */
 import { Graph as LayoutGraph, layout } from "@dagrejs/dagre";
+import { blockGroups } from "../src/graph-file/blocks.js";
 import { curveBasis, line, type Selection } from "d3";
 import { isBackwardNode } from "../src/autodiff/differentiate.js";
 import { GraphError } from "../src/graph/errors.js";
@@ -84,9 +85,15 @@ export function renderGraphSvg(graph: Graph, title = graph.name): string {
   const shapes = inferShapes(graph);
   const boxes = new Map(graph.nodes.map((n) => [n.id, box(graph, n, shapes.get(n.id)!)]));
 
-  const g = new LayoutGraph({ multigraph: true });
+  const g = new LayoutGraph({ multigraph: true, compound: true });
   g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 46, edgesep: 14, marginx: 20, marginy: 20 });
   for (const b of boxes.values()) g.setNode(b.node.id, { width: b.width, height: b.height });
+  // Each use of a block is a cluster around its nodes (a key no node id can take: ids have no ":").
+  const groups = blockGroups(graph).filter((group) => group.nodes.some((id) => boxes.has(id)));
+  for (const group of groups) {
+    g.setNode(`block:${group.id}`, { paddingTop: LINE + 6 });
+    for (const id of group.nodes) if (boxes.has(id)) g.setParent(id, `block:${group.id}`);
+  }
   for (const node of graph.nodes) {
     node.inputs.forEach((input, i) => {
       const label = formatShape(shapes.get(input)!);
@@ -117,6 +124,18 @@ export function renderGraphSvg(graph: Graph, title = graph.name): string {
     .append("path")
     .attr("d", "M 0 0 L 10 5 L 0 10 z")
     .attr("fill", (d) => (d === "backward" ? NODE_STYLES.backward.stroke : "#4b5563"));
+
+  const clusters = canvas.append("g").attr("class", "blocks");
+  for (const group of groups) {
+    const { x, y, width: w, height: h } = g.node(`block:${group.id}`) as { x: number; y: number; width: number; height: number };
+    const cluster = clusters
+      .append("g")
+      .attr("class", "block")
+      .attr("data-id", group.id)
+      .attr("transform", `translate(${x - w / 2}, ${y - h / 2})`);
+    cluster.append("rect").attr("width", w).attr("height", h).attr("rx", 8).attr("fill", "#f9fafb").attr("stroke", "#9ca3af").attr("stroke-dasharray", "4 3");
+    cluster.append("text").attr("x", PAD_X).attr("y", LINE).attr("font-size", SMALL).attr("fill", "#4b5563").text(`${group.id}: ${group.block}`);
+  }
 
   const path = line<{ x: number; y: number }>()
     .x((p) => p.x)

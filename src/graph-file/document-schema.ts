@@ -98,6 +98,20 @@ function buildSchema({ forEditors }: { forEditors: boolean }): object {
           'Its presence allows the ids of backward nodes ("grad/…").',
       },
       training: TrainingSchema,
+      ...(forEditors
+        ? { blocks: BLOCKS_SCHEMA }
+        : {
+            groups: {
+              type: "array",
+              description: "Written by loading: which nodes each use of a block expanded into (for pictures).",
+              items: {
+                type: "object",
+                required: ["id", "block", "nodes"],
+                additionalProperties: false,
+                properties: { id: { type: "string" }, block: { type: "string" }, nodes: { type: "array", items: { type: "string" } } },
+              },
+            },
+          }),
     },
     // Backward ids ("grad/…") only in a differentiated graph: without `gradients`, every id is a forward id.
     ...(forEditors
@@ -122,13 +136,85 @@ function structureNodeSchema(): Schema {
   return { type: "object", required: ["id", "op", "inputs", "attrs"], additionalProperties: false, properties: NODE_FIELDS };
 }
 
+/** A value filled in at each use of a block: one of its attributes, or a dimension of one of its inputs. */
+const BLOCK_VALUE = {
+  anyOf: [
+    {
+      type: "object",
+      required: ["$attr"],
+      additionalProperties: false,
+      properties: { $attr: { type: "string", description: "The use's value of this attribute of the block." } },
+    },
+    {
+      type: "object",
+      required: ["$dim"],
+      additionalProperties: false,
+      properties: {
+        $dim: {
+          type: "array",
+          minItems: 2,
+          maxItems: 2,
+          items: [{ type: "string" }, { type: "integer" }],
+          description: 'A dimension of the shape of one of the block\'s inputs: ["x", -1] is the last dimension of x.',
+        },
+      },
+    },
+  ],
+};
+
+/** The separator of the ids of a block's nodes from their use's id (hidden1/W): forward ids written in a file never contain it. */
+export const BLOCK_SEPARATOR = "/";
+
+/** The `blocks` section of a graph file (src/graph-file/blocks.ts): the editor's rules, and the loader's first check. */
+export const BLOCKS_SCHEMA = {
+  type: "object",
+  description:
+    'Reusable small graphs. A node {"id": "hidden1", "block": "dense", "inputs": [...], "attrs": {...}} is expanded on loading into the ' +
+    "block's nodes with ids \"hidden1/<node id>\"; other nodes refer to the block's output by the use's id.",
+  propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+  additionalProperties: {
+    type: "object",
+    required: ["inputs", "nodes", "output"],
+    additionalProperties: false,
+    properties: {
+      description: { type: "string" },
+      inputs: { type: "array", items: { type: "string" }, description: "The names the block's nodes use for the values each use gives it." },
+      attrs: {
+        type: "object",
+        additionalProperties: { type: "object" },
+        description: 'Each attribute\'s JSON Schema; one with a "default" may be left out by a use. Its nodes read it as {"$attr": "name"}.',
+      },
+      nodes: {
+        type: "array",
+        minItems: 1,
+        items: {
+          type: "object",
+          required: ["id"],
+          anyOf: [{ required: ["op"] }, { required: ["block"] }],
+          additionalProperties: false,
+          properties: {
+            id: { type: "string", pattern: NODE_ID_PATTERN },
+            op: { anyOf: [{ type: "string" }, BLOCK_VALUE], description: "An op, or an attribute naming one." },
+            block: { type: "string", description: "Another block, used inside this one." },
+            inputs: { type: "array", items: { type: "string" }, description: "The block's inputs' names, or ids of its own nodes." },
+            attrs: { type: "object", description: 'The op\'s attributes; any value may be {"$attr": …} or {"$dim": […]}.' },
+          },
+        },
+      },
+      output: { type: "string", description: "The id of the node whose output the block gives." },
+    },
+  },
+};
+
 function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
   return {
     type: "object",
-    required: ["id", "op"],
+    required: ["id"],
+    anyOf: [{ required: ["op"] }, { required: ["block"] }],
     additionalProperties: false,
     properties: {
       ...NODE_FIELDS,
+      block: { type: "string", description: 'A block of this file\'s "blocks" section, used in place of an op.' },
       // Either kind here; the document's `else` above narrows it to forward ids when there is no `gradients`.
       id: { ...NODE_FIELDS.id, pattern: ANY_NODE_ID_PATTERN },
       op: {

@@ -9,6 +9,8 @@ import type { Graph } from "../graph/ir.js";
 import { readJsonText, type JsonText } from "../graph/json-text.js";
 import { GraphSource } from "../graph/source.js";
 import { summarize } from "../graph/schema-validator.js";
+import type { JsonPath } from "../graph/json-path.js";
+import { expandBlocks } from "./blocks.js";
 import { validateGraph } from "./validate.js";
 import { fileSystemReason } from "../util/fs-errors.js";
 
@@ -39,9 +41,20 @@ export function parseGraphSource(text: string, file: string): GraphSource {
  */
 export function graphSourceOf(json: JsonText, file: string): GraphSource {
   checkSchemaReference(json.value, file, json.locate);
-  const graph = toIR(json.value) as Graph;
-  validateGraph(graph, file, { locate: json.locate });
-  return new GraphSource(file, graph, json.locate);
+  const document = toIR(json.value);
+  // Blocks expanded first, their errors placed in the file; then every expanded node is located at the
+  // value in the file that defines it (a plain node, or a node of a block's definition).
+  const { document: expanded, nodePaths } = isObject(document)
+    ? new GraphSource(file, document as unknown as Graph, json.locate).guard(() => expandBlocks(document))
+    : { document, nodePaths: [] };
+  const locate = (path: JsonPath) => {
+    const [first, index, ...rest] = path;
+    const defined = first === "nodes" && typeof index === "number" ? nodePaths[index] : undefined;
+    return json.locate(defined ? [...defined, ...rest] : path);
+  };
+  const graph = expanded as unknown as Graph;
+  validateGraph(graph, file, { locate });
+  return new GraphSource(file, graph, locate);
 }
 
 function readText(path: string): string {

@@ -11,7 +11,7 @@
 import { attrValidator, getOp, listOps } from "../ops/registry.js";
 import { abbreviate } from "../graph/abbreviate.js";
 import { didYouMean } from "../graph/closest.js";
-import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
+import { BACKWARD_ID_PREFIX, BACKWARD_NODE_ID_PATTERN, BLOCK_SEPARATOR, graphStructureSchema, NODE_ID_PATTERN } from "./document-schema.js";
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sameShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
 import { formatPath, type JsonPath } from "../graph/json-path.js";
@@ -187,7 +187,7 @@ function problemWithId(id: string, differentiated: boolean): string | undefined 
   if (OBJECT_PROPERTY_NAMES.has(id)) {
     return `"${id}" is the name of a property every JavaScript object has, which graphnet could mistake for a node where ids are object keys; choose another id.`;
   }
-  if (NODE_ID.test(id)) return undefined;
+  if (NODE_ID.test(id) || isBlockNodeId(id)) return undefined;
   if (differentiated && id.startsWith(BACKWARD_ID_PREFIX)) {
     if (BACKWARD_NODE_ID.test(id)) return undefined;
     const bad = [...id.slice(BACKWARD_ID_PREFIX.length)].find((c) => !/[A-Za-z0-9_.@+#/-]/.test(c));
@@ -197,6 +197,15 @@ function problemWithId(id: string, differentiated: boolean): string | undefined 
     );
   }
   return `${whatBreaksThePattern(id, differentiated)} An id starts with a letter or "_" and goes on with letters, digits, "_", "." or "-".`;
+}
+
+/**
+ * A node a use of a block expanded into (src/graph-file/blocks.ts): the use's id, "/", the block's node's
+ * id, each a forward id — never under "grad", the backward nodes' prefix.
+ */
+function isBlockNodeId(id: string): boolean {
+  const segments = id.split(BLOCK_SEPARATOR);
+  return segments.length > 1 && segments[0] !== BACKWARD_ID_PREFIX.slice(0, -1) && segments.every((segment) => NODE_ID.test(segment));
 }
 
 function whatBreaksThePattern(id: string, differentiated: boolean): string {
