@@ -1,7 +1,8 @@
 /**
  * Parameter initialisation from each parameter node's `init` attribute, seeded.
  * As in the report: biases zero; weights from an "adjusted normal": He (std √(2/fan_in)) before relu,
- * Xavier (std √(1/fan_in)) otherwise. fan_in is the first dimension of a [fan_in, fan_out] weight.
+ * Xavier (std √(1/fan_in)) otherwise. fan_in is what each output sums over: the first dimension of a
+ * [fan_in, fan_out] weight, C·KH·KW of a convolution's [F, C, KH, KW] filter.
  */
 import type { Graph } from "../graph/ir.js";
 import { Random, hashString } from "../util/random.js";
@@ -13,7 +14,7 @@ export function initializeParameters(executor: Executor, graph: Graph, seed: num
     const attrs = byId.get(id)!.attrs as { init: string; std?: number };
     const view = executor.view(id);
     const shape = executor.value(id).shape;
-    const fanIn = shape.length >= 2 ? shape[0]! : shape.length === 1 ? shape[0]! : 1;
+    const fanIn = shape.length >= 3 ? shape.slice(1).reduce((n, d) => n * d, 1) : shape.length >= 1 ? shape[0]! : 1;
     // Each parameter has its own stream, so adding a parameter does not change the others' values.
     const random = new Random((seed ^ hashString(id)) >>> 0);
     const std =
