@@ -51,7 +51,9 @@ function nchw(shape: Shape, role: string): [Shape[number], number, number, numbe
 /** The filter [F, C, KH, KW]: every size fixed. */
 function filterShape(shape: Shape): [number, number, number, number] {
   if (shape.length !== 4 || !shape.every((d) => typeof d === "number")) {
-    throw new ShapeError(`the filter w must be [F, C, KH, KW] (out channels, in channels, kernel rows, kernel columns) of fixed sizes, got ${formatShape(shape)}.`);
+    throw new ShapeError(
+      `the filter w must be [F, C, KH, KW] (out channels, in channels, kernel rows, kernel columns) of fixed sizes, got ${formatShape(shape)}.`,
+    );
   }
   return shape as unknown as [number, number, number, number];
 }
@@ -120,8 +122,16 @@ export const conv2dGradInput = defineOp({
     sameDim(f, wf, `dy has ${f} channels (axis 1 of ${formatShape(dy!)}) but the filter w ${formatShape(w!)} has ${wf} (its axis 0).`);
     const [h, width] = attrs.input_size;
     const g = windowGeometry(h, width, kh, kw, attrs);
-    sameDim(oh, g.rows.out, `dy is ${oh}×${ow} (axes 2, 3 of ${formatShape(dy!)}), but conv2d gives ${g.rows.out}×${g.cols.out} for an input of ${h}×${width}.`);
-    sameDim(ow, g.cols.out, `dy is ${oh}×${ow} (axes 2, 3 of ${formatShape(dy!)}), but conv2d gives ${g.rows.out}×${g.cols.out} for an input of ${h}×${width}.`);
+    sameDim(
+      oh,
+      g.rows.out,
+      `dy is ${oh}×${ow} (axes 2, 3 of ${formatShape(dy!)}), but conv2d gives ${g.rows.out}×${g.cols.out} for an input of ${h}×${width}.`,
+    );
+    sameDim(
+      ow,
+      g.cols.out,
+      `dy is ${oh}×${ow} (axes 2, 3 of ${formatShape(dy!)}), but conv2d gives ${g.rows.out}×${g.cols.out} for an input of ${h}×${width}.`,
+    );
     return [n, c, h, width];
   },
   kernel: ({ inputShapes: [dy, w], attrs }) => convGradInput(dy!, w!, attrs),
