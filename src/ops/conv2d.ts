@@ -23,7 +23,7 @@
 import { Type } from "@sinclair/typebox";
 import { formatShape, type ConcreteShape, type Shape } from "../graph/ir.js";
 import type { CheckDraw } from "./check-hints.js";
-import { tapRanges, windowAttrsOf, windowGeometry, WindowAttrs, type Pair, type WindowAttrValues, type WindowGeometry } from "./conv-geometry.js";
+import { tapRanges, windowAttrsOf, windowGeometry, WindowAttrs, type AxisGeometry, type Pair, type WindowAttrValues } from "./conv-geometry.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
 
 const SizePair = Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })]);
@@ -162,33 +162,48 @@ export const conv2dGradFilter = defineOp({
 
 // ─── Reference kernels ──────────────────────────────────────────────────────────────────────────────
 
-/** Everything the three kernels index with, from concrete shapes. */
+/**
+ * Everything the three kernels index with, as plain numbers and tables, so their loops read locals only.
+ * Tap p of the rows reads input row i·sh + rowStart[p] for output rows i ∈ [rowLo[p], rowHi[p]) — the
+ * rows that fall inside the input — and likewise for the columns.
+ */
 interface Layout {
-  readonly n: number;
-  readonly c: number;
-  readonly f: number;
-  readonly g: WindowGeometry;
-  /** Per tap of each axis, the output positions inside the input: [lo, hi). */
+  readonly oh: number;
+  readonly ow: number;
+  readonly sh: number;
+  readonly sw: number;
   readonly rowLo: Int32Array;
   readonly rowHi: Int32Array;
+  readonly rowStart: Int32Array;
   readonly colLo: Int32Array;
   readonly colHi: Int32Array;
+  readonly colStart: Int32Array;
 }
 
-function layout(n: number, c: number, f: number, g: WindowGeometry): Layout {
-  const rows = tapRanges(g.rows);
-  const cols = tapRanges(g.cols);
-  return { n, c, f, g, rowLo: rows.lo, rowHi: rows.hi, colLo: cols.lo, colHi: cols.hi };
+function layout(h: number, w: number, kh: number, kw: number, attrs: WindowAttrValues): Layout {
+  const { rows, cols } = windowGeometry(h, w, kh, kw, attrs);
+  const r = tapRanges(rows);
+  const c = tapRanges(cols);
+  const start = (a: AxisGeometry) => Int32Array.from({ length: a.kernel }, (_, k) => k * a.dilation - a.before);
+  return {
+    oh: rows.out,
+    ow: cols.out,
+    sh: rows.stride,
+    sw: cols.stride,
+    rowLo: r.lo,
+    rowHi: r.hi,
+    rowStart: start(rows),
+    colLo: c.lo,
+    colHi: c.hi,
+    colStart: start(cols),
+  };
 }
 
 /** Y = conv2d(X, W): for each (n, f), a float64 plane of OH×OW accumulates every (c, p, q) tap. */
 function convForward(xShape: ConcreteShape, wShape: ConcreteShape, attrs: WindowAttrValues): Kernel {
   const [n, c, h, w] = xShape as [number, number, number, number];
   const [f, , kh, kw] = wShape as [number, number, number, number];
-  const L = layout(n, c, f, windowGeometry(h, w, kh, kw, attrs));
-  const { rows, cols } = L.g;
-  const oh = rows.out;
-  const ow = cols.out;
+  const { oh, ow, sh, sw, rowLo, rowHi, rowStart, colLo, colHi, colStart } = layout(h, w, kh, kw, attrs);
   const plane = new Float64Array(oh * ow);
   return ([X, Wt], Y) => {
     for (let b = 0; b < n; b++) {
@@ -198,18 +213,16 @@ function convForward(xShape: ConcreteShape, wShape: ConcreteShape, attrs: Window
           const xBase = (b * c + ch) * h * w;
           const wBase = (o * c + ch) * kh * kw;
           for (let p = 0; p < kh; p++) {
-            const i0 = L.rowLo[p]!;
-            const i1 = L.rowHi[p]!;
-            const rowOffset = p * rows.dilation - rows.before;
+            const i1 = rowHi[p]!;
             for (let q = 0; q < kw; q++) {
               const tap = Wt![wBase + p * kw + q]!;
-              const j0 = L.colLo[q]!;
-              const j1 = L.colHi[q]!;
-              const colOffset = q * cols.dilation - cols.before;
-              for (let i = i0; i < i1; i++) {
-                const xRow = xBase + (i * rows.stride + rowOffset) * w + colOffset;
+              const j0 = colLo[q]!;
+              const j1 = colHi[q]!;
+              for (let i = rowLo[p]!; i < i1; i++) {
+                const xRow = xBase + (i * sh + rowStart[p]!) * w + colStart[q]!;
                 const yRow = i * ow;
-                for (let j = j0; j < j1; j++) plane[yRow + j]! += tap * X![xRow + j * cols.stride]!;
+                if (sw === 1) for (let j = j0; j < j1; j++) plane[yRow + j]! += tap * X![xRow + j]!;
+                else for (let j = j0; j < j1; j++) plane[yRow + j]! += tap * X![xRow + j * sw]!;
               }
             }
           }
@@ -226,10 +239,7 @@ function convGradInput(dyShape: ConcreteShape, wShape: ConcreteShape, attrs: Win
   const [n, f] = dyShape as [number, number];
   const [, c, kh, kw] = wShape as [number, number, number, number];
   const [h, w] = attrs.input_size as [number, number];
-  const L = layout(n, c, f, windowGeometry(h, w, kh, kw, attrs));
-  const { rows, cols } = L.g;
-  const oh = rows.out;
-  const ow = cols.out;
+  const { oh, ow, sh, sw, rowLo, rowHi, rowStart, colLo, colHi, colStart } = layout(h, w, kh, kw, attrs);
   const plane = new Float64Array(h * w);
   return ([dY, Wt], dX) => {
     for (let b = 0; b < n; b++) {
@@ -239,18 +249,16 @@ function convGradInput(dyShape: ConcreteShape, wShape: ConcreteShape, attrs: Win
           const dyBase = (b * f + o) * oh * ow;
           const wBase = (o * c + ch) * kh * kw;
           for (let p = 0; p < kh; p++) {
-            const i0 = L.rowLo[p]!;
-            const i1 = L.rowHi[p]!;
-            const rowOffset = p * rows.dilation - rows.before;
+            const i1 = rowHi[p]!;
             for (let q = 0; q < kw; q++) {
               const tap = Wt![wBase + p * kw + q]!;
-              const j0 = L.colLo[q]!;
-              const j1 = L.colHi[q]!;
-              const colOffset = q * cols.dilation - cols.before;
-              for (let i = i0; i < i1; i++) {
-                const xRow = (i * rows.stride + rowOffset) * w + colOffset;
+              const j0 = colLo[q]!;
+              const j1 = colHi[q]!;
+              for (let i = rowLo[p]!; i < i1; i++) {
+                const xRow = (i * sh + rowStart[p]!) * w + colStart[q]!;
                 const dyRow = dyBase + i * ow;
-                for (let j = j0; j < j1; j++) plane[xRow + j * cols.stride]! += tap * dY![dyRow + j]!;
+                if (sw === 1) for (let j = j0; j < j1; j++) plane[xRow + j]! += tap * dY![dyRow + j]!;
+                else for (let j = j0; j < j1; j++) plane[xRow + j * sw]! += tap * dY![dyRow + j]!;
               }
             }
           }
@@ -267,29 +275,24 @@ function convGradFilter(xShape: ConcreteShape, dyShape: ConcreteShape, attrs: Wi
   const [n, c, h, w] = xShape as [number, number, number, number];
   const f = dyShape[1]!;
   const [kh, kw] = attrs.kernel_size as [number, number];
-  const L = layout(n, c, f, windowGeometry(h, w, kh, kw, attrs));
-  const { rows, cols } = L.g;
-  const oh = rows.out;
-  const ow = cols.out;
+  const { oh, ow, sh, sw, rowLo, rowHi, rowStart, colLo, colHi, colStart } = layout(h, w, kh, kw, attrs);
   return ([X, dY], dW) => {
     for (let o = 0; o < f; o++) {
       for (let ch = 0; ch < c; ch++) {
         for (let p = 0; p < kh; p++) {
-          const i0 = L.rowLo[p]!;
-          const i1 = L.rowHi[p]!;
-          const rowOffset = p * rows.dilation - rows.before;
+          const i1 = rowHi[p]!;
           for (let q = 0; q < kw; q++) {
-            const j0 = L.colLo[q]!;
-            const j1 = L.colHi[q]!;
-            const colOffset = q * cols.dilation - cols.before;
+            const j0 = colLo[q]!;
+            const j1 = colHi[q]!;
             let sum = 0;
             for (let b = 0; b < n; b++) {
-              const xBase = (b * c + ch) * h * w;
+              const xBase = (b * c + ch) * h * w + colStart[q]!;
               const dyBase = (b * f + o) * oh * ow;
-              for (let i = i0; i < i1; i++) {
-                const xRow = xBase + (i * rows.stride + rowOffset) * w + colOffset;
+              for (let i = rowLo[p]!; i < i1; i++) {
+                const xRow = xBase + (i * sh + rowStart[p]!) * w;
                 const dyRow = dyBase + i * ow;
-                for (let j = j0; j < j1; j++) sum += dY![dyRow + j]! * X![xRow + j * cols.stride]!;
+                if (sw === 1) for (let j = j0; j < j1; j++) sum += dY![dyRow + j]! * X![xRow + j]!;
+                else for (let j = j0; j < j1; j++) sum += dY![dyRow + j]! * X![xRow + j * sw]!;
               }
             }
             dW[((o * c + ch) * kh + p) * kw + q] = sum;
