@@ -4,6 +4,7 @@
  */
 import { add } from "./add.js";
 import { constant } from "./constant.js";
+import { conv2d, conv2dGradFilter, conv2dGradInput } from "./conv2d.js";
 import { crossEntropy, crossEntropyGrad } from "./cross_entropy.js";
 import { dropout } from "./dropout.js";
 import { input } from "./input.js";
@@ -43,4 +44,7 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   dropout,
   sumTo,
   broadcastTo,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradFilter,
 ];

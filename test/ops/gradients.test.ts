@@ -26,6 +26,7 @@ describe("op gradients pass a float64 central-difference check", () => {
       [
         "add",
         "broadcast_to",
+        "conv2d",
         "cross_entropy",
         "dropout",
         "matmul",
