@@ -18,6 +18,10 @@ import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_en
 import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
 import { tanh, tanhGrad } from "./tanh.js";
+// Pooling and the shape ops (issue 13).
+import { avgPool2d, avgPool2dGrad } from "./avg_pool2d.js";
+import { globalAvgPool, globalAvgPoolGrad } from "./global_avg_pool.js";
+import { maxPool2d, maxPool2dGrad } from "./max_pool2d.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -43,4 +47,11 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   dropout,
   sumTo,
   broadcastTo,
+  // Pooling and the shape ops (issue 13).
+  maxPool2d,
+  maxPool2dGrad,
+  avgPool2d,
+  avgPool2dGrad,
+  globalAvgPool,
+  globalAvgPoolGrad,
 ];
