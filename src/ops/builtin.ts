@@ -22,6 +22,11 @@ import { tanh, tanhGrad } from "./tanh.js";
 import { avgPool2d, avgPool2dGrad } from "./avg_pool2d.js";
 import { globalAvgPool, globalAvgPoolGrad } from "./global_avg_pool.js";
 import { maxPool2d, maxPool2dGrad } from "./max_pool2d.js";
+import { concat } from "./concat.js";
+import { flatten } from "./flatten.js";
+import { reshape } from "./reshape.js";
+import { slice, sliceGrad } from "./slice.js";
+import { transpose } from "./transpose.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -54,4 +59,10 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   avgPool2dGrad,
   globalAvgPool,
   globalAvgPoolGrad,
+  reshape,
+  flatten,
+  transpose,
+  concat,
+  slice,
+  sliceGrad,
 ];
