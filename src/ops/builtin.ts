@@ -19,6 +19,14 @@ import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_en
 import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
 import { tanh, tanhGrad } from "./tanh.js";
+import { avgPool2d, avgPool2dGrad } from "./avg_pool2d.js";
+import { globalAvgPool, globalAvgPoolGrad } from "./global_avg_pool.js";
+import { maxPool2d, maxPool2dGrad } from "./max_pool2d.js";
+import { concat } from "./concat.js";
+import { flatten } from "./flatten.js";
+import { reshape } from "./reshape.js";
+import { slice, sliceGrad } from "./slice.js";
+import { transpose } from "./transpose.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -44,7 +52,20 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   dropout,
   sumTo,
   broadcastTo,
+  // Convolutions, pooling and the shape ops (issue 13).
   conv2d,
   conv2dGradInput,
   conv2dGradFilter,
+  maxPool2d,
+  maxPool2dGrad,
+  avgPool2d,
+  avgPool2dGrad,
+  globalAvgPool,
+  globalAvgPoolGrad,
+  reshape,
+  flatten,
+  transpose,
+  concat,
+  slice,
+  sliceGrad,
 ];
