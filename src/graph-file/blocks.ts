@@ -116,8 +116,9 @@ class Expansion {
       return;
     }
     const id = typeof node.id === "string" ? prefix + node.id : node.id;
+    // A use listed before reaches its output at once (a shape may be needed from it); later ones at the end.
     const inputs = Array.isArray(node.inputs)
-      ? node.inputs.map((input) => (typeof input === "string" ? (bound.get(input) ?? prefix + input) : input))
+      ? node.inputs.map((input) => (typeof input === "string" ? this.outputOf(bound.get(input) ?? prefix + input) : input))
       : node.inputs;
     if (node.block === undefined) {
       this.push({ ...node, id, inputs }, path);

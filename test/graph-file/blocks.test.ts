@@ -46,6 +46,8 @@ const small = JSON.stringify(
       { id: "one", block: "dense", inputs: ["x"], attrs: { units: 4 } },
       { id: "two", block: "pair", inputs: ["one"], attrs: { units: 6 } },
       { id: "out", op: "relu", inputs: ["two"] },
+      // A dense use whose $dim needs the shape of a plain node that reads an earlier use.
+      { id: "three", block: "dense", inputs: ["out"], attrs: { units: 2 } },
     ],
     outputs: { out: "out" },
   },
@@ -68,7 +70,11 @@ describe("a graph file with blocks", () => {
       "two/second/xW",
       "two/second/a",
       "out",
+      "three/W",
+      "three/xW",
+      "three/a",
     ]);
+    expect(graph.nodes.find((n) => n.id === "three/W")!.attrs.shape).toEqual([3, 2]);
     const byId = new Map(graph.nodes.map((n) => [n.id, n]));
     expect(byId.get("one/W")!.attrs.shape).toEqual([5, 4]);
     expect(byId.get("two/first/W")!.attrs.shape).toEqual([4, 6]);
@@ -81,6 +87,7 @@ describe("a graph file with blocks", () => {
       ["two/first", "dense", 3],
       ["two/second", "dense", 3],
       ["two", "pair", 6],
+      ["three", "dense", 3],
     ]);
   });
 
@@ -138,7 +145,7 @@ describe("a mistake in a block or its use", () => {
     ["an axis $dim does not have", '"x",\n                  -1', '"x", 2', ["{", '"shape": ['], "has shape [batch, 5], which has no axis 2"],
     ["a $dim of a name that is not an input", '"x",\n                  -1', '"y", -1', ["{", '"shape": ['], "takes one of the block's inputs (x)"],
     ["a use named grad", '"id": "one"', '"id": "grad"', ['"grad"'], 'cannot be named "grad"'],
-    ["a use and a node with one id", '"id": "out"', '"id": "one"', ['"one",\n      "op": "relu"'], '"one" names both a use of block "dense" and a node'],
+    ["a use and a node with one id", '"id": "two"', '"id": "out"', ['"out",\n      "op": "relu"'], '"out" names both a use of block "pair" and a node'],
     ["an op and a block in one node", '"block": "pair"', '"block": "pair", "op": "relu"', ['"pair", "op"'], "names either an op or a block, not both"],
   ];
 
