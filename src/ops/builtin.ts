@@ -3,6 +3,7 @@
  * `registerOp` call a user's module uses). This module only lists them; it registers nothing.
  */
 import { add } from "./add.js";
+import { batchNorm, batchNormGrad } from "./batch_norm.js";
 import { constant } from "./constant.js";
 import { crossEntropy, crossEntropyGrad } from "./cross_entropy.js";
 import { dropout } from "./dropout.js";
@@ -15,6 +16,7 @@ import { relu, reluGrad } from "./relu.js";
 import { sigmoid, sigmoidGrad } from "./sigmoid.js";
 import { softmax, softmaxGrad } from "./softmax.js";
 import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_entropy.js";
+import { state } from "./state.js";
 import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
 import { tanh, tanhGrad } from "./tanh.js";
@@ -43,4 +45,8 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   dropout,
   sumTo,
   broadcastTo,
+  // Normalisation, and the non-trainable state batch_norm updates.
+  state,
+  batchNorm,
+  batchNormGrad,
 ];

@@ -25,6 +25,7 @@ describe("op gradients pass a float64 central-difference check", () => {
     expect(checked.map((op) => op.name).sort()).toEqual(
       [
         "add",
+        "batch_norm",
         "broadcast_to",
         "cross_entropy",
         "dropout",
