@@ -1,6 +1,6 @@
 /**
  * Parameter initialisation from each parameter node's `init` attribute, seeded.
- * As in the report: biases zero; weights from an "adjusted normal": He (std √(2/fan_in)) before relu,
+ * As in the report: biases zero (a batch norm's scale γ one); weights from an "adjusted normal": He (std √(2/fan_in)) before relu,
  * Xavier (std √(1/fan_in)) otherwise. fan_in is the first dimension of a [fan_in, fan_out] weight.
  * The non-trainable state is set from its `init` too (zeros or ones: nothing random), here, so that
  * whatever initialises a plan's parameters readies all it keeps across runs.
@@ -27,7 +27,8 @@ export function initializeParameters(executor: Executor, graph: Graph, seed: num
           : attrs.init === "normal"
             ? (attrs.std ?? 1)
             : 0;
-    for (let i = 0; i < view.length; i++) view[i] = std === 0 ? 0 : std * random.normal();
+    if (attrs.init === "ones") view.fill(1);
+    else for (let i = 0; i < view.length; i++) view[i] = std === 0 ? 0 : std * random.normal();
   }
   for (const id of executor.stateIds()) {
     const init = byId.get(id)!.attrs.init as keyof typeof STATE_INITIALIZERS;
