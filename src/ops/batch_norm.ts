@@ -65,7 +65,9 @@ function checkChannels(x: Shape, perChannel: readonly (readonly [string, Shape])
   const channels = [x[1]!];
   for (const [name, shape] of perChannel) {
     if (!sameShape(shape, channels)) {
-      throw new ShapeError(`${name} must hold one value per channel of x, ${formatShape(channels)} for x of shape ${formatShape(x)}, got ${formatShape(shape)}.`);
+      throw new ShapeError(
+        `${name} must hold one value per channel of x, ${formatShape(channels)} for x of shape ${formatShape(x)}, got ${formatShape(shape)}.`,
+      );
     }
   }
 }
@@ -186,7 +188,11 @@ export const batchNormGrad = defineOp({
   inputs: ["dy", "x", "gamma", "running_mean", "running_var"],
   attrs: BatchNormGradAttrs,
   shape: ([dy, x, ...perChannel], attrs) => {
-    checkChannels(x!, [["gamma", perChannel[0]!], ["running_mean", perChannel[1]!], ["running_var", perChannel[2]!]]);
+    checkChannels(x!, [
+      ["gamma", perChannel[0]!],
+      ["running_mean", perChannel[1]!],
+      ["running_var", perChannel[2]!],
+    ]);
     if (!sameShape(dy!, x!)) throw new ShapeError(`dy must have the shape of x, ${formatShape(x!)}, got ${formatShape(dy!)}.`);
     return attrs.wrt === "x" ? x! : [x![1]!];
   },
