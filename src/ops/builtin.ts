@@ -8,6 +8,7 @@ import { constant } from "./constant.js";
 import { crossEntropy, crossEntropyGrad } from "./cross_entropy.js";
 import { dropout } from "./dropout.js";
 import { input } from "./input.js";
+import { layerNorm, layerNormGrad } from "./layer_norm.js";
 import { matmul } from "./matmul.js";
 import { mul } from "./mul.js";
 import type { OpDefinition } from "./op.js";
@@ -49,4 +50,6 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   state,
   batchNorm,
   batchNormGrad,
+  layerNorm,
+  layerNormGrad,
 ];
