@@ -75,11 +75,11 @@ function checkChannels(x: Shape, perChannel: readonly (readonly [string, Shape])
 /** Writes the mean and the biased variance of channel c into moments[0] and moments[1] (two passes, in float64; nothing allocated). */
 function channelMoments(x: ArrayLike<number>, c: number, { outer, channels, inner, count }: ChannelLayout, moments: Float64Array): void {
   let sum = 0;
-  for (let n = 0; n < outer; n++) for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) sum += x[k]!;
+  for (let n = 0; n < outer; n++) for (let k = (n * channels + c) * inner, end = k + inner; k < end; k++) sum += x[k]!;
   const mean = sum / count;
   let squares = 0;
   for (let n = 0; n < outer; n++) {
-    for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) {
+    for (let k = (n * channels + c) * inner, end = k + inner; k < end; k++) {
       const d = x[k]! - mean;
       squares += d * d;
     }
@@ -127,7 +127,7 @@ export const batchNorm = defineOp({
         const scale = gamma![c]! * inv;
         const shift = beta![c]!;
         for (let n = 0; n < outer; n++) {
-          for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) out[k] = (x![k]! - mean) * scale + shift;
+          for (let k = (n * channels + c) * inner, end = k + inner; k < end; k++) out[k] = (x![k]! - mean) * scale + shift;
         }
       }
     };
@@ -206,26 +206,31 @@ export const batchNormGrad = defineOp({
         if (run.training && attrs.wrt !== "beta") channelMoments(x!, c, layout, moments);
         const mean = run.training ? moments[0]! : runningMean![c]!;
         const inv = 1 / Math.sqrt((run.training ? moments[1]! : runningVar![c]!) + epsilon);
-        // Σ δ and Σ δ ⊙ (x − μ) over the channel.
+        // Σ δ and (but for β's gradient) Σ δ ⊙ (x − μ) over the channel.
         let dySum = 0;
         let dyDot = 0;
         for (let n = 0; n < outer; n++) {
-          for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) {
-            dySum += dy![k]!;
-            dyDot += dy![k]! * (x![k]! - mean);
+          const start = (n * channels + c) * inner;
+          const end = start + inner;
+          if (attrs.wrt === "beta") for (let k = start; k < end; k++) dySum += dy![k]!;
+          else {
+            for (let k = start; k < end; k++) {
+              dySum += dy![k]!;
+              dyDot += dy![k]! * (x![k]! - mean);
+            }
           }
         }
         if (attrs.wrt === "beta") out[c] = dySum;
         else if (attrs.wrt === "gamma") out[c] = dyDot * inv;
         else if (!run.training) {
           const scale = gamma![c]! * inv;
-          for (let n = 0; n < outer; n++) for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) out[k] = dy![k]! * scale;
+          for (let n = 0; n < outer; n++) for (let k = (n * channels + c) * inner, end = k + inner; k < end; k++) out[k] = dy![k]! * scale;
         } else {
           // dX = γ·σ⁻¹/m ⊙ (m·δ − Σδ − x̂ ⊙ Σ δ⊙x̂), where x̂ ⊙ Σ δ⊙x̂ = (x − μ)·σ⁻²·Σ δ⊙(x − μ).
           const scale = (gamma![c]! * inv) / count;
           const slope = dyDot * inv * inv;
           for (let n = 0; n < outer; n++) {
-            for (let s = 0, k = (n * channels + c) * inner; s < inner; s++, k++) out[k] = scale * (count * dy![k]! - dySum - (x![k]! - mean) * slope);
+            for (let k = (n * channels + c) * inner, end = k + inner; k < end; k++) out[k] = scale * (count * dy![k]! - dySum - (x![k]! - mean) * slope);
           }
         }
       }
