@@ -1,4 +1,4 @@
-/** `graphnet inspect FILE`: the nodes, their shapes and parameter counts; the backward graph; the plan. */
+/** `graphnet inspect FILE`: the nodes, their shapes and parameter counts (the non-trainable state apart); the backward graph; the plan. */
 import { Command } from "commander";
 import {
   compilePlan,
@@ -63,14 +63,20 @@ export function describeGraph(file: string, forward: Graph, withBackward: Graph 
     const op = getOp(node.op)!;
     const shape = shapes.get(id)!;
     const params = op.role === "parameter" ? formatInt(shape.reduce<number>((n, d) => n * Number(d), 1)) : "";
-    const detail = node.op === "parameter" ? ` (${String(node.attrs.init)})` : node.op === "input" && node.attrs.feed ? ` (${String(node.attrs.feed)})` : "";
+    const detail =
+      op.role === "parameter" || op.role === "state"
+        ? ` (${String(node.attrs.init)})`
+        : node.op === "input" && node.attrs.feed
+          ? ` (${String(node.attrs.feed)})`
+          : "";
     return [id, node.op + detail, node.inputs.join(", ") || "—", formatShape(shape), params, formulaOf(op, node) ?? ""];
   };
   const columns = [{ title: "node" }, { title: "op" }, { title: "inputs" }, { title: "shape" }, { title: "parameters", align: "right" as const }];
   const forwardRows = forward.nodes.map((n) => row(n.id).slice(0, 5));
-  const parameterCount = forward.nodes
-    .filter((n) => getOp(n.op)?.role === "parameter")
-    .reduce((sum, n) => sum + shapes.get(n.id)!.reduce<number>((p, d) => p * Number(d), 1), 0);
+  const countOf = (role: "parameter" | "state") =>
+    forward.nodes.filter((n) => getOp(n.op)?.role === role).reduce((sum, n) => sum + shapes.get(n.id)!.reduce<number>((p, d) => p * Number(d), 1), 0);
+  const parameterCount = countOf("parameter");
+  const stateCount = countOf("state");
 
   const lines = [
     `${forward.name} (${file}): ${formatInt(forward.nodes.length)} nodes${forward.loss ? `, loss "${forward.loss}"` : ""}`,
@@ -78,6 +84,11 @@ export function describeGraph(file: string, forward: Graph, withBackward: Graph 
     formatTable(columns, forwardRows),
     "",
     `parameters: ${formatInt(parameterCount)} (${formatBytes(parameterCount * 4)} in float32)`,
+    ...(stateCount > 0
+      ? [
+          `state: ${formatInt(stateCount)} (${formatBytes(stateCount * 4)} in float32), not trained: running averages updated by each training step, saved in checkpoints`,
+        ]
+      : []),
   ];
   if (withBackward) {
     const backward = withBackward.nodes.filter((n) => isBackwardNode(n.id));
@@ -114,7 +125,8 @@ function describePlan(graph: Graph, batch: number): string {
   ]);
   const stored = [...plan.values.values()].filter((v) => v.storage !== "work");
   const bytesOf = (storage: string) => stored.filter((v) => v.storage === storage).reduce((n, v) => n + v.elements * 4, 0);
-  const work = plan.arenaBytes - plan.parameterElements * 4 - bytesOf("input");
+  const work = plan.arenaBytes - plan.parameterElements * 4 - bytesOf("state") - bytesOf("input");
+  const state = bytesOf("state") > 0 ? ` + state ${formatBytes(bytesOf("state"))}` : "";
   return [
     `plan of one training step at batch ${batch}, float32: ${plan.steps.length} steps computing ${outputs.length} outputs (the loss and the gradients)`,
     "",
@@ -131,7 +143,7 @@ function describePlan(graph: Graph, batch: number): string {
       rows,
     ),
     "",
-    `arena: ${formatBytes(plan.arenaBytes)} (${formatInt(plan.arenaBytes)} bytes) = parameters ${formatBytes(plan.parameterElements * 4)} + inputs ${formatBytes(bytesOf("input"))} + shared work area ${formatBytes(work)}`,
+    `arena: ${formatBytes(plan.arenaBytes)} (${formatInt(plan.arenaBytes)} bytes) = parameters ${formatBytes(plan.parameterElements * 4)}${state} + inputs ${formatBytes(bytesOf("input"))} + shared work area ${formatBytes(work)}`,
     `one buffer per value would take ${formatBytes(plan.naiveBytes)} (${formatInt(plan.naiveBytes)} bytes): reuse saves ${(100 * (1 - plan.arenaBytes / plan.naiveBytes)).toFixed(1)} %`,
   ].join("\n");
 }

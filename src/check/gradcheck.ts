@@ -99,7 +99,7 @@ export function checkGradients(graph: Graph, options: GradcheckOptions = {}): Gr
     if (role !== "parameter" && role !== "input") {
       throw new GraphError(
         byId.has(id)
-          ? `cannot check the gradient with respect to "${id}": only parameters and inputs can be perturbed in place, and it is computed by op "${byId.get(id)!.op}".`
+          ? `cannot check the gradient with respect to "${id}": only parameters and inputs can be perturbed in place, and it ${role === "state" ? "is non-trainable state, which has no gradient" : `is computed by op "${byId.get(id)!.op}"`}.`
           : `cannot check the gradient with respect to "${id}": no such node.`,
         { field: "wrt" },
       );

@@ -8,7 +8,8 @@
  *   2. the kernel, run directly on the case, must write every element of that shape and nothing else:
  *      the output buffer is filled with NaN before it runs, and again with another value, and an element
  *      that still holds the fill was never written — the shape rule promised more than the kernel
- *      computes. The kernel must leave its inputs alone and must not read its output before writing it;
+ *      computes. The kernel must leave its inputs alone (but for the state its op `updates`, in training
+ *      mode) and must not read its output before writing it;
  *   3. with a reference implementation in the hints, the output must have the reference's shape and values;
  *   4. a tiny graph — the inputs, the op, loss = Σ out ⊙ weights — is differentiated, and every element of
  *      the gradient of each checked input is compared with a float64 central difference (checkGradients).
@@ -105,6 +106,7 @@ export function skipReason(def: OpDefinition<any>): string | undefined {
   if (typeof def.check?.skip === "string") return def.check.skip;
   if (def.role === "input") return "fed before each run, not computed";
   if (def.role === "parameter") return "trainable state, not computed";
+  if (def.role === "state") return "non-trainable state, not computed";
   if (def.inputs.length === 0) return "no inputs to differentiate";
   if (!def.gradient) return "no gradient rule";
   return undefined;
@@ -288,8 +290,14 @@ export function checkCase(def: OpDefinition<any>, c: OpCase, hints: CaseHints, o
   const outputData = forward.output;
 
   const ids = nodeIds(c.inputs.map((x) => x.name));
+  // The inputs the op updates are state, as the engine requires of them (checkStateUpdates); the others are fed.
+  const updated = new Set(def.updates ?? []);
   const nodes: GraphNode[] = [
-    ...c.inputs.map((x, i) => ({ id: ids[i]!, op: "input", inputs: [], attrs: { shape: [...x.shape] } })),
+    ...c.inputs.map((x, i): GraphNode =>
+      updated.has(x.name)
+        ? { id: ids[i]!, op: "state", inputs: [], attrs: { shape: [...x.shape], init: "zeros" } }
+        : { id: ids[i]!, op: "input", inputs: [], attrs: { shape: [...x.shape] } },
+    ),
     { id: "out", op: def.name, inputs: ids, attrs: c.attrs },
     { id: "weights", op: "input", inputs: [], attrs: { shape: [...c.output] } },
     { id: "weighted", op: "mul", inputs: ["out", "weights"], attrs: {} },
@@ -346,7 +354,10 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
   if (typeof kernel !== "function") return fail("kernel", `the kernel factory returned ${typeof kernel}, not a kernel function.`);
   const n = sizeOf(c.output);
   const inputs = c.inputs.map((x) => Float64Array.from(x.data));
+  // The state the op updates in training mode: it may change then, and each run starts from the drawn values.
+  const updated = new Set(c.training ? (def.updates ?? []) : []);
   const run = (fill: number): Float64Array | { error: unknown } => {
+    for (const [i, x] of c.inputs.entries()) if (updated.has(x.name)) inputs[i]!.set(x.data);
     const out = new Float64Array(n).fill(fill);
     try {
       kernel(inputs, out, { training: c.training, seed: GRADCHECK_DEFAULTS.seed, step: GRADCHECK_RUN_STEP });
@@ -359,11 +370,12 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
   if (!(first instanceof Float64Array)) return fail("kernel", `the kernel threw ${errorText(first.error)}.`);
   for (let i = 0; i < inputs.length; i++) {
     const x = c.inputs[i]!;
+    if (updated.has(x.name)) continue;
     const k = x.data.findIndex((v, j) => !Object.is(v, inputs[i]![j]));
     if (k >= 0) {
       return fail(
         "kernel",
-        `the kernel changed its input "${x.name}" (element ${fmtShape(unravelIndex(k, x.shape))}: ${fmt(x.data[k]!)} became ${fmt(inputs[i]![k]!)}); a kernel may only write its output.`,
+        `the kernel changed its input "${x.name}" (element ${fmtShape(unravelIndex(k, x.shape))}: ${fmt(x.data[k]!)} became ${fmt(inputs[i]![k]!)}); a kernel may only write its output${def.updates?.includes(x.name) ? " (and, in training mode only, the state its op updates)" : ""}.`,
         first,
       );
     }

@@ -42,7 +42,7 @@ export interface ExecutorOptions {
 }
 
 export interface RunOptions {
-  /** Training mode turns dropout on. Default: false (evaluation). */
+  /** Training mode turns dropout on and updates the state. Default: false (evaluation). */
   readonly training?: boolean;
   /** The training step, which picks the dropout masks. Default: the number of training runs so far. */
   readonly step?: number;
@@ -112,7 +112,8 @@ export class Executor {
 
   /**
    * Runs every step of the plan once. Outputs stay readable until the next run. Refuses to run while an
-   * input or parameter has never been given values: it would silently be 0.
+   * input, parameter or state has never been given values: it would silently be 0. A training run also
+   * updates the state (a batch norm's running averages), each once.
    */
   run(options?: RunOptions): void {
     if (this.unfed.size > 0) this.refuseUnfed();
@@ -197,6 +198,7 @@ export class Executor {
     const unfed = [...this.unfed];
     const inputs = unfed.filter((id) => this.plan.values.get(id)!.storage === "input");
     const parameters = unfed.filter((id) => this.plan.values.get(id)!.storage === "parameter");
+    const state = unfed.filter((id) => this.plan.values.get(id)!.storage === "state");
     const list = (ids: string[]) => ids.map((id) => `"${id}"`).join(", ");
     const problems = [
       ...(inputs.length > 0
@@ -207,6 +209,11 @@ export class Executor {
       ...(parameters.length > 0
         ? [
             `${parameters.length === 1 ? "parameter" : "parameters"} ${list(parameters)} ${parameters.length === 1 ? "was" : "were"} never given values (initializeParameters(executor, graph, seed), or feed them)`,
+          ]
+        : []),
+      ...(state.length > 0
+        ? [
+            `state ${list(state)} ${state.length === 1 ? "was" : "were"} never given values (initializeParameters(executor, graph, seed) sets it too, or feed it)`,
           ]
         : []),
     ];
@@ -223,6 +230,15 @@ export class Executor {
 
   /** Ids of the parameters in the plan, in arena order. */
   parameterIds(): string[] {
-    return [...this.plan.values.values()].filter((v) => v.storage === "parameter").map((v) => v.id);
+    return this.idsOf("parameter");
+  }
+
+  /** Ids of the non-trainable state in the plan (a batch norm's running averages), in arena order. */
+  stateIds(): string[] {
+    return this.idsOf("state");
+  }
+
+  private idsOf(storage: "parameter" | "state"): string[] {
+    return [...this.plan.values.values()].filter((v) => v.storage === storage).map((v) => v.id);
   }
 }

@@ -3,13 +3,14 @@
  * a schedule (which node runs at which step), each value's lifetime, and its offset in one arena.
  *
  * Layout of the arena: parameters first (contiguous, in graph order: the optimizer walks them as one
- * block), then inputs, then the work area where values whose lifetimes do not overlap share memory.
+ * block), then the non-trainable state, then inputs, then the work area where values whose lifetimes do not overlap share memory.
  * Offsets in the work area are chosen greedily by size, largest first, each at the lowest offset that
  * no value alive at the same time occupies (the "greedy by size" strategy of TFLite's arena planner).
  */
 import { GraphError } from "../graph/errors.js";
 import { formatShape, sizeOf, type ConcreteShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
 import { checkDimensionSize, concretize, inferShapes } from "../graph-file/shapes.js";
+import { checkStateUpdates } from "../graph-file/state-updates.js";
 import { topologicalOrder } from "../graph/topology.js";
 import { getOp } from "../ops/registry.js";
 import { formatExactBytes } from "../util/format-bytes.js";
@@ -56,7 +57,8 @@ export interface PlanOptions {
   readonly mostlyZeros?: readonly string[];
 }
 
-export type Storage = "parameter" | "input" | "work";
+/** Where a value lives: with the parameters, the non-trainable state or the fed inputs (all across runs), or in the shared work area. */
+export type Storage = "parameter" | "state" | "input" | "work";
 
 export interface PlannedValue {
   readonly id: string;
@@ -66,9 +68,9 @@ export interface PlannedValue {
   readonly storage: Storage;
   /** Offset into the arena, in elements. */
   readonly offset: number;
-  /** The step that computes it (-1 for parameters and inputs, which exist before the run). */
+  /** The step that computes it (-1 for parameters, state and inputs, which exist before the run). */
   readonly firstStep: number;
-  /** The last step that reads it (Infinity when it must survive the run: an output, a parameter, an input). */
+  /** The last step that reads it (Infinity when it must survive the run: an output, a parameter, a state, an input). */
   readonly lastStep: number;
   /** An input said to hold mostly zeros (PlanOptions.mostlyZeros). */
   readonly mostlyZeros: boolean;
@@ -86,7 +88,7 @@ export interface Plan {
   readonly outputs: readonly string[];
   readonly steps: readonly PlanStep[];
   readonly values: ReadonlyMap<string, PlannedValue>;
-  /** Elements of the whole arena (parameters, inputs and the shared work area). */
+  /** Elements of the whole arena (parameters, state, inputs and the shared work area). */
   readonly arenaElements: number;
   readonly parameterElements: number;
   /** Bytes of the arena, against the bytes one buffer per value would take. */
@@ -104,6 +106,8 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   }
 
   for (const [symbol, size] of Object.entries(sizes)) checkDimensionSize(symbol, size);
+  // A kernel that updates its inputs must be writing state, in storage no other value shares.
+  checkStateUpdates(graph);
 
   const needed = ancestorsOf(byId, options.outputs);
   const symbolic = inferShapes(graph);
@@ -112,7 +116,7 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   // Schedule: every needed node that computes something, in topological order.
   const kind = (node: GraphNode): Storage => {
     const role = getOp(node.op)?.role ?? "compute";
-    return role === "parameter" ? "parameter" : role === "input" ? "input" : "work";
+    return role === "parameter" || role === "state" || role === "input" ? role : "work";
   };
   const scheduled = order.filter((id) => kind(byId.get(id)!) === "work");
   const stepOf = new Map(scheduled.map((id, step) => [id, step]));
@@ -213,10 +217,10 @@ interface Draft {
   offset: number;
 }
 
-/** Sets every draft's offset: parameters, then inputs, each packed in graph order; then the work area. */
+/** Sets every draft's offset: parameters, then state, then inputs, each packed in graph order; then the work area. */
 function layOut(drafts: Draft[], reuse: boolean): { parameterElements: number; workBase: number; arenaElements: number } {
   let end = 0;
-  for (const storage of ["parameter", "input"] as const) {
+  for (const storage of ["parameter", "state", "input"] as const) {
     for (const d of drafts.filter((v) => v.storage === storage)) {
       d.offset = end;
       end = align(end + d.elements);

@@ -18,6 +18,7 @@ import { formatPath, type JsonPath } from "../graph/json-path.js";
 import type { TextPosition } from "../graph/json-text.js";
 import { compileSchema, type SchemaProblem, type SchemaValidator } from "../graph/schema-validator.js";
 import { inferShapes } from "./shapes.js";
+import { checkStateUpdates } from "./state-updates.js";
 import { GraphSource } from "../graph/source.js";
 import { orderOrCycle } from "../graph/topology.js";
 
@@ -45,6 +46,7 @@ export function validateGraph(graph: Graph, file = "graph", options: ValidateOpt
     checkOpsKnown(context);
     checkArity(context);
     checkInputsExist(context);
+    checkStateUpdates(graph);
     checkAttrs(context);
     const order = checkAcyclic(context);
     const shapes = inferShapes(graph, order);

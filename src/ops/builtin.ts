@@ -3,11 +3,13 @@
  * `registerOp` call a user's module uses). This module only lists them; it registers nothing.
  */
 import { add } from "./add.js";
+import { batchNorm, batchNormGrad } from "./batch_norm.js";
 import { constant } from "./constant.js";
 import { conv2d, conv2dGradFilter, conv2dGradInput } from "./conv2d.js";
 import { crossEntropy, crossEntropyGrad } from "./cross_entropy.js";
 import { dropout } from "./dropout.js";
 import { input } from "./input.js";
+import { layerNorm, layerNormGrad } from "./layer_norm.js";
 import { matmul } from "./matmul.js";
 import { mul } from "./mul.js";
 import type { OpDefinition } from "./op.js";
@@ -16,6 +18,7 @@ import { relu, reluGrad } from "./relu.js";
 import { sigmoid, sigmoidGrad } from "./sigmoid.js";
 import { softmax, softmaxGrad } from "./softmax.js";
 import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_entropy.js";
+import { state } from "./state.js";
 import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
 import { tanh, tanhGrad } from "./tanh.js";
@@ -68,4 +71,10 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   concat,
   slice,
   sliceGrad,
+  // Normalisation, and the non-trainable state batch_norm updates.
+  state,
+  batchNorm,
+  batchNormGrad,
+  layerNorm,
+  layerNormGrad,
 ];

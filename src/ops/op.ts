@@ -15,9 +15,12 @@ import type { Attrs, ConcreteShape, GraphNode, Shape } from "../graph/ir.js";
 
 export type FloatArray = Float32Array | Float64Array;
 
-/** Per-run facts a kernel may read. Only randomised ops (dropout) care. */
+/** Per-run facts a kernel may read. Only randomised ops (dropout) and ops with state (batch_norm) care. */
 export interface RunContext {
-  /** Training mode: dropout is active. Evaluation mode: dropout is the identity. */
+  /**
+   * Training mode: dropout is active, and an op that updates state (OpDefinition.updates) updates it.
+   * Evaluation mode: dropout is the identity, and state is only read.
+   */
   readonly training: boolean;
   /** Seed of every random op in the plan. */
   readonly seed: number;
@@ -34,7 +37,8 @@ export interface KernelSpec<A> {
 
 /**
  * Computes a node's output. `inputs[i]` and `output` are exactly sized views; the output never shares
- * memory with an input. A kernel must not allocate: it runs once per node per training step.
+ * memory with an input. A kernel writes only its output — except, in training mode, the inputs its op
+ * declares in `updates` — and must not allocate: it runs once per node per training step.
  */
 export type Kernel = (inputs: readonly FloatArray[], output: FloatArray, run: RunContext) => void;
 
@@ -72,7 +76,13 @@ export type OpRole =
   /** Fed by the caller before each run (images, labels). */
   | "input"
   /** Trainable state: lives across runs, initialised once, updated by the optimizer. */
-  | "parameter";
+  | "parameter"
+  /**
+   * Non-trainable state (a batch norm's running averages): lives across runs beside the parameters,
+   * initialised once, saved in checkpoints; updated in training mode by the one node that declares it
+   * in `updates`, never by the optimizer, and never differentiated.
+   */
+  | "state";
 
 /**
  * How the WebAssembly backend computes an op with one of its module's exports (asm/kernels.ts), called
@@ -108,6 +118,14 @@ export interface OpDefinition<A = Attrs> {
   readonly role?: OpRole;
   /** Names of the inputs, in order; their count is the op's arity. */
   readonly inputs: readonly string[];
+  /**
+   * Names of the inputs this op's kernel overwrites in training mode (and only then): non-trainable
+   * state it updates once per training run, such as a batch norm's running averages. Each must be fed
+   * by a node of role "state", and no two nodes may update the same state (checkStateUpdates). Every
+   * other input, and all of them in evaluation mode, the kernel leaves alone. The gradient rule gives
+   * these inputs no gradient (null).
+   */
+  readonly updates?: readonly string[];
   /** JSON Schema of the attributes object. */
   readonly attrs: TSchema | Record<string, unknown>;
   /** Output shape from input shapes; throws ShapeError with a message a person can act on. */

@@ -6,7 +6,7 @@ import { Type } from "@sinclair/typebox";
 import { ShapeAttr } from "./attrs.js";
 import { ShapeError, defineOp } from "./op.js";
 
-const INITIALIZERS = ["zeros", "he_normal", "xavier_normal", "normal"] as const;
+const INITIALIZERS = ["zeros", "ones", "he_normal", "xavier_normal", "normal"] as const;
 
 export const parameter = defineOp({
   name: "parameter",
@@ -20,7 +20,7 @@ export const parameter = defineOp({
         INITIALIZERS.map((name) => Type.Literal(name)),
         {
           description:
-            "zeros; he_normal: N(0, 2/fan_in) for relu layers; xavier_normal: N(0, 1/fan_in) otherwise (the report's " +
+            "zeros; ones (a batch norm's scale γ); he_normal: N(0, 2/fan_in) for relu layers; xavier_normal: N(0, 1/fan_in) otherwise (the report's " +
             "'adjusted normal distribution'); normal: N(0, std²).",
         },
       ),

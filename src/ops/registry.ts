@@ -38,6 +38,9 @@ export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}
   for (const fn of ["shape", "kernel"] as const) {
     if (typeof def[fn] !== "function") throw new OpDefinitionError(`${where}: "${fn}" must be a function.`);
   }
+  if (def.updates !== undefined && !(Array.isArray(def.updates) && def.updates.every((name) => def.inputs.includes(name)))) {
+    throw new OpDefinitionError(`${where}: "updates", when given, must list names of the op's inputs (${def.inputs.join(", ")}).`);
+  }
   if (def.gradient !== undefined && typeof def.gradient !== "function") {
     throw new OpDefinitionError(`${where}: "gradient", when given, must be a function.`);
   }

@@ -1,8 +1,9 @@
 /**
- * Checkpoints: the weights, the optimizer's state and where training stood, in one safetensors file.
- * The weights keep their graph ids as tensor names ("W1", "b1", …), so that
- * `safetensors.numpy.load_file("best.safetensors")["W1"]` is the first layer's weight matrix; the
- * optimizer's moments are "optimizer.m.W1" and so on; the rest is JSON under the metadata key "graphnet".
+ * Checkpoints: the weights, the non-trainable state, the optimizer's state and where training stood, in
+ * one safetensors file. The weights keep their graph ids as tensor names ("W1", "b1", …), so that
+ * `safetensors.numpy.load_file("best.safetensors")["W1"]` is the first layer's weight matrix; so does the
+ * state (a batch norm's running averages, "bn1_mean"); the optimizer's moments are "optimizer.m.W1" and
+ * so on; the rest is JSON under the metadata key "graphnet".
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
@@ -43,6 +44,9 @@ export interface SavedOptimizer extends SavedOptimizerState {
 
 export interface Checkpoint {
   readonly parameters: Map<string, Float32Array>;
+  /** The non-trainable state (running averages) by id; absent or empty for a graph without any. */
+  readonly state?: Map<string, Float32Array>;
+  /** The shape of every parameter and every state, by id. */
   readonly shapes: Map<string, readonly number[]>;
   readonly optimizer: SavedOptimizer;
   readonly progress: Progress;
@@ -64,6 +68,9 @@ const MetadataSchema = Type.Object(
   {
     format: Type.Literal(CHECKPOINT_FORMAT),
     parameters: Type.Array(Type.String(), { uniqueItems: true, description: "the parameters' ids, the names of their tensors" }),
+    state: Type.Optional(
+      Type.Array(Type.String(), { uniqueItems: true, description: "the non-trainable state's ids, the names of their tensors (absent: none)" }),
+    ),
     optimizer: Type.Object(
       {
         name: Type.Union(OPTIMIZERS.map((name) => Type.Literal(name))),
@@ -99,6 +106,8 @@ const metadata = formatCheck<Static<typeof MetadataSchema>>(MetadataSchema, 'che
 export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOrder: readonly string[]): void {
   const tensors = new Map<string, Tensor>();
   for (const id of parameterOrder) tensors.set(id, { shape: checkpoint.shapes.get(id)!, data: checkpoint.parameters.get(id)! });
+  const state = [...(checkpoint.state ?? new Map<string, Float32Array>())];
+  for (const [id, data] of state) tensors.set(id, { shape: checkpoint.shapes.get(id)!, data });
   for (const [slot, arrays] of Object.entries(checkpoint.optimizer.state)) {
     arrays.forEach((data, i) => {
       const id = parameterOrder[i]!;
@@ -118,6 +127,7 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
   const meta = {
     format: CHECKPOINT_FORMAT,
     parameters: parameterOrder,
+    ...(state.length > 0 ? { state: state.map(([id]) => id) } : {}),
     optimizer: { name: checkpoint.optimizer.name, steps: checkpoint.optimizer.steps, slots: Object.keys(checkpoint.optimizer.state) },
     progress: checkpoint.progress,
     ...(checkpoint.history ? { history: checkpoint.history } : {}),
@@ -127,7 +137,7 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint, parameterOr
 
 /**
  * Reads a checkpoint and checks it is whole: its metadata against the schema, a tensor of the recorded
- * shape for every parameter and every optimizer slot, and every value finite. Whether it fits a model
+ * shape for every parameter, every state and every optimizer slot, and every value finite. Whether it fits a model
  * is Model.load's check, and whether its optimizer state fits the optimizer is Optimizer.restore's.
  */
 export function loadCheckpoint(path: string): Checkpoint {
@@ -161,6 +171,12 @@ export function loadCheckpoint(path: string): Checkpoint {
     parameters.set(id, t.data);
     shapes.set(id, t.shape);
   }
+  const nonTrainable = new Map<string, Float32Array>();
+  for (const id of meta.state ?? []) {
+    const t = tensor(id);
+    nonTrainable.set(id, t.data);
+    shapes.set(id, t.shape);
+  }
   const state: Record<string, Float32Array[]> = {};
   for (const slot of meta.optimizer.slots) {
     state[slot] = meta.parameters.map((id) => {
@@ -176,6 +192,7 @@ export function loadCheckpoint(path: string): Checkpoint {
   const progress: Progress = { ...meta.progress, bestValidationLoss: meta.progress.bestValidationLoss ?? Infinity };
   return {
     parameters,
+    state: nonTrainable,
     shapes,
     optimizer: { name: meta.optimizer.name, steps: meta.optimizer.steps, state },
     progress,

@@ -4,7 +4,9 @@
  * The training plan computes the loss, the class probabilities and every parameter's gradient for a
  * batch; the evaluation plan only the probabilities, for larger batches. Each plan has its own arena;
  * the parameters live in the training arena, and are copied into the others (≈ 0.4 MB) before they
- * run — once per evaluation, never per step.
+ * run — once per evaluation, never per step. So does the non-trainable state (a batch norm's running
+ * averages), which each training step updates in the arena it runs in: a short last batch's arena
+ * hands it back to the training arena.
  */
 import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
@@ -41,10 +43,13 @@ export class Model {
   readonly batchSize: number;
   readonly classes: number;
   readonly parameterIds: readonly string[];
+  /** The non-trainable state (running averages), in arena order: updated by the training steps, never by the optimizer. */
+  readonly stateIds: readonly string[];
   /** The executor of a training step at the full batch size: its arena holds the parameters the optimizer updates. */
   private readonly trainingStep: Executor;
   private readonly trainGradients: readonly FloatArray[];
   private readonly trainParameters: readonly FloatArray[];
+  private readonly trainState: readonly FloatArray[];
   /** The executors of the short last batches of an epoch, by their number of rows (made when first needed). */
   private readonly shortBatchSteps = new Map<number, Executor>();
   private readonly evaluator: Executor;
@@ -82,6 +87,8 @@ export class Model {
     this.parameterIds = this.trainingStep.parameterIds();
     this.trainParameters = this.parameterIds.map((id) => this.trainingStep.view(id));
     this.trainGradients = this.parameterIds.map((id) => this.trainingStep.view(this.backward.gradients![id]!));
+    this.stateIds = this.trainingStep.stateIds();
+    this.trainState = this.stateIds.map((id) => this.trainingStep.view(id));
     this.classes = this.trainingStep.value(this.roles.labels).shape[1]!;
     const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32", mostlyZeros: this.mostlyZeros });
     this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend });
@@ -132,9 +139,15 @@ export class Model {
     return new Map(this.parameterIds.map((id) => [id, this.trainingStep.value(id).shape]));
   }
 
+  /** Each state's concrete shape, as the plan laid it out. */
+  stateShapes(): Map<string, readonly number[]> {
+    return new Map(this.stateIds.map((id) => [id, this.trainingStep.value(id).shape]));
+  }
+
   /**
    * Forward and backward over samples order[start … start+rows), in training mode, with the given
-   * dropout step. `prepare` may transform the batch in place (augmentation) before it runs.
+   * dropout step; the state (running averages) is updated once. `prepare` may transform the batch in
+   * place (augmentation) before it runs.
    * Returns the batch's mean loss and how many samples it classified right.
    */
   step(
@@ -152,8 +165,10 @@ export class Model {
     prepare?.(x, rows);
     executor.run({ training: true, step: dropoutStep });
     if (executor !== this.trainingStep) {
-      // The gradients of a short last batch land in its own arena: bring them over for the optimizer.
+      // The gradients of a short last batch land in its own arena: bring them over for the optimizer,
+      // and the state it updated back to the training arena.
       this.parameterIds.forEach((id, i) => this.trainGradients[i]!.set(executor.view(this.backward.gradients![id]!)));
+      this.stateIds.forEach((id, i) => this.trainState[i]!.set(executor.view(id)));
     }
     return {
       loss: executor.view(this.roles.loss)[0]!,
@@ -163,7 +178,7 @@ export class Model {
 
   /** Loss, accuracy and confusion matrix over the given samples, in evaluation mode (no dropout). */
   evaluate(data: Dataset, indices: ArrayLike<number>): Evaluation {
-    this.copyParametersTo(this.evaluator);
+    this.copyParametersAndStateTo(this.evaluator);
     const x = this.evaluator.view(this.roles.features);
     const probs = this.evaluator.view(this.roles.probs);
     const k = this.classes;
@@ -188,7 +203,7 @@ export class Model {
 
   /** Class probabilities of one image given as 784 values in [0, 1]. */
   predict(image: ArrayLike<number>): Float64Array {
-    this.copyParametersTo(this.evaluator);
+    this.copyParametersAndStateTo(this.evaluator);
     const x = this.evaluator.view(this.roles.features);
     x.fill(0);
     x.set(image);
@@ -201,27 +216,23 @@ export class Model {
     return new Map(this.parameterIds.map((id, i) => [id, Float32Array.from(this.trainParameters[i]!)]));
   }
 
+  /** A copy of every state (running averages), by id. */
+  stateSnapshot(): Map<string, Float32Array> {
+    return new Map(this.stateIds.map((id, i) => [id, Float32Array.from(this.trainState[i]!)]));
+  }
+
   /**
-   * Takes up a checkpoint's weights (read from `source`): refused, before anything changes, unless it
-   * holds every parameter of the graph with the parameter's shape, and no other. A matching count is not
-   * enough: a W1 saved as [128, 784] would load into a [784, 128] parameter as nonsense.
+   * Takes up a checkpoint's weights and state (read from `source`): refused, before anything changes,
+   * unless it holds every parameter and every state of the graph with its shape, and no other. A
+   * matching count is not enough: a W1 saved as [128, 784] would load into a [784, 128] parameter as
+   * nonsense.
    */
-  load(checkpoint: Pick<Checkpoint, "parameters" | "shapes">, source: string): void {
-    const shapes = this.parameterShapes();
-    const foreign = [...checkpoint.parameters.keys()].filter((id) => !shapes.has(id));
-    if (foreign.length > 0) {
-      throw new UserError(
-        `${source}: holds weights for ${foreign.map((id) => `"${id}"`).join(", ")}, which the graph has no parameter of; the checkpoint was saved from another graph.`,
-      );
-    }
-    for (const [id, shape] of shapes) {
-      const saved = checkpoint.shapes.get(id);
-      if (!saved || !checkpoint.parameters.has(id)) throw new UserError(`${source}: has no tensor for the graph's parameter "${id}".`);
-      if (!sameShape(saved, shape)) {
-        throw new UserError(`${source}: tensor "${id}" has shape [${saved.join(", ")}], but the graph's parameter "${id}" is [${shape.join(", ")}].`);
-      }
-    }
+  load(checkpoint: Pick<Checkpoint, "parameters" | "shapes" | "state">, source: string): void {
+    const state = checkpoint.state ?? new Map<string, Float32Array>();
+    checkTensors(checkpoint.parameters, checkpoint.shapes, this.parameterShapes(), "parameter", "weights", source);
+    checkTensors(state, checkpoint.shapes, this.stateShapes(), "state", "state", source);
     this.restore(checkpoint.parameters, source);
+    this.stateIds.forEach((id, i) => this.trainState[i]!.set(state.get(id)!));
   }
 
   /** Sets every parameter from values of the right length (a snapshot of this model; load checks a checkpoint). */
@@ -258,11 +269,39 @@ export class Model {
       executor = this.trainingExecutor(rows, this.seed);
       this.shortBatchSteps.set(rows, executor);
     }
-    this.copyParametersTo(executor);
+    this.copyParametersAndStateTo(executor);
     return executor;
   }
 
-  private copyParametersTo(target: Executor): void {
+  private copyParametersAndStateTo(target: Executor): void {
     for (const [i, id] of this.parameterIds.entries()) target.view(id).set(this.trainParameters[i]!);
+    for (const [i, id] of this.stateIds.entries()) target.view(id).set(this.trainState[i]!);
+  }
+}
+
+/**
+ * Refuses tensors that do not match the graph's values of one kind (parameters or state): one the graph
+ * has no such value of, a value without its tensor, a tensor of another shape.
+ */
+function checkTensors(
+  tensors: ReadonlyMap<string, unknown>,
+  savedShapes: ReadonlyMap<string, readonly number[]>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  kind: "parameter" | "state",
+  what: string,
+  source: string,
+): void {
+  const foreign = [...tensors.keys()].filter((id) => !shapes.has(id));
+  if (foreign.length > 0) {
+    throw new UserError(
+      `${source}: holds ${what} for ${foreign.map((id) => `"${id}"`).join(", ")}, which the graph has no ${kind} of; the checkpoint was saved from another graph.`,
+    );
+  }
+  for (const [id, shape] of shapes) {
+    const saved = savedShapes.get(id);
+    if (!saved || !tensors.has(id)) throw new UserError(`${source}: has no tensor for the graph's ${kind} "${id}".`);
+    if (!sameShape(saved, shape)) {
+      throw new UserError(`${source}: tensor "${id}" has shape [${saved.join(", ")}], but the graph's ${kind} "${id}" is [${shape.join(", ")}].`);
+    }
   }
 }

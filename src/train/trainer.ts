@@ -71,7 +71,7 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);
   const totalSteps = batches * config.num_epochs;
-  const shapes = model.parameterShapes();
+  const shapes = new Map([...model.parameterShapes(), ...model.stateShapes()]);
 
   let history: EpochMetrics[] = [];
   let progress: Progress = freshProgress(config.seed);
@@ -89,7 +89,14 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
   const checkpoint = (path: string, p: Progress) =>
     saveCheckpoint(
       path,
-      { parameters: model.snapshot(), shapes, optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() }, progress: p, history },
+      {
+        parameters: model.snapshot(),
+        state: model.stateSnapshot(),
+        shapes,
+        optimizer: { name: optimizer.name, steps: optimizer.steps, state: optimizer.state() },
+        progress: p,
+        history,
+      },
       model.parameterIds,
     );
 

@@ -25,10 +25,12 @@ describe("op gradients pass a float64 central-difference check", () => {
     expect(checked.map((op) => op.name).sort()).toEqual(
       [
         "add",
+        "batch_norm",
         "broadcast_to",
         "conv2d",
         "cross_entropy",
         "dropout",
+        "layer_norm",
         "matmul",
         "mul",
         "neg",
