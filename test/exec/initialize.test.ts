@@ -9,7 +9,7 @@ function sampleStd(shape: number[], init: string): number {
   const graph: Graph = { name: "init", nodes: [{ id: "P", op: "parameter", inputs: [], attrs: { shape, init } }] };
   const executor = new Executor(compilePlan(graph, { outputs: ["P"], dtype: "float64" }));
   initializeParameters(executor, graph, 7);
-  const values = executor.view("P");
+  const values = Array.from(executor.view("P"));
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
   return Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
 }
