@@ -18,6 +18,19 @@ import { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./softmax_cross_en
 import { neg, sub } from "./sub.js";
 import { broadcastTo, sumTo } from "./sum_to.js";
 import { tanh, tanhGrad } from "./tanh.js";
+// Reductions, elementwise maths and activations (issue 13).
+import { abs, sign } from "./abs.js";
+import { div } from "./div.js";
+import { exp } from "./exp.js";
+import { gelu, geluGrad } from "./gelu.js";
+import { leakyRelu, leakyReluGrad } from "./leaky_relu.js";
+import { log } from "./log.js";
+import { logSoftmax } from "./log_softmax.js";
+import { maximum, maximumMask, minimum } from "./maximum.js";
+import { pow } from "./pow.js";
+import { mean, meanGrad, sum, sumGrad } from "./reduce.js";
+import { softplus } from "./softplus.js";
+import { sqrt } from "./sqrt.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -43,4 +56,25 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   dropout,
   sumTo,
   broadcastTo,
+  // Reductions, elementwise maths and activations (issue 13).
+  sum,
+  sumGrad,
+  mean,
+  meanGrad,
+  exp,
+  log,
+  div,
+  sqrt,
+  abs,
+  sign,
+  pow,
+  maximum,
+  minimum,
+  maximumMask,
+  leakyRelu,
+  leakyReluGrad,
+  gelu,
+  geluGrad,
+  softplus,
+  logSoftmax,
 ];
