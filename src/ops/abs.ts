@@ -9,6 +9,7 @@ export const abs = unaryOp({
   name: "abs",
   summary: "|x|, elementwise",
   f: Math.abs,
+  wasm: "absolute",
   gradient: (g) => [g.emit("mul", [g.dy, g.emit("sign", [g.inputs[0]!])])],
   // A central difference straddling the kink at 0 measures neither slope: keep the values away from it.
   check: { nearKink: ([x]) => x!.data.some((v) => v !== 0 && Math.abs(v) < 1e-3) },
@@ -18,6 +19,7 @@ export const sign = unaryOp({
   name: "sign",
   summary: "−1 where x < 0, 1 where x > 0, x itself where x is ±0 or NaN",
   f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  wasm: "signOf",
   // Flat wherever it has a derivative: its gradient is zeros (of the input's shape, the batch kept symbolic).
   gradient: (g) => [g.emit("constant", [], { shape: [...g.shapeOf(g.inputs[0]!)], value: 0 })],
   check: { nearKink: ([x]) => x!.data.some((v) => Math.abs(v) < 1e-3) },

@@ -10,6 +10,8 @@ export const div = binaryOp({
   summary: "a / b, elementwise with broadcasting",
   broadcast: true,
   f: (a, b) => a / b,
+  // Operands of the output's shape (the backend runs the reference kernel for the others).
+  wasm: "divide",
   gradient: (g) => {
     const [, b] = g.inputs as [string, string];
     return [g.needs(0) ? g.emit("div", [g.dy, b]) : null, g.needs(1) ? g.emit("neg", [g.emit("div", [g.emit("mul", [g.dy, g.output]), b])]) : null];

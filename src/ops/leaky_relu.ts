@@ -11,6 +11,18 @@ const Alpha = Type.Object({ alpha: Type.Optional(Type.Number({ default: 0.01, de
 type Alpha = Static<typeof Alpha>;
 
 const DEFAULT_ALPHA = 0.01;
+
+/**
+ * What the kernels of their own need of the WebAssembly backend's context (a WasmKernelContext): its
+ * exports leakyRelu and leakyReluGrad, which take α as a float64 argument — a call of the module cannot
+ * pass an attribute, so these ops call the exports themselves.
+ */
+interface LeakyKernels {
+  readonly kernels: {
+    leakyRelu(x: number, out: number, len: number, alpha: number): void;
+    leakyReluGrad(dy: number, x: number, out: number, len: number, alpha: number): void;
+  };
+}
 const alphaOf = (attrs: Alpha) => attrs.alpha ?? DEFAULT_ALPHA;
 
 export const leakyRelu = defineOp({
@@ -28,6 +40,14 @@ export const leakyRelu = defineOp({
         out[k] = v > 0 ? v : alpha * v;
       }
     };
+  },
+  fast: {
+    wasm: ({ outputShape, attrs }, context: LeakyKernels) => {
+      const n = sizeOf(outputShape);
+      const alpha = alphaOf(attrs);
+      const { kernels } = context;
+      return ([x], out) => kernels.leakyRelu(x!.byteOffset, out.byteOffset, n, alpha);
+    },
   },
   gradient: (g) => [g.emit("leaky_relu_grad", [g.dy, g.inputs[0]!], g.node.attrs)],
   check: {
@@ -52,6 +72,14 @@ export const leakyReluGrad = defineOp({
     return ([dy, x], out) => {
       for (let k = 0; k < n; k++) out[k] = x![k]! > 0 ? dy![k]! : alpha * dy![k]!;
     };
+  },
+  fast: {
+    wasm: ({ outputShape, attrs }, context: LeakyKernels) => {
+      const n = sizeOf(outputShape);
+      const alpha = alphaOf(attrs);
+      const { kernels } = context;
+      return ([dy, x], out) => kernels.leakyReluGrad(dy!.byteOffset, x!.byteOffset, out.byteOffset, n, alpha);
+    },
   },
   formula: "δ ⊙ (Z > 0 ? 1 : α)",
   check: { skip: "a backward op, checked through leaky_relu's gradient" },

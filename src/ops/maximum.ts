@@ -32,6 +32,7 @@ export const maximum = binaryOp({
   summary: "the larger of a and b, elementwise with broadcasting (NaN if either is)",
   broadcast: true,
   f: maxOf,
+  wasm: "maximum",
   gradient: (g) => {
     const [a, b] = g.inputs as [string, string];
     return [
@@ -47,6 +48,7 @@ export const minimum = binaryOp({
   summary: "the smaller of a and b, elementwise with broadcasting (NaN if either is)",
   broadcast: true,
   f: minOf,
+  wasm: "minimum",
   gradient: (g) => {
     const [a, b] = g.inputs as [string, string];
     return [

@@ -9,6 +9,7 @@ export const sqrt = unaryOp({
   name: "sqrt",
   summary: "√x, elementwise (NaN for a negative number)",
   f: Math.sqrt,
+  wasm: "squareRoot",
   gradient: (g) => [g.emit("div", [g.dy, g.emit("add", [g.output, g.output])])],
   check: { values: [0.05, 4] },
 });
