@@ -322,3 +322,47 @@ describe("a wrong gradient is rejected by checkOp", () => {
     expect(report.failure!.kind).toBe("gradient");
   });
 });
+
+describe("a custom op's gradient built from the built-ins alone", () => {
+  /** An elementwise op defined as a user's module would, registered and checked. */
+  function customOp(name: string, f: (x: number) => number, gradient: GradientRule<any>): OpDefinition<any> {
+    const def: OpDefinition<any> = {
+      name,
+      summary: `${name}, a user's op`,
+      inputs: ["x"],
+      attrs: { type: "object", additionalProperties: false },
+      shape: ([x]) => x!,
+      kernel:
+        ({ outputShape }) =>
+        ([x], out) => {
+          for (let i = 0; i < product(outputShape); i++) out[i] = f(x![i]!);
+        },
+      gradient,
+    };
+    registerOp(def, { replace: true });
+    return def;
+  }
+
+  it("softsign, x / (1 + |x|): dy ⊙ (1 + |x|)⁻², from constant, abs, add, pow and mul", () => {
+    const softsign = customOp(
+      "test_softsign",
+      (x) => x / (1 + Math.abs(x)),
+      (g) => {
+        const onePlusAbs = g.emit("add", [g.emit("constant", [], { shape: [], value: 1 }), g.emit("abs", [g.inputs[0]!])]);
+        return [g.emit("mul", [g.dy, g.emit("pow", [onePlusAbs], { exponent: -2 })])];
+      },
+    );
+    const report = checkOp(softsign);
+    expect(report.status, formatOpFailure(report)).toBe("pass");
+  });
+
+  it("ELU with α = 1, x > 0 ? x : eˣ − 1: dy ⊙ min(eˣ, 1), with no backward op of its own", () => {
+    const elu = customOp(
+      "test_elu",
+      (x) => (x > 0 ? x : Math.expm1(x)),
+      (g) => [g.emit("mul", [g.dy, g.emit("minimum", [g.emit("exp", [g.inputs[0]!]), g.emit("constant", [], { shape: [], value: 1 })])])],
+    );
+    const report = checkOp(elu);
+    expect(report.status, formatOpFailure(report)).toBe("pass");
+  });
+});
