@@ -1118,3 +1118,133 @@ export function countCorrect(probs: usize, labels: usize, rows: i32, classes: i3
   }
   return correct;
 }
+
+// ───────────── elementwise maths: |x|, sign, √x, a / b, max, min, leaky relu ─────────────
+//
+// Each gives exactly the float32 of the reference kernel: |x| and the sign are exact; a quotient or a square
+// root of float32s is rounded correctly here, and the reference's (in float64, then to float32) is too —
+// rounding twice is harmless when the wider format has at least 2·24 + 2 bits; max and min propagate NaN
+// and order −0 below +0, as Math.max and Math.min. Leaky relu multiplies by α in float64 (α is a float64
+// attribute) and rounds once to float32, as the reference does.
+
+/** out = |x|. */
+export function absolute(x: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.abs(v128.load(x + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, abs<f32>(load<f32>(x + o)));
+  }
+}
+
+/** out = 1 where x > 0, −1 where x < 0, x itself where it is ±0 or NaN. */
+@inline function sign4(v: v128): v128 {
+  const zero = f32x4.splat(0);
+  const s = v128.bitselect(f32x4.splat(1), v, f32x4.gt(v, zero));
+  return v128.bitselect(f32x4.splat(-1), s, f32x4.lt(v, zero));
+}
+
+export function signOf(x: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, sign4(v128.load(x + o)));
+  }
+  if (k < len) storePartial(out + (<usize>k << 2), sign4(loadPartial(x + (<usize>k << 2), len - k)), len - k);
+}
+
+/** out = √x (NaN below 0, −0 for −0). */
+export function squareRoot(x: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.sqrt(v128.load(x + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, sqrt<f32>(load<f32>(x + o)));
+  }
+}
+
+/** out = a / b, operands of one shape. */
+export function divide(a: usize, b: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.div(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, load<f32>(a + o) / load<f32>(b + o));
+  }
+}
+
+/** out = max(a, b), operands of one shape; NaN if either is. */
+export function maximum(a: usize, b: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.max(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, max<f32>(load<f32>(a + o), load<f32>(b + o)));
+  }
+}
+
+/** out = min(a, b), operands of one shape; NaN if either is. */
+export function minimum(a: usize, b: usize, out: usize, len: i32): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(out + o, f32x4.min(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    store<f32>(out + o, min<f32>(load<f32>(a + o), load<f32>(b + o)));
+  }
+}
+
+/** α·v lane by lane, each product taken in float64 and rounded once to float32. */
+@inline function scale4(v: v128, alpha: v128): v128 {
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(v), alpha);
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), alpha);
+  return demotePair(lo, hi);
+}
+
+/** out = x where x > 0, else α·x (NaN stays NaN). */
+export function leakyRelu(x: usize, out: usize, len: i32, alpha: f64): void {
+  const a = f64x2.splat(alpha);
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, v128.bitselect(v, scale4(v, a), f32x4.gt(v, zero)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v > 0 ? v : <f32>(alpha * <f64>v));
+  }
+}
+
+/** out = dy where x > 0, else α·dy: leaky relu's gradient. */
+export function leakyReluGrad(dy: usize, x: usize, out: usize, len: i32, alpha: f64): void {
+  const a = f64x2.splat(alpha);
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    const d = v128.load(dy + o);
+    v128.store(out + o, v128.bitselect(d, scale4(d, a), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    const d = load<f32>(dy + o);
+    store<f32>(out + o, load<f32>(x + o) > 0 ? d : <f32>(alpha * <f64>d));
+  }
+}

@@ -1,7 +1,8 @@
 /**
- * leaky_relu: x where x > 0, else α·x, with the attribute `alpha` (α, default 0.01); and leaky_relu_grad,
- * the backward op its gradient rule emits, as the built-in relu and relu_grad are written. At the kink
- * x = 0 the derivative is taken as α.
+ * my_leaky_relu: x where x > 0, else α·x, with the attribute `alpha` (α, default 0.01); and
+ * my_leaky_relu_grad, the backward op its gradient rule emits, as the built-in relu and relu_grad are
+ * written. At the kink x = 0 the derivative is taken as α. graphnet has a built-in leaky_relu: this is the
+ * same op written against the public API, under a name of its own (a module may not take a built-in's).
  *
  *   npx graphnet gradcheck --ops ./examples/ops/leaky_relu.js
  */
@@ -18,7 +19,7 @@ const Alpha = {
 
 /** @type {import("graphnet").OpDefinition<{ alpha?: number }>} */
 export const leakyRelu = {
-  name: "leaky_relu",
+  name: "my_leaky_relu",
   summary: "x where x > 0, else alpha · x (alpha defaults to 0.01), elementwise",
   inputs: ["x"],
   attrs: Alpha,
@@ -48,7 +49,7 @@ export const leakyRelu = {
     },
   },
   // dx = dy ⊙ (x > 0 ? 1 : α): one node of the backward op below, with the same attributes.
-  gradient: (g) => [g.emit("leaky_relu_grad", [g.dy, g.inputs[0]], g.node.attrs)],
+  gradient: (g) => [g.emit("my_leaky_relu_grad", [g.dy, g.inputs[0]], g.node.attrs)],
   check: {
     // Attribute samples to draw from (a failure shrinks towards the first).
     attrs: [{}, { alpha: 0.2 }, { alpha: 0 }, { alpha: 1.5 }],
@@ -59,8 +60,8 @@ export const leakyRelu = {
 
 /** @type {import("graphnet").OpDefinition<{ alpha?: number }>} */
 export const leakyReluGrad = {
-  name: "leaky_relu_grad",
-  summary: "dy where x > 0, else alpha · dy: the gradient of leaky_relu",
+  name: "my_leaky_relu_grad",
+  summary: "dy where x > 0, else alpha · dy: the gradient of my_leaky_relu",
   inputs: ["dy", "x"],
   attrs: Alpha,
   shape: ([dy, x]) => {
@@ -76,7 +77,7 @@ export const leakyReluGrad = {
   // Shown by `graphnet inspect --backward`.
   formula: "δ ⊙ (Z > 0 ? 1 : α)",
   // No gradient rule of its own: nothing to check by itself.
-  check: { skip: "a backward op, checked through leaky_relu's gradient" },
+  check: { skip: "a backward op, checked through my_leaky_relu's gradient" },
 };
 
 export default [leakyRelu, leakyReluGrad];

@@ -1,6 +1,7 @@
 /**
- * log_softmax: along the last axis, yᵢ = xᵢ − log Σⱼ e^xⱼ, the logarithm of softmax computed without
- * taking the log of a probability that underflowed to 0.
+ * my_log_softmax: along the last axis, yᵢ = xᵢ − log Σⱼ e^xⱼ, the logarithm of softmax computed without
+ * taking the log of a probability that underflowed to 0. graphnet has a built-in log_softmax: this is the
+ * same op written against the public API, under a name of its own (a module may not take a built-in's).
  *
  * Gradient: with s = softmax(x), dx = dy − s ⊙ Σⱼ dyⱼ, row by row. The rule builds it from built-in ops —
  * softmax, sum_to over the last axis (to [..., 1]), mul and sub, which broadcast the row sums back.
@@ -11,7 +12,7 @@ import { ShapeError, formatShape, sizeOf } from "graphnet";
 
 /** @type {import("graphnet").OpDefinition} */
 export const logSoftmax = {
-  name: "log_softmax",
+  name: "my_log_softmax",
   summary: "x − log Σ e^x along the last axis (the log of softmax), stabilised by subtracting the row's max",
   inputs: ["x"],
   attrs: { type: "object", additionalProperties: false },

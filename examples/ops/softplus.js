@@ -1,9 +1,9 @@
-// softplus(x) = log(1 + eˣ), a smooth relu. Check it: npx graphnet gradcheck --ops ./examples/ops/softplus.js
+// softplus(x) = log(1 + eˣ), a smooth relu (graphnet has one built in; this is yours). Check it: npx graphnet gradcheck --ops ./examples/ops/softplus.js
 import { sizeOf } from "graphnet";
 
 /** @type {import("graphnet").OpDefinition} */
 export const softplus = {
-  name: "softplus",                       // lower_snake_case, what graph nodes put in "op"
+  name: "my_softplus",                    // lower_snake_case, what graph nodes put in "op"
   summary: "log(1 + e^x), elementwise, computed without overflow",
   inputs: ["x"],                          // input names, in argument order
   attrs: { type: "object", additionalProperties: false }, // JSON Schema of the attributes

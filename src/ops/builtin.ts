@@ -30,6 +30,19 @@ import { flatten } from "./flatten.js";
 import { reshape } from "./reshape.js";
 import { slice, sliceGrad } from "./slice.js";
 import { transpose } from "./transpose.js";
+// Reductions, elementwise maths and activations (issue 13).
+import { abs, sign } from "./abs.js";
+import { div } from "./div.js";
+import { exp } from "./exp.js";
+import { gelu, geluGrad } from "./gelu.js";
+import { leakyRelu, leakyReluGrad } from "./leaky_relu.js";
+import { log } from "./log.js";
+import { logSoftmax } from "./log_softmax.js";
+import { maximum, maximumMask, minimum } from "./maximum.js";
+import { pow } from "./pow.js";
+import { mean, meanGrad, sum, sumGrad } from "./reduce.js";
+import { softplus } from "./softplus.js";
+import { sqrt } from "./sqrt.js";
 
 export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   input,
@@ -77,4 +90,25 @@ export const BUILTIN_OPS: readonly OpDefinition<any>[] = [
   batchNormGrad,
   layerNorm,
   layerNormGrad,
+  // Reductions, elementwise maths and activations (issue 13).
+  sum,
+  sumGrad,
+  mean,
+  meanGrad,
+  exp,
+  log,
+  div,
+  sqrt,
+  abs,
+  sign,
+  pow,
+  maximum,
+  minimum,
+  maximumMask,
+  leakyRelu,
+  leakyReluGrad,
+  gelu,
+  geluGrad,
+  softplus,
+  logSoftmax,
 ];

@@ -139,8 +139,8 @@ describe.concurrent("graphnet gradcheck without a graph file checks ops on rando
     const r = await graphnet(["gradcheck", ...WITH_EXAMPLES]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^gradcheck 4 ops of \.\/examples\/ops\/leaky_relu\.js, \.\/examples\/ops\/softplus\.js, \.\/examples\/ops\/log_softmax\.js:/);
-    for (const name of ["leaky_relu", "softplus", "log_softmax"]) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+x\\s+100\\s+[\\d.]+ s\\s+pass$`, "m"));
-    expect(r.stdout).toMatch(/^leaky_relu_grad\s+dy, x\s+—\s+skipped: a backward op, checked through leaky_relu's gradient$/m);
+    for (const name of ["my_leaky_relu", "my_softplus", "my_log_softmax"]) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+x\\s+100\\s+[\\d.]+ s\\s+pass$`, "m"));
+    expect(r.stdout).toMatch(/^my_leaky_relu_grad\s+dy, x\s+—\s+skipped: a backward op, checked through my_leaky_relu's gradient$/m);
     expect(r.stdout).toContain("3 of 3 ops pass (1 skipped)");
     expect(r.code).toBe(0);
 
@@ -269,10 +269,10 @@ describe.concurrent("graph files using ops of one's own", () => {
   it("inspect and gradcheck GRAPH accept --ops, before or after the command", async () => {
     const inspect = await graphnet(["inspect", "examples/ops/mlp.graph.json", "--backward", ...WITH_EXAMPLES]);
     expect(inspect.stderr).toBe("");
-    expect(inspect.stdout).toMatch(/^a1\s+leaky_relu\s+z1\s+\[batch, 128\]$/m);
-    expect(inspect.stdout).toMatch(/^a2\s+softplus\s+z2\s+\[batch, 64\]$/m);
-    expect(inspect.stdout).toMatch(/^log_probs\s+log_softmax\s+z3\s+\[batch, 10\]$/m);
-    expect(inspect.stdout).toMatch(/^grad\/z1\s+leaky_relu_grad\s+grad\/a1, z1\s+\[batch, 128\]\s+δ ⊙ \(Z > 0 \? 1 : α\)$/m);
+    expect(inspect.stdout).toMatch(/^a1\s+my_leaky_relu\s+z1\s+\[batch, 128\]$/m);
+    expect(inspect.stdout).toMatch(/^a2\s+my_softplus\s+z2\s+\[batch, 64\]$/m);
+    expect(inspect.stdout).toMatch(/^log_probs\s+my_log_softmax\s+z3\s+\[batch, 10\]$/m);
+    expect(inspect.stdout).toMatch(/^grad\/z1\s+my_leaky_relu_grad\s+grad\/a1, z1\s+\[batch, 128\]\s+δ ⊙ \(Z > 0 \? 1 : α\)$/m);
     expect(inspect.code).toBe(0);
 
     const check = await graphnet([...WITH_EXAMPLES, "gradcheck", "examples/ops/mlp.graph.json", "--batch", "2", "--checks", "6"]);
@@ -284,7 +284,7 @@ describe.concurrent("graph files using ops of one's own", () => {
   it("without --ops, the unknown op is reported with the hint to load its module", async () => {
     expectCleanError(
       await graphnet(["inspect", "examples/ops/mlp.graph.json"]),
-      /^graphnet: examples\/ops\/mlp\.graph\.json:\d+:\d+: node "a1", field "op": unknown op "leaky_relu"\..* load the module that defines it with --ops FILE\.$/,
+      /^graphnet: examples\/ops\/mlp\.graph\.json:\d+:\d+: node "a1", field "op": unknown op "my_leaky_relu"\..* load the module that defines it with --ops FILE\.$/,
     );
   });
 

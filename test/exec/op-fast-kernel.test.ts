@@ -35,7 +35,7 @@ function run(graph: Graph, backend: "ts" | "wasm") {
 
 describe("an op's own fast kernel for the wasm backend", () => {
   it("from a module of ops (examples/ops/leaky_relu.js) runs on wasm in place of its kernel, with its values; not on ts", () => {
-    const graph = graphOf("leaky_relu", [[5, 33]], { alpha: 0.2 });
+    const graph = graphOf("my_leaky_relu", [[5, 33]], { alpha: 0.2 });
     const wasm = run(graph, "wasm");
     const ts = run(graph, "ts");
     expect(wasm.fast).toBe(true);

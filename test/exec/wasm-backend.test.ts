@@ -285,6 +285,39 @@ describe("the wasm backend's kernels equal the reference kernels", () => {
     );
   });
 
+  // The elementwise maths: the same float32 bits as the reference kernels (−0 and NaN included), with ±∞,
+  // NaN, ±0 and ties among the values.
+  const special: Fill = (rng) => {
+    const r = rng();
+    return r < 0.05 ? NaN : r < 0.1 ? Infinity : r < 0.15 ? -Infinity : r < 0.2 ? 0 : r < 0.25 ? -0 : r < 0.3 ? 0.5 : (rng() - 0.5) * 20;
+  };
+  const bits = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isNaN(v) ? "NaN" : Object.is(v, -0) ? "-0" : v));
+  it.each([
+    ["abs", 1, {}],
+    ["sign", 1, {}],
+    ["sqrt", 1, {}],
+    ["leaky_relu", 1, {}],
+    ["leaky_relu", 1, { alpha: 0.3 }],
+    ["div", 2, {}],
+    ["maximum", 2, {}],
+    ["minimum", 2, {}],
+    ["leaky_relu_grad", 2, { alpha: 0.2 }],
+  ] as const)("%s (%i operands, %j): the reference's bits, on random shapes and special values", (op, operands, attrs) => {
+    fc.assert(
+      fc.property(shape2, fc.integer(), ([r, c], seed) => {
+        const inputs = Array.from({ length: operands }, () => ({ shape: [r, c] }));
+        const { ts, wasm, fast } = runBoth(
+          oneOp(op, inputs, attrs),
+          inputs.map(() => special),
+          seed,
+        );
+        expect(fast).toBe(true);
+        expect(bits(wasm)).toEqual(bits(ts));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it("add: a bias over rows (either side) and equal shapes; other broadcasts fall back to the reference", () => {
     fc.assert(
       fc.property(shape2, fc.constantFrom("bias", "bias-left", "same", "column"), fc.integer(), ([r, c], kind, seed) => {
