@@ -118,6 +118,8 @@ describe("a differentiated graph as a file", () => {
     expect(() => validateGraph(rename("xW1", "x@W1"))).toThrow(
       /node "x@W1", field "id": the character "@" is reserved .* they appear only in ids that start with "grad\/"/,
     );
-    expect(() => validateGraph(rename("grad/W1", "gradient/W1"))).toThrow(/field "id": the character "\/" is reserved/);
+    // "/" joins a block's use and its node (hidden1/W), never with an empty side or under "grad".
+    expect(() => validateGraph(rename("xW1", "x//W1"))).toThrow(/field "id": the character "\/" is reserved/);
+    expect(() => validateGraph(rename("xW1", "layer1/xW1"))).not.toThrow();
   });
 });

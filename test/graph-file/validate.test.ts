@@ -192,7 +192,7 @@ describe("attributes, against the op's own schema", () => {
     const graph = withNodes(tinyGraph(), (nodes) => {
       nodes[1] = { ...nodes[1]!, attrs: { shape: [3, 2], init: "xavier" } };
     });
-    graphErrorOf(check(graph), `node "W", field "attrs.init": must be one of "zeros", "he_normal", "xavier_normal", "normal" (found "xavier").`);
+    graphErrorOf(check(graph), `node "W", field "attrs.init": must be one of "zeros", "ones", "he_normal", "xavier_normal", "normal" (found "xavier").`);
   });
 });
 
