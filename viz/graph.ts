@@ -14,11 +14,12 @@ import { formulaOf } from "../src/ops/op.js";
 import { getOp } from "../src/ops/registry.js";
 import { svgDocument, textWidth } from "./svg.js";
 
-export type NodeKind = "input" | "parameter" | "forward" | "loss" | "backward" | "gradient";
+export type NodeKind = "input" | "parameter" | "state" | "forward" | "loss" | "backward" | "gradient";
 
 export const NODE_STYLES: Record<NodeKind, { readonly label: string; readonly fill: string; readonly stroke: string; readonly dash?: string }> = {
   input: { label: "input (fed)", fill: "#dbeafe", stroke: "#1d4ed8" },
   parameter: { label: "parameter", fill: "#fef3c7", stroke: "#b45309" },
+  state: { label: "state (not trained)", fill: "#ccfbf1", stroke: "#0f766e", dash: "2 2" },
   forward: { label: "forward value", fill: "#f3f4f6", stroke: "#374151" },
   loss: { label: "loss", fill: "#fee2e2", stroke: "#b91c1c" },
   backward: { label: "backward value", fill: "#ede9fe", stroke: "#6d28d9", dash: "5 3" },
@@ -38,6 +39,7 @@ export function nodeKind(graph: Graph, node: GraphNode): NodeKind {
   const role = getOp(node.op)?.role;
   if (role === "input") return "input";
   if (role === "parameter") return "parameter";
+  if (role === "state") return "state";
   if (node.id === graph.loss) return "loss";
   return "forward";
 }
@@ -104,9 +106,10 @@ export function renderGraphSvg(graph: Graph, title = graph.name): string {
 
   const legendHeight = 34;
   const size = g.graph() as { width: number; height: number };
-  const width = Math.max(size.width, legendWidth() + 40);
+  const legend = legendKinds(new Set([...boxes.values()].map((b) => b.kind)));
+  const width = Math.max(size.width, legendWidth(legend) + 40);
   const { svg, serialize } = svgDocument(width, size.height + legendHeight, `${title}: ${graph.nodes.length} nodes`);
-  drawLegend(svg.append("g").attr("class", "legend").attr("transform", "translate(20, 12)"));
+  drawLegend(svg.append("g").attr("class", "legend").attr("transform", "translate(20, 12)"), legend);
 
   const canvas = svg.append("g").attr("transform", `translate(0, ${legendHeight})`);
   canvas
@@ -209,13 +212,18 @@ export function renderGraphSvg(graph: Graph, title = graph.name): string {
 
 const SWATCH = 14;
 
-function legendWidth(): number {
-  return Object.values(NODE_STYLES).reduce((w, s) => w + SWATCH + 6 + textWidth(s.label, SMALL) + 18, 0);
+/** The kinds the legend explains: every kind but state, which only a graph that has some shows. */
+function legendKinds(kinds: ReadonlySet<NodeKind>): NodeKind[] {
+  return (Object.keys(NODE_STYLES) as NodeKind[]).filter((kind) => kind !== "state" || kinds.has("state"));
 }
 
-function drawLegend(legend: Selection<SVGGElement, unknown, null, undefined>): void {
+function legendWidth(kinds: readonly NodeKind[]): number {
+  return kinds.reduce((w, kind) => w + SWATCH + 6 + textWidth(NODE_STYLES[kind].label, SMALL) + 18, 0);
+}
+
+function drawLegend(legend: Selection<SVGGElement, unknown, null, undefined>, kinds: readonly NodeKind[]): void {
   let x = 0;
-  for (const style of Object.values(NODE_STYLES)) {
+  for (const style of kinds.map((kind) => NODE_STYLES[kind])) {
     const item = legend.append("g").attr("class", "legend-item").attr("transform", `translate(${x}, 0)`);
     item
       .append("rect")

@@ -83,6 +83,29 @@ describe("the graph picture", () => {
     expect(document.querySelectorAll("g.node.backward, g.node.gradient")).toHaveLength(0);
   });
 
+  it("draws each use of a block as a labelled box around its nodes, and state apart in the legend when there is some", () => {
+    const document = check(loadGraphFile("graphs/mnist-cnn-best.graph.json"));
+    const blocks = [...document.querySelectorAll("g.block")];
+    expect(blocks.map((b) => b.querySelector("text")!.textContent)).toEqual(["conv1: conv_bn", "conv2: conv_bn"]);
+    // Each box holds its nodes: conv1's nine node boxes lie inside conv1's rectangle.
+    const boxOf = (g: Element) => {
+      const [x, y] = g
+        .getAttribute("transform")!
+        .match(/-?[\d.]+/g)!
+        .map(Number);
+      const rect = g.querySelector("rect")!;
+      return { x: x!, y: y!, w: Number(rect.getAttribute("width")), h: Number(rect.getAttribute("height")) };
+    };
+    const conv1 = boxOf(blocks[0]!);
+    const members = [...document.querySelectorAll("g.node")].filter((g) => g.getAttribute("data-id")!.startsWith("conv1/"));
+    expect(members).toHaveLength(9);
+    for (const member of members.map(boxOf)) {
+      expect(member.x >= conv1.x && member.y >= conv1.y && member.x + member.w <= conv1.x + conv1.w && member.y + member.h <= conv1.y + conv1.h).toBe(true);
+    }
+    expect(document.querySelectorAll("g.node.state")).toHaveLength(4);
+    expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toContain("state (not trained)");
+  });
+
   it("draws the backward graph: backward values and parameter gradients apart, with the formulas they implement", () => {
     const document = check(differentiate(mnist));
     expect([...document.querySelectorAll("g.node.gradient")].map((g) => g.getAttribute("data-id")).sort()).toEqual(
