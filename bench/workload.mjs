@@ -1,6 +1,6 @@
 // The workload `npm run bench` and `npm run profile` measure: the report's network (graphs/mnist.graph.json,
-// Adam as its training section says) on real MNIST batches drawn in one fixed shuffled order of the
-// report's training split.
+// Adam as its training section says) — or another graph file, such as the CNN of graphs/mnist-cnn.graph.json —
+// on real MNIST batches drawn in one fixed shuffled order of the report's training split.
 import { join } from "node:path";
 
 /** The dataset and the order batches are drawn in (batch b: order[b·batch …], wrapping around). */
@@ -11,10 +11,10 @@ export async function loadWorkload(root) {
   return { data, order };
 }
 
-/** graphnet training the report's network on the workload: `step(b)` runs batch b's forward, backward and update. */
-export async function graphnetTrainer(root, { data, order }, { batch, backend = "wasm", threads = 2, zeroSkip = true }) {
+/** graphnet training a graph file (the report's network unless `graph` names another, relative to the root) on the workload. */
+export async function graphnetTrainer(root, { data, order }, { batch, backend = "wasm", threads = 2, zeroSkip = true, graph: graphFile = "graphs/mnist.graph.json" }) {
   const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(root, "dist/src/index.js"));
-  const graph = loadGraphFile(join(root, "graphs/mnist.graph.json"));
+  const graph = loadGraphFile(join(root, graphFile));
   const config = trainingConfig(graph);
   const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, threads, data });
   await model.ready; // the worker thread is up
