@@ -692,6 +692,312 @@ export function copy(x: usize, out: usize, len: i32): void {
   memory.copy(out, x, <usize>len << 2);
 }
 
+// ───────────────────────── convolutions and pooling (NCHW) ─────────────────────────
+//
+// A convolution of stride 1 and dilation 1 runs as a product per image: its input unfolded into columns
+// (im2col: one row per filter tap (c, p, q), one column per output position) in the caller's scratch
+// space, then the blocked `matmul`. Sizes travel two to an argument, (rows << 16) | columns, so that a
+// kernel's arguments fit a worker's job (13 at most); the paddings are signed 16-bit halves.
+
+@inline function high16(v: i32): i32 {
+  return v >> 16;
+}
+
+@inline function low16(v: i32): i32 {
+  return (v << 16) >> 16;
+}
+
+/**
+ * col[(c·kh + p)·kw + q, i·ow + j] = x[c, i + p − pt, j + q − pl], 0 outside x: the columns of one image
+ * [c, h, w] for a stride-1 convolution with an output of oh × ow. Each row of the output is copied four
+ * values at a time from x's row whatever the padding (the reads past a row's ends stay inside the memory:
+ * x lies in the arena, after page 0 and before the scratch spaces), then the positions that fall in the
+ * padding are set to 0.
+ */
+function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, pt: i32, pl: i32, oh: i32, ow: i32): void {
+  const rowBytes = <usize>ow << 2;
+  const ow4 = ow & ~3;
+  let dst = col;
+  for (let ch = 0; ch < c; ch++) {
+    const plane = x + ((<usize>ch * <usize>h * <usize>w) << 2);
+    for (let p = 0; p < kh; p++) {
+      for (let q = 0; q < kw; q++) {
+        const jlo = max(0, pl - q);
+        const jhi = max(jlo, min(ow, w + pl - q));
+        for (let i = 0; i < oh; i++) {
+          const y = i + p - pt;
+          if (y < 0 || y >= h || jhi == jlo) {
+            for (let j = 0; j < ow4; j += 4) v128.store(dst + (<usize>j << 2), f32x4.splat(0));
+            for (let j = ow4; j < ow; j++) store<f32>(dst + (<usize>j << 2), 0);
+          } else {
+            // x[c, y, j + q − pl] for j in [0, ow): the row's start, shifted (as a signed byte offset).
+            const src = plane + <usize>((y * w + q - pl) << 2);
+            for (let j = 0; j < ow4; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+            for (let j = ow4; j < ow; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+            for (let j = 0; j < jlo; j++) store<f32>(dst + (<usize>j << 2), 0);
+            for (let j = jhi; j < ow; j++) store<f32>(dst + (<usize>j << 2), 0);
+          }
+          dst += rowBytes;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * y = conv2d(x, w) with stride 1 and dilation 1, for `images` images x [c, h, w] → y [f, oh, ow]: per
+ * image, its columns into `scratch` (c·kh·kw × oh·ow floats) and y = w · columns (w read as f × c·kh·kw).
+ * Each image is computed alone, the same way by either thread. inSize = (h << 16) | w, kernelSize =
+ * (kh << 16) | kw, padding = (pt << 16) | pl (signed halves), outSize = (oh << 16) | ow.
+ */
+export function conv2d(x: usize, w: usize, y: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const xBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const yBytes = (<usize>filters * <usize>positions) << 2;
+  for (let n = 0; n < images; n++) {
+    im2col(x + <usize>n * xBytes, scratch, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    matmul(w, scratch, y + <usize>n * yBytes, filters, taps, positions, taps, 1, 0, 0);
+  }
+}
+
+/**
+ * out[c, f, kh−1−p, kw−1−q] = w[f, c, p, q]: the filters of the convolution whose output is conv2d's
+ * input gradient (a stride-1 convolution's transpose is a convolution with the taps reversed and the
+ * channels swapped).
+ */
+export function flipFilters(w: usize, out: usize, filters: i32, channels: i32, kh: i32, kw: i32): void {
+  const taps = kh * kw;
+  for (let f = 0; f < filters; f++) {
+    for (let c = 0; c < channels; c++) {
+      const from = w + (<usize>((f * channels + c) * taps) << 2);
+      const to = out + (<usize>((c * filters + f) * taps) << 2);
+      for (let t = 0; t < taps; t++) store<f32>(to + (<usize>(taps - 1 - t) << 2), load<f32>(from + (<usize>t << 2)));
+    }
+  }
+}
+
+/**
+ * acc[taps × f] = Σ over `images` images of columns(x) · δᵀ: the filter gradient of a stride-1 convolution
+ * (transposed: tap by filter), over one part of the batch. Per image: its columns (taps × oh·ow), δ's
+ * image [f, oh·ow] transposed, their product (by `matmulSparseA` when sparse ≠ 0: the columns of a mostly
+ * zero input image), added to acc in image order. Scratch: the columns, δᵀ, the product, and the
+ * zero-skipping product's list (see convFilterScratch in src/exec/backends/wasm/conv.ts).
+ */
+export function conv2dGradFilterPart(x: usize, dy: usize, acc: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize, sparse: i32): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const xBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const dyBytes = (<usize>filters * <usize>positions) << 2;
+  const col = scratch;
+  const dyT = col + align64((<usize>taps * <usize>positions) << 2);
+  const product = dyT + align64(dyBytes);
+  const list = product + align64((<usize>taps * <usize>filters) << 2);
+  memory.fill(acc, 0, (<usize>taps * <usize>filters) << 2);
+  for (let n = 0; n < images; n++) {
+    im2col(x + <usize>n * xBytes, col, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    transpose(dy + <usize>n * dyBytes, dyT, filters, positions);
+    if (sparse != 0) matmulSparseA(col, dyT, product, taps, positions, filters, positions, 1, list, 0, 0);
+    else matmul(col, dyT, product, taps, positions, filters, positions, 1, 0, 0);
+    addSame(acc, product, acc, taps * filters);
+  }
+}
+
+/** dw[f, t] = acc0[t, f] + acc1[t, f]: the two parts of conv2dGradFilterPart added and turned filter by tap. */
+export function conv2dGradFilterSum(acc0: usize, acc1: usize, dw: usize, taps: i32, filters: i32): void {
+  for (let t = 0; t < taps; t++) {
+    for (let f = 0; f < filters; f++) {
+      const at = <usize>(t * filters + f) << 2;
+      store<f32>(dw + (<usize>(f * taps + t) << 2), load<f32>(acc0 + at) + load<f32>(acc1 + at));
+    }
+  }
+}
+
+@inline function align64(bytes: usize): usize {
+  return (bytes + 63) & ~(<usize>63);
+}
+
+/** out[n, c, s] = x[n, c, s] + bias[c]: a bias [c, 1, 1] added over `images` images of c planes of `plane` values. */
+export function addChannelBias(x: usize, bias: usize, out: usize, images: i32, channels: i32, plane: i32): void {
+  const plane4 = plane & ~3;
+  let o: usize = 0;
+  for (let n = 0; n < images; n++) {
+    for (let c = 0; c < channels; c++) {
+      const b = load<f32>(bias + (<usize>c << 2));
+      const bv = f32x4.splat(b);
+      let j = 0;
+      for (; j < plane4; j += 4) {
+        const at = o + (<usize>j << 2);
+        v128.store(out + at, f32x4.add(v128.load(x + at), bv));
+      }
+      for (; j < plane; j++) {
+        const at = o + (<usize>j << 2);
+        store<f32>(out + at, load<f32>(x + at) + b);
+      }
+      o += <usize>plane << 2;
+    }
+  }
+}
+
+/**
+ * out[c] = Σₙ Σₛ x[n, c, s] for `channels` channels, whose images are `imageChannels` planes of `plane`
+ * values apart: a bias [c, 1, 1]'s gradient. Each plane is summed in float32 (four lanes, then the lanes),
+ * the planes in float64, image by image, and rounded once.
+ */
+export function sumChannels(x: usize, out: usize, channels: i32, images: i32, plane: i32, imageChannels: i32): void {
+  const plane4 = plane & ~3;
+  const imageBytes = (<usize>imageChannels * <usize>plane) << 2;
+  for (let c = 0; c < channels; c++) {
+    let total: f64 = 0;
+    let p = x + ((<usize>c * <usize>plane) << 2);
+    for (let n = 0; n < images; n++) {
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j < plane4; j += 4) acc = f32x4.add(acc, v128.load(p + (<usize>j << 2)));
+      let s = hsum(acc);
+      for (; j < plane; j++) s += load<f32>(p + (<usize>j << 2));
+      total += <f64>s;
+      p += imageBytes;
+    }
+    store<f32>(out + (<usize>c << 2), <f32>total);
+  }
+}
+
+/** Lanes where v beats best as max_pool2d's reference scans a window: strictly greater, or a NaN over a number. */
+@inline function beats(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+}
+
+@inline function beatsScalar(v: f32, best: f32): bool {
+  return v > best || (v != v && best == best);
+}
+
+/**
+ * out = the maximum of each 2 × 2 window, stride 2, no padding, of `planes` planes of h × w (a trailing
+ * odd row or column is in no window); out is ⌊h/2⌋ × ⌊w/2⌋ per plane. Four windows at a time: two rows'
+ * eight values split into their even and odd columns. The maximum is the reference's (the first of equal
+ * values, a NaN winning), so the same bits.
+ */
+export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): void {
+  const oh = h >> 1, ow = w >> 1;
+  const ow4 = ow & ~3;
+  const rowBytes = <usize>w << 2;
+  let o = out;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>pl * <usize>h * rowBytes;
+    for (let i = 0; i < oh; i++) {
+      const r0 = plane + <usize>(2 * i) * rowBytes;
+      const r1 = r0 + rowBytes;
+      let j = 0;
+      for (; j < ow4; j += 4) {
+        const at = <usize>j << 3;
+        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
+        const c = v128.load(r1 + at), d = v128.load(r1 + at, 16);
+        let best = i32x4.shuffle(a, b, 0, 2, 4, 6);
+        const e1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+        const e2 = i32x4.shuffle(c, d, 0, 2, 4, 6);
+        const e3 = i32x4.shuffle(c, d, 1, 3, 5, 7);
+        best = v128.bitselect(e1, best, beats(e1, best));
+        best = v128.bitselect(e2, best, beats(e2, best));
+        best = v128.bitselect(e3, best, beats(e3, best));
+        v128.store(o + (<usize>j << 2), best);
+      }
+      for (; j < ow; j++) {
+        const at = <usize>j << 3;
+        let best = load<f32>(r0 + at);
+        let v = load<f32>(r0 + at, 4);
+        if (beatsScalar(v, best)) best = v;
+        v = load<f32>(r1 + at);
+        if (beatsScalar(v, best)) best = v;
+        v = load<f32>(r1 + at, 4);
+        if (beatsScalar(v, best)) best = v;
+        store<f32>(o + (<usize>j << 2), best);
+      }
+      o += <usize>ow << 2;
+    }
+  }
+}
+
+/**
+ * out = max_pool2d_grad for 2 × 2 windows of stride 2 (see maxPool2x2): each window's δ to the element
+ * that won it (found again from x, as the reference), 0 elsewhere — written as 0 + δ, so that a −0 comes
+ * out as the reference's +0. Every element of out is written.
+ */
+export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: i32, w: i32): void {
+  const oh = h >> 1, ow = w >> 1;
+  const ow4 = ow & ~3;
+  const rowBytes = <usize>w << 2;
+  const zero = f32x4.splat(0);
+  let d = dy;
+  for (let pl = 0; pl < planes; pl++) {
+    const planeOffset = <usize>pl * <usize>h * rowBytes;
+    for (let i = 0; i < oh; i++) {
+      const at0 = planeOffset + <usize>(2 * i) * rowBytes;
+      const r0 = x + at0, r1 = r0 + rowBytes;
+      const o0 = out + at0, o1 = o0 + rowBytes;
+      let j = 0;
+      for (; j < ow4; j += 4) {
+        const at = <usize>j << 3;
+        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
+        const c = v128.load(r1 + at), e = v128.load(r1 + at, 16);
+        let best = i32x4.shuffle(a, b, 0, 2, 4, 6);
+        const e1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+        const e2 = i32x4.shuffle(c, e, 0, 2, 4, 6);
+        const e3 = i32x4.shuffle(c, e, 1, 3, 5, 7);
+        const m1 = beats(e1, best);
+        best = v128.bitselect(e1, best, m1);
+        const m2 = beats(e2, best);
+        best = v128.bitselect(e2, best, m2);
+        const m3 = beats(e3, best);
+        // The winner: the last element that beat the best so far.
+        const w3 = m3;
+        const w2 = v128.andnot(m2, m3);
+        const w1 = v128.andnot(m1, v128.or(m2, m3));
+        const w0 = v128.not(v128.or(m1, v128.or(m2, m3)));
+        const g = v128.load(d + (<usize>j << 2));
+        const g0 = f32x4.add(zero, v128.and(g, w0));
+        const g1 = f32x4.add(zero, v128.and(g, w1));
+        const g2 = f32x4.add(zero, v128.and(g, w2));
+        const g3 = f32x4.add(zero, v128.and(g, w3));
+        v128.store(o0 + at, i32x4.shuffle(g0, g1, 0, 4, 1, 5));
+        v128.store(o0 + at, i32x4.shuffle(g0, g1, 2, 6, 3, 7), 16);
+        v128.store(o1 + at, i32x4.shuffle(g2, g3, 0, 4, 1, 5));
+        v128.store(o1 + at, i32x4.shuffle(g2, g3, 2, 6, 3, 7), 16);
+      }
+      for (; j < ow; j++) {
+        const at = <usize>j << 3;
+        let best = load<f32>(r0 + at);
+        let winner = 0;
+        let v = load<f32>(r0 + at, 4);
+        if (beatsScalar(v, best)) { best = v; winner = 1; }
+        v = load<f32>(r1 + at);
+        if (beatsScalar(v, best)) { best = v; winner = 2; }
+        v = load<f32>(r1 + at, 4);
+        if (beatsScalar(v, best)) { best = v; winner = 3; }
+        const g = load<f32>(d + (<usize>j << 2));
+        store<f32>(o0 + at, winner == 0 ? <f32>0 + g : 0);
+        store<f32>(o0 + at, winner == 1 ? <f32>0 + g : 0, 4);
+        store<f32>(o1 + at, winner == 2 ? <f32>0 + g : 0);
+        store<f32>(o1 + at, winner == 3 ? <f32>0 + g : 0, 4);
+      }
+      // A trailing odd column is in no window.
+      if (w & 1) {
+        store<f32>(o0 + rowBytes - 4, 0);
+        store<f32>(o1 + rowBytes - 4, 0);
+      }
+      d += <usize>ow << 2;
+    }
+    // A trailing odd row is in no window.
+    if (h & 1) memory.fill(out + planeOffset + <usize>(h - 1) * rowBytes, 0, rowBytes);
+  }
+}
+
 // ───────────────────────── softmax and its loss ─────────────────────────
 //
 // Row by row (a row is one sample's n logits), 4 classes at a time in f32x4; the last 1–3 classes of a row
