@@ -874,19 +874,15 @@ export function sumChannels(x: usize, out: usize, channels: i32, images: i32, pl
   return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
 }
 
-@inline function beatsScalar(v: f32, best: f32): bool {
-  return v > best || (v != v && best == best);
-}
-
 /**
  * out = the maximum of each 2 × 2 window, stride 2, no padding, of `planes` planes of h × w (a trailing
  * odd row or column is in no window); out is ⌊h/2⌋ × ⌊w/2⌋ per plane. Four windows at a time: two rows'
- * eight values split into their even and odd columns. The maximum is the reference's (the first of equal
- * values, a NaN winning), so the same bits.
+ * eight values split into their even and odd columns; the last 1–3 windows of a row the same way, reading
+ * past the row (inside the memory: x lies in the arena) and storing only theirs. The maximum is the
+ * reference's (the first of equal values, a NaN winning), so the same bits.
  */
 export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): void {
   const oh = h >> 1, ow = w >> 1;
-  const ow4 = ow & ~3;
   const rowBytes = <usize>w << 2;
   let o = out;
   for (let pl = 0; pl < planes; pl++) {
@@ -894,8 +890,7 @@ export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): v
     for (let i = 0; i < oh; i++) {
       const r0 = plane + <usize>(2 * i) * rowBytes;
       const r1 = r0 + rowBytes;
-      let j = 0;
-      for (; j < ow4; j += 4) {
+      for (let j = 0; j < ow; j += 4) {
         const at = <usize>j << 3;
         const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
         const c = v128.load(r1 + at), d = v128.load(r1 + at, 16);
@@ -906,22 +901,21 @@ export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): v
         best = v128.bitselect(e1, best, beats(e1, best));
         best = v128.bitselect(e2, best, beats(e2, best));
         best = v128.bitselect(e3, best, beats(e3, best));
-        v128.store(o + (<usize>j << 2), best);
-      }
-      for (; j < ow; j++) {
-        const at = <usize>j << 3;
-        let best = load<f32>(r0 + at);
-        let v = load<f32>(r0 + at, 4);
-        if (beatsScalar(v, best)) best = v;
-        v = load<f32>(r1 + at);
-        if (beatsScalar(v, best)) best = v;
-        v = load<f32>(r1 + at, 4);
-        if (beatsScalar(v, best)) best = v;
-        store<f32>(o + (<usize>j << 2), best);
+        if (j + 4 <= ow) v128.store(o + (<usize>j << 2), best);
+        else storePartial(o + (<usize>j << 2), best, ow - j);
       }
       o += <usize>ow << 2;
     }
   }
+}
+
+/** Stores the first `count` (1–8) floats of lo then hi at p. */
+@inline function storeEight(p: usize, lo: v128, hi: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(p, lo);
+    if (count == 8) v128.store(p, hi, 16);
+    else if (count > 4) storePartial(p + 16, hi, count - 4);
+  } else storePartial(p, lo, count);
 }
 
 /**
@@ -931,7 +925,6 @@ export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): v
  */
 export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: i32, w: i32): void {
   const oh = h >> 1, ow = w >> 1;
-  const ow4 = ow & ~3;
   const rowBytes = <usize>w << 2;
   const zero = f32x4.splat(0);
   let d = dy;
@@ -941,8 +934,7 @@ export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: 
       const at0 = planeOffset + <usize>(2 * i) * rowBytes;
       const r0 = x + at0, r1 = r0 + rowBytes;
       const o0 = out + at0, o1 = o0 + rowBytes;
-      let j = 0;
-      for (; j < ow4; j += 4) {
+      for (let j = 0; j < ow; j += 4) {
         const at = <usize>j << 3;
         const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
         const c = v128.load(r1 + at), e = v128.load(r1 + at, 16);
@@ -956,7 +948,6 @@ export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: 
         best = v128.bitselect(e2, best, m2);
         const m3 = beats(e3, best);
         // The winner: the last element that beat the best so far.
-        const w3 = m3;
         const w2 = v128.andnot(m2, m3);
         const w1 = v128.andnot(m1, v128.or(m2, m3));
         const w0 = v128.not(v128.or(m1, v128.or(m2, m3)));
@@ -964,27 +955,10 @@ export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: 
         const g0 = f32x4.add(zero, v128.and(g, w0));
         const g1 = f32x4.add(zero, v128.and(g, w1));
         const g2 = f32x4.add(zero, v128.and(g, w2));
-        const g3 = f32x4.add(zero, v128.and(g, w3));
-        v128.store(o0 + at, i32x4.shuffle(g0, g1, 0, 4, 1, 5));
-        v128.store(o0 + at, i32x4.shuffle(g0, g1, 2, 6, 3, 7), 16);
-        v128.store(o1 + at, i32x4.shuffle(g2, g3, 0, 4, 1, 5));
-        v128.store(o1 + at, i32x4.shuffle(g2, g3, 2, 6, 3, 7), 16);
-      }
-      for (; j < ow; j++) {
-        const at = <usize>j << 3;
-        let best = load<f32>(r0 + at);
-        let winner = 0;
-        let v = load<f32>(r0 + at, 4);
-        if (beatsScalar(v, best)) { best = v; winner = 1; }
-        v = load<f32>(r1 + at);
-        if (beatsScalar(v, best)) { best = v; winner = 2; }
-        v = load<f32>(r1 + at, 4);
-        if (beatsScalar(v, best)) { best = v; winner = 3; }
-        const g = load<f32>(d + (<usize>j << 2));
-        store<f32>(o0 + at, winner == 0 ? <f32>0 + g : 0);
-        store<f32>(o0 + at, winner == 1 ? <f32>0 + g : 0, 4);
-        store<f32>(o1 + at, winner == 2 ? <f32>0 + g : 0);
-        store<f32>(o1 + at, winner == 3 ? <f32>0 + g : 0, 4);
+        const g3 = f32x4.add(zero, v128.and(g, m3));
+        const count = 2 * min(4, ow - j);
+        storeEight(o0 + at, i32x4.shuffle(g0, g1, 0, 4, 1, 5), i32x4.shuffle(g0, g1, 2, 6, 3, 7), count);
+        storeEight(o1 + at, i32x4.shuffle(g2, g3, 0, 4, 1, 5), i32x4.shuffle(g2, g3, 2, 6, 3, 7), count);
       }
       // A trailing odd column is in no window.
       if (w & 1) {

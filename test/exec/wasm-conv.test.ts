@@ -194,6 +194,8 @@ describe("the wasm backend's pooling and channel-bias kernels", () => {
       [1, 2, 7, 9],
       [3, 1, 2, 3],
       [2, 5, 11, 17],
+      [2, 3, 6, 14],
+      [1, 2, 5, 13],
     ] as const) {
       const pooled = [n, c, Math.floor(h / 2), Math.floor(w / 2)];
       const forward = oneOp("max_pool2d", [[n, c, h, w]], { window: 2 });
