@@ -709,39 +709,69 @@ export function copy(x: usize, out: usize, len: i32): void {
 
 /**
  * col[(c·kh + p)·kw + q, i·ow + j] = x[c, i + p − pt, j + q − pl], 0 outside x: the columns of one image
- * [c, h, w] for a stride-1 convolution with an output of oh × ow. Each row of the output is copied four
- * values at a time from x's row whatever the padding (the reads past a row's ends stay inside the memory:
- * x lies in the arena, after page 0 and before the scratch spaces), then the positions that fall in the
- * padding are set to 0.
+ * [c, h, w] for a stride-1 convolution with an output of oh × ow. For each tap, the output rows whose
+ * input row lies in x are copied from x whatever the padding (reads past a row's ends stay inside the
+ * memory: x lies in the arena, after page 0 and before the scratch spaces), then the positions that fall
+ * in the padding are set to 0. Where x's rows are as long as the output's ("same" padding), those rows
+ * are one contiguous stretch of x, copied at once.
  */
 function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, pt: i32, pl: i32, oh: i32, ow: i32): void {
   const rowBytes = <usize>ow << 2;
-  const ow4 = ow & ~3;
   let dst = col;
   for (let ch = 0; ch < c; ch++) {
     const plane = x + ((<usize>ch * <usize>h * <usize>w) << 2);
     for (let p = 0; p < kh; p++) {
+      // Output rows i with input row i + p − pt inside x: [ilo, ihi).
+      const ilo = min(oh, max(0, pt - p));
+      const ihi = max(ilo, min(oh, h + pt - p));
       for (let q = 0; q < kw; q++) {
         const jlo = max(0, pl - q);
         const jhi = max(jlo, min(ow, w + pl - q));
-        for (let i = 0; i < oh; i++) {
-          const y = i + p - pt;
-          if (y < 0 || y >= h || jhi == jlo) {
-            for (let j = 0; j < ow4; j += 4) v128.store(dst + (<usize>j << 2), f32x4.splat(0));
-            for (let j = ow4; j < ow; j++) store<f32>(dst + (<usize>j << 2), 0);
-          } else {
-            // x[c, y, j + q − pl] for j in [0, ow): the row's start, shifted (as a signed byte offset).
-            const src = plane + <usize>((y * w + q - pl) << 2);
-            for (let j = 0; j < ow4; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
-            for (let j = ow4; j < ow; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
-            for (let j = 0; j < jlo; j++) store<f32>(dst + (<usize>j << 2), 0);
-            for (let j = jhi; j < ow; j++) store<f32>(dst + (<usize>j << 2), 0);
-          }
-          dst += rowBytes;
+        if (jhi == jlo) {
+          zeroFloats(dst, oh * ow);
+          dst += <usize>oh * rowBytes;
+          continue;
         }
+        zeroFloats(dst, ilo * ow);
+        // x[c, i + p − pt, j + q − pl] for output row i: the row's start, shifted (a signed byte offset).
+        const src = plane + <usize>(((ilo + p - pt) * w + q - pl) << 2);
+        const first = dst + <usize>ilo * rowBytes;
+        if (w == ow) copyFloats(first, src, (ihi - ilo) * ow);
+        else for (let i = ilo; i < ihi; i++) copyFloats(first + <usize>(i - ilo) * rowBytes, src + <usize>((i - ilo) * w) * 4, ow);
+        if (jlo > 0 || jhi < ow) {
+          for (let i = ilo; i < ihi; i++) {
+            const row = dst + <usize>i * rowBytes;
+            for (let j = 0; j < jlo; j++) store<f32>(row + (<usize>j << 2), 0);
+            for (let j = jhi; j < ow; j++) store<f32>(row + (<usize>j << 2), 0);
+          }
+        }
+        zeroFloats(dst + <usize>ihi * rowBytes, (oh - ihi) * ow);
+        dst += <usize>oh * rowBytes;
       }
     }
   }
+}
+
+/** dst[0, count) = src[0, count), 16 floats at a time, then 4, then one by one. */
+@inline function copyFloats(dst: usize, src: usize, count: i32): void {
+  let j = 0;
+  for (; j + 16 <= count; j += 16) {
+    const o = <usize>j << 2;
+    const a = v128.load(src + o), b = v128.load(src + o, 16), c = v128.load(src + o, 32), d = v128.load(src + o, 48);
+    v128.store(dst + o, a);
+    v128.store(dst + o, b, 16);
+    v128.store(dst + o, c, 32);
+    v128.store(dst + o, d, 48);
+  }
+  for (; j + 4 <= count; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+  for (; j < count; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+}
+
+/** p[0, count) = 0. */
+@inline function zeroFloats(p: usize, count: i32): void {
+  let j = 0;
+  for (; j + 4 <= count; j += 4) v128.store(p + (<usize>j << 2), f32x4.splat(0));
+  for (; j < count; j++) store<f32>(p + (<usize>j << 2), 0);
 }
 
 /**
