@@ -3,7 +3,8 @@
  * kernels: conv2d and its two gradient ops on random shapes and paddings (odd sizes, "same", "valid",
  * numbers and pairs, paddings wider than the kernel), the cases they leave to the reference (strides,
  * dilations, other pooling windows), the filter gradient's zero-skipping against its dense product,
- * 2 × 2 max pooling and its gradient bit for bit (ties, −0, NaN), a bias [C, 1, 1] added and summed; and
+ * 2 × 2 max pooling and its gradient bit for bit (ties, −0, NaN), a bias [C, 1, 1] added and summed, the
+ * reshapes' copies; and
  * every one of them the same bits on one thread and on two (the worker taking part of each).
  */
 import { describe, expect, it } from "vitest";
@@ -267,6 +268,22 @@ describe("the wasm backend's pooling and channel-bias kernels", () => {
   });
 });
 
+describe("the wasm backend's reshapes", () => {
+  it("reshape and flatten copy their input by the module's copy", async () => {
+    const rng = lcg(31);
+    for (const [graph, shape] of [
+      [oneOp("flatten", [[3, 5, 7, 2]]), [3, 5, 7, 2]],
+      [oneOp("reshape", [[6, 35]], { shape: [-1, 5, 7] }), [6, 35]],
+      [oneOp("reshape", [[1, 3]], { shape: [3] }), [1, 3]],
+    ] as const) {
+      const x = randomInputs([[...shape]], rng)[0]!;
+      const wasm = await run(graph, [x], "wasm");
+      expect(wasm.fast, graph.name).toBe(true);
+      expect(Array.from(wasm.out), graph.name).toEqual(Array.from(x));
+    }
+  });
+});
+
 describe("the image kernels on two threads", () => {
   it("give the same bits as on one thread, the worker taking part of each", async () => {
     const rng = lcg(29);
@@ -300,6 +317,7 @@ describe("the image kernels on two threads", () => {
         ],
       },
       { graph: oneOp("sum_to", [[n, 8, 24, 25]], { shape: [8, 1, 1] }), shapes: [[n, 8, 24, 25]] },
+      { graph: oneOp("flatten", [[n, 8, 24, 25]]), shapes: [[n, 8, 24, 25]] },
     ];
     for (const { graph, shapes } of graphs) {
       const inputs = randomInputs(shapes, rng);

@@ -217,6 +217,12 @@ export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }:
   return run;
 }
 
+/** out = x over len values: copy(x, out, len), the threads cutting at a multiple of 4. */
+function copyKernel(len: number, context: FastKernelContext): Kernel {
+  const f = new SharedCall(context, "copy", splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 } });
+  return ([x], out) => f.run(at(x!), at(out), len);
+}
+
 /**
  * The backend's own kernels, by op name, for built-in ops only: an op registered in its place (registerOp
  * with replace) is another op, which these would not compute.
@@ -255,6 +261,10 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const f = new SharedCall(context, "sumRows", splitFor(n, 16, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4 } });
     return ([v], out) => f.run(at(v!), at(out), rows, n, n);
   },
+
+  // A reshape's values are its input's, copied (the planner has no views): copy(x, out, len).
+  reshape: ({ outputShape }, context) => copyKernel(sizeOf(outputShape), context),
+  flatten: ({ outputShape }, context) => copyKernel(sizeOf(outputShape), context),
 
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
     const { pool, scratch, memory } = context;
