@@ -4,8 +4,8 @@
  * numbers and pairs, paddings wider than the kernel), the cases they leave to the reference (strides,
  * dilations, other pooling windows), the filter gradient's zero-skipping against its dense product,
  * 2 × 2 max pooling and its gradient bit for bit (ties, −0, NaN), a bias [C, 1, 1] added and summed, the
- * reshapes' copies; and
- * every one of them the same bits on one thread and on two (the worker taking part of each).
+ * reshapes' copies; and every one of them the same bits on one thread and on two (the worker taking part
+ * of each).
  */
 import { describe, expect, it } from "vitest";
 import { Executor, compilePlan, type Graph, type GraphNode } from "../../src/index.js";
