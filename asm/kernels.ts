@@ -710,10 +710,11 @@ export function copy(x: usize, out: usize, len: i32): void {
 /**
  * col[(c·kh + p)·kw + q, i·ow + j] = x[c, i + p − pt, j + q − pl], 0 outside x: the columns of one image
  * [c, h, w] for a stride-1 convolution with an output of oh × ow. For each tap, the output rows whose
- * input row lies in x are copied from x whatever the padding (reads past a row's ends stay inside the
- * memory: x lies in the arena, after page 0 and before the scratch spaces), then the positions that fall
- * in the padding are set to 0. Where x's rows are as long as the output's ("same" padding), those rows
- * are one contiguous stretch of x, copied at once.
+ * input row lies in x are copied from x, and the positions that fall in the padding set to 0. Where x's
+ * rows are as long as the output's ("same" padding) and the tap's shift is small, those rows are one
+ * contiguous stretch of x, copied at once; the values it takes from the row before or after at each end
+ * (at most 16 floats past x: x lies in the arena, after page 0 and at least the control block before the
+ * memory's end) are then set to 0. Otherwise row by row, reading x's row only.
  */
 function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, pt: i32, pl: i32, oh: i32, ow: i32): void {
   const rowBytes = <usize>ow << 2;
@@ -736,8 +737,11 @@ function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, 
         // x[c, i + p − pt, j + q − pl] for output row i: the row's start, shifted (a signed byte offset).
         const src = plane + <usize>(((ilo + p - pt) * w + q - pl) << 2);
         const first = dst + <usize>ilo * rowBytes;
-        if (w == ow) copyFloats(first, src, (ihi - ilo) * ow);
-        else for (let i = ilo; i < ihi; i++) copyFloats(first + <usize>(i - ilo) * rowBytes, src + <usize>((i - ilo) * w) * 4, ow);
+        if (w == ow && abs(q - pl) <= 16) copyFloats(first, src, (ihi - ilo) * ow);
+        else {
+          const skip = <usize>jlo << 2;
+          for (let i = ilo; i < ihi; i++) copyFloats(first + <usize>(i - ilo) * rowBytes + skip, src + <usize>((i - ilo) * w) * 4 + skip, jhi - jlo);
+        }
         if (jlo > 0 || jhi < ow) {
           for (let i = ilo; i < ihi; i++) {
             const row = dst + <usize>i * rowBytes;

@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// node bench/cnn-step.mjs [--batch 64] [--threads 1,2] [--steps 200] [--kernels]
+// node bench/cnn-step.mjs [--batch 64] [--threads 1,2] [--steps 200] [--kernels] [--dense]
 //
 // One training step of graphs/mnist-cnn.graph.json (Model.step, then Adam's update) on the WebAssembly
 // backend, on real MNIST batches (resident dataset), timed step by step after a warm-up: the median
 // milliseconds per step for each thread count, and the epoch that makes (the report's 42,000 training
 // images: 656 steps at batch 64). With --kernels, the median microseconds of every compiled step too
-// (each kernel wrapped in a timer: about 1 µs a kernel more). Run `npm run build` first. Not part of CI.
+// (each kernel wrapped in a timer: about 1 µs a kernel more). --dense: the images not planned as mostly
+// zeros (no zero-skipping). Run `npm run build` first. Not part of CI.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const args = { batch: "64", threads: "1,2", steps: "200", kernels: false };
+const args = { batch: "64", threads: "1,2", steps: "200", kernels: false, dense: false };
 for (let i = 2; i < process.argv.length; i++) {
   const key = process.argv[i]?.replace(/^--/, "");
-  if (!(key in args)) throw new Error(`unknown argument ${process.argv[i]}; known: --batch, --threads, --steps, --kernels`);
-  if (key === "kernels") args.kernels = true;
+  if (!(key in args)) throw new Error(`unknown argument ${process.argv[i]}; known: --batch, --threads, --steps, --kernels, --dense`);
+  if (key === "kernels" || key === "dense") args[key] = true;
   else args[key] = process.argv[++i];
 }
 const batch = Number(args.batch);
@@ -33,7 +34,7 @@ const median = (xs) => {
 };
 
 for (const threads of args.threads.split(",").map(Number)) {
-  const model = new Model(graph, { batchSize: batch, seed: 1, backend: "wasm", threads, data });
+  const model = new Model(graph, { batchSize: batch, seed: 1, backend: "wasm", threads, data, zeroSkip: !args.dense });
   await model.ready;
   const optimizer = createOptimizer(config, model.parameterSizes(), model.parameterUpdates());
   const batches = Math.floor(order.length / batch);

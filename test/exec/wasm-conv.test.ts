@@ -120,11 +120,19 @@ describe("the wasm backend's convolution kernels", () => {
     const rng = lcg(7);
     const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
     const paddings: Padding[] = ["same", "valid", 0, 1, 2, [1, 0], [0, 2]];
+    // Some chosen cases first: paddings wider than the kernel (the input gradient's padding negative), a
+    // 1-wide image, a kernel as wide as the image, and "same" with a shift too long to copy a tap's rows
+    // as one stretch.
+    const chosen: [number, number, number, number, number, number, number, Padding][] = [
+      [2, 3, 6, 7, 4, 1, 1, 3],
+      [1, 2, 5, 1, 3, 3, 1, [1, 0]],
+      [2, 1, 4, 9, 2, 4, 9, "valid"],
+      [1, 2, 5, 40, 3, 3, 35, "same"],
+    ];
     let cases = 0;
-    while (cases < 14) {
-      const [n, c, h, w, f] = [int(1, 4), int(1, 5), int(1, 11), int(1, 11), int(1, 9)];
-      const [kh, kw] = [int(1, 5), int(1, 5)];
-      const padding = paddings[int(0, paddings.length - 1)]!;
+    while (cases < 18) {
+      const [n, c, h, w, f, kh, kw, padding] =
+        chosen[cases] ?? ([int(1, 4), int(1, 5), int(1, 11), int(1, 11), int(1, 9), int(1, 5), int(1, 5), paddings[int(0, paddings.length - 1)]!] as const);
       const oh = outSize(h, kh, padding, 0);
       const ow = outSize(w, kw, padding, 1);
       if (oh === undefined || ow === undefined) continue;

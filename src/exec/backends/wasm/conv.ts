@@ -39,13 +39,13 @@ function pack(high: number, low: number): number {
   return ((high & 0xffff) << 16) | (low & 0xffff);
 }
 
-/** Sizes up to this pack into 16 bits (signed): larger images run the reference kernels. */
-const MAX_PACKED = 0x7fff;
+/** Sizes up to this pack into 16 bits (signed), paddings and their complements too: larger ones run the reference kernels. */
+const MAX_PACKED = 0x3fff;
 
 /** The geometry of a convolution the fast kernels cover (stride 1, dilation 1), else undefined. */
 function unitStride(h: number, w: number, kh: number, kw: number, attrs: WindowAttrValues): WindowGeometry | undefined {
   const g = windowGeometry(h, w, kh, kw, attrs);
-  const fits = [g.rows, g.cols].every((a) => a.stride === 1 && a.dilation === 1 && a.size <= MAX_PACKED && a.kernel <= MAX_PACKED && a.before <= MAX_PACKED);
+  const fits = [g.rows, g.cols].every((a) => a.stride === 1 && a.dilation === 1 && [a.size, a.kernel, a.before, a.out].every((v) => v <= MAX_PACKED));
   return fits ? g : undefined;
 }
 
