@@ -8,7 +8,10 @@
  * of each).
  */
 import { describe, expect, it } from "vitest";
-import { Executor, compilePlan, type Graph, type GraphNode } from "../../src/index.js";
+import { Executor, Model, compilePlan, differentiate, loadGraphFile, type Graph, type GraphNode } from "../../src/index.js";
+import { createOptimizer } from "../../src/train/optimizers.js";
+import { REPORT_ADAM } from "../support/optimizer-settings.js";
+import { mnist } from "../support/small-mnist.js";
 
 /** A small deterministic generator of numbers in [0, 1). */
 function lcg(seed: number): () => number {
@@ -342,5 +345,60 @@ describe("the image kernels on two threads", () => {
     const two = await run(graph, inputs, "wasm", 2, ["in0"]);
     expect(two.workerRan).toBeGreaterThan(0);
     expect(Array.from(two.out)).toEqual(Array.from(one.out));
+  });
+});
+
+describe("the CNN (graphs/mnist-cnn.graph.json) on the wasm backend", () => {
+  it("runs every conv, pooling, bias and reshape step of its training step by the backend's own kernels", () => {
+    const backward = differentiate(loadGraphFile("graphs/mnist-cnn.graph.json"));
+    const plan = compilePlan(backward, { outputs: ["loss", ...Object.values(backward.gradients!)], sizes: { batch: 4 }, dtype: "float32" });
+    const e = new Executor(plan, { backend: "wasm" });
+    const images = plan.steps.filter(
+      (s) => /conv2d|pool|flatten|reshape/.test(s.node.op) || ((s.node.op === "add" || s.node.op === "sum_to") && s.inputs[0]!.shape.length === 4),
+    );
+    expect(images.map((s) => s.node.op).sort()).toEqual([
+      "add",
+      "add",
+      "conv2d",
+      "conv2d",
+      "conv2d_grad_filter",
+      "conv2d_grad_filter",
+      "conv2d_grad_input",
+      "flatten",
+      "max_pool2d",
+      "max_pool2d",
+      "max_pool2d_grad",
+      "max_pool2d_grad",
+      "reshape",
+      "sum_to",
+      "sum_to",
+    ]);
+    expect(images.map((s) => s.node.id).filter((id) => !e.fastNodes.includes(id))).toEqual([]);
+  });
+
+  it("trains to the same bits on one thread and on two, the worker taking part of every big kernel", async () => {
+    const data = mnist();
+    const graph = loadGraphFile("graphs/mnist-cnn.graph.json");
+    const order = Uint32Array.from({ length: 256 }, (_, i) => (i * 7_919) % 60_000);
+    const run = async (threads: number) => {
+      const model = new Model(graph, { batchSize: 32, seed: 5, backend: "wasm", threads, sharing: "always", data });
+      await model.ready;
+      const optimizer = createOptimizer(REPORT_ADAM, model.parameterSizes(), model.parameterUpdates());
+      const losses = [0, 32, 64].map((start) => {
+        const { loss } = model.step(data, order, start, 32, optimizer.steps);
+        optimizer.step(model.parameters, model.gradients, 0.001);
+        return loss;
+      });
+      const stats = model.threadStats();
+      const weights = model.parameters.map((p) => Array.from(p));
+      await model.close();
+      return { losses, weights, stats };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.stats.workerRan).toBeGreaterThan(20);
+    expect(two.stats).toMatchObject({ takenBack: 0, failure: undefined });
+    expect(two.losses).toEqual(one.losses);
+    expect(two.weights).toEqual(one.weights);
   });
 });
