@@ -783,8 +783,13 @@ function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, 
  * image, its columns into `scratch` (c·kh·kw × oh·ow floats) and y = w · columns (w read as f × c·kh·kw).
  * Each image is computed alone, the same way by either thread. inSize = (h << 16) | w, kernelSize =
  * (kh << 16) | kw, padding = (pt << 16) | pl (signed halves), outSize = (oh << 16) | ow.
+ *
+ * With a bias (its address ≠ 0: f values), y = conv2d(x, w) + the bias of each filter, and with reluDelta
+ * ≠ 0 relu of that stored reluDelta bytes further: a layer's convolution, bias add and activation, each
+ * image's output added to and rectified while it is in the cache, by the same operations as addChannelBias
+ * and relu (so the same bits).
  */
-export function conv2d(x: usize, w: usize, y: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize): void {
+export function conv2d(x: usize, w: usize, y: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize, bias: usize, reluDelta: usize): void {
   const h = high16(inSize), wd = low16(inSize);
   const kh = high16(kernelSize), kw = low16(kernelSize);
   const oh = high16(outSize), ow = low16(outSize);
@@ -794,7 +799,34 @@ export function conv2d(x: usize, w: usize, y: usize, images: i32, channels: i32,
   const yBytes = (<usize>filters * <usize>positions) << 2;
   for (let n = 0; n < images; n++) {
     im2col(x + <usize>n * xBytes, scratch, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
-    matmul(w, scratch, y + <usize>n * yBytes, filters, taps, positions, taps, 1, 0, 0);
+    const yn = y + <usize>n * yBytes;
+    matmul(w, scratch, yn, filters, taps, positions, taps, 1, 0, 0);
+    if (bias != 0) channelEpilogue(yn, bias, filters, positions, reluDelta);
+  }
+}
+
+/** y[c, s] += bias[c] over `channels` planes of `plane` values, and relu of it stored reluDelta bytes further (≠ 0). */
+function channelEpilogue(y: usize, bias: usize, channels: i32, plane: i32, reluDelta: usize): void {
+  const plane4 = plane & ~3;
+  const zero = f32x4.splat(0);
+  let o = y;
+  for (let c = 0; c < channels; c++) {
+    const b = load<f32>(bias + (<usize>c << 2));
+    const bv = f32x4.splat(b);
+    let j = 0;
+    for (; j < plane4; j += 4) {
+      const at = o + (<usize>j << 2);
+      const z = f32x4.add(v128.load(at), bv);
+      v128.store(at, z);
+      if (reluDelta != 0) v128.store(at + reluDelta, v128.andnot(z, f32x4.lt(z, zero)));
+    }
+    for (; j < plane; j++) {
+      const at = o + (<usize>j << 2);
+      const z = load<f32>(at) + b;
+      store<f32>(at, z);
+      if (reluDelta != 0) store<f32>(at + reluDelta, z < 0 ? 0 : z);
+    }
+    o += <usize>plane << 2;
   }
 }
 

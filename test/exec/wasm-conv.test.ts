@@ -279,6 +279,57 @@ describe("the wasm backend's pooling and channel-bias kernels", () => {
   });
 });
 
+describe("a convolutional layer — conv2d, bias [C, 1, 1], relu — fused into the convolution", () => {
+  const layer = (n: number, c: number, h: number, w: number, f: number, withRelu: boolean, padding: Padding): Graph => ({
+    name: "conv-layer",
+    nodes: [
+      { id: "x", op: "input", inputs: [], attrs: { shape: [n, c, h, w] } },
+      { id: "W", op: "parameter", inputs: [], attrs: { shape: [f, c, 3, 3], init: "zeros" } },
+      { id: "b", op: "parameter", inputs: [], attrs: { shape: [f, 1, 1], init: "zeros" } },
+      { id: "xW", op: "conv2d", inputs: ["x", "W"], attrs: { padding } },
+      { id: "z", op: "add", inputs: ["xW", "b"], attrs: {} },
+      ...(withRelu ? [{ id: "a", op: "relu", inputs: ["z"], attrs: {} }] : []),
+    ],
+  });
+
+  /** The graph's outputs on wasm (sharing "always" on 2 threads), fed these values. */
+  async function outputsOf(graph: Graph, outputs: string[], values: Record<string, Float32Array>, threads: number) {
+    const e = new Executor(compilePlan(graph, { outputs, dtype: "float32" }), { backend: "wasm", threads, sharing: "always" });
+    await e.ready;
+    for (const [id, v] of Object.entries(values)) e.view(id).set(v);
+    e.run();
+    const result = Object.fromEntries(outputs.map((id) => [id, Array.from(e.view(id))]));
+    await e.close();
+    return result;
+  }
+
+  it("gives the separate kernels' bits, odd plane sizes, 1 and 2 threads", async () => {
+    for (const [n, c, h, w, f, padding] of [
+      [3, 2, 7, 5, 5, "same"],
+      [6, 4, 12, 12, 8, "same"],
+      [2, 3, 9, 6, 3, "valid"],
+    ] as const) {
+      for (const withRelu of [true, false]) {
+        const g = layer(n, c, h, w, f, withRelu, padding);
+        const outputs = withRelu ? ["z", "a"] : ["z"];
+        const rng = lcg(n + c + h + w + f);
+        const values = {
+          x: Float32Array.from({ length: n * c * h * w }, () => rng() - 0.5),
+          W: Float32Array.from({ length: f * c * 9 }, () => rng() - 0.5),
+          b: Float32Array.from({ length: f }, () => rng() - 0.5),
+        };
+        const what = `[${n}, ${c}, ${h}, ${w}] → ${f}, relu ${withRelu}`;
+        // The convolution as an output of its own has a second reader: nothing is fused.
+        const apart = await outputsOf(g, [...outputs, "xW"], values, 1);
+        for (const threads of [1, 2]) {
+          const fused = await outputsOf(g, outputs, values, threads);
+          for (const id of outputs) expect(fused[id], `${what}, ${threads} threads: ${id}`).toEqual(apart[id]);
+        }
+      }
+    }
+  });
+});
+
 describe("the wasm backend's reshapes", () => {
   it("reshape and flatten copy their input by the module's copy", async () => {
     const rng = lcg(31);

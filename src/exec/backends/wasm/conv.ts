@@ -49,10 +49,18 @@ function unitStride(h: number, w: number, kh: number, kw: number, attrs: WindowA
   return fits ? g : undefined;
 }
 
+/** Byte offsets of a convolution's epilogue (asm/kernels.ts conv2d): a bias [F, 1, 1] to add and where relu of the result goes. */
+export interface ChannelEpilogue {
+  /** Address of the f bias values. */
+  readonly bias: number;
+  /** Byte distance from the output to the relu output (same layout), or 0 for none. */
+  readonly reluDelta: number;
+}
+
 /**
  * A stride-1 convolution of `images` images [c, h, w] with filters at `w` (f × c·kh·kw) into [f, oh, ow],
  * the images shared between the threads: conv2d(x, w, y, images, channels, filters, inSize, kernelSize,
- * padding, outSize, scratch). `scratch` is the main thread's room for one image's columns.
+ * padding, outSize, scratch, bias, reluDelta). `scratch` is the main thread's room for one image's columns.
  */
 function convolution(
   context: ImageKernelContext,
@@ -61,6 +69,7 @@ function convolution(
   padding: readonly [number, number],
   [oh, ow]: readonly number[],
   scratch: number,
+  epilogue: ChannelEpilogue = { bias: 0, reluDelta: 0 },
 ): (x: number, filters: number, y: number) => void {
   const macs = n! * f! * c! * kh! * kw! * oh! * ow!;
   const call = new SharedCall(context, "conv2d", splitFor(n!, 1, macs, SPLIT_MACS, context.pool), {
@@ -69,7 +78,8 @@ function convolution(
     scratch: 10,
   });
   const [inSize, kernelSize, pad, outSize] = [pack(h!, w!), pack(kh!, kw!), pack(padding[0], padding[1]), pack(oh!, ow!)];
-  return (x, filters, y) => call.run(x, filters, y, n!, c!, f!, inSize, kernelSize, pad, outSize, scratch);
+  const { bias, reluDelta } = epilogue;
+  return (x, filters, y) => call.run(x, filters, y, n!, c!, f!, inSize, kernelSize, pad, outSize, scratch, bias, reluDelta);
 }
 
 /** Bytes of one image's columns: c·kh·kw rows of oh·ow floats. */
@@ -83,14 +93,22 @@ function filterPartBytes(c: number, f: number, kh: number, kw: number, positions
   return columnsBytes(c, kh, kw, positions) + align(4 * positions * f) + align(4 * c * kh * kw * f) + align(8 * positions + 64);
 }
 
-const conv2dKernel: ImageKernelFactory = ({ inputShapes: [x, wShape], attrs, outputShape }, context) => {
+/**
+ * Y = conv2d(X, W); with an epilogue (the fusion of a layer: src/exec/backends/wasm/fusion.ts), Y = conv2d(X,
+ * W) + bias and relu(Y) as well, image by image.
+ */
+export function conv2dKernel(
+  { inputShapes: [x, wShape], attrs, outputShape }: KernelSpec<Attrs>,
+  context: ImageKernelContext,
+  epilogue?: ChannelEpilogue,
+): Kernel | undefined {
   const [, , h, w] = x!;
   const [f, , kh, kw] = wShape!;
   const g = unitStride(h!, w!, kh!, kw!, attrs as WindowAttrValues);
   if (!g) return undefined;
-  const run = convolution(context, x!, [f!, kh!, kw!], [g.rows.before, g.cols.before], outputShape.slice(2), context.scratch);
+  const run = convolution(context, x!, [f!, kh!, kw!], [g.rows.before, g.cols.before], outputShape.slice(2), context.scratch, epilogue);
   return ([X, W], Y) => run(at(X!), at(W!), at(Y));
-};
+}
 
 /**
  * dX = the convolution of δ [n, f, oh, ow] with the filters reversed and swapped to [c, f, kh, kw] (made in
@@ -183,7 +201,7 @@ function isPool2x2(g: ReturnType<typeof poolGeometry>): boolean {
 }
 
 /** Whether `bias` is [C, 1, 1] (or [1, C, 1, 1]) over x [N, C, H, W]: a convolution's bias. */
-function isChannelBias(bias: ConcreteShape, x: ConcreteShape): boolean {
+export function isChannelBias(bias: ConcreteShape, x: ConcreteShape): boolean {
   if (x.length !== 4) return false;
   const b = bias.length === 4 && bias[0] === 1 ? bias.slice(1) : bias;
   return b.length === 3 && b[0] === x[1] && b[1] === 1 && b[2] === 1;
@@ -216,7 +234,7 @@ export const channelSumKernel: ImageKernelFactory = ({ inputShapes: [x], outputS
 
 /** The image ops' own kernels, by op name (the bias add and sum are tried by kernels.ts after its own). */
 export const IMAGE_KERNELS: Readonly<Record<string, ImageKernelFactory>> = {
-  conv2d: conv2dKernel,
+  conv2d: (spec, context) => conv2dKernel(spec, context),
   conv2d_grad_input: conv2dGradInputKernel,
   conv2d_grad_filter: conv2dGradFilterKernel,
   max_pool2d: maxPoolKernel,
