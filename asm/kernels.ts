@@ -847,11 +847,15 @@ export function flipFilters(w: usize, out: usize, filters: i32, channels: i32, k
 }
 
 /**
- * acc[taps × f] = Σ over `images` images of columns(x) · δᵀ: the filter gradient of a stride-1 convolution
- * (transposed: tap by filter), over one part of the batch. Per image: its columns (taps × oh·ow), δ's
- * image [f, oh·ow] transposed, their product (by `matmulSparseA` when sparse ≠ 0: the columns of a mostly
- * zero input image), added to acc in image order. Scratch: the columns, δᵀ, the product, and the
- * zero-skipping product's list (see convFilterScratch in src/exec/backends/wasm/conv.ts).
+ * The filter gradient of a stride-1 convolution over one part of the batch (`images` images), summed into
+ * acc image by image, each image's product over its output positions in order:
+ *   - sparse ≠ 0 (a mostly-zero input image): acc[taps × f] += columns(x) · δᵀ by `matmulSparseA`, which
+ *     skips the image's zeros (the columns, δ's image transposed);
+ *   - otherwise acc[f × taps] += δ · columns(x)ᵀ (the columns transposed), by `matmulSparseA` where δ's
+ *     image is mostly zeros — as it is under a max pooling, which routes one value of each window back,
+ *     and a relu — else by `matmul`: the same bits either way (the skipped terms are exact zeros).
+ * Scratch: the columns, δᵀ or the columns transposed, the product, and the zero-skipping product's list
+ * (see filterPartBytes in src/exec/backends/wasm/conv.ts).
  */
 export function conv2dGradFilterPart(x: usize, dy: usize, acc: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize, sparse: i32): void {
   const h = high16(inSize), wd = low16(inSize);
@@ -862,21 +866,45 @@ export function conv2dGradFilterPart(x: usize, dy: usize, acc: usize, images: i3
   const xBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
   const dyBytes = (<usize>filters * <usize>positions) << 2;
   const col = scratch;
-  const dyT = col + align64((<usize>taps * <usize>positions) << 2);
-  const product = dyT + align64(dyBytes);
+  const turned = col + align64((<usize>taps * <usize>positions) << 2);
+  const product = turned + align64((<usize>max(taps, filters) * <usize>positions) << 2);
   const list = product + align64((<usize>taps * <usize>filters) << 2);
   memory.fill(acc, 0, (<usize>taps * <usize>filters) << 2);
   for (let n = 0; n < images; n++) {
     im2col(x + <usize>n * xBytes, col, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
-    transpose(dy + <usize>n * dyBytes, dyT, filters, positions);
-    if (sparse != 0) matmulSparseA(col, dyT, product, taps, positions, filters, positions, 1, list, 0, 0);
-    else matmul(col, dyT, product, taps, positions, filters, positions, 1, 0, 0);
+    const dyn = dy + <usize>n * dyBytes;
+    if (sparse != 0) {
+      transpose(dyn, turned, filters, positions);
+      matmulSparseA(col, turned, product, taps, positions, filters, positions, 1, list, 0, 0);
+    } else {
+      transpose(col, turned, taps, positions);
+      if (2 * countNonzeros(dyn, filters * positions) < filters * positions) matmulSparseA(dyn, turned, product, filters, positions, taps, positions, 1, list, 0, 0);
+      else matmul(dyn, turned, product, filters, positions, taps, positions, 1, 0, 0);
+    }
     addSame(acc, product, acc, taps * filters);
   }
 }
 
-/** dw[f, t] = acc0[t, f] + acc1[t, f]: the two parts of conv2dGradFilterPart added and turned filter by tap. */
-export function conv2dGradFilterSum(acc0: usize, acc1: usize, dw: usize, taps: i32, filters: i32): void {
+/** How many of the len floats at p are not zero. */
+function countNonzeros(p: usize, len: i32): i32 {
+  let counts = i32x4.splat(0);
+  let j = 0;
+  // Each nonzero lane's mask is −1: subtracting the masks counts them.
+  for (; j + 4 <= len; j += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(p + (<usize>j << 2)), f32x4.splat(0)));
+  let count = i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; j < len; j++) count += i32(load<f32>(p + (<usize>j << 2)) != 0);
+  return count;
+}
+
+/**
+ * dw = acc0 + acc1: the two parts of conv2dGradFilterPart added, turned from tap by filter to filter by
+ * tap when `transposed` ≠ 0 (the parts of a mostly-zero image).
+ */
+export function conv2dGradFilterSum(acc0: usize, acc1: usize, dw: usize, taps: i32, filters: i32, transposed: i32): void {
+  if (transposed == 0) {
+    addSame(acc0, acc1, dw, taps * filters);
+    return;
+  }
   for (let t = 0; t < taps; t++) {
     for (let f = 0; f < filters; f++) {
       const at = <usize>(t * filters + f) << 2;

@@ -180,6 +180,25 @@ describe("the wasm backend's convolution kernels", () => {
     }
   });
 
+  it("the filter gradient skips the zeros of δ's mostly-zero images (as under a max pooling) and matches the reference", async () => {
+    const rng = lcg(37);
+    for (const [n, c, h, w, f, zeros] of [
+      [4, 3, 9, 7, 5, 0.8],
+      [3, 16, 14, 14, 32, 0.75],
+      [2, 2, 6, 5, 3, 0.3],
+    ] as const) {
+      const { graph, shapes } = convGraphs(n, c, h, w, f, 3, 3, { padding: "same" }, h, w)[2]!;
+      // δ's images alternate between mostly zeros and dense, so both products run in one call.
+      const plane = f * h * w;
+      const dy = Float32Array.from({ length: n * plane }, (_, i) => (Math.floor(i / plane) % 2 === 0 && rng() < zeros ? 0 : rng() - 0.5));
+      const inputs = [randomInputs([shapes[0]!], rng)[0]!, dy];
+      const what = `filter gradient, δ ${zeros * 100} % zeros in every other image, [${n}, ${c}, ${h}, ${w}] → ${f}`;
+      const wasm = await run(graph, inputs, "wasm");
+      expect(wasm.fast, what).toBe(true);
+      expectClose(wasm.out, (await run(graph, inputs, "ts")).out, what);
+    }
+  });
+
   it("the filter gradient of a mostly-zero image input skips its zeros and gives the dense kernel's bits", async () => {
     const rng = lcg(13);
     const [n, c, h, w, f] = [5, 1, 13, 11, 16];

@@ -87,10 +87,12 @@ const columnsBytes = (c: number, kh: number, kw: number, positions: number) => a
 
 /**
  * The filter gradient's scratch space per thread (asm/kernels.ts conv2dGradFilterPart): the columns, δᵀ
- * of one image, their product, and the zero-skipping product's list (8 bytes per position).
+ * of one image or the columns transposed, their product, and the zero-skipping product's list (8 bytes
+ * per position).
  */
 function filterPartBytes(c: number, f: number, kh: number, kw: number, positions: number): number {
-  return columnsBytes(c, kh, kw, positions) + align(4 * positions * f) + align(4 * c * kh * kw * f) + align(8 * positions + 64);
+  const taps = c * kh * kw;
+  return columnsBytes(c, kh, kw, positions) + align(4 * positions * Math.max(f, taps)) + align(4 * taps * f) + align(8 * positions + 64);
 }
 
 /**
@@ -131,10 +133,10 @@ const conv2dGradInputKernel: ImageKernelFactory = ({ inputShapes: [dy, wShape], 
 };
 
 /**
- * dW = Σ over the batch of columns(x) · δᵀ, in two halves of the batch (images [0, h) and [h, n), h =
- * ⌊n/2⌋) accumulated in the main thread's scratch space, the second by the worker when it takes
- * it; then added and turned [f, taps] by the main thread. The input image, if planned mostly zeros,
- * through the zero-skipping product.
+ * dW = Σ over the batch of δ · columns(x)ᵀ, in two halves of the batch (images [0, h) and [h, n), h =
+ * ⌊n/2⌋) accumulated in the main thread's scratch space, the second by the worker when it takes it; then
+ * added by the main thread. The zeros skipped: of the input image if it is planned mostly zeros
+ * (accumulated as [taps, f], then turned), else of δ's images that are mostly zeros (checked per image).
  */
 const conv2dGradFilterKernel: ImageKernelFactory = ({ inputShapes: [x, dy], attrs }, context) => {
   const [n, c, h, w] = x!;
@@ -159,7 +161,7 @@ const conv2dGradFilterKernel: ImageKernelFactory = ({ inputShapes: [x, dy], attr
   const { kernels } = context;
   return ([X, dY], dW) => {
     parts.run(at(X!), at(dY!), acc0, n!, c!, f!, inSize, kernelSize, pad, outSize, part, sparse);
-    kernels.conv2dGradFilterSum(acc0, acc1, at(dW), taps, f!);
+    kernels.conv2dGradFilterSum(acc0, acc1, at(dW), taps, f!, sparse);
   };
 };
 
