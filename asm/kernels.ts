@@ -831,6 +831,39 @@ function channelEpilogue(y: usize, bias: usize, channels: i32, plane: i32, reluD
 }
 
 /**
+ * dx = conv2d's input gradient for stride 1 and dilation 1: the convolution of δ [f, oh, ow] (`channels`
+ * = f of them) with the filters reversed and swapped, `flipped` [c, f·kh·kw] (see flipFilters) and
+ * `turned` its transpose [f·kh·kw, c], padded by kh − 1 − the forward padding, into [c, h, w] (`filters`
+ * = c). Per image, δ's columns into the scratch space, then dx = flipped · columns; or, where δ's image is
+ * mostly zeros (under a max pooling and a relu), dxᵀ = columnsᵀ · turned by `matmulSparseA`, skipping
+ * them, and turned back into dx. Both sum the same products in the same order: the same bits. Scratch:
+ * the columns, dxᵀ, and the zero-skipping product's list (see inputPartBytes in
+ * src/exec/backends/wasm/conv.ts).
+ */
+export function conv2dGradInput(dy: usize, flipped: usize, turned: usize, dx: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const dyBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const dxBytes = (<usize>filters * <usize>positions) << 2;
+  const col = scratch;
+  const dxT = col + align64((<usize>taps * <usize>positions) << 2);
+  const list = dxT + align64(dxBytes);
+  for (let n = 0; n < images; n++) {
+    const dyn = dy + <usize>n * dyBytes;
+    const dxn = dx + <usize>n * dxBytes;
+    im2col(dyn, col, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    const len = channels * h * wd;
+    if (2 * countNonzeros(dyn, len) < len) {
+      matmulSparseA(col, turned, dxT, positions, taps, filters, 1, positions, list, 0, 0);
+      transpose(dxT, dxn, positions, filters);
+    } else matmul(flipped, col, dxn, filters, taps, positions, taps, 1, 0, 0);
+  }
+}
+
+/**
  * out[c, f, kh−1−p, kw−1−q] = w[f, c, p, q]: the filters of the convolution whose output is conv2d's
  * input gradient (a stride-1 convolution's transpose is a convolution with the taps reversed and the
  * channels swapped).

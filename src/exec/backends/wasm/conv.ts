@@ -113,8 +113,10 @@ export function conv2dKernel(
 }
 
 /**
- * dX = the convolution of δ [n, f, oh, ow] with the filters reversed and swapped to [c, f, kh, kw] (made in
- * the scratch space by the main thread first), padded by kh − 1 − the forward padding: output [n, c, h, w].
+ * dX = the convolution of δ [n, f, oh, ow] with the filters reversed and swapped to [c, f, kh, kw] (made
+ * in the scratch space by the main thread first, with its transpose), padded by kh − 1 − the forward
+ * padding: output [n, c, h, w], the images shared between the threads, δ's mostly-zero images through
+ * the zero-skipping product (asm/kernels.ts conv2dGradInput).
  */
 const conv2dGradInputKernel: ImageKernelFactory = ({ inputShapes: [dy, wShape], attrs }, context) => {
   const [n, f, oh, ow] = dy!;
@@ -122,15 +124,33 @@ const conv2dGradInputKernel: ImageKernelFactory = ({ inputShapes: [dy, wShape], 
   const [h, w] = (attrs as { input_size: readonly number[] }).input_size as [number, number];
   const g = unitStride(h, w, kh!, kw!, attrs as WindowAttrValues);
   if (!g) return undefined;
-  const flipped = context.scratch;
-  const columns = flipped + align(4 * sizeOf(wShape!));
-  const run = convolution(context, [n!, f!, oh!, ow!], [c!, kh!, kw!], [kh! - 1 - g.rows.before, kw! - 1 - g.cols.before], [h, w], columns);
+  const { flipped, turned, part } = inputScratch(context.scratch, sizeOf(wShape!));
+  const taps = f! * kh! * kw!;
+  // conv2dGradInput(dy, flipped, turned, dx, images, channels, filters, inSize, kernelSize, padding, outSize, scratch)
+  const call = new SharedCall(context, "conv2dGradInput", splitFor(n!, 1, n! * c! * taps * h * w, SPLIT_MACS, context.pool), {
+    count: 4,
+    perUnit: { 0: 4 * f! * oh! * ow!, 3: 4 * c! * h * w },
+    scratch: 11,
+  });
+  const [inSize, kernelSize, pad, outSize] = [pack(oh!, ow!), pack(kh!, kw!), pack(kh! - 1 - g.rows.before, kw! - 1 - g.cols.before), pack(h, w)];
   const { kernels } = context;
   return ([dY, W], dX) => {
     kernels.flipFilters(at(W!), flipped, f!, c!, kh!, kw!);
-    run(at(dY!), flipped, at(dX));
+    kernels.transpose(flipped, turned, c!, taps);
+    call.run(at(dY!), flipped, turned, at(dX), n!, f!, c!, inSize, kernelSize, pad, outSize, part);
   };
 };
+
+/** The input gradient's layout of the main thread's scratch space: the reversed filters, their transpose, then its working room. */
+function inputScratch(scratch: number, filterElements: number): { flipped: number; turned: number; part: number } {
+  const filters = align(4 * filterElements);
+  return { flipped: scratch, turned: scratch + filters, part: scratch + 2 * filters };
+}
+
+/** The input gradient's scratch space per thread: δ's columns, dxᵀ, and the zero-skipping product's list (12 bytes per tap). */
+function inputPartBytes(f: number, c: number, kh: number, kw: number, h: number, w: number): number {
+  return columnsBytes(f, kh, kw, h * w) + align(4 * c * h * w) + align(12 * f * kh * kw + 64);
+}
 
 /**
  * dW = Σ over the batch of δ · columns(x)ᵀ, in two halves of the batch (images [0, h) and [h, n), h =
@@ -260,9 +280,9 @@ export function imageScratchBytes(steps: readonly PlanStep[]): { main: number; w
       m = wk = columnsBytes(c!, kh!, kw!, output.shape[2]! * output.shape[3]!);
     } else if (node.op === "conv2d_grad_input") {
       const [, f] = inputs[0]!.shape;
-      const [, , kh, kw] = inputs[1]!.shape;
-      wk = columnsBytes(f!, kh!, kw!, output.shape[2]! * output.shape[3]!);
-      m = align(4 * inputs[1]!.elements) + wk;
+      const [, c, kh, kw] = inputs[1]!.shape;
+      wk = inputPartBytes(f!, c!, kh!, kw!, output.shape[2]!, output.shape[3]!);
+      m = inputScratch(0, inputs[1]!.elements).part + wk;
     } else if (node.op === "conv2d_grad_filter") {
       const [, c] = inputs[0]!.shape;
       const [, f, oh, ow] = inputs[1]!.shape;
