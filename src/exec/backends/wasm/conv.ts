@@ -9,7 +9,10 @@
  * computed the same way by either thread. The input gradient is a convolution too (of δ with the filters
  * reversed and their channels swapped, padded by what the forward padding leaves of the kernel). The
  * filter gradient, a sum over the batch, is always taken in two fixed halves of the batch added at the
- * end, so that one thread and two give the same bits.
+ * end, so that one thread and two give the same bits. Both gradients skip the zeros of δ's images that
+ * are mostly zeros (a max pooling routes one value of each window back, a relu zeroes more), and the
+ * filter gradient those of an input image planned as mostly zeros; skipping gives the dense product's
+ * bits (the skipped terms are exact zeros).
  *
  * Every kernel here is held to the op's reference kernel by test/exec/wasm-conv.test.ts.
  */
@@ -57,31 +60,6 @@ export interface ChannelEpilogue {
   readonly reluDelta: number;
 }
 
-/**
- * A stride-1 convolution of `images` images [c, h, w] with filters at `w` (f × c·kh·kw) into [f, oh, ow],
- * the images shared between the threads: conv2d(x, w, y, images, channels, filters, inSize, kernelSize,
- * padding, outSize, scratch, bias, reluDelta). `scratch` is the main thread's room for one image's columns.
- */
-function convolution(
-  context: ImageKernelContext,
-  [n, c, h, w]: readonly number[],
-  [f, kh, kw]: readonly number[],
-  padding: readonly [number, number],
-  [oh, ow]: readonly number[],
-  scratch: number,
-  epilogue: ChannelEpilogue = { bias: 0, reluDelta: 0 },
-): (x: number, filters: number, y: number) => void {
-  const macs = n! * f! * c! * kh! * kw! * oh! * ow!;
-  const call = new SharedCall(context, "conv2d", splitFor(n!, 1, macs, SPLIT_MACS, context.pool), {
-    count: 3,
-    perUnit: { 0: 4 * c! * h! * w!, 2: 4 * f! * oh! * ow! },
-    scratch: 10,
-  });
-  const [inSize, kernelSize, pad, outSize] = [pack(h!, w!), pack(kh!, kw!), pack(padding[0], padding[1]), pack(oh!, ow!)];
-  const { bias, reluDelta } = epilogue;
-  return (x, filters, y) => call.run(x, filters, y, n!, c!, f!, inSize, kernelSize, pad, outSize, scratch, bias, reluDelta);
-}
-
 /** Bytes of one image's columns: c·kh·kw rows of oh·ow floats. */
 const columnsBytes = (c: number, kh: number, kw: number, positions: number) => align(4 * c * kh * kw * positions);
 
@@ -96,20 +74,31 @@ function filterPartBytes(c: number, f: number, kh: number, kw: number, positions
 }
 
 /**
- * Y = conv2d(X, W); with an epilogue (the fusion of a layer: src/exec/backends/wasm/fusion.ts), Y = conv2d(X,
- * W) + bias and relu(Y) as well, image by image.
+ * Y = conv2d(X, W), stride 1: per image, its columns into the scratch space and W · columns, the images
+ * shared between the threads (asm/kernels.ts conv2d(x, w, y, images, channels, filters, inSize,
+ * kernelSize, padding, outSize, scratch, bias, reluDelta)). With an epilogue (the fusion of a layer:
+ * src/exec/backends/wasm/fusion.ts), Y = conv2d(X, W) + bias and relu(Y) as well, image by image.
  */
 export function conv2dKernel(
   { inputShapes: [x, wShape], attrs, outputShape }: KernelSpec<Attrs>,
   context: ImageKernelContext,
-  epilogue?: ChannelEpilogue,
+  epilogue: ChannelEpilogue = { bias: 0, reluDelta: 0 },
 ): Kernel | undefined {
-  const [, , h, w] = x!;
+  const [n, c, h, w] = x!;
   const [f, , kh, kw] = wShape!;
+  const [, , oh, ow] = outputShape;
   const g = unitStride(h!, w!, kh!, kw!, attrs as WindowAttrValues);
   if (!g) return undefined;
-  const run = convolution(context, x!, [f!, kh!, kw!], [g.rows.before, g.cols.before], outputShape.slice(2), context.scratch, epilogue);
-  return ([X, W], Y) => run(at(X!), at(W!), at(Y));
+  const macs = n! * f! * c! * kh! * kw! * oh! * ow!;
+  const call = new SharedCall(context, "conv2d", splitFor(n!, 1, macs, SPLIT_MACS, context.pool), {
+    count: 3,
+    perUnit: { 0: 4 * c! * h! * w!, 2: 4 * f! * oh! * ow! },
+    scratch: 10,
+  });
+  const [inSize, kernelSize, pad, outSize] = [pack(h!, w!), pack(kh!, kw!), pack(g.rows.before, g.cols.before), pack(oh!, ow!)];
+  const { bias, reluDelta } = epilogue;
+  const { scratch } = context;
+  return ([X, W], Y) => call.run(at(X!), at(W!), at(Y), n!, c!, f!, inSize, kernelSize, pad, outSize, scratch, bias, reluDelta);
 }
 
 /**
@@ -265,8 +254,8 @@ export const IMAGE_KERNELS: Readonly<Record<string, ImageKernelFactory>> = {
 
 /**
  * The scratch space a plan's image kernels need: the main thread's and the worker's, in bytes (as laid
- * out above: one image's columns for a convolution; the reversed filters before them for an input
- * gradient; the two halves' sums before a filter gradient's working room).
+ * out above: one image's columns for a convolution; an input gradient's working room, after the reversed
+ * filters and their transpose on the main thread; a filter gradient's, after the two halves' sums).
  */
 export function imageScratchBytes(steps: readonly PlanStep[]): { main: number; worker: number } {
   let main = 0;
