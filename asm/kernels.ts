@@ -692,6 +692,413 @@ export function copy(x: usize, out: usize, len: i32): void {
   memory.copy(out, x, <usize>len << 2);
 }
 
+// ───────────────────────── convolutions and pooling (NCHW) ─────────────────────────
+//
+// A convolution of stride 1 and dilation 1 runs as a product per image: its input unfolded into columns
+// (im2col: one row per filter tap (c, p, q), one column per output position) in the caller's scratch
+// space, then the blocked `matmul`. Sizes travel two to an argument, (rows << 16) | columns, so that a
+// kernel's arguments fit a worker's job (13 at most); the paddings are signed 16-bit halves.
+
+@inline function high16(v: i32): i32 {
+  return v >> 16;
+}
+
+@inline function low16(v: i32): i32 {
+  return (v << 16) >> 16;
+}
+
+/**
+ * col[(c·kh + p)·kw + q, i·ow + j] = x[c, i + p − pt, j + q − pl], 0 outside x: the columns of one image
+ * [c, h, w] for a stride-1 convolution with an output of oh × ow. For each tap, the output rows whose
+ * input row lies in x are copied from x, and the positions that fall in the padding set to 0. Where x's
+ * rows are as long as the output's ("same" padding) and the tap's shift is small, those rows are one
+ * contiguous stretch of x, copied at once; the values it takes from the row before or after at each end
+ * (at most 16 floats past x: x lies in the arena, after page 0 and at least the control block before the
+ * memory's end) are then set to 0. Otherwise row by row, reading x's row only.
+ */
+function im2col(x: usize, col: usize, c: i32, h: i32, w: i32, kh: i32, kw: i32, pt: i32, pl: i32, oh: i32, ow: i32): void {
+  const rowBytes = <usize>ow << 2;
+  let dst = col;
+  for (let ch = 0; ch < c; ch++) {
+    const plane = x + ((<usize>ch * <usize>h * <usize>w) << 2);
+    for (let p = 0; p < kh; p++) {
+      // Output rows i with input row i + p − pt inside x: [ilo, ihi).
+      const ilo = min(oh, max(0, pt - p));
+      const ihi = max(ilo, min(oh, h + pt - p));
+      for (let q = 0; q < kw; q++) {
+        const jlo = max(0, pl - q);
+        const jhi = max(jlo, min(ow, w + pl - q));
+        if (jhi == jlo) {
+          zeroFloats(dst, oh * ow);
+          dst += <usize>oh * rowBytes;
+          continue;
+        }
+        zeroFloats(dst, ilo * ow);
+        // x[c, i + p − pt, j + q − pl] for output row i: the row's start, shifted (a signed byte offset).
+        const src = plane + <usize>(((ilo + p - pt) * w + q - pl) << 2);
+        const first = dst + <usize>ilo * rowBytes;
+        if (w == ow && abs(q - pl) <= 16) copyFloats(first, src, (ihi - ilo) * ow);
+        else {
+          const skip = <usize>jlo << 2;
+          for (let i = ilo; i < ihi; i++) copyFloats(first + <usize>(i - ilo) * rowBytes + skip, src + <usize>((i - ilo) * w) * 4 + skip, jhi - jlo);
+        }
+        if (jlo > 0 || jhi < ow) {
+          for (let i = ilo; i < ihi; i++) {
+            const row = dst + <usize>i * rowBytes;
+            for (let j = 0; j < jlo; j++) store<f32>(row + (<usize>j << 2), 0);
+            for (let j = jhi; j < ow; j++) store<f32>(row + (<usize>j << 2), 0);
+          }
+        }
+        zeroFloats(dst + <usize>ihi * rowBytes, (oh - ihi) * ow);
+        dst += <usize>oh * rowBytes;
+      }
+    }
+  }
+}
+
+/** dst[0, count) = src[0, count), 16 floats at a time, then 4, then one by one. */
+@inline function copyFloats(dst: usize, src: usize, count: i32): void {
+  let j = 0;
+  for (; j + 16 <= count; j += 16) {
+    const o = <usize>j << 2;
+    const a = v128.load(src + o), b = v128.load(src + o, 16), c = v128.load(src + o, 32), d = v128.load(src + o, 48);
+    v128.store(dst + o, a);
+    v128.store(dst + o, b, 16);
+    v128.store(dst + o, c, 32);
+    v128.store(dst + o, d, 48);
+  }
+  for (; j + 4 <= count; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+  for (; j < count; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+}
+
+/** p[0, count) = 0. */
+@inline function zeroFloats(p: usize, count: i32): void {
+  let j = 0;
+  for (; j + 4 <= count; j += 4) v128.store(p + (<usize>j << 2), f32x4.splat(0));
+  for (; j < count; j++) store<f32>(p + (<usize>j << 2), 0);
+}
+
+/**
+ * y = conv2d(x, w) with stride 1 and dilation 1, for `images` images x [c, h, w] → y [f, oh, ow]: per
+ * image, its columns into `scratch` (c·kh·kw × oh·ow floats) and y = w · columns (w read as f × c·kh·kw).
+ * Each image is computed alone, the same way by either thread. inSize = (h << 16) | w, kernelSize =
+ * (kh << 16) | kw, padding = (pt << 16) | pl (signed halves), outSize = (oh << 16) | ow.
+ *
+ * With a bias (its address ≠ 0: f values), y = conv2d(x, w) + the bias of each filter, and with reluDelta
+ * ≠ 0 relu of that stored reluDelta bytes further: a layer's convolution, bias add and activation, each
+ * image's output added to and rectified while it is in the cache, by the same operations as addChannelBias
+ * and relu (so the same bits).
+ */
+export function conv2d(x: usize, w: usize, y: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize, bias: usize, reluDelta: usize): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const xBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const yBytes = (<usize>filters * <usize>positions) << 2;
+  for (let n = 0; n < images; n++) {
+    im2col(x + <usize>n * xBytes, scratch, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    const yn = y + <usize>n * yBytes;
+    matmul(w, scratch, yn, filters, taps, positions, taps, 1, 0, 0);
+    if (bias != 0) channelEpilogue(yn, bias, filters, positions, reluDelta);
+  }
+}
+
+/** y[c, s] += bias[c] over `channels` planes of `plane` values, and relu of it stored reluDelta bytes further (≠ 0). */
+function channelEpilogue(y: usize, bias: usize, channels: i32, plane: i32, reluDelta: usize): void {
+  const plane4 = plane & ~3;
+  const zero = f32x4.splat(0);
+  let o = y;
+  for (let c = 0; c < channels; c++) {
+    const b = load<f32>(bias + (<usize>c << 2));
+    const bv = f32x4.splat(b);
+    let j = 0;
+    for (; j < plane4; j += 4) {
+      const at = o + (<usize>j << 2);
+      const z = f32x4.add(v128.load(at), bv);
+      v128.store(at, z);
+      if (reluDelta != 0) v128.store(at + reluDelta, v128.andnot(z, f32x4.lt(z, zero)));
+    }
+    for (; j < plane; j++) {
+      const at = o + (<usize>j << 2);
+      const z = load<f32>(at) + b;
+      store<f32>(at, z);
+      if (reluDelta != 0) store<f32>(at + reluDelta, z < 0 ? 0 : z);
+    }
+    o += <usize>plane << 2;
+  }
+}
+
+/**
+ * dx = conv2d's input gradient for stride 1 and dilation 1: the convolution of δ [f, oh, ow] (`channels`
+ * = f of them) with the filters reversed and swapped, `flipped` [c, f·kh·kw] (see flipFilters) and
+ * `turned` its transpose [f·kh·kw, c], padded by kh − 1 − the forward padding, into [c, h, w] (`filters`
+ * = c). Per image, δ's columns into the scratch space, then dx = flipped · columns; or, where δ's image is
+ * mostly zeros (under a max pooling and a relu), dxᵀ = columnsᵀ · turned by `matmulSparseA`, skipping
+ * them, and turned back into dx. Both sum the same products in the same order: the same bits. Scratch:
+ * the columns, dxᵀ, and the zero-skipping product's list (see inputPartBytes in
+ * src/exec/backends/wasm/conv.ts).
+ */
+export function conv2dGradInput(dy: usize, flipped: usize, turned: usize, dx: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const dyBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const dxBytes = (<usize>filters * <usize>positions) << 2;
+  const col = scratch;
+  const dxT = col + align64((<usize>taps * <usize>positions) << 2);
+  const list = dxT + align64(dxBytes);
+  for (let n = 0; n < images; n++) {
+    const dyn = dy + <usize>n * dyBytes;
+    const dxn = dx + <usize>n * dxBytes;
+    im2col(dyn, col, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    const len = channels * h * wd;
+    if (2 * countNonzeros(dyn, len) < len) {
+      matmulSparseA(col, turned, dxT, positions, taps, filters, 1, positions, list, 0, 0);
+      transpose(dxT, dxn, positions, filters);
+    } else matmul(flipped, col, dxn, filters, taps, positions, taps, 1, 0, 0);
+  }
+}
+
+/**
+ * out[c, f, kh−1−p, kw−1−q] = w[f, c, p, q]: the filters of the convolution whose output is conv2d's
+ * input gradient (a stride-1 convolution's transpose is a convolution with the taps reversed and the
+ * channels swapped).
+ */
+export function flipFilters(w: usize, out: usize, filters: i32, channels: i32, kh: i32, kw: i32): void {
+  const taps = kh * kw;
+  for (let f = 0; f < filters; f++) {
+    for (let c = 0; c < channels; c++) {
+      const from = w + (<usize>((f * channels + c) * taps) << 2);
+      const to = out + (<usize>((c * filters + f) * taps) << 2);
+      for (let t = 0; t < taps; t++) store<f32>(to + (<usize>(taps - 1 - t) << 2), load<f32>(from + (<usize>t << 2)));
+    }
+  }
+}
+
+/**
+ * The filter gradient of a stride-1 convolution over one part of the batch (`images` images), summed into
+ * acc image by image, each image's product over its output positions in order:
+ *   - sparse ≠ 0 (a mostly-zero input image): acc[taps × f] += columns(x) · δᵀ by `matmulSparseA`, which
+ *     skips the image's zeros (the columns, δ's image transposed);
+ *   - otherwise acc[f × taps] += δ · columns(x)ᵀ (the columns transposed), by `matmulSparseA` where δ's
+ *     image is mostly zeros — as it is under a max pooling, which routes one value of each window back,
+ *     and a relu — else by `matmul`: the same bits either way (the skipped terms are exact zeros).
+ * Scratch: the columns, δᵀ or the columns transposed, the product, and the zero-skipping product's list
+ * (see filterPartBytes in src/exec/backends/wasm/conv.ts).
+ */
+export function conv2dGradFilterPart(x: usize, dy: usize, acc: usize, images: i32, channels: i32, filters: i32, inSize: i32, kernelSize: i32, padding: i32, outSize: i32, scratch: usize, sparse: i32): void {
+  const h = high16(inSize), wd = low16(inSize);
+  const kh = high16(kernelSize), kw = low16(kernelSize);
+  const oh = high16(outSize), ow = low16(outSize);
+  const taps = channels * kh * kw;
+  const positions = oh * ow;
+  const xBytes = (<usize>channels * <usize>h * <usize>wd) << 2;
+  const dyBytes = (<usize>filters * <usize>positions) << 2;
+  const col = scratch;
+  const turned = col + align64((<usize>taps * <usize>positions) << 2);
+  const product = turned + align64((<usize>max(taps, filters) * <usize>positions) << 2);
+  const list = product + align64((<usize>taps * <usize>filters) << 2);
+  memory.fill(acc, 0, (<usize>taps * <usize>filters) << 2);
+  for (let n = 0; n < images; n++) {
+    im2col(x + <usize>n * xBytes, col, channels, h, wd, kh, kw, high16(padding), low16(padding), oh, ow);
+    const dyn = dy + <usize>n * dyBytes;
+    if (sparse != 0) {
+      transpose(dyn, turned, filters, positions);
+      matmulSparseA(col, turned, product, taps, positions, filters, positions, 1, list, 0, 0);
+    } else {
+      transpose(col, turned, taps, positions);
+      if (2 * countNonzeros(dyn, filters * positions) < filters * positions) matmulSparseA(dyn, turned, product, filters, positions, taps, positions, 1, list, 0, 0);
+      else matmul(dyn, turned, product, filters, positions, taps, positions, 1, 0, 0);
+    }
+    addSame(acc, product, acc, taps * filters);
+  }
+}
+
+/** How many of the len floats at p are not zero. */
+function countNonzeros(p: usize, len: i32): i32 {
+  let counts = i32x4.splat(0);
+  let j = 0;
+  // Each nonzero lane's mask is −1: subtracting the masks counts them.
+  for (; j + 4 <= len; j += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(p + (<usize>j << 2)), f32x4.splat(0)));
+  let count = i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; j < len; j++) count += i32(load<f32>(p + (<usize>j << 2)) != 0);
+  return count;
+}
+
+/**
+ * dw = acc0 + acc1: the two parts of conv2dGradFilterPart added, turned from tap by filter to filter by
+ * tap when `transposed` ≠ 0 (the parts of a mostly-zero image).
+ */
+export function conv2dGradFilterSum(acc0: usize, acc1: usize, dw: usize, taps: i32, filters: i32, transposed: i32): void {
+  if (transposed == 0) {
+    addSame(acc0, acc1, dw, taps * filters);
+    return;
+  }
+  for (let t = 0; t < taps; t++) {
+    for (let f = 0; f < filters; f++) {
+      const at = <usize>(t * filters + f) << 2;
+      store<f32>(dw + (<usize>(f * taps + t) << 2), load<f32>(acc0 + at) + load<f32>(acc1 + at));
+    }
+  }
+}
+
+@inline function align64(bytes: usize): usize {
+  return (bytes + 63) & ~(<usize>63);
+}
+
+/** out[n, c, s] = x[n, c, s] + bias[c]: a bias [c, 1, 1] added over `images` images of c planes of `plane` values. */
+export function addChannelBias(x: usize, bias: usize, out: usize, images: i32, channels: i32, plane: i32): void {
+  const plane4 = plane & ~3;
+  let o: usize = 0;
+  for (let n = 0; n < images; n++) {
+    for (let c = 0; c < channels; c++) {
+      const b = load<f32>(bias + (<usize>c << 2));
+      const bv = f32x4.splat(b);
+      let j = 0;
+      for (; j < plane4; j += 4) {
+        const at = o + (<usize>j << 2);
+        v128.store(out + at, f32x4.add(v128.load(x + at), bv));
+      }
+      for (; j < plane; j++) {
+        const at = o + (<usize>j << 2);
+        store<f32>(out + at, load<f32>(x + at) + b);
+      }
+      o += <usize>plane << 2;
+    }
+  }
+}
+
+/**
+ * out[c] = Σₙ Σₛ x[n, c, s] for `channels` channels, whose images are `imageChannels` planes of `plane`
+ * values apart: a bias [c, 1, 1]'s gradient. Each plane is summed in float32 (four lanes, then the lanes),
+ * the planes in float64, image by image, and rounded once.
+ */
+export function sumChannels(x: usize, out: usize, channels: i32, images: i32, plane: i32, imageChannels: i32): void {
+  const plane4 = plane & ~3;
+  const imageBytes = (<usize>imageChannels * <usize>plane) << 2;
+  for (let c = 0; c < channels; c++) {
+    let total: f64 = 0;
+    let p = x + ((<usize>c * <usize>plane) << 2);
+    for (let n = 0; n < images; n++) {
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j < plane4; j += 4) acc = f32x4.add(acc, v128.load(p + (<usize>j << 2)));
+      let s = hsum(acc);
+      for (; j < plane; j++) s += load<f32>(p + (<usize>j << 2));
+      total += <f64>s;
+      p += imageBytes;
+    }
+    store<f32>(out + (<usize>c << 2), <f32>total);
+  }
+}
+
+/** Lanes where v beats best as max_pool2d's reference scans a window: strictly greater, or a NaN over a number. */
+@inline function beats(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+}
+
+/**
+ * out = the maximum of each 2 × 2 window, stride 2, no padding, of `planes` planes of h × w (a trailing
+ * odd row or column is in no window); out is ⌊h/2⌋ × ⌊w/2⌋ per plane. Four windows at a time: two rows'
+ * eight values split into their even and odd columns; the last 1–3 windows of a row the same way, reading
+ * past the row (inside the memory: x lies in the arena) and storing only theirs. The maximum is the
+ * reference's (the first of equal values, a NaN winning), so the same bits.
+ */
+export function maxPool2x2(x: usize, out: usize, planes: i32, h: i32, w: i32): void {
+  const oh = h >> 1, ow = w >> 1;
+  const rowBytes = <usize>w << 2;
+  let o = out;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>pl * <usize>h * rowBytes;
+    for (let i = 0; i < oh; i++) {
+      const r0 = plane + <usize>(2 * i) * rowBytes;
+      const r1 = r0 + rowBytes;
+      for (let j = 0; j < ow; j += 4) {
+        const at = <usize>j << 3;
+        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
+        const c = v128.load(r1 + at), d = v128.load(r1 + at, 16);
+        let best = i32x4.shuffle(a, b, 0, 2, 4, 6);
+        const e1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+        const e2 = i32x4.shuffle(c, d, 0, 2, 4, 6);
+        const e3 = i32x4.shuffle(c, d, 1, 3, 5, 7);
+        best = v128.bitselect(e1, best, beats(e1, best));
+        best = v128.bitselect(e2, best, beats(e2, best));
+        best = v128.bitselect(e3, best, beats(e3, best));
+        if (j + 4 <= ow) v128.store(o + (<usize>j << 2), best);
+        else storePartial(o + (<usize>j << 2), best, ow - j);
+      }
+      o += <usize>ow << 2;
+    }
+  }
+}
+
+/** Stores the first `count` (1–8) floats of lo then hi at p. */
+@inline function storeEight(p: usize, lo: v128, hi: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(p, lo);
+    if (count == 8) v128.store(p, hi, 16);
+    else if (count > 4) storePartial(p + 16, hi, count - 4);
+  } else storePartial(p, lo, count);
+}
+
+/**
+ * out = max_pool2d_grad for 2 × 2 windows of stride 2 (see maxPool2x2): each window's δ to the element
+ * that won it (found again from x, as the reference), 0 elsewhere — written as 0 + δ, so that a −0 comes
+ * out as the reference's +0. Every element of out is written.
+ */
+export function maxPool2x2Grad(dy: usize, x: usize, out: usize, planes: i32, h: i32, w: i32): void {
+  const oh = h >> 1, ow = w >> 1;
+  const rowBytes = <usize>w << 2;
+  const zero = f32x4.splat(0);
+  let d = dy;
+  for (let pl = 0; pl < planes; pl++) {
+    const planeOffset = <usize>pl * <usize>h * rowBytes;
+    for (let i = 0; i < oh; i++) {
+      const at0 = planeOffset + <usize>(2 * i) * rowBytes;
+      const r0 = x + at0, r1 = r0 + rowBytes;
+      const o0 = out + at0, o1 = o0 + rowBytes;
+      for (let j = 0; j < ow; j += 4) {
+        const at = <usize>j << 3;
+        const a = v128.load(r0 + at), b = v128.load(r0 + at, 16);
+        const c = v128.load(r1 + at), e = v128.load(r1 + at, 16);
+        let best = i32x4.shuffle(a, b, 0, 2, 4, 6);
+        const e1 = i32x4.shuffle(a, b, 1, 3, 5, 7);
+        const e2 = i32x4.shuffle(c, e, 0, 2, 4, 6);
+        const e3 = i32x4.shuffle(c, e, 1, 3, 5, 7);
+        const m1 = beats(e1, best);
+        best = v128.bitselect(e1, best, m1);
+        const m2 = beats(e2, best);
+        best = v128.bitselect(e2, best, m2);
+        const m3 = beats(e3, best);
+        // The winner: the last element that beat the best so far.
+        const w2 = v128.andnot(m2, m3);
+        const w1 = v128.andnot(m1, v128.or(m2, m3));
+        const w0 = v128.not(v128.or(m1, v128.or(m2, m3)));
+        const g = v128.load(d + (<usize>j << 2));
+        const g0 = f32x4.add(zero, v128.and(g, w0));
+        const g1 = f32x4.add(zero, v128.and(g, w1));
+        const g2 = f32x4.add(zero, v128.and(g, w2));
+        const g3 = f32x4.add(zero, v128.and(g, m3));
+        const count = 2 * min(4, ow - j);
+        storeEight(o0 + at, i32x4.shuffle(g0, g1, 0, 4, 1, 5), i32x4.shuffle(g0, g1, 2, 6, 3, 7), count);
+        storeEight(o1 + at, i32x4.shuffle(g2, g3, 0, 4, 1, 5), i32x4.shuffle(g2, g3, 2, 6, 3, 7), count);
+      }
+      // A trailing odd column is in no window.
+      if (w & 1) {
+        store<f32>(o0 + rowBytes - 4, 0);
+        store<f32>(o1 + rowBytes - 4, 0);
+      }
+      d += <usize>ow << 2;
+    }
+    // A trailing odd row is in no window.
+    if (h & 1) memory.fill(out + planeOffset + <usize>(h - 1) * rowBytes, 0, rowBytes);
+  }
+}
+
 // ───────────────────────── softmax and its loss ─────────────────────────
 //
 // Row by row (a row is one sample's n logits), 4 classes at a time in f32x4; the last 1–3 classes of a row

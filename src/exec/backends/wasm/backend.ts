@@ -14,6 +14,7 @@ import type { ParameterUpdates } from "../../parameter-updates.js";
 import type { Plan, PlanStep } from "../../plan.js";
 import { allocateWasmArena, type WasmArena } from "./arena.js";
 import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./batch.js";
+import { imageScratchBytes } from "./conv.js";
 import { fuseSteps } from "./fusion.js";
 import { callKernel, isFedBatchProduct, OWN_KERNELS, SPARSE_SCRATCH_BYTES_PER_ELEMENT, type FastKernelContext } from "./kernels.js";
 import type { WasmPool } from "./pool.js";
@@ -118,8 +119,8 @@ export const wasmBackend: BackendFactory = (plan, options) => new WasmBackend(pl
  * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
  * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
  * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
- * operand of a product A·Bᵀ (made by the main thread before a product starts). The worker needs only
- * the lists.
+ * operand of a product A·Bᵀ (made by the main thread before a product starts), or an image kernel's room
+ * (conv.ts imageScratchBytes). The worker needs the lists, or its part of an image kernel's room.
  */
 function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
   const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
@@ -128,5 +129,10 @@ function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsA
   const partials = plan.steps.filter((s) => s.node.op === "matmul" && isFedBatchProduct(s.node.attrs, s.inputs)).map((s) => 4 * s.output.elements);
   const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
   const partialsAt = Math.ceil(lists / 64) * 64;
-  return { main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, ...transposed), worker: lists, partialsAt };
+  const images = imageScratchBytes(plan.steps);
+  return {
+    main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, images.main, ...transposed),
+    worker: Math.max(lists, images.worker),
+    partialsAt,
+  };
 }

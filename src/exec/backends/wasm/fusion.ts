@@ -2,16 +2,18 @@
  * Steps of a plan that the WebAssembly backend runs as one kernel, bit for bit what the separate kernels
  * give (tested):
  *   - a layer: a product, its bias add and a relu after it — the bias and the relu applied as each block
- *     of the product is stored, instead of two more passes over its output;
+ *     of the product is stored, instead of two more passes over its output; a convolution likewise, with
+ *     a bias [C, 1, 1], each image's output added to and rectified while it is in the cache;
  *   - a classifier's head: the softmax of the logits, the cross-entropy on them and its gradient, which
  *     each compute the same exponentials — one pass over each row.
  * A fused kernel runs at the last of its steps (where the memory of every value it writes is reserved),
  * the others run nothing.
  */
-import { sizeOf } from "../../../graph/ir.js";
+import { sizeOf, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { CompiledStep } from "../../backend.js";
 import type { Plan } from "../../plan.js";
+import { conv2dKernel, isChannelBias } from "./conv.js";
 import { matmulKernel, type FastKernelContext } from "./kernels.js";
 import { SharedCall } from "./share.js";
 import { shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS } from "./split-policy.js";
@@ -22,6 +24,7 @@ const nothing: Kernel = () => {};
 export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): CompiledStep[] {
   const fused = [...steps];
   fuseLayers(plan, steps, fused, fast, context);
+  fuseConvLayers(plan, steps, fused, fast, context);
   fuseHeads(plan, steps, fused, fast, context);
   return fused;
 }
@@ -70,31 +73,74 @@ function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss
   };
 }
 
+/**
+ * A product step i followed by the add of a bias to its output and (optionally) a relu of the sum, every
+ * one running the backend's own kernel: the bias's index among the add's inputs and the last step of
+ * the pattern, or undefined. `isBias(bias, x)`: whether the add's other operand is a bias the fused
+ * kernel adds to the product's output x.
+ */
+function layerAt(
+  plan: Plan,
+  i: number,
+  op: string,
+  fast: ReadonlySet<string>,
+  isBias: (bias: ConcreteShape, x: ConcreteShape) => boolean,
+): { biasIndex: number; withRelu: boolean; last: number } | undefined {
+  const product = plan.steps[i]!;
+  const add = plan.steps[i + 1];
+  if (product.node.op !== op || !add || add.node.op !== "add" || !fast.has(product.node.id) || !fast.has(add.node.id)) return undefined;
+  const x = product.output;
+  // The product's only reader is the add, right after it; its other operand is a bias.
+  if (x.lastStep !== i + 1) return undefined;
+  const biasIndex = add.inputs[0]!.id === x.id ? 1 : 0;
+  if (add.inputs[1 - biasIndex]!.id !== x.id || !isBias(add.inputs[biasIndex]!.shape, x.shape)) return undefined;
+  const relu = plan.steps[i + 2];
+  const withRelu = relu !== undefined && relu.node.op === "relu" && relu.inputs[0]!.id === add.output.id && fast.has(relu.node.id);
+  const last = withRelu ? i + 2 : i + 1;
+  // The product's operands must still hold their values at the last step.
+  if (product.inputs.some((v) => v.lastStep < last)) return undefined;
+  return { biasIndex, withRelu, last };
+}
+
+/** The steps from i to `last` replaced by `kernel` over the product's operands, run at `last` (writing the add's output). */
+function fuseAt(steps: readonly CompiledStep[], fused: CompiledStep[], i: number, last: number, kernel: Kernel): void {
+  const operands = steps[i]!.inputs;
+  const z = steps[i + 1]!.output;
+  fused[last] = { ...steps[last]!, kernel: (_inputs, _output, run) => kernel(operands, z, run) };
+  for (let s = i; s < last; s++) fused[s] = { ...steps[s]!, kernel: nothing };
+}
+
+/** The epilogue of a layer found by layerAt: the bias's address and where relu of the sum goes. */
+function epilogueOf(steps: readonly CompiledStep[], i: number, { biasIndex, withRelu }: { biasIndex: number; withRelu: boolean }) {
+  const z = steps[i + 1]!.output;
+  return { bias: steps[i + 1]!.inputs[biasIndex]!.byteOffset, reluDelta: withRelu ? steps[i + 2]!.output.byteOffset - z.byteOffset : 0 };
+}
+
 /** matmul → add(bias) → relu (the relu optional), on consecutive steps: see the file's comment. */
 function fuseLayers(plan: Plan, steps: readonly CompiledStep[], fused: CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): void {
+  const rowBias = (bias: ConcreteShape, x: ConcreteShape) => x.length === 2 && sizeOf(bias) === x[1] && bias.at(-1) === x[1];
   plan.steps.forEach((product, i) => {
-    const add = plan.steps[i + 1];
-    if (product.node.op !== "matmul" || !add || add.node.op !== "add" || !fast.has(product.node.id) || !fast.has(add.node.id)) return;
-    const x = product.output;
-    // The product's only reader is the add, right after it; its other operand is a bias over the last axis.
-    if (x.lastStep !== i + 1 || x.shape.length !== 2) return;
-    const biasIndex = add.inputs[0]!.id === x.id ? 1 : 0;
-    const bias = add.inputs[biasIndex]!;
-    if (add.inputs[1 - biasIndex]!.id !== x.id || sizeOf(bias.shape) !== x.shape[1] || bias.shape.at(-1) !== x.shape[1]) return;
-    const relu = plan.steps[i + 2];
-    const withRelu = relu !== undefined && relu.node.op === "relu" && relu.inputs[0]!.id === add.output.id && fast.has(relu.node.id);
-    const last = withRelu ? i + 2 : i + 1;
-    // The product's operands must still hold their values at the last step.
-    if (product.inputs.some((v) => v.lastStep < last)) return;
-    const z = steps[i + 1]!.output;
+    const layer = layerAt(plan, i, "matmul", fast, rowBias);
+    if (!layer) return;
     const kernel = matmulKernel(
-      { nodeId: product.node.id, attrs: product.node.attrs, inputShapes: product.inputs.map((v) => v.shape), outputShape: x.shape },
+      { nodeId: product.node.id, attrs: product.node.attrs, inputShapes: product.inputs.map((v) => v.shape), outputShape: product.output.shape },
       { ...context, inputs: product.inputs },
-      { bias: steps[i + 1]!.inputs[biasIndex]!.byteOffset, reluDelta: withRelu ? steps[i + 2]!.output.byteOffset - z.byteOffset : 0 },
+      epilogueOf(steps, i, layer),
     );
-    if (!kernel) return;
-    const operands = steps[i]!.inputs;
-    fused[last] = { ...steps[last]!, kernel: (_inputs, _output, run) => kernel(operands, z, run) };
-    for (let s = i; s < last; s++) fused[s] = { ...steps[s]!, kernel: nothing };
+    if (kernel) fuseAt(steps, fused, i, layer.last, kernel);
+  });
+}
+
+/** conv2d → add(bias [C, 1, 1]) → relu (the relu optional), on consecutive steps: a convolutional layer, as fuseLayers. */
+function fuseConvLayers(plan: Plan, steps: readonly CompiledStep[], fused: CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): void {
+  plan.steps.forEach((conv, i) => {
+    const layer = layerAt(plan, i, "conv2d", fast, isChannelBias);
+    if (!layer) return;
+    const kernel = conv2dKernel(
+      { nodeId: conv.node.id, attrs: conv.node.attrs, inputShapes: conv.inputs.map((v) => v.shape), outputShape: conv.output.shape },
+      { ...context, inputs: conv.inputs },
+      epilogueOf(steps, i, layer),
+    );
+    if (kernel) fuseAt(steps, fused, i, layer.last, kernel);
   });
 }

@@ -12,6 +12,7 @@ import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../grap
 import type { FloatArray, Kernel, KernelSpec, WasmCall } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
+import { channelBiasKernel, channelSumKernel, IMAGE_KERNELS } from "./conv.js";
 import { isJobKernel, type WasmPool } from "./pool.js";
 import { SharedCall } from "./share.js";
 import {
@@ -216,6 +217,12 @@ export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }:
   return run;
 }
 
+/** out = x over len values: copy(x, out, len), the threads cutting at a multiple of 4. */
+function copyKernel(len: number, context: FastKernelContext): Kernel {
+  const f = new SharedCall(context, "copy", splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 } });
+  return ([x], out) => f.run(at(x!), at(out), len);
+}
+
 /**
  * The backend's own kernels, by op name, for built-in ops only: an op registered in its place (registerOp
  * with replace) is another op, which these would not compute.
@@ -223,27 +230,41 @@ export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }:
 const FACTORIES: Record<string, FastKernelFactory> = {
   matmul: (spec, context) => matmulKernel(spec, context),
 
-  add: ({ inputShapes: [a, b], outputShape }, context) => {
-    // A bias: [n] (or [1, n]) over [rows, n]. (Operands of the output's shape: add's own WasmCall.)
+  add: (spec, context) => {
+    // A bias: [n] (or [1, n]) over [rows, n], else a convolution's [C, 1, 1] over [N, C, H, W]. (Operands of
+    // the output's shape: add's own WasmCall.)
+    const {
+      inputShapes: [a, b],
+      outputShape,
+    } = spec;
     const { rows, n } = rowsOf(outputShape);
     const isBias = (s: ConcreteShape) => sizeOf(s) === n && s.length >= 1 && s[s.length - 1] === n && s.slice(0, -1).every((d) => d === 1);
     if (outputShape.length < 1) return undefined;
     const biasFirst = sameShape(b!, outputShape) && isBias(a!);
-    if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return undefined;
+    if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return channelBiasKernel(spec, context);
     // addBias(x, bias, out, rows, n)
     const f = new SharedCall(context, "addBias", splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4 * n, 2: 4 * n } });
     return ([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n));
   },
 
-  sum_to: ({ inputShapes: [x], outputShape }, context) => {
-    // Only the bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
-    // the kernel's block of 16 columns, so each column is summed as by one thread.
-    if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return undefined;
+  sum_to: (spec, context) => {
+    // Only a bias gradient: [rows, n] summed to [n]; the worker takes columns [h, n), h a multiple of
+    // the kernel's block of 16 columns, so each column is summed as by one thread. Or a convolution's
+    // bias: [N, C, H, W] summed to [C, 1, 1].
+    const {
+      inputShapes: [x],
+      outputShape,
+    } = spec;
+    if (x!.length !== 2 || outputShape.length !== 1 || outputShape[0] !== x![1]) return channelSumKernel(spec, context);
     const [rows, n] = [x![0]!, x![1]!];
     // sumRows(x, out, rows, columns, rowLength)
     const f = new SharedCall(context, "sumRows", splitFor(n, 16, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4 } });
     return ([v], out) => f.run(at(v!), at(out), rows, n, n);
   },
+
+  // A reshape's values are its input's, copied (the planner has no views): copy(x, out, len).
+  reshape: ({ outputShape }, context) => copyKernel(sizeOf(outputShape), context),
+  flatten: ({ outputShape }, context) => copyKernel(sizeOf(outputShape), context),
 
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
     const { pool, scratch, memory } = context;
@@ -278,4 +299,4 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   },
 };
 
-export const OWN_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries(FACTORIES));
+export const OWN_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries({ ...FACTORIES, ...IMAGE_KERNELS }));
