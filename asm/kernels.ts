@@ -57,6 +57,16 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRo
 }
 
 /**
+ * C[m×n] = A[m×k] · Bᵀ for B n × k (a weight, as in δ·Wᵀ): B transposed into `scratch` (k × n), then
+ * `matmul`. Each thread sharing a product transposes B into its own scratch space, so that neither reads
+ * what the other has just written (the whole of Bᵀ, which every row of C needs).
+ */
+export function matmulTransposedB(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, scratch: usize): void {
+  transpose(b, scratch, n, k);
+  matmul(a, scratch, c, m, k, n, k, 1, 0, 0);
+}
+
+/**
  * A product's epilogue, at each stored vector v of C (at cp): C = v + the bias of its columns (when bias
  * ≠ 0: the address of those columns' bias values), and relu of that stored reluDelta bytes further
  * (when reluDelta ≠ 0) — a layer's matmul, bias add and activation in one pass over its output, the

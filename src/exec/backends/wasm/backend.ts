@@ -120,7 +120,8 @@ export const wasmBackend: BackendFactory = (plan, options) => new WasmBackend(pl
  * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
  * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
  * operand of a product A·Bᵀ (made by the main thread before a product starts), or an image kernel's room
- * (conv.ts imageScratchBytes). The worker needs the lists, or its part of an image kernel's room.
+ * (conv.ts imageScratchBytes). The worker needs the lists, its own transposed operand of a product A·Bᵀ,
+ * or its part of an image kernel's room.
  */
 function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
   const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
@@ -132,7 +133,7 @@ function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsA
   const images = imageScratchBytes(plan.steps);
   return {
     main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, images.main, ...transposed),
-    worker: Math.max(lists, images.worker),
+    worker: Math.max(lists, images.worker, ...transposed),
     partialsAt,
   };
 }

@@ -94,7 +94,7 @@ export interface Epilogue {
  * relu(C) as well, in the same pass (the fusion of a layer: src/exec/backends/wasm/fusion.ts).
  */
 export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, context: FastKernelContext, epilogue?: Epilogue): Kernel | undefined {
-  const { kernels, scratch, inputs, pool } = context;
+  const { scratch, inputs, pool } = context;
   const zeroSkip = inputs[0]!.mostlyZeros;
   const ta = attrs.transpose_a === true;
   const tb = attrs.transpose_b === true;
@@ -115,12 +115,10 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
     if (ta) return undefined;
     // A·Bᵀ: B (n × k, a weight) transposed into the scratch space, then the dense product. Its 4 × 8 block
     // reuses each load more than dot products of rows do, most where k is small (the 10 classes of the
-    // last layer's backward product). (The executor sizes the scratch space for it.)
-    const product = dense(k, 1);
-    return ([A, B], C) => {
-      kernels.transpose(at(B!), scratch, n, k);
-      product(at(A!), scratch, at(C));
-    };
+    // last layer's backward product). Shared, each thread transposes B into its own scratch space.
+    // (The backend sizes both for it.) matmulTransposedB(a, b, c, m, k, n, scratch)
+    const product = new SharedCall(context, "matmulTransposedB", splitRows(4), { count: 3, perUnit: { 0: 4 * k, 2: 4 * n }, scratch: 6 });
+    return ([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, scratch);
   }
   const aRow = ta ? 1 : k;
   const aCol = ta ? m : 1;
