@@ -24,7 +24,7 @@ const { model, forwardBackward, update } = await graphnetTrainer(ROOT, await loa
 // Every timer keeps one sample per step, so that the report can give medians as well as means: on a shared
 // machine a preempted thread adds milliseconds to a few steps, which moves a mean but not a median.
 const steps = args.steps || Math.ceil(42_000 / args.batch);
-const executor = model.train;
+const executor = model.trainingStep;
 const timers = new Map();
 const timer = (name) => {
   if (!timers.has(name)) timers.set(name, new Float64Array(steps));
@@ -52,9 +52,10 @@ executor.run = (options) => {
   run(options);
   record("run", performance.now() - t);
 };
-if (model.resident) {
-  const fill = model.resident.fill.bind(model.resident);
-  model.resident.fill = (...a) => {
+{
+  const batches = executor.batches;
+  const fill = batches.fill.bind(batches);
+  batches.fill = (...a) => {
     const t = performance.now();
     fill(...a);
     record("fill", performance.now() - t);
