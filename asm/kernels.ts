@@ -1748,14 +1748,33 @@ function channelSquares(p: usize, mean: f64, images: i32, inner: i32, imageBytes
 let gradDySum: f64 = 0;
 let gradDyDot: f64 = 0;
 
-/** Over one channel of dy at d and x at p: returns Σ (x − mean)², and leaves Σ dy in gradDySum and Σ dy·(x − mean) in gradDyDot. */
+/**
+ * Over one channel of dy at d and x at p: returns Σ (x − mean)², and leaves Σ dy in gradDySum (the bits
+ * channelSum gives: its lanes, in its order) and Σ dy·(x − mean) in gradDyDot.
+ */
 function channelGradSums(d: usize, p: usize, mean: f64, images: i32, inner: i32, imageBytes: usize): f64 {
   const m = f64x2.splat(mean);
-  let s0 = f64x2.splat(0), s1 = s0, t0 = s0, t1 = s0, q0 = s0, q1 = s0;
+  let s0 = f64x2.splat(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, q0 = s0, q1 = s0;
   let sTail: f64 = 0, tTail: f64 = 0, qTail: f64 = 0;
   for (let n = 0; n < images; n++) {
     let j = 0;
-    for (; j + 4 <= inner; j += 4) {
+    for (; j + 8 <= inner; j += 8) {
+      const at = <usize>j << 2;
+      const g = v128.load(d + at), h = v128.load(d + at, 16);
+      const u = v128.load(p + at), v = v128.load(p + at, 16);
+      const g0 = lowPair(g), g1 = highPair(g), g2 = lowPair(h), g3 = highPair(h);
+      const x0 = f64x2.sub(lowPair(u), m), x1 = f64x2.sub(highPair(u), m);
+      const x2 = f64x2.sub(lowPair(v), m), x3 = f64x2.sub(highPair(v), m);
+      s0 = f64x2.add(s0, g0);
+      s1 = f64x2.add(s1, g1);
+      s2 = f64x2.add(s2, g2);
+      s3 = f64x2.add(s3, g3);
+      t0 = f64x2.add(f64x2.add(t0, f64x2.mul(g0, x0)), f64x2.mul(g2, x2));
+      t1 = f64x2.add(f64x2.add(t1, f64x2.mul(g1, x1)), f64x2.mul(g3, x3));
+      q0 = f64x2.add(f64x2.add(q0, f64x2.mul(x0, x0)), f64x2.mul(x2, x2));
+      q1 = f64x2.add(f64x2.add(q1, f64x2.mul(x1, x1)), f64x2.mul(x3, x3));
+    }
+    if (j + 4 <= inner) {
       const at = <usize>j << 2;
       const g = v128.load(d + at), u = v128.load(p + at);
       const g0 = lowPair(g), g1 = highPair(g);
@@ -1766,6 +1785,7 @@ function channelGradSums(d: usize, p: usize, mean: f64, images: i32, inner: i32,
       t1 = f64x2.add(t1, f64x2.mul(g1, x1));
       q0 = f64x2.add(q0, f64x2.mul(x0, x0));
       q1 = f64x2.add(q1, f64x2.mul(x1, x1));
+      j += 4;
     }
     for (; j < inner; j++) {
       const at = <usize>j << 2;
@@ -1777,7 +1797,7 @@ function channelGradSums(d: usize, p: usize, mean: f64, images: i32, inner: i32,
     d += imageBytes;
     p += imageBytes;
   }
-  gradDySum = lanesSum(f64x2.add(s0, s1)) + sTail;
+  gradDySum = lanesSum(f64x2.add(f64x2.add(s0, s2), f64x2.add(s1, s3))) + sTail;
   gradDyDot = lanesSum(f64x2.add(t0, t1)) + tTail;
   return lanesSum(f64x2.add(q0, q1)) + qTail;
 }
@@ -1876,5 +1896,28 @@ export function batchNormGrad(dy: usize, x: usize, gamma: usize, runningMean: us
     if (wrt == 1) store<f32>(out + (<usize>c << 2), <f32>(gradDyDot * inv));
     else if (!training) channelAffine(d, out + at, 0, g * inv, 0, images, inner, imageBytes);
     else channelGradX(d, p, out + at, mean, (g * inv) / count, count, gradDySum, gradDyDot * inv * inv, images, inner, imageBytes);
+  }
+}
+
+/**
+ * batch_norm_grad in training for x, γ and β at once (`outputs`: 1 dx, 2 dγ, 4 dβ — the ones wanted),
+ * over `channels` channels as batchNorm: the statistics and the sums over δ computed once for all three,
+ * each output the bits batchNormGrad gives it alone.
+ */
+export function batchNormGrads(dy: usize, x: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, channels: i32, images: i32, imageChannels: i32, inner: i32, epsilon: f64, outputs: i32): void {
+  const imageBytes = (<usize>imageChannels * <usize>inner) << 2;
+  const count = <f64>images * <f64>inner;
+  for (let c = 0; c < channels; c++) {
+    const at = (<usize>c * <usize>inner) << 2;
+    const d = dy + at, p = x + at;
+    const mean = channelSum(p, images, inner, imageBytes) / count;
+    const squares = channelGradSums(d, p, mean, images, inner, imageBytes);
+    const inv = 1 / Math.sqrt(squares / count + epsilon);
+    if (outputs & 2) store<f32>(dgamma + (<usize>c << 2), <f32>(gradDyDot * inv));
+    if (outputs & 4) store<f32>(dbeta + (<usize>c << 2), <f32>gradDySum);
+    if (outputs & 1) {
+      const scale = (<f64>load<f32>(gamma + (<usize>c << 2)) * inv) / count;
+      channelGradX(d, p, dx + at, mean, scale, count, gradDySum, gradDyDot * inv * inv, images, inner, imageBytes);
+    }
   }
 }

@@ -180,6 +180,55 @@ describe("the wasm backend's batch norm kernels", () => {
   });
 });
 
+describe("batch norm's gradients for x, γ and β fused into one kernel", () => {
+  /** The gradients `wrts` of one batch_norm as nodes over the same inputs (what autodiff emits): fused on wasm. */
+  function gradsGraph(shape: readonly number[], wrts: readonly string[]): Graph {
+    const { name, nodes } = bnGraph("batch_norm_grad", shape, { wrt: wrts[0] });
+    const grad = nodes.at(-1)!;
+    return { name, nodes: [...nodes.slice(0, -1), ...wrts.map((wrt) => ({ ...grad, id: `d${wrt}`, attrs: { wrt } }))] };
+  }
+
+  /** The outputs `ids` on wasm (sharing "always" on 2 threads). */
+  async function outputsOf(graph: Graph, ids: readonly string[], values: Values, training: boolean, threads: number) {
+    const e = new Executor(compilePlan(graph, { outputs: [...ids], dtype: "float32" }), { backend: "wasm", threads, sharing: "always" });
+    await e.ready;
+    for (const id of ["x", "dy", "gamma", "beta", "mean", "var"] as const) if (e.has(id)) e.view(id).set(values[id]);
+    e.run({ training });
+    const result = ids.map((id) => Float32Array.from(e.view(id)));
+    await e.close();
+    return result;
+  }
+
+  it("gives each gradient its own kernel's bits, in training and in evaluation, 1 and 2 threads", async () => {
+    for (const shape of [
+      [5, 3, 7, 5],
+      [32, 6, 9, 11],
+      [300, 70],
+    ]) {
+      const values = randomValues(shape, 11);
+      for (const wrts of [
+        ["x", "gamma", "beta"],
+        ["beta", "x"],
+        ["gamma", "beta"],
+      ]) {
+        for (const training of [true, false]) {
+          const apart = await Promise.all(wrts.map(async (wrt) => (await run(bnGraph("batch_norm_grad", shape, { wrt }), values, "wasm", training)).out));
+          for (const threads of [1, 2]) {
+            const fused = await outputsOf(
+              gradsGraph(shape, wrts),
+              wrts.map((wrt) => `d${wrt}`),
+              values,
+              training,
+              threads,
+            );
+            expect(fused, `${JSON.stringify(shape)} ${wrts.join(",")}, training ${training}, ${threads} threads`).toEqual(apart);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe("the CNN with batch norm (graphs/mnist-cnn-best.graph.json) on the wasm backend", () => {
   const graph = loadGraphFile("graphs/mnist-cnn-best.graph.json");
 
