@@ -108,6 +108,7 @@ export function fuseBatchNormGrads(plan: Plan, steps: readonly CompiledStep[], f
     const outputs = members.map((i) => plan.steps[i]!.output);
     const readBefore = (id: string) => plan.steps.slice(0, k).some((s) => s.inputs.some((v) => v.id === id));
     if (outputs.some((v) => v.lastStep < k || readBefore(v.id))) continue;
+    // An output not asked for is at 0 (moved like the others in the worker's part, never written: `which`).
     const outputOf = (wrt: keyof typeof WRT) => {
       const m = wrts.indexOf(wrt);
       return m < 0 ? 0 : steps[members[m]!]!.output.byteOffset;
