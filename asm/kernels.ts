@@ -1665,3 +1665,259 @@ export function leakyReluGrad(dy: usize, x: usize, out: usize, len: i32, alpha: 
     store<f32>(out + o, load<f32>(x + o) > 0 ? d : <f32>(alpha * <f64>d));
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Batch normalisation, per channel of [images, imageChannels, inner] (inner = 1 for [batch, features]):
+// channel c of image n is the `inner` values from ((n·imageChannels + c)·inner). Each channel is computed
+// alone, its sums in float64 (four float64 lanes, in a fixed order, and the plane's last 1–3 values in a
+// fifth sum), its elementwise values in float64 as the reference kernel computes them, rounded once — so a
+// channel's values do not depend on which thread computes it, nor on where the channels are cut.
+// ---------------------------------------------------------------------------------------------------
+
+/** Lanes 0–1 and 2–3 of four floats, as float64 pairs. */
+@inline function lowPair(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline function highPair(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0));
+}
+@inline function lanesSum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** Σ x over one channel: `images` planes of `inner` floats, `imageBytes` apart, from p. */
+function channelSum(p: usize, images: i32, inner: i32, imageBytes: usize): f64 {
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let tail: f64 = 0;
+  for (let n = 0; n < images; n++) {
+    let j = 0;
+    for (; j + 8 <= inner; j += 8) {
+      const at = p + (<usize>j << 2);
+      const u = v128.load(at), v = v128.load(at, 16);
+      a0 = f64x2.add(a0, lowPair(u));
+      a1 = f64x2.add(a1, highPair(u));
+      a2 = f64x2.add(a2, lowPair(v));
+      a3 = f64x2.add(a3, highPair(v));
+    }
+    if (j + 4 <= inner) {
+      const u = v128.load(p + (<usize>j << 2));
+      a0 = f64x2.add(a0, lowPair(u));
+      a1 = f64x2.add(a1, highPair(u));
+      j += 4;
+    }
+    for (; j < inner; j++) tail += <f64>load<f32>(p + (<usize>j << 2));
+    p += imageBytes;
+  }
+  return lanesSum(f64x2.add(f64x2.add(a0, a2), f64x2.add(a1, a3))) + tail;
+}
+
+/** Σ (x − mean)² over one channel (as channelSum). */
+function channelSquares(p: usize, mean: f64, images: i32, inner: i32, imageBytes: usize): f64 {
+  const m = f64x2.splat(mean);
+  let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let tail: f64 = 0;
+  for (let n = 0; n < images; n++) {
+    let j = 0;
+    for (; j + 8 <= inner; j += 8) {
+      const at = p + (<usize>j << 2);
+      const u = v128.load(at), v = v128.load(at, 16);
+      const d0 = f64x2.sub(lowPair(u), m), d1 = f64x2.sub(highPair(u), m);
+      const d2 = f64x2.sub(lowPair(v), m), d3 = f64x2.sub(highPair(v), m);
+      a0 = f64x2.add(a0, f64x2.mul(d0, d0));
+      a1 = f64x2.add(a1, f64x2.mul(d1, d1));
+      a2 = f64x2.add(a2, f64x2.mul(d2, d2));
+      a3 = f64x2.add(a3, f64x2.mul(d3, d3));
+    }
+    if (j + 4 <= inner) {
+      const u = v128.load(p + (<usize>j << 2));
+      const d0 = f64x2.sub(lowPair(u), m), d1 = f64x2.sub(highPair(u), m);
+      a0 = f64x2.add(a0, f64x2.mul(d0, d0));
+      a1 = f64x2.add(a1, f64x2.mul(d1, d1));
+      j += 4;
+    }
+    for (; j < inner; j++) {
+      const d = <f64>load<f32>(p + (<usize>j << 2)) - mean;
+      tail += d * d;
+    }
+    p += imageBytes;
+  }
+  return lanesSum(f64x2.add(f64x2.add(a0, a2), f64x2.add(a1, a3))) + tail;
+}
+
+/** channelGradSums' results beside its return value (each instance of the module has its own). */
+let gradDySum: f64 = 0;
+let gradDyDot: f64 = 0;
+
+/**
+ * Over one channel of dy at d and x at p: returns Σ (x − mean)², and leaves Σ dy in gradDySum (the bits
+ * channelSum gives: its lanes, in its order) and Σ dy·(x − mean) in gradDyDot.
+ */
+function channelGradSums(d: usize, p: usize, mean: f64, images: i32, inner: i32, imageBytes: usize): f64 {
+  const m = f64x2.splat(mean);
+  let s0 = f64x2.splat(0), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, q0 = s0, q1 = s0;
+  let sTail: f64 = 0, tTail: f64 = 0, qTail: f64 = 0;
+  for (let n = 0; n < images; n++) {
+    let j = 0;
+    for (; j + 8 <= inner; j += 8) {
+      const at = <usize>j << 2;
+      const g = v128.load(d + at), h = v128.load(d + at, 16);
+      const u = v128.load(p + at), v = v128.load(p + at, 16);
+      const g0 = lowPair(g), g1 = highPair(g), g2 = lowPair(h), g3 = highPair(h);
+      const x0 = f64x2.sub(lowPair(u), m), x1 = f64x2.sub(highPair(u), m);
+      const x2 = f64x2.sub(lowPair(v), m), x3 = f64x2.sub(highPair(v), m);
+      s0 = f64x2.add(s0, g0);
+      s1 = f64x2.add(s1, g1);
+      s2 = f64x2.add(s2, g2);
+      s3 = f64x2.add(s3, g3);
+      t0 = f64x2.add(f64x2.add(t0, f64x2.mul(g0, x0)), f64x2.mul(g2, x2));
+      t1 = f64x2.add(f64x2.add(t1, f64x2.mul(g1, x1)), f64x2.mul(g3, x3));
+      q0 = f64x2.add(f64x2.add(q0, f64x2.mul(x0, x0)), f64x2.mul(x2, x2));
+      q1 = f64x2.add(f64x2.add(q1, f64x2.mul(x1, x1)), f64x2.mul(x3, x3));
+    }
+    if (j + 4 <= inner) {
+      const at = <usize>j << 2;
+      const g = v128.load(d + at), u = v128.load(p + at);
+      const g0 = lowPair(g), g1 = highPair(g);
+      const x0 = f64x2.sub(lowPair(u), m), x1 = f64x2.sub(highPair(u), m);
+      s0 = f64x2.add(s0, g0);
+      s1 = f64x2.add(s1, g1);
+      t0 = f64x2.add(t0, f64x2.mul(g0, x0));
+      t1 = f64x2.add(t1, f64x2.mul(g1, x1));
+      q0 = f64x2.add(q0, f64x2.mul(x0, x0));
+      q1 = f64x2.add(q1, f64x2.mul(x1, x1));
+      j += 4;
+    }
+    for (; j < inner; j++) {
+      const at = <usize>j << 2;
+      const g = <f64>load<f32>(d + at), xc = <f64>load<f32>(p + at) - mean;
+      sTail += g;
+      tTail += g * xc;
+      qTail += xc * xc;
+    }
+    d += imageBytes;
+    p += imageBytes;
+  }
+  gradDySum = lanesSum(f64x2.add(f64x2.add(s0, s2), f64x2.add(s1, s3))) + sTail;
+  gradDyDot = lanesSum(f64x2.add(t0, t1)) + tTail;
+  return lanesSum(f64x2.add(q0, q1)) + qTail;
+}
+
+/** out = (x − mean)·scale + shift over one channel, in float64, rounded once. */
+function channelAffine(p: usize, q: usize, mean: f64, scale: f64, shift: f64, images: i32, inner: i32, imageBytes: usize): void {
+  const m = f64x2.splat(mean), s = f64x2.splat(scale), b = f64x2.splat(shift);
+  for (let n = 0; n < images; n++) {
+    let j = 0;
+    for (; j + 4 <= inner; j += 4) {
+      const at = <usize>j << 2;
+      const u = v128.load(p + at);
+      const lo = f64x2.add(f64x2.mul(f64x2.sub(lowPair(u), m), s), b);
+      const hi = f64x2.add(f64x2.mul(f64x2.sub(highPair(u), m), s), b);
+      v128.store(q + at, demotePair(lo, hi));
+    }
+    for (; j < inner; j++) {
+      const at = <usize>j << 2;
+      store<f32>(q + at, <f32>((<f64>load<f32>(p + at) - mean) * scale + shift));
+    }
+    p += imageBytes;
+    q += imageBytes;
+  }
+}
+
+/** dx = scale·(count·dy − dySum − (x − mean)·slope) over one channel, in float64, rounded once: batch norm's input gradient in training. */
+function channelGradX(d: usize, p: usize, q: usize, mean: f64, scale: f64, count: f64, dySum: f64, slope: f64, images: i32, inner: i32, imageBytes: usize): void {
+  const m = f64x2.splat(mean), s = f64x2.splat(scale), k = f64x2.splat(count), g = f64x2.splat(dySum), sl = f64x2.splat(slope);
+  for (let n = 0; n < images; n++) {
+    let j = 0;
+    for (; j + 4 <= inner; j += 4) {
+      const at = <usize>j << 2;
+      const dv = v128.load(d + at), u = v128.load(p + at);
+      const lo = f64x2.mul(s, f64x2.sub(f64x2.sub(f64x2.mul(k, lowPair(dv)), g), f64x2.mul(f64x2.sub(lowPair(u), m), sl)));
+      const hi = f64x2.mul(s, f64x2.sub(f64x2.sub(f64x2.mul(k, highPair(dv)), g), f64x2.mul(f64x2.sub(highPair(u), m), sl)));
+      v128.store(q + at, demotePair(lo, hi));
+    }
+    for (; j < inner; j++) {
+      const at = <usize>j << 2;
+      store<f32>(q + at, <f32>(scale * (count * <f64>load<f32>(d + at) - dySum - (<f64>load<f32>(p + at) - mean) * slope)));
+    }
+    d += imageBytes;
+    p += imageBytes;
+    q += imageBytes;
+  }
+}
+
+/**
+ * batch_norm over `channels` channels of [images, imageChannels, inner] from x (x, out: the first
+ * channel's first value; gamma, beta and the running averages: its value). Training (training ≠ 0): the
+ * batch's mean and biased variance (two passes), the running averages updated in place (the running
+ * variance with the unbiased variance, left alone for a single value per channel); evaluation: the
+ * running averages. Then out = (x − mean)·γ/√(var + ε) + β.
+ */
+export function batchNorm(x: usize, gamma: usize, beta: usize, runningMean: usize, runningVar: usize, out: usize, channels: i32, images: i32, imageChannels: i32, inner: i32, momentum: f64, epsilon: f64, training: i32): void {
+  const imageBytes = (<usize>imageChannels * <usize>inner) << 2;
+  const count = <f64>images * <f64>inner;
+  for (let c = 0; c < channels; c++) {
+    const at = (<usize>c * <usize>inner) << 2;
+    const rm = runningMean + (<usize>c << 2), rv = runningVar + (<usize>c << 2);
+    let mean: f64, inv: f64;
+    if (training) {
+      mean = channelSum(x + at, images, inner, imageBytes) / count;
+      const variance = channelSquares(x + at, mean, images, inner, imageBytes) / count;
+      inv = 1 / Math.sqrt(variance + epsilon);
+      store<f32>(rm, <f32>((1 - momentum) * <f64>load<f32>(rm) + momentum * mean));
+      if (count > 1) store<f32>(rv, <f32>((1 - momentum) * <f64>load<f32>(rv) + (momentum * variance * count) / (count - 1)));
+    } else {
+      mean = <f64>load<f32>(rm);
+      inv = 1 / Math.sqrt(<f64>load<f32>(rv) + epsilon);
+    }
+    const scale = <f64>load<f32>(gamma + (<usize>c << 2)) * inv;
+    channelAffine(x + at, out + at, mean, scale, <f64>load<f32>(beta + (<usize>c << 2)), images, inner, imageBytes);
+  }
+}
+
+/**
+ * batch_norm_grad with respect to x (wrt 0: out as x), gamma (1) or beta (2: out one value per channel),
+ * over `channels` channels as batchNorm. In training the batch's statistics are recomputed from x;
+ * in evaluation the running averages are used.
+ */
+export function batchNormGrad(dy: usize, x: usize, gamma: usize, runningMean: usize, runningVar: usize, out: usize, channels: i32, images: i32, imageChannels: i32, inner: i32, epsilon: f64, training: i32, wrt: i32): void {
+  const imageBytes = (<usize>imageChannels * <usize>inner) << 2;
+  const count = <f64>images * <f64>inner;
+  for (let c = 0; c < channels; c++) {
+    const at = (<usize>c * <usize>inner) << 2;
+    const d = dy + at, p = x + at;
+    if (wrt == 2) {
+      store<f32>(out + (<usize>c << 2), <f32>channelSum(d, images, inner, imageBytes));
+      continue;
+    }
+    const mean = training ? channelSum(p, images, inner, imageBytes) / count : <f64>load<f32>(runningMean + (<usize>c << 2));
+    const squares = channelGradSums(d, p, mean, images, inner, imageBytes);
+    const inv = 1 / Math.sqrt((training ? squares / count : <f64>load<f32>(runningVar + (<usize>c << 2))) + epsilon);
+    const g = <f64>load<f32>(gamma + (<usize>c << 2));
+    if (wrt == 1) store<f32>(out + (<usize>c << 2), <f32>(gradDyDot * inv));
+    else if (!training) channelAffine(d, out + at, 0, g * inv, 0, images, inner, imageBytes);
+    else channelGradX(d, p, out + at, mean, (g * inv) / count, count, gradDySum, gradDyDot * inv * inv, images, inner, imageBytes);
+  }
+}
+
+/**
+ * batch_norm_grad in training for x, γ and β at once (`outputs`: 1 dx, 2 dγ, 4 dβ — the ones wanted),
+ * over `channels` channels as batchNorm: the statistics and the sums over δ computed once for all three,
+ * each output the bits batchNormGrad gives it alone.
+ */
+export function batchNormGrads(dy: usize, x: usize, gamma: usize, dx: usize, dgamma: usize, dbeta: usize, channels: i32, images: i32, imageChannels: i32, inner: i32, epsilon: f64, outputs: i32): void {
+  const imageBytes = (<usize>imageChannels * <usize>inner) << 2;
+  const count = <f64>images * <f64>inner;
+  for (let c = 0; c < channels; c++) {
+    const at = (<usize>c * <usize>inner) << 2;
+    const d = dy + at, p = x + at;
+    const mean = channelSum(p, images, inner, imageBytes) / count;
+    const squares = channelGradSums(d, p, mean, images, inner, imageBytes);
+    const inv = 1 / Math.sqrt(squares / count + epsilon);
+    if (outputs & 2) store<f32>(dgamma + (<usize>c << 2), <f32>(gradDyDot * inv));
+    if (outputs & 4) store<f32>(dbeta + (<usize>c << 2), <f32>gradDySum);
+    if (outputs & 1) {
+      const scale = (<f64>load<f32>(gamma + (<usize>c << 2)) * inv) / count;
+      channelGradX(d, p, dx + at, mean, scale, count, gradDySum, gradDyDot * inv * inv, images, inner, imageBytes);
+    }
+  }
+}

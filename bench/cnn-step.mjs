@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// node bench/cnn-step.mjs [--batch 64] [--threads 1,2] [--steps 200] [--kernels] [--dense]
+// node bench/cnn-step.mjs [--graph graphs/mnist-cnn.graph.json] [--batch 64] [--threads 1,2] [--steps 200] [--kernels] [--dense]
 //
-// One training step of graphs/mnist-cnn.graph.json (Model.step, then Adam's update) on the WebAssembly
-// backend, on real MNIST batches (resident dataset), timed step by step after a warm-up: the median
-// milliseconds per step for each thread count, and the epoch that makes (the report's 42,000 training
-// images: 656 steps at batch 64). With --kernels, the median microseconds of every compiled step too
-// (each kernel wrapped in a timer: about 1 µs a kernel more). --dense: the images not planned as mostly
-// zeros (no zero-skipping). Run `npm run build` first. Not part of CI.
+// One training step of a CNN graph (--graph, relative to the repository: graphs/mnist-cnn.graph.json by
+// default, graphs/mnist-cnn-best.graph.json for the one with batch norm; Model.step, then Adam's update)
+// on the WebAssembly backend, on real MNIST batches (resident dataset), timed step by step after a
+// warm-up: the median milliseconds per step for each thread count, and the epoch that makes (the report's
+// 42,000 training images: 656 steps at batch 64). With --kernels, the median microseconds of every
+// compiled step too (each kernel wrapped in a timer: about 1 µs a kernel more). --dense: the images not
+// planned as mostly zeros (no zero-skipping). Run `npm run build` first. Not part of CI.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const args = { batch: "64", threads: "1,2", steps: "200", kernels: false, dense: false };
+const args = { graph: "graphs/mnist-cnn.graph.json", batch: "64", threads: "1,2", steps: "200", kernels: false, dense: false };
 for (let i = 2; i < process.argv.length; i++) {
   const key = process.argv[i]?.replace(/^--/, "");
-  if (!(key in args)) throw new Error(`unknown argument ${process.argv[i]}; known: --batch, --threads, --steps, --kernels, --dense`);
+  if (!(key in args)) throw new Error(`unknown argument ${process.argv[i]}; known: --graph, --batch, --threads, --steps, --kernels, --dense`);
   if (key === "kernels" || key === "dense") args[key] = true;
   else args[key] = process.argv[++i];
 }
@@ -25,7 +26,7 @@ const WARM_UP = 30;
 const { Model, loadGraphFile, createOptimizer, trainingConfig, loadMnist, reportSplit, Random } = await import(join(ROOT, "dist/src/index.js"));
 const data = loadMnist();
 const order = new Random(1).shuffle(Uint32Array.from(reportSplit(data.count, 0.2, 0.25, 42).train));
-const graph = loadGraphFile(join(ROOT, "graphs/mnist-cnn.graph.json"));
+const graph = loadGraphFile(join(ROOT, args.graph));
 const config = trainingConfig(graph);
 const epochSteps = Math.ceil(order.length / batch);
 const median = (xs) => {

@@ -5,7 +5,8 @@
  *     of the product is stored, instead of two more passes over its output; a convolution likewise, with
  *     a bias [C, 1, 1], each image's output added to and rectified while it is in the cache;
  *   - a classifier's head: the softmax of the logits, the cross-entropy on them and its gradient, which
- *     each compute the same exponentials — one pass over each row.
+ *     each compute the same exponentials — one pass over each row;
+ *   - batch norm's gradients for x, γ and β, which each compute the batch's statistics (batch-norm.ts).
  * A fused kernel runs at the last of its steps (where the memory of every value it writes is reserved),
  * the others run nothing.
  */
@@ -13,6 +14,7 @@ import { sizeOf, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel } from "../../../ops/op.js";
 import type { CompiledStep } from "../../backend.js";
 import type { Plan } from "../../plan.js";
+import { fuseBatchNormGrads } from "./batch-norm.js";
 import { conv2dKernel, isChannelBias } from "./conv.js";
 import { matmulKernel, type FastKernelContext } from "./kernels.js";
 import { SharedCall } from "./share.js";
@@ -26,6 +28,7 @@ export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: Read
   fuseLayers(plan, steps, fused, fast, context);
   fuseConvLayers(plan, steps, fused, fast, context);
   fuseHeads(plan, steps, fused, fast, context);
+  fuseBatchNormGrads(plan, steps, fused, fast, context);
   return fused;
 }
 

@@ -1,17 +1,20 @@
 /**
  * The WebAssembly backend's fast kernels: the call an op declares (its `fast.wasm` WasmCall, made into a
  * kernel by callKernel), and the backend's own kernels for the built-in ops whose calls take more than a
- * declaration (OWN_KERNELS: products, a bias added or summed, the loss). Each sees the same spec as the
- * op's own kernel factory and returns a kernel over the same views (Float32Arrays into the WebAssembly
- * memory), which calls the module with their byte offsets; or undefined when it does not cover the case
- * (a broadcast pattern it lacks), and the op's own kernel runs instead.
+ * declaration (OWN_KERNELS: products, a bias added or summed, the loss, the image ops, batch norm). Each
+ * sees the same spec as the op's own kernel factory and returns a kernel over the same views
+ * (Float32Arrays into the WebAssembly memory), which calls the module with their byte offsets; or
+ * undefined when it does not cover the case (a broadcast pattern it lacks), and the op's own kernel runs
+ * instead.
  *
- * Every one of them is held equal to the op's own kernel by test/exec/wasm-backend.test.ts.
+ * Every one of them is held equal to the op's own kernel by test/exec/wasm-backend.test.ts (the image
+ * ops' by wasm-conv.test.ts, batch norm's by wasm-batch-norm.test.ts).
  */
 import { sameShape, sizeOf, type Attrs, type ConcreteShape } from "../../../graph/ir.js";
 import type { FloatArray, Kernel, KernelSpec, WasmCall } from "../../../ops/op.js";
 import type { PlannedValue } from "../../plan.js";
 import type { WasmKernels } from "./module.js";
+import { BATCH_NORM_KERNELS } from "./batch-norm.js";
 import { channelBiasKernel, channelSumKernel, IMAGE_KERNELS } from "./conv.js";
 import { isJobKernel, type WasmPool } from "./pool.js";
 import { SharedCall } from "./share.js";
@@ -297,4 +300,4 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   },
 };
 
-export const OWN_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries({ ...FACTORIES, ...IMAGE_KERNELS }));
+export const OWN_KERNELS: ReadonlyMap<string, FastKernelFactory> = new Map(Object.entries({ ...FACTORIES, ...IMAGE_KERNELS, ...BATCH_NORM_KERNELS }));
