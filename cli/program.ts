@@ -18,6 +18,7 @@ import { evalCommand } from "./commands/eval.js";
 import { predictCommand } from "./commands/predict.js";
 import { renderCommand } from "./commands/render.js";
 import { exportCommand } from "./commands/export.js";
+import { importCommand } from "./commands/import.js";
 import { loadOpModules, type LoadedOpModule } from "./op-modules.js";
 
 /** What the program knows before a command runs: the op modules given with --ops, loaded. */
@@ -49,6 +50,7 @@ function buildProgram(context: CliContext = { opModules: [] }): Command {
     inspectCommand(),
     renderCommand(),
     exportCommand(),
+    importCommand(),
     gradcheckCommand(context),
     schemaCommand(),
   ]) {

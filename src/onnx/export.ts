@@ -32,8 +32,11 @@ export interface GraphnetMetadata {
   readonly feeds: Readonly<Record<string, string>>;
   /** The attributes of parameter and state nodes beyond their shape (their initialisers). */
   readonly inits: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  /** The loss, when exported with it. */
-  readonly loss?: string;
+  /**
+   * The graph's loss and the input its labels are fed to, when it has them (exported or not): import
+   * builds the same loss head again when the model does not compute it.
+   */
+  readonly head?: { readonly loss: string; readonly labels: string };
 }
 
 /**
@@ -79,7 +82,9 @@ export function exportOnnx(graph: Graph, weights: ReadonlyMap<string, Float32Arr
     }
   }
 
-  const metadata: GraphnetMetadata = { outputs, feeds, inits, ...(options.withLoss ? { loss: graph.loss! } : {}) };
+  const labels = graph.nodes.find((n) => n.op === "input" && n.attrs.feed === "labels")?.id;
+  const head = graph.loss !== undefined && labels !== undefined ? { head: { loss: graph.loss, labels } } : {};
+  const metadata: GraphnetMetadata = { outputs, feeds, inits, ...head };
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: "", version: OPSET }],
