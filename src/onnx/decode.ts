@@ -7,17 +7,17 @@ import { UserError } from "../graph/errors.js";
 import { onnx, toNumber, type DecodedGraph, type TensorProto } from "./proto.js";
 
 export interface DecodedModel {
-  readonly model: onnxProtoModel;
+  readonly model: DecodedModelProto;
   readonly graph: DecodedGraph;
   /** The version of the default operator set ("" or "ai.onnx") the model was written for. */
   readonly opset: number;
 }
 
-type onnxProtoModel = ReturnType<typeof onnx.ModelProto.decode>;
+type DecodedModelProto = ReturnType<typeof onnx.ModelProto.decode>;
 
 export function decodeModel(bytes: Uint8Array, file: string): DecodedModel {
   if (bytes.length === 0) throw new UserError(`${file}: not an ONNX model: the file is empty.`);
-  let model: onnxProtoModel;
+  let model: DecodedModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
