@@ -17,6 +17,8 @@ import { trainCommand } from "./commands/train.js";
 import { evalCommand } from "./commands/eval.js";
 import { predictCommand } from "./commands/predict.js";
 import { renderCommand } from "./commands/render.js";
+import { exportCommand } from "./commands/export.js";
+import { importCommand } from "./commands/import.js";
 import { loadOpModules, type LoadedOpModule } from "./op-modules.js";
 
 /** What the program knows before a command runs: the op modules given with --ops, loaded. */
@@ -47,6 +49,8 @@ function buildProgram(context: CliContext = { opModules: [] }): Command {
     predictCommand(),
     inspectCommand(),
     renderCommand(),
+    exportCommand(),
+    importCommand(),
     gradcheckCommand(context),
     schemaCommand(),
   ]) {

@@ -19,6 +19,7 @@ interface TrainOptions {
   split: "report" | "official";
   out?: string;
   resume?: string;
+  initFrom?: string;
   quiet?: boolean;
   backend: BackendName;
   threads?: string;
@@ -37,6 +38,10 @@ export function trainCommand(context: CliContext): Command {
     )
     .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
     .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
+    .option(
+      "--init-from <dir-or-file>",
+      "start from these weights instead of the graph's initialisation (by parameter id): a run folder or a folder written by graphnet import (their best.safetensors), or a checkpoint file",
+    )
     .option("--quiet", "print only the final summary")
     .addOption(
       new Option("--backend <name>", "wasm: WebAssembly SIMD kernels, the arena in WebAssembly memory; ts: the plain TypeScript reference kernels")
@@ -91,7 +96,13 @@ export function trainCommand(context: CliContext): Command {
 
 function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection, opModules: readonly string[]): Session {
   if (options.resume !== undefined) {
-    if (graphFile !== undefined || Object.keys(overrides).length > 0 || options.data !== undefined || options.out !== undefined) {
+    if (
+      graphFile !== undefined ||
+      Object.keys(overrides).length > 0 ||
+      options.data !== undefined ||
+      options.out !== undefined ||
+      options.initFrom !== undefined
+    ) {
       throw new UserError(
         `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
       );
@@ -108,6 +119,7 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
     ...(options.threads ? { threads: Number(options.threads) } : {}),
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.out ? { outDir: options.out } : {}),
+    ...(options.initFrom !== undefined ? { initFrom: options.initFrom } : {}),
   });
 }
 

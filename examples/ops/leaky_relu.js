@@ -36,6 +36,11 @@ export const leakyRelu = {
   // to a WebAssembly module of its own instantiated over that memory:
   //   new WebAssembly.Instance(module, { env: { memory: context.memory } })
   // This one stays in JavaScript to show the mechanism: float32 views, read once per element.
+  // How `graphnet export` writes a node of this op as ONNX (docs/onnx.md): one LeakyRelu operator. An op
+  // without this field cannot be exported.
+  onnx: {
+    export: (c) => void c.emit("LeakyRelu", c.inputs, { alpha: { float: c.node.attrs.alpha ?? 0.01 } }, c.output),
+  },
   fast: {
     wasm: ({ attrs: { alpha = 0.01 }, outputShape }, context) => {
       if (!(context.memory instanceof WebAssembly.Memory)) return undefined;

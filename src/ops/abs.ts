@@ -7,6 +7,7 @@ import { unaryOp } from "./elementwise.js";
 
 export const abs = unaryOp({
   name: "abs",
+  onnx: "Abs",
   summary: "|x|, elementwise",
   f: Math.abs,
   wasm: "absolute",
@@ -17,6 +18,7 @@ export const abs = unaryOp({
 
 export const sign = unaryOp({
   name: "sign",
+  onnx: "Sign",
   summary: "−1 where x < 0, 1 where x > 0, x itself where x is ±0 or NaN",
   f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
   wasm: "signOf",

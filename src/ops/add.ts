@@ -3,6 +3,7 @@ import { binaryOp } from "./elementwise.js";
 
 export const add = binaryOp({
   name: "add",
+  onnx: "Add",
   summary: "a + b, elementwise with broadcasting",
   broadcast: true,
   // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …

@@ -10,7 +10,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { formatShape, sameShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
-import { POOL_WINDOW_FIELDS, drawPoolAttrs, poolGeometry, poolShape, windowBounds, type PoolGeometry } from "./pool-window.js";
+import { POOL_WINDOW_FIELDS, drawPoolAttrs, poolGeometry, poolShape, windowBounds, onnxPoolAttrs, type PoolGeometry } from "./pool-window.js";
 
 const COUNT_INCLUDE_PAD = Type.Optional(
   Type.Boolean({
@@ -52,6 +52,12 @@ function windowScales(g: PoolGeometry, countIncludePad: boolean): Float64Array {
 
 export const avgPool2d = defineOp({
   name: "avg_pool2d",
+  onnx: {
+    export: (c) => {
+      const { count_include_pad = true, ...window } = c.node.attrs;
+      c.emit("AveragePool", c.inputs, { ...onnxPoolAttrs(window), count_include_pad: { int: count_include_pad ? 1 : 0 } }, c.output);
+    },
+  },
   summary: "the mean of each window of an [N, C, H, W] batch (window, stride, padding; count_include_pad as PyTorch)",
   inputs: ["x"],
   attrs: AvgPoolAttrs,

@@ -92,6 +92,14 @@ const STATS = ["gamma", "beta", "running_mean", "running_var"] as const;
 
 export const batchNorm = defineOp({
   name: "batch_norm",
+  // The exported model infers: BatchNormalization with the running statistics. ONNX's momentum weighs the
+  // running average where graphnet's (PyTorch's) weighs the batch: 1 − momentum.
+  onnx: {
+    export: (c) => {
+      const { momentum = BATCH_NORM_DEFAULTS.momentum, epsilon = BATCH_NORM_DEFAULTS.epsilon } = c.node.attrs;
+      c.emit("BatchNormalization", c.inputs, { epsilon: { float: epsilon }, momentum: { float: 1 - momentum } }, c.output);
+    },
+  },
   summary:
     "γ ⊙ (x − μ)/√(σ² + ε) + β per channel (axis 1): the batch's statistics in training, which update the running averages; the running averages in evaluation",
   inputs: ["x", "gamma", "beta", "running_mean", "running_var"],

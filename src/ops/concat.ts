@@ -15,6 +15,7 @@ import { aroundAxis } from "./slice.js";
 
 export const concat = defineOp({
   name: "concat",
+  onnx: { export: (c) => void c.emit("Concat", c.inputs, { axis: { int: c.node.attrs.axis ?? 0 } }, c.output) },
   summary: "a and b joined along an axis (default 0); the other axes must agree",
   inputs: ["a", "b"],
   attrs: Type.Object(

@@ -64,6 +64,24 @@ function sameDim(a: Shape[number], b: Shape[number], what: string): void {
 
 export const conv2d = defineOp({
   name: "conv2d",
+  // ONNX's pads are [top, left, bottom, right]: "same" is resolved here, for the node's input size.
+  onnx: {
+    export: (c) => {
+      const [x, w] = c.inputShapes as [Shape, Shape];
+      const g = windowGeometry(x[2] as number, x[3] as number, w[2] as number, w[3] as number, c.node.attrs);
+      c.emit(
+        "Conv",
+        c.inputs,
+        {
+          kernel_shape: { ints: [g.rows.kernel, g.cols.kernel] },
+          strides: { ints: [g.rows.stride, g.cols.stride] },
+          dilations: { ints: [g.rows.dilation, g.cols.dilation] },
+          pads: { ints: [g.rows.before, g.cols.before, g.rows.after, g.cols.after] },
+        },
+        c.output,
+      );
+    },
+  },
   summary: "2-D convolution (cross-correlation) of NCHW images x [N, C, H, W] with filters w [F, C, KH, KW] → [N, F, OH, OW]",
   inputs: ["x", "w"],
   attrs: Conv2dAttrs,

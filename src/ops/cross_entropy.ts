@@ -17,7 +17,7 @@
 import { formatShape, sizeOf, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { sameShapes } from "./elementwise.js";
-import { ShapeError, type FloatArray, type OpDefinition } from "./op.js";
+import { ShapeError, type FloatArray, type OnnxExportContext, type OpDefinition } from "./op.js";
 
 /** The smallest probability whose logarithm is taken (and by which the gradient divides): the dtype's smallest normal number. */
 export const PROBABILITY_FLOOR = { float32: 2 ** -126, float64: 2 ** -1022 } as const;
@@ -43,6 +43,9 @@ export function scalarShape(dL: Shape, name: string): void {
 
 export const crossEntropy: OpDefinition<NoAttrs> = {
   name: "cross_entropy",
+  onnx: {
+    export: (c) => lowerCrossEntropy(c, c.emit("Log", [c.emit("Max", [c.inputs[0]!, c.constant([PROBABILITY_FLOOR.float32], "float")])])),
+  },
   summary: "−(1/m) Σ y ⊙ log p over probabilities p and labels y, m the batch size (p clamped at the dtype's smallest normal number)",
   inputs: ["p", "y"],
   attrs: NO_ATTRS,
@@ -94,3 +97,17 @@ export const crossEntropyGrad: OpDefinition<NoAttrs> = {
   formula: "−δ · Y / (m · A)",
   check: { skip: "a backward op, checked through cross_entropy's gradient" },
 };
+
+/**
+ * The ONNX lowering of the two losses from the log-probabilities: −(1/m) Σ y ⊙ log p, m the first axis's
+ * size — the sum over each sample's axes, then the mean over the samples.
+ */
+export function lowerCrossEntropy(c: OnnxExportContext<NoAttrs>, logProbs: string): void {
+  const rank = c.inputShapes[0]!.length;
+  let terms = c.emit("Mul", [c.inputs[1]!, logProbs]);
+  if (rank > 1) {
+    const axes = Array.from({ length: rank - 1 }, (_, i) => i + 1);
+    terms = c.emit("ReduceSum", [terms, c.constant(axes, "int64", [axes.length])], { keepdims: { int: 0 } });
+  }
+  c.emit("Neg", [c.emit("ReduceMean", [terms], { keepdims: { int: 0 } })], {}, c.output);
+}

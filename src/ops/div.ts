@@ -7,6 +7,7 @@ import { binaryOp } from "./elementwise.js";
 
 export const div = binaryOp({
   name: "div",
+  onnx: "Div",
   summary: "a / b, elementwise with broadcasting",
   broadcast: true,
   f: (a, b) => a / b,

@@ -15,7 +15,7 @@
 import { Type } from "@sinclair/typebox";
 import { sizeOf } from "../graph/ir.js";
 import { hashString, hashUniform } from "../util/random.js";
-import { defineOp } from "./op.js";
+import { defineOp, onnxOperator } from "./op.js";
 
 const DropoutAttrs = Type.Object(
   {
@@ -35,6 +35,8 @@ const DropoutAttrs = Type.Object(
 
 export const dropout = defineOp({
   name: "dropout",
+  // An exported model infers: dropout is the identity there.
+  onnx: onnxOperator("Identity"),
   summary: "inverted dropout: x ⊙ mask / (1 − rate) in training mode, the identity in evaluation mode",
   inputs: ["x"],
   attrs: DropoutAttrs,

@@ -6,7 +6,7 @@ import type { OpCheck } from "./check-hints.js";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { binaryKernel, broadcastShapes } from "./broadcast.js";
-import { ShapeError, type GradientRule, type OpDefinition, type WasmCall } from "./op.js";
+import { ShapeError, onnxOperator, type GradientRule, type OnnxLowering, type OpDefinition, type WasmCall } from "./op.js";
 
 /** A call of the WebAssembly export `name` over every element (the backend calls it where no operand broadcasts). */
 function elementwiseCall(name: string): () => WasmCall {
@@ -24,6 +24,8 @@ export function unaryOp(def: {
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
   check?: OpCheck<NoAttrs>;
+  /** The ONNX operator computing the same (its name, for onnxOperator), or a lowering of its own. */
+  onnx?: string | OnnxLowering<NoAttrs>;
 }): OpDefinition<NoAttrs> {
   const { f } = def;
   return {
@@ -42,6 +44,7 @@ export function unaryOp(def: {
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
     ...(def.check ? { check: def.check } : {}),
+    ...(def.onnx ? { onnx: typeof def.onnx === "string" ? onnxOperator(def.onnx) : def.onnx } : {}),
   };
 }
 
@@ -58,6 +61,8 @@ export function binaryOp(def: {
   gradient?: GradientRule<NoAttrs>;
   formula?: string;
   check?: OpCheck<NoAttrs>;
+  /** The ONNX operator computing the same (its name, for onnxOperator), or a lowering of its own. */
+  onnx?: string | OnnxLowering<NoAttrs>;
 }): OpDefinition<NoAttrs> {
   const { f } = def;
   return {
@@ -71,6 +76,7 @@ export function binaryOp(def: {
     ...(def.gradient ? { gradient: def.gradient } : {}),
     ...(def.formula ? { formula: def.formula } : {}),
     ...(def.check ? { check: def.check } : {}),
+    ...(def.onnx ? { onnx: typeof def.onnx === "string" ? onnxOperator(def.onnx) : def.onnx } : {}),
   };
 }
 

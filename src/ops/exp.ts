@@ -6,6 +6,7 @@ import { unaryOp } from "./elementwise.js";
 
 export const exp = unaryOp({
   name: "exp",
+  onnx: "Exp",
   summary: "eˣ, elementwise",
   f: Math.exp,
   gradient: (g) => [g.emit("mul", [g.dy, g.output])],

@@ -13,6 +13,7 @@ import { copyKernel } from "./reshape.js";
 
 export const flatten = defineOp({
   name: "flatten",
+  onnx: { export: (c) => void c.emit("Flatten", c.inputs, { axis: { int: c.node.attrs.axis ?? 1 } }, c.output) },
   summary: "[d₀…dₐ₋₁, dₐ…] → [d₀·…·dₐ₋₁, dₐ·…] at axis a (default 1): [N, C, H, W] → [N, C·H·W]",
   inputs: ["x"],
   attrs: Type.Object(

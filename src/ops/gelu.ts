@@ -114,6 +114,17 @@ const isTanh = (attrs: Approximate) => attrs.approximate === "tanh";
 
 export const gelu = defineOp({
   name: "gelu",
+  // ONNX has Gelu only from opset 20: written out, 0.5·x·(1 + erf(x/√2)) or its tanh form.
+  onnx: {
+    export: (c) => {
+      const [x] = c.inputs as [string];
+      const float = (v: number) => c.constant([v], "float");
+      const inner = isTanh(c.node.attrs)
+        ? c.emit("Tanh", [c.emit("Mul", [float(SQRT_2_OVER_PI), c.emit("Add", [x, c.emit("Mul", [float(TANH_CUBIC), c.emit("Pow", [x, float(3)])])])])])
+        : c.emit("Erf", [c.emit("Mul", [x, float(Math.SQRT1_2)])]);
+      c.emit("Mul", [c.emit("Mul", [x, float(0.5)]), c.emit("Add", [inner, float(1)])], {}, c.output);
+    },
+  },
   summary: 'x·Φ(x), elementwise: exact (erf) by default, approximate: "tanh" for the tanh form',
   inputs: ["x"],
   attrs: Approximate,

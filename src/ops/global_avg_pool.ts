@@ -14,6 +14,8 @@ import { ShapeError, defineOp, type Kernel } from "./op.js";
 
 export const globalAvgPool = defineOp({
   name: "global_avg_pool",
+  // ONNX keeps the spatial axes, as size 1: Flatten drops them ([N, C, 1, 1] → [N, C]).
+  onnx: { export: (c) => void c.emit("Flatten", [c.emit("GlobalAveragePool", c.inputs)], { axis: { int: 1 } }, c.output) },
   summary: "the mean of each channel over all positions: [N, C, H, W] → [N, C]",
   inputs: ["x"],
   attrs: NO_ATTRS,

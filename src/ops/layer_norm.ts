@@ -47,6 +47,9 @@ function rowStats(x: ArrayLike<number>, base: number, length: number, epsilon: n
 
 export const layerNorm = defineOp({
   name: "layer_norm",
+  onnx: {
+    export: (c) => void c.emit("LayerNormalization", c.inputs, { axis: { int: -1 }, epsilon: { float: c.node.attrs.epsilon ?? LAYER_NORM_EPSILON } }, c.output),
+  },
   summary: "γ ⊙ (x − μ)/√(σ² + ε) + β over the last axis, each row by its own statistics (the same in training and evaluation)",
   inputs: ["x", "gamma", "beta"],
   attrs: Type.Object({ epsilon: Epsilon }, { additionalProperties: false }),

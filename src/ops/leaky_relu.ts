@@ -27,6 +27,7 @@ const alphaOf = (attrs: Alpha) => attrs.alpha ?? DEFAULT_ALPHA;
 
 export const leakyRelu = defineOp({
   name: "leaky_relu",
+  onnx: { export: (c) => void c.emit("LeakyRelu", c.inputs, { alpha: { float: alphaOf(c.node.attrs) } }, c.output) },
   summary: "x where x > 0, else alpha · x (alpha defaults to 0.01), elementwise",
   inputs: ["x"],
   attrs: Alpha,

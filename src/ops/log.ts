@@ -6,6 +6,7 @@ import { unaryOp } from "./elementwise.js";
 
 export const log = unaryOp({
   name: "log",
+  onnx: "Log",
   summary: "ln x, elementwise (log 0 = −∞, log of a negative number NaN)",
   f: Math.log,
   gradient: (g) => [g.emit("div", [g.dy, g.inputs[0]!])],

@@ -8,7 +8,7 @@
  */
 import { formatShape, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
-import { ShapeError, type OpDefinition } from "./op.js";
+import { ShapeError, onnxOperator, type OpDefinition } from "./op.js";
 import { lastAxisRows } from "./softmax.js";
 
 function rowsShape(x: Shape): Shape {
@@ -18,6 +18,7 @@ function rowsShape(x: Shape): Shape {
 
 export const logSoftmax: OpDefinition<NoAttrs> = {
   name: "log_softmax",
+  onnx: onnxOperator("LogSoftmax", { axis: { int: -1 } }),
   summary: "x − log Σ eˣ along the last axis (the log of softmax), stabilised by subtracting the row's max",
   inputs: ["x"],
   attrs: NO_ATTRS,

@@ -16,6 +16,14 @@ const MatmulAttrs = Type.Object(
 
 export const matmul = defineOp({
   name: "matmul",
+  // A plain product is MatMul; with a transpose, Gemm says it in its attributes (and reads back as the same node).
+  onnx: {
+    export: (c) => {
+      const { transpose_a = false, transpose_b = false } = c.node.attrs;
+      if (!transpose_a && !transpose_b) c.emit("MatMul", c.inputs, {}, c.output);
+      else c.emit("Gemm", c.inputs, { transA: { int: transpose_a ? 1 : 0 }, transB: { int: transpose_b ? 1 : 0 } }, c.output);
+    },
+  },
   summary: "matrix product op(A)·op(B), op optionally transposing",
   inputs: ["a", "b"],
   attrs: MatmulAttrs,

@@ -11,7 +11,7 @@
 import { formatShape, sameShape, sizeOf } from "../graph/ir.js";
 import type { CheckTensor } from "./check-hints.js";
 import { ShapeError, defineOp, type FloatArray, type Kernel } from "./op.js";
-import { PoolAttrs, drawPoolAttrs, poolGeometry, poolShape, windowBounds, type PoolGeometry } from "./pool-window.js";
+import { PoolAttrs, drawPoolAttrs, poolGeometry, poolShape, windowBounds, onnxPoolAttrs, type PoolGeometry } from "./pool-window.js";
 
 /**
  * The index in `x` of the maximum of window (oy, ox) of the plane starting at `plane`: scanned in row-major
@@ -70,6 +70,7 @@ function tiedAtSomeMax([x]: readonly CheckTensor[], attrs: PoolAttrs): boolean {
 
 export const maxPool2d = defineOp({
   name: "max_pool2d",
+  onnx: { export: (c) => void c.emit("MaxPool", c.inputs, onnxPoolAttrs(c.node.attrs), c.output) },
   summary: "the maximum of each window of an [N, C, H, W] batch (window, stride, padding)",
   inputs: ["x"],
   attrs: PoolAttrs,

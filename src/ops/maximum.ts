@@ -29,6 +29,7 @@ function nearTie([a, b]: readonly CheckTensor[]): boolean {
 
 export const maximum = binaryOp({
   name: "maximum",
+  onnx: "Max",
   summary: "the larger of a and b, elementwise with broadcasting (NaN if either is)",
   broadcast: true,
   f: maxOf,
@@ -45,6 +46,7 @@ export const maximum = binaryOp({
 
 export const minimum = binaryOp({
   name: "minimum",
+  onnx: "Min",
   summary: "the smaller of a and b, elementwise with broadcasting (NaN if either is)",
   broadcast: true,
   f: minOf,

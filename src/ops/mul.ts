@@ -7,6 +7,7 @@ import { binaryOp } from "./elementwise.js";
 
 export const mul = binaryOp({
   name: "mul",
+  onnx: "Mul",
   summary: "a ⊙ b, elementwise with broadcasting",
   broadcast: true,
   // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …

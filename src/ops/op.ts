@@ -145,6 +145,52 @@ export interface OpDefinition<A = Attrs> {
    * checked as an elementwise op. See src/ops/check-hints.ts.
    */
   readonly check?: OpCheck<A>;
+  /**
+   * How `graphnet export` writes a node of this op as ONNX operators (see OnnxLowering). Ops without it
+   * cannot be exported: the backward-only ops need none, and a graph holding a node of one is refused.
+   */
+  readonly onnx?: OnnxLowering<A>;
+}
+
+/** An ONNX attribute, tagged with its ONNX type (a JavaScript number alone cannot tell INT from FLOAT). */
+export type OnnxAttribute =
+  | { readonly int: number }
+  | { readonly ints: readonly number[] }
+  | { readonly float: number }
+  | { readonly floats: readonly number[] }
+  | { readonly string: string };
+
+/**
+ * What an op's ONNX lowering sees of the node it writes, and the two things it can do: add ONNX nodes
+ * (of the default domain, opset 17) and add constant tensors. The last node it adds must produce
+ * `output`, the node's id, which the nodes reading it use.
+ */
+export interface OnnxExportContext<A> {
+  readonly node: GraphNode & { readonly attrs: A };
+  /** The ONNX names of the node's inputs, in the op's order. */
+  readonly inputs: readonly string[];
+  /** Its inputs' shapes and its output's ("batch" stays a symbol: ONNX's symbolic dimension). */
+  readonly inputShapes: readonly Shape[];
+  readonly outputShape: Shape;
+  /** The name the node's value must have in the ONNX graph (its id). */
+  readonly output: string;
+  /**
+   * Adds an ONNX node reading `inputs` ("" for an optional input left out) and returns the name of its
+   * output: `output` when given, else a fresh name derived from the node's id.
+   */
+  emit(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttribute>>, output?: string): string;
+  /** A constant tensor (an initializer): int64 for shapes and axes, float for numbers; a scalar without `dims`. */
+  constant(values: readonly number[], type: "int64" | "float", dims?: readonly number[]): string;
+}
+
+/** An op's ONNX lowering: `export` adds the ONNX nodes that compute one node of the op (OnnxExportContext). */
+export interface OnnxLowering<A> {
+  readonly export: (context: OnnxExportContext<A>) => void;
+}
+
+/** The lowering of an op that is one ONNX operator over the node's inputs, with fixed attributes. */
+export function onnxOperator<A = Attrs>(opType: string, attrs?: Readonly<Record<string, OnnxAttribute>>): OnnxLowering<A> {
+  return { export: (c) => void c.emit(opType, c.inputs, attrs, c.output) };
 }
 
 /** Thrown by shape rules. `field` is "inputs" or an attribute name, for the error message. */

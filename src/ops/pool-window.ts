@@ -10,7 +10,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { formatShape, type ConcreteShape, type Shape } from "../graph/ir.js";
-import { ShapeError } from "./op.js";
+import { ShapeError, type OnnxAttribute } from "./op.js";
 
 /** A size for both spatial axes, or [for the rows, for the columns]. */
 function pairAttr(minimum: number, description: string) {
@@ -116,4 +116,12 @@ export function drawPoolAttrs(x: readonly number[], draw: { int(min: number, max
   if (draw.bool()) attrs.stride = square ? rows.s : [rows.s, cols.s];
   if (rows.p > 0 || cols.p > 0) attrs.padding = square ? rows.p : [rows.p, cols.p];
   return attrs;
+}
+
+/** The window attributes as ONNX's MaxPool and AveragePool take them (floor mode, symmetric padding). */
+export function onnxPoolAttrs(attrs: PoolAttrs): Record<string, OnnxAttribute> {
+  const [kh, kw] = pair(attrs.window);
+  const [sh, sw] = pair(attrs.stride ?? attrs.window);
+  const [ph, pw] = pair(attrs.padding ?? 0);
+  return { kernel_shape: { ints: [kh, kw] }, strides: { ints: [sh, sw] }, pads: { ints: [ph, pw, ph, pw] } };
 }

@@ -10,6 +10,7 @@ import { defineOp } from "./op.js";
 
 export const pow = defineOp({
   name: "pow",
+  onnx: { export: (c) => void c.emit("Pow", [c.inputs[0]!, c.constant([c.node.attrs.exponent], "float")], {}, c.output) },
   summary: "x^exponent for a constant exponent, elementwise",
   inputs: ["x"],
   attrs: Type.Object({ exponent: Type.Number({ description: "The constant power p: 2 squares, 0.5 is √x, −1 is 1/x." }) }, { additionalProperties: false }),

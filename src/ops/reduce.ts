@@ -110,6 +110,16 @@ const reduceCheck = (reference: "sum" | "mean"): OpCheck<ReduceAttrs> => ({
 export function reductionOp(kind: "sum" | "mean"): OpDefinition<ReduceAttrs> {
   return defineOp({
     name: kind,
+    // ReduceSum takes its axes as an input since opset 13, ReduceMean as an attribute until opset 18.
+    onnx: {
+      export: (c) => {
+        const { axes, keepdims = false } = c.node.attrs;
+        const keep = { keepdims: { int: keepdims ? 1 : 0 } };
+        if (axes !== undefined && axes.length === 0) c.emit("Identity", c.inputs, {}, c.output);
+        else if (kind === "mean") c.emit("ReduceMean", c.inputs, { ...keep, ...(axes ? { axes: { ints: axes } } : {}) }, c.output);
+        else c.emit("ReduceSum", axes ? [c.inputs[0]!, c.constant(axes, "int64", [axes.length])] : c.inputs, keep, c.output);
+      },
+    },
     summary:
       kind === "sum"
         ? "Σ over `axes` (default every axis), keeping them as size 1 with `keepdims`; summed in float64"

@@ -47,6 +47,9 @@ export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}
   if (def.fast !== undefined && (typeof def.fast !== "object" || def.fast === null || (def.fast.wasm !== undefined && typeof def.fast.wasm !== "function"))) {
     throw new OpDefinitionError(`${where}: "fast", when given, must be an object of fast kernels by backend name, { wasm: (spec, context) => kernel }.`);
   }
+  if (def.onnx !== undefined && (typeof def.onnx !== "object" || def.onnx === null || typeof def.onnx.export !== "function")) {
+    throw new OpDefinitionError(`${where}: "onnx", when given, must be an object with the op's ONNX lowering, { export: (context) => { … } }.`);
+  }
   if (typeof def.attrs !== "object" || def.attrs === null) {
     throw new OpDefinitionError(`${where}: "attrs" must be a JSON Schema object (use {"type": "object"} for an op without attributes).`);
   }

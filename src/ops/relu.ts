@@ -6,6 +6,7 @@ import { binaryOp, unaryOp } from "./elementwise.js";
 
 export const relu = unaryOp({
   name: "relu",
+  onnx: "Relu",
   summary: "max(x, 0), elementwise",
   // Written so that NaN passes through (NaN < 0 is false), as NumPy's maximum does: a diverging run must show.
   f: (x) => (x < 0 ? 0 : x),

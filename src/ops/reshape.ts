@@ -103,6 +103,24 @@ function drawTarget(n: number, draw: { int(min: number, max: number): number; bo
 
 export const reshape = defineOp({
   name: "reshape",
+  // ONNX's Reshape takes 0 for "the input's size on this axis" and one -1: a symbol is one or the other.
+  onnx: {
+    export: (c) => {
+      const x = c.inputShapes[0]!;
+      const target = c.node.attrs.shape;
+      const symbols = target.filter((d) => typeof d === "string").length;
+      const dims = target.map((d, i) => {
+        if (typeof d === "number") return d;
+        if (x[i] === d) return 0;
+        if (symbols === 1 && !target.includes(-1)) return -1;
+        throw new ShapeError(
+          `reshape to ${formatShape(target)} has no ONNX lowering: the symbol "${d}" must stay on its axis (${i}) of the input, or be the one size inferred.`,
+          "shape",
+        );
+      });
+      c.emit("Reshape", [c.inputs[0]!, c.constant(dims, "int64", [dims.length])], {}, c.output);
+    },
+  },
   summary: 'the same values under another shape (one size may be -1; "batch" kept symbolic)',
   inputs: ["x"],
   attrs: ReshapeAttrs,

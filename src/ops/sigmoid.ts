@@ -18,6 +18,7 @@ function stableSigmoid(x: number): number {
 
 export const sigmoid = unaryOp({
   name: "sigmoid",
+  onnx: "Sigmoid",
   summary: "1 / (1 + e^(−x)), elementwise, computed without overflow",
   f: stableSigmoid,
   wasm: "sigmoid",

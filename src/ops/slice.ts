@@ -47,6 +47,13 @@ function sizedAxis(x: Shape, axis: number, field: string): number {
 
 export const slice = defineOp({
   name: "slice",
+  onnx: {
+    export: (c) => {
+      const { axis, start, end } = c.node.attrs;
+      const int64 = (v: number) => c.constant([v], "int64", [1]);
+      c.emit("Slice", [c.inputs[0]!, int64(start), int64(end), int64(axis)], {}, c.output);
+    },
+  },
   summary: "x[…, start:end, …] along one axis",
   inputs: ["x"],
   attrs: SliceAttrs,

@@ -7,7 +7,7 @@
 import { formatShape, sizeOf, type ConcreteShape, type Shape } from "../graph/ir.js";
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
 import { sameShapes } from "./elementwise.js";
-import { ShapeError, type OpDefinition } from "./op.js";
+import { ShapeError, onnxOperator, type OpDefinition } from "./op.js";
 
 /** The shape rule of an op working on rows along the last axis: the input needs at least one axis. */
 function rowsShape(x: Shape): Shape {
@@ -23,6 +23,7 @@ export function lastAxisRows(shape: ConcreteShape): { rows: number; length: numb
 
 export const softmax: OpDefinition<NoAttrs> = {
   name: "softmax",
+  onnx: onnxOperator("Softmax", { axis: { int: -1 } }),
   summary: "e^x / Σ e^x along the last axis (rows sum to 1), stabilised by subtracting the row's max",
   inputs: ["x"],
   attrs: NO_ATTRS,

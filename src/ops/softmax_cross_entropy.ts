@@ -11,12 +11,13 @@
  * for any y, so the numerical gradient check holds even for labels that are not one-hot.
  */
 import { NO_ATTRS, type NoAttrs } from "./attrs.js";
-import { lossInputsShape, scalarShape } from "./cross_entropy.js";
+import { lossInputsShape, scalarShape, lowerCrossEntropy } from "./cross_entropy.js";
 import type { OpDefinition } from "./op.js";
 import { lastAxisRows } from "./softmax.js";
 
 export const softmaxCrossEntropy: OpDefinition<NoAttrs> = {
   name: "softmax_cross_entropy",
+  onnx: { export: (c) => lowerCrossEntropy(c, c.emit("LogSoftmax", [c.inputs[0]!], { axis: { int: -1 } })) },
   summary: "cross_entropy(softmax(z), y) on logits z, computed stably by log-sum-exp",
   inputs: ["z", "y"],
   attrs: NO_ATTRS,

@@ -11,6 +11,7 @@ export function stableSoftplus(x: number): number {
 
 export const softplus = unaryOp({
   name: "softplus",
+  onnx: "Softplus",
   summary: "log(1 + eˣ), elementwise, computed without overflow",
   f: stableSoftplus,
   gradient: (g) => [g.emit("mul", [g.dy, g.emit("sigmoid", [g.inputs[0]!])])],

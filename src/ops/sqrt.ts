@@ -7,6 +7,7 @@ import { unaryOp } from "./elementwise.js";
 
 export const sqrt = unaryOp({
   name: "sqrt",
+  onnx: "Sqrt",
   summary: "√x, elementwise (NaN for a negative number)",
   f: Math.sqrt,
   wasm: "squareRoot",

@@ -7,6 +7,7 @@ import { binaryOp, unaryOp } from "./elementwise.js";
 
 export const sub = binaryOp({
   name: "sub",
+  onnx: "Sub",
   summary: "a − b, elementwise with broadcasting",
   broadcast: true,
   // Checked on random broadcast patterns: [m, n] with [n], [m, 1] with [1, n], scalars, …
@@ -17,6 +18,7 @@ export const sub = binaryOp({
 
 export const neg = unaryOp({
   name: "neg",
+  onnx: "Neg",
   summary: "−x, elementwise",
   f: (x) => -x,
   gradient: (g) => [g.emit("neg", [g.dy])],

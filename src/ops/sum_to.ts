@@ -22,6 +22,21 @@ function broadcastsTo(small: Shape, big: Shape): boolean {
 
 export const sumTo = defineOp({
   name: "sum_to",
+  // Summed with keepdims over the axes set to 1, then without over the leading axes the target drops.
+  onnx: {
+    export: (c) => {
+      const x = c.inputShapes[0]!;
+      const target = c.node.attrs.shape;
+      const lead = x.length - target.length;
+      const ones = target.flatMap((d, i) => (d === 1 && x[lead + i] !== 1 ? [lead + i] : []));
+      const leading = Array.from({ length: lead }, (_, i) => i);
+      const reduce = (from: string, axes: number[], keep: boolean, out?: string) =>
+        c.emit("ReduceSum", [from, c.constant(axes, "int64", [axes.length])], { keepdims: { int: keep ? 1 : 0 } }, out);
+      if (ones.length === 0 && leading.length === 0) c.emit("Identity", c.inputs, {}, c.output);
+      else if (leading.length === 0) reduce(c.inputs[0]!, ones, true, c.output);
+      else reduce(ones.length > 0 ? reduce(c.inputs[0]!, ones, true) : c.inputs[0]!, leading, false, c.output);
+    },
+  },
   summary: "sum over the axes that broadcasting `shape` would add (the inverse of broadcast_to)",
   inputs: ["x"],
   attrs: TargetShape,
@@ -45,6 +60,20 @@ export const sumTo = defineOp({
 
 export const broadcastTo = defineOp({
   name: "broadcast_to",
+  // Expand broadcasts both ways: an axis the input already has at its size (a symbol too) is written 1.
+  onnx: {
+    export: (c) => {
+      const x = c.inputShapes[0]!;
+      const target = c.node.attrs.shape;
+      const lead = target.length - x.length;
+      const dims = target.map((d, i) => {
+        if (typeof d === "number") return d;
+        if (x[i - lead] === d) return 1;
+        throw new ShapeError(`broadcast_to ${formatShape(target)} has no ONNX lowering: its symbol "${d}" is not a size of the input's.`, "shape");
+      });
+      c.emit("Expand", [c.inputs[0]!, c.constant(dims, "int64", [dims.length])], {}, c.output);
+    },
+  },
   summary: "repeat x along new or size-1 axes to `shape`",
   inputs: ["x"],
   attrs: TargetShape,

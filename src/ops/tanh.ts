@@ -7,6 +7,7 @@ import { binaryOp, unaryOp } from "./elementwise.js";
 
 export const tanh = unaryOp({
   name: "tanh",
+  onnx: "Tanh",
   summary: "tanh(x), elementwise",
   // Math.tanh saturates to ±1 for large |x| without overflowing.
   f: Math.tanh,

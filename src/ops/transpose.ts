@@ -47,6 +47,7 @@ function stridesOf(shape: ConcreteShape): number[] {
 
 export const transpose = defineOp({
   name: "transpose",
+  onnx: { export: (c) => void c.emit("Transpose", c.inputs, c.node.attrs.perm ? { perm: { ints: c.node.attrs.perm } } : {}, c.output) },
   summary: "the axes reordered: output axis i is input axis perm[i] (default: reversed)",
   inputs: ["x"],
   attrs: TransposeAttrs,

@@ -32,6 +32,8 @@ export interface RunRecord {
   };
   /** Modules of custom ops the graph was trained with, loaded again when the run is reopened. */
   readonly op_modules?: readonly string[];
+  /** The checkpoint whose weights training started from (--init-from), if not the graph's initialisation. */
+  readonly init_from?: string;
   readonly created: string;
 }
 
@@ -58,6 +60,7 @@ export const RunRecordSchema = Type.Object(
       { additionalProperties: false },
     ),
     op_modules: Type.Optional(Type.Array(Type.String(), { description: "paths of JavaScript modules" })),
+    init_from: Type.Optional(Type.String({ description: "the checkpoint the weights started from (--init-from)" })),
     created: Type.String(),
   },
   { additionalProperties: false },

@@ -3,7 +3,7 @@
  * the data and its split, the model, and the run folder that records all of it. A session can be
  * reopened from its run folder alone, to resume, evaluate or predict.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
@@ -38,6 +38,11 @@ export interface TrainRequest {
   readonly backend?: BackendName;
   /** wasm: threads for the big kernels (default 2 on a machine with two cores or more). */
   readonly threads?: number;
+  /**
+   * Start from these weights instead of the graph's initialisation: a run folder, a folder written by
+   * `graphnet import` (each holds best.safetensors), or a checkpoint file. Recorded as `init_from`.
+   */
+  readonly initFrom?: string;
 }
 
 export interface Session {
@@ -76,6 +81,7 @@ export function startSession(request: TrainRequest): Session {
   checkDataFitsGraph(graph, data, request.graphFile);
   if (config.use_data_augmentation) checkAugmentable(data);
   const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
+  const initFrom = request.initFrom === undefined ? undefined : loadInitialWeights(model, request.initFrom);
   const record: RunRecord = {
     graph_file: request.graphFile,
     graph,
@@ -89,6 +95,7 @@ export function startSession(request: TrainRequest): Session {
       classes: data.classes,
     },
     ...(request.opModules && request.opModules.length > 0 ? { op_modules: [...request.opModules] } : {}),
+    ...(initFrom !== undefined ? { init_from: initFrom } : {}),
     created: new Date().toISOString(),
   };
   const folder = RunFolder.claimNew(outDir);
@@ -261,6 +268,34 @@ export function recordResult(
   session.folder.writeJson("result.json", result);
   session.folder.writeConfusion(outcome.test.confusion);
   return result;
+}
+
+/**
+ * `--init-from`: the weights (and state) of a checkpoint — a folder's best.safetensors, or the file
+ * given — loaded into a new model, parameter by id. Refused, before the run folder is claimed, when the
+ * checkpoint lacks one of the graph's parameters, holds one of another shape, or holds one the graph has
+ * not (it was saved from another graph). Returns the checkpoint's path.
+ */
+function loadInitialWeights(model: Model, from: string): string {
+  let path = from;
+  if (isDirectory(from)) {
+    path = join(from, "best.safetensors");
+    if (!existsSync(path)) {
+      throw new UserError(
+        `--init-from ${from}: the folder has no best.safetensors; give a run folder, a folder written by graphnet import, or a checkpoint file.`,
+      );
+    }
+  }
+  model.load(loadCheckpoint(path), `--init-from ${path}`);
+  return path;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Loads the run's best (default) or last checkpoint's weights into the session's model. */

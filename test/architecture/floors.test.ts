@@ -26,9 +26,20 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
  *     from a data Dataset, which is why data sits below exec).
  *   - check: gradient and op checks, which run the executor on differentiated graphs.
  *   - train: models, optimizers, checkpoints, runs.
+ *   - onnx: export to and import from ONNX, which reads runs' checkpoints and writes run folders.
  *   - the library's entry point, src/index.ts, on top of everything.
  */
-const FLOORS: readonly (readonly string[])[] = [["graph"], ["util"], ["ops"], ["graph-file", "data"], ["autodiff", "exec"], ["check"], ["train"], ["index.ts"]];
+const FLOORS: readonly (readonly string[])[] = [
+  ["graph"],
+  ["util"],
+  ["ops"],
+  ["graph-file", "data"],
+  ["autodiff", "exec"],
+  ["check"],
+  ["train"],
+  ["onnx"],
+  ["index.ts"],
+];
 
 const floorOf = new Map(FLOORS.flatMap((folders, floor) => folders.map((folder) => [folder, floor] as const)));
 
