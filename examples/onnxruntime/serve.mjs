@@ -28,11 +28,20 @@ const [inputName] = session.inputNames;
 const [, ...pictureShape] = session.inputMetadata[0].shape; // [784] or [1, 28, 28] after the batch
 const pixels = Float32Array.from(images.subarray(0, count * 784), (v) => v / 255);
 const results = await session.run({ [inputName]: new ort.Tensor("float32", pixels, [count, ...pictureShape]) });
-const probs = results[session.outputNames[0]].data;
+// graphnet's exports name their probabilities `probs`; a model with logits only gets a softmax here.
+const probsOutput = session.outputNames.includes("probs") ? "probs" : undefined;
+const scores = results[probsOutput ?? session.outputNames[0]].data;
 
-const classes = probs.length / count;
+const classes = scores.length / count;
+const softmax = (row) => {
+  const top = Math.max(...row);
+  const exps = row.map((v) => Math.exp(v - top));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+};
 for (let i = 0; i < count; i++) {
-  const row = Array.from(probs.subarray(i * classes, (i + 1) * classes));
+  const raw = Array.from(scores.subarray(i * classes, (i + 1) * classes));
+  const row = probsOutput ? raw : softmax(raw);
   const guess = row.indexOf(Math.max(...row));
   console.log(`image ${i}: label ${labels[i]}, predicted ${guess} (p = ${row[guess].toFixed(4)})`);
 }
