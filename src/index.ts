@@ -83,6 +83,7 @@ export {
   type RunResult,
   type RunRecord,
 } from "./train/session.js";
-export { readDigitPng, readDigitPicture, type DigitPicture } from "./data/image.js";
-export { MAX_PICTURE_SIDE } from "./data/png-header.js";
+export { digitInputPng, readDigitPng, readDigitPicture, type DigitPicture } from "./data/image.js";
+export { digitInput, type DigitInput } from "./data/digit-input.js";
+export { MAX_PICTURE_SIDE } from "./data/picture-size.js";
 export { activationsOf, withActivations } from "./graph/configure.js";

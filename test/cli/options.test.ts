@@ -64,12 +64,24 @@ describe("flags given a value that is not a decimal number, or no digit to predi
 
   it("predict with neither --index nor a picture says what it needs", async () => {
     expect(await main(["predict", "some/run"])).toBe(1);
-    expect(stderr).toBe("graphnet: predict needs a digit: --index N (the N-th image of the run's test split) or the path of a PNG picture.\n");
+    expect(stderr).toBe(
+      "graphnet: predict needs a digit: give --index N (the N-th image of the run's test split) or --image FILE (a PNG or JPEG picture of a digit).\n",
+    );
   });
 
   it("predict with both says to choose", async () => {
     expect(await main(["predict", "some/run", "digit.png", "--index", "3"])).toBe(1);
     expect(stderr).toBe("graphnet: predict takes one digit: --index 3 or digit.png, not both.\n");
+  });
+
+  it("predict with --image and --index says to choose", async () => {
+    expect(await main(["predict", "some/run", "--image", "digit.jpg", "--index", "3"])).toBe(1);
+    expect(stderr).toBe("graphnet: predict takes one digit: --index 3 or digit.jpg, not both.\n");
+  });
+
+  it("predict with two different pictures says to choose", async () => {
+    expect(await main(["predict", "some/run", "a.png", "--image", "b.png"])).toBe(1);
+    expect(stderr).toBe("graphnet: predict takes one picture: a.png or --image b.png, not both.\n");
   });
 });
 
@@ -107,7 +119,9 @@ describe("through the executable", () => {
 
   it("predict RUN alone says what it needs", () => {
     const r = graphnet("predict", "some/run");
-    expect(r.stderr).toBe("graphnet: predict needs a digit: --index N (the N-th image of the run's test split) or the path of a PNG picture.\n");
+    expect(r.stderr).toBe(
+      "graphnet: predict needs a digit: give --index N (the N-th image of the run's test split) or --image FILE (a PNG or JPEG picture of a digit).\n",
+    );
     expect(r.status).toBe(1);
   });
 });

@@ -58,7 +58,11 @@ describe("a picture whose size makes no sense for a digit", () => {
 describe("a file that is not a PNG, or a damaged one", () => {
   it.each<[string, Uint8Array, RegExp]>([
     ["text", Buffer.from("not an image"), /it is not a PNG image \(a PNG file starts with the bytes 89 50 4E 47/],
-    ["a JPEG's first bytes", Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]), /it is not a PNG image/],
+    [
+      "a JPEG's first bytes",
+      Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46]),
+      /the JPEG is damaged or cut short \(no frame header giving its size/,
+    ],
     ["the signature alone", claimedPng(28, 28).subarray(0, 8), /damaged or cut short \(its first chunk is not the IHDR header/],
     ["a header cut in the middle of the width", claimedPng(28, 28).subarray(0, 18), /damaged or cut short/],
     ["a sound header over damaged image data", Buffer.concat([claimedPng(28, 28).subarray(0, 33), Buffer.from("garbage")]), /it is not a readable PNG image/],
