@@ -22,6 +22,16 @@ export function compileSchema(schema: object): SchemaValidator {
   return (value) => (validate(value) ? null : explain(validate.errors ?? []));
 }
 
+/**
+ * The same validator, compiled when it first validates. For graphnet's own schemas (the built-in ops'
+ * attributes, the training section, the files of a run folder), which the tests compile: compiling them
+ * all as their modules load would cost every command a good part of its start-up, and most are never used.
+ */
+export function compileSchemaOnFirstUse(schema: object): SchemaValidator {
+  let validate: SchemaValidator | undefined;
+  return (value) => (validate ??= compileSchema(schema))(value);
+}
+
 type Schema = Record<string, unknown>;
 
 /**
