@@ -59,7 +59,11 @@ const machine = {
   load_before: loadBefore.map((x) => Number(x.toFixed(2))),
   load_after: loadAfter.map((x) => Number(x.toFixed(2))),
 };
-const rows = COMMANDS.map((c) => ({ command: c.name, median_s: Number(median(times.get(c.name)).toFixed(3)), min_s: Number(Math.min(...times.get(c.name)).toFixed(3)) }));
+const rows = COMMANDS.map((c) => ({
+  command: c.name,
+  median_s: Number(median(times.get(c.name)).toFixed(3)),
+  min_s: Number(Math.min(...times.get(c.name)).toFixed(3)),
+}));
 if (json) {
   process.stdout.write(`${JSON.stringify({ machine, runs, rows }, null, 2)}\n`);
 } else {

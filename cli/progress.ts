@@ -2,7 +2,8 @@
  * What `graphnet train` shows while it runs: on a terminal, a progress bar redrawn in place with the
  * samples per second and the running loss; elsewhere (a log file, CI), one plain line per epoch.
  */
-import type { EpochMetrics, TrainingEvents } from "../src/index.js";
+import type { EpochMetrics } from "../src/train/run-folder.js";
+import type { TrainingEvents } from "../src/train/trainer.js";
 
 export function progressReporter(options: { quiet: boolean; epochs: number; stream?: NodeJS.WriteStream }): TrainingEvents {
   const out = options.stream ?? process.stderr;
