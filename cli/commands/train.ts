@@ -2,6 +2,7 @@
 import type { BackendName } from "../../src/exec/executor.js";
 import { UserError } from "../../src/graph/errors.js";
 import type { TrainingSection } from "../../src/graph/training.js";
+import { PhaseClock } from "../../src/train/phases.js";
 import { recordResult, reopenSession, startSession, type Session } from "../../src/train/session.js";
 import { train } from "../../src/train/trainer.js";
 import { ExitWith, signalExitCode } from "../exit.js";
@@ -17,6 +18,7 @@ interface TrainOptions {
   out?: string;
   resume?: string;
   quiet?: boolean;
+  verbose?: boolean;
   backend: BackendName;
   threads?: string;
   [flag: string]: unknown;
@@ -24,6 +26,9 @@ interface TrainOptions {
 
 /** `graphnet train`, its command line parsed by ../usage/train.ts. */
 export async function trainAction(context: CliContext, graphFile: string | undefined, options: TrainOptions): Promise<void> {
+  // From the process's start to here: node, graphnet's modules, the command line.
+  const phases = new PhaseClock();
+  phases.add("start-up", performance.now() / 1000);
   const overrides = trainingOverrides(options);
   if (options.resume !== undefined) await loadRunOpModules(options.resume);
   const session = openSession(
@@ -31,6 +36,7 @@ export async function trainAction(context: CliContext, graphFile: string | undef
     options,
     overrides,
     context.opModules.map((m) => m.path),
+    phases,
   );
   for (const warning of session.warnings) process.stderr.write(`warning: ${warning}\n`);
   const quiet = options.quiet === true;
@@ -42,33 +48,45 @@ export async function trainAction(context: CliContext, graphFile: string | undef
       events: progressReporter({ quiet, epochs: session.config.num_epochs }),
       shouldStop: () => interrupts.signal !== undefined,
       resume: options.resume !== undefined,
+      phases,
     });
-    const result = recordResult(session, outcome);
+    const result = recordResult(session, outcome, phases);
     const failure = session.model.workerFailure;
     if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
     if (!result) throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
     // The model holds the best weights now: the predictions drawn are the ones the test measured.
     // The pictures' libraries (d3, jsdom) load only here, not in every run of the command.
+    const pictures = performance.now();
     const { writeRunPictures } = await import("../../viz/index.js");
     writeRunPictures(session, { ...outcome, test: outcome.test! });
+    phases.add("pictures", (performance.now() - pictures) / 1000);
     process.stdout.write(
       `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
         `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,
     );
+    if (options.verbose) process.stderr.write(`${describePhases(phases)}\n`);
   } finally {
     interrupts.dispose();
     session.folder.release();
   }
 }
 
-function openSession(graphFile: string | undefined, options: TrainOptions, overrides: TrainingSection, opModules: readonly string[]): Session {
+function openSession(
+  graphFile: string | undefined,
+  options: TrainOptions,
+  overrides: TrainingSection,
+  opModules: readonly string[],
+  phases: PhaseClock,
+): Session {
   if (options.resume !== undefined) {
     if (graphFile !== undefined || Object.keys(overrides).length > 0 || options.data !== undefined || options.out !== undefined) {
       throw new UserError(
         `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
       );
     }
-    return reopenSession(options.resume, { backend: options.backend, training: true, ...(options.threads ? { threads: Number(options.threads) } : {}) });
+    return phases.time("setup", () =>
+      reopenSession(options.resume!, { backend: options.backend, training: true, ...(options.threads ? { threads: Number(options.threads) } : {}) }),
+    );
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
   return startSession({
@@ -80,6 +98,7 @@ function openSession(graphFile: string | undefined, options: TrainOptions, overr
     ...(options.threads ? { threads: Number(options.threads) } : {}),
     ...(options.data ? { dataDir: options.data } : {}),
     ...(options.out ? { outDir: options.out } : {}),
+    phases,
   });
 }
 
@@ -98,4 +117,11 @@ function describeSession(session: Session): string {
     `${extras.length ? `, ${extras.join(", ")}` : ""}\n` +
     `data: ${d.dir ?? "bundled MNIST"}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
   );
+}
+
+/** Where the wall clock went, phase by phase, and all of it: what --verbose prints after the summary. */
+function describePhases(phases: PhaseClock): string {
+  const seconds = phases.toJSON();
+  const listed = Object.entries(seconds).map(([phase, s]) => `${phase} ${s.toFixed(2)} s`);
+  return `wall clock ${(performance.now() / 1000).toFixed(1)} s: ${listed.join(", ")}`;
 }

@@ -23,6 +23,7 @@ export function trainCommand(context: CliContext): Command {
     .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
     .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
     .option("--quiet", "print only the final summary")
+    .option("--verbose", "also print where the wall clock went: start-up, data, model, training, validation, checkpoints, test, pictures")
     .addOption(
       new Option("--backend <name>", "wasm: WebAssembly SIMD kernels, the arena in WebAssembly memory; ts: the plain TypeScript reference kernels")
         .choices(["wasm", "ts"])

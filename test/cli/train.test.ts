@@ -61,6 +61,20 @@ describe("graphnet train", () => {
     expect(loadCheckpoint(join(out, "last.safetensors")).progress.epoch).toBe(1);
   });
 
+  it("--verbose tells where the wall clock went, phase by phase; result.json records the phases up to the test", () => {
+    const out = join(tempDir(), "r");
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", out, "--quiet", "--verbose");
+    expect(r.code).toBe(0);
+    const phase = (name: string) => `${name} \\d+\\.\\d{2} s`;
+    const line = ["start-up", "graph", "data", "model", "training", "validation", "checkpoints", "test", "pictures"].map(phase).join(", ");
+    expect(r.stderr).toMatch(new RegExp(`^wall clock \\d+\\.\\d s: ${line}\n$`));
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(Object.keys(result.phases)).toEqual(["start-up", "graph", "data", "model", "training", "validation", "checkpoints", "test"]);
+    expect(result.phases.training).toBeCloseTo(result.train_seconds, 3);
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { seconds: number }[];
+    expect(result.phases.training).toBeCloseTo(metrics[0]!.seconds + metrics[1]!.seconds, 3);
+  });
+
   it("shows one plain line per epoch when not on a terminal", () => {
     const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", join(tempDir(), "r"));
     expect(r.code).toBe(0);
