@@ -5,6 +5,7 @@ import type { TrainingSection } from "../../src/graph/training.js";
 import { PhaseClock } from "../../src/train/phases.js";
 import { recordResult, reopenSession, startSession, type Session } from "../../src/train/session.js";
 import { train } from "../../src/train/trainer.js";
+import { startPictureThread, type PictureThread } from "../../viz/picture-thread.js";
 import { ExitWith, signalExitCode } from "../exit.js";
 import { watchInterrupts } from "../interrupts.js";
 import { loadRunOpModules } from "../op-modules.js";
@@ -31,6 +32,23 @@ export async function trainAction(context: CliContext, graphFile: string | undef
   phases.add("start-up", performance.now() / 1000);
   const overrides = trainingOverrides(options);
   if (options.resume !== undefined) await loadRunOpModules(options.resume);
+  // Its libraries load while the data is read and the model built.
+  const pictures = startPictureThread();
+  try {
+    await trainAndDraw(context, graphFile, options, overrides, phases, pictures);
+  } finally {
+    pictures.dispose();
+  }
+}
+
+async function trainAndDraw(
+  context: CliContext,
+  graphFile: string | undefined,
+  options: TrainOptions,
+  overrides: TrainingSection,
+  phases: PhaseClock,
+  pictures: PictureThread,
+): Promise<void> {
   const session = openSession(
     graphFile,
     options,
@@ -55,11 +73,9 @@ export async function trainAction(context: CliContext, graphFile: string | undef
     if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
     if (!result) throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
     // The model holds the best weights now: the predictions drawn are the ones the test measured.
-    // The pictures' libraries (d3, jsdom) load only here, not in every run of the command.
-    const pictures = performance.now();
-    const { writeRunPictures } = await import("../../viz/index.js");
-    writeRunPictures(session, { ...outcome, test: outcome.test! });
-    phases.add("pictures", (performance.now() - pictures) / 1000);
+    const drawing = performance.now();
+    await pictures.write(session, { ...outcome, test: outcome.test! });
+    phases.add("pictures", (performance.now() - drawing) / 1000);
     process.stdout.write(
       `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
         `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,

@@ -108,8 +108,13 @@ describe("what graphnet loads", () => {
   it.each(COMMANDS)("loads for %s only what it needs: no picture library up front, fast-check for gradcheck alone", (command) => {
     const loaded = loadedBy(`cli/commands/${command}.ts`);
     expect(PICTURE_PACKAGES.filter((p) => loaded.packages.has(p))).toEqual([]);
-    expect([...loaded.files].filter((f) => f.startsWith("viz/") || f === "src/index.ts")).toEqual([]);
+    expect(loaded.files).not.toContain("src/index.ts");
     expect(loaded.packages.has("fast-check")).toBe(command === "gradcheck");
+  });
+
+  it("draws a run's pictures in a thread that loads the picture libraries, apart from the training's", () => {
+    expect(loadedBy("cli/commands/train.ts").files).toContain("viz/picture-thread.ts");
+    expect(loadedBy("viz/picture-worker.ts").packages).toContain("d3");
   });
 
   it("loads for inspect neither the data, nor the backends, nor the trainer", () => {

@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCheckpoint } from "../../src/index.js";
+import { loadCheckpoint, loadWeights, reopenSession } from "../../src/index.js";
+import { renderRunPictures } from "../../viz/run-pictures.js";
+import { runPicturesInput } from "../../viz/run-picture-files.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
 const BIN = join(process.cwd(), "dist", "cli", "main.js");
@@ -73,6 +75,22 @@ describe("graphnet train", () => {
     expect(result.phases.training).toBeCloseTo(result.train_seconds, 3);
     const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { seconds: number }[];
     expect(result.phases.training).toBeCloseTo(metrics[0]!.seconds + metrics[1]!.seconds, 3);
+  });
+
+  it("draws the pictures in a thread of their own, the same as drawn in this one", () => {
+    const result = JSON.parse(readFileSync(join(run, "result.json"), "utf8"));
+    const session = reopenSession(run);
+    loadWeights(session);
+    const summary = {
+      history: JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")),
+      bestEpoch: result.best_epoch,
+      trainSeconds: result.train_seconds,
+      status: result.status,
+      test: { accuracy: result.test_accuracy, loss: result.test_loss, confusion: result.confusion },
+    };
+    const drawn = renderRunPictures(runPicturesInput(session, summary));
+    expect(drawn.map(([file]) => file)).toEqual(["curves.svg", "predictions.svg", "confusion.svg", "report.html"]);
+    for (const [file, content] of drawn) expect(readFileSync(join(run, file), "utf8"), file).toBe(content);
   });
 
   it("shows one plain line per epoch when not on a terminal", () => {
