@@ -87,7 +87,7 @@ function withFile<T>(file: string, use: (fd: number) => T): T {
 }
 
 function readFully(fd: number, target: Uint8Array, offset: number, length: number, position: number, file: string): void {
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const read = readSync(fd, target, offset + done, length - done, position + done);
     if (read === 0) throw new UserError(`${file}: the file ended while it was read; was it being written?`);
     done += read;
