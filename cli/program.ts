@@ -6,6 +6,7 @@
  * command runs. So `graphnet --version`, `--help` and a mistyped option load no part of the library,
  * and each command loads only what it needs (test/cli/lazy-loading.test.ts holds both). A new command
  * is a pair of such modules and a line in COMMANDS.
+ *
  * A user's mistake (a bad file, a bad flag) prints one paragraph and exits with 1, and so does a
  * file-system error (no such file, a full disk, no permission: the one wording of src/util/fs-errors.ts);
  * anything else is a bug (graphnet's, or an --ops module's): one line asking for a report, exit code 70,
