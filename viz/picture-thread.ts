@@ -1,11 +1,13 @@
 /**
  * Drawing a training run's pictures in a thread of its own. The picture libraries (jsdom above all) take
  * about a second to load; started with the run, the thread loads them while the main thread reads the
- * data and builds the model, so that at the end only the drawing itself is waited for. The pictures are
- * the same as drawn in the main thread (writeRunPictures): the thread gets the same data and runs the
- * same code.
+ * data and builds the model, so that at the end only the drawing itself is waited for. That takes a core
+ * the training does not use: where there is none (two cores, training on two threads), the thread would
+ * slow the training down by as much as it saves, and the pictures are drawn in the main thread at the end.
+ * The pictures are the same either way: the thread gets the same data and runs the same code.
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Session } from "../src/train/session.js";
@@ -20,7 +22,9 @@ export interface PictureThread {
 
 const WORKER = new URL("./picture-worker.js", import.meta.url);
 
-export function startPictureThread(): PictureThread {
+/** `trainingThreads`: the threads the run's training steps keep busy. */
+export function startPictureThread(trainingThreads: number): PictureThread {
+  if (availableParallelism() <= trainingThreads) return inThisThread();
   // Run from the TypeScript sources (by a test runner) there is no compiled worker module: draw in this thread.
   if (!existsSync(fileURLToPath(WORKER))) return inThisThread();
   let worker: Worker;

@@ -2,6 +2,7 @@
 import type { BackendName } from "../../src/exec/executor.js";
 import { UserError } from "../../src/graph/errors.js";
 import type { TrainingSection } from "../../src/graph/training.js";
+import { defaultThreads } from "../../src/train/model.js";
 import { PhaseClock } from "../../src/train/phases.js";
 import { recordResult, reopenSession, startSession, type Session } from "../../src/train/session.js";
 import { train } from "../../src/train/trainer.js";
@@ -32,8 +33,8 @@ export async function trainAction(context: CliContext, graphFile: string | undef
   phases.add("start-up", performance.now() / 1000);
   const overrides = trainingOverrides(options);
   if (options.resume !== undefined) await loadRunOpModules(options.resume);
-  // Its libraries load while the data is read and the model built.
-  const pictures = startPictureThread();
+  // Its libraries load while the data is read and the model built, where a core is free for it.
+  const pictures = startPictureThread(options.backend === "wasm" ? Number(options.threads ?? defaultThreads()) : 1);
   try {
     await trainAndDraw(context, graphFile, options, overrides, phases, pictures);
   } finally {
