@@ -16,7 +16,12 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { OpDefinitionError, RunFolder, ShapeError, UserError, checkHintProblem, getOp, registerOp, readRunRecord, type OpDefinition } from "../src/index.js";
+import { checkHintProblem } from "../src/check/hints.js";
+import { UserError } from "../src/graph/errors.js";
+import { ShapeError, type OpDefinition } from "../src/ops/op.js";
+import { OpDefinitionError, getOp, registerOp } from "../src/ops/registry.js";
+import { RunFolder } from "../src/train/run-folder.js";
+import { readRunRecord } from "../src/train/run-record.js";
 
 export interface LoadedOpModule {
   /** The path as given on the command line. */

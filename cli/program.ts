@@ -1,5 +1,12 @@
 /**
  * The `graphnet` command: commander commands over the library, and nothing else.
+ *
+ * Each command is two modules: cli/usage/NAME.ts says what it accepts (its arguments, options and help:
+ * commander and nothing heavier), cli/commands/NAME.ts what it does, imported by the action when the
+ * command runs. So `graphnet --version`, `--help` and a mistyped option load no part of the library,
+ * and each command loads only what it needs (test/cli/lazy-loading.test.ts holds both). A new command
+ * is a pair of such modules and a line in COMMANDS.
+ *
  * A user's mistake (a bad file, a bad flag) prints one paragraph and exits with 1, and so does a
  * file-system error (no such file, a full disk, no permission: the one wording of src/util/fs-errors.ts);
  * anything else is a bug (graphnet's, or an --ops module's): one line asking for a report, exit code 70,
@@ -7,24 +14,37 @@
  */
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import { GraphError, UserError } from "../src/index.js";
+import { GraphError, UserError } from "../src/graph/errors.js";
 import { fileSystemProblem } from "../src/util/fs-errors.js";
 import { EXIT_INTERNAL_ERROR, ExitWith, internalErrorReport } from "./exit.js";
-import { gradcheckCommand } from "./commands/gradcheck.js";
-import { inspectCommand } from "./commands/inspect.js";
-import { schemaCommand } from "./commands/schema.js";
-import { trainCommand } from "./commands/train.js";
-import { evalCommand } from "./commands/eval.js";
-import { predictCommand } from "./commands/predict.js";
-import { renderCommand } from "./commands/render.js";
-import { exportCommand } from "./commands/export.js";
-import { importCommand } from "./commands/import.js";
-import { loadOpModules, type LoadedOpModule } from "./op-modules.js";
+import type { LoadedOpModule } from "./op-modules.js";
+import { evalCommand } from "./usage/eval.js";
+import { exportCommand } from "./usage/export.js";
+import { gradcheckCommand } from "./usage/gradcheck.js";
+import { importCommand } from "./usage/import.js";
+import { inspectCommand } from "./usage/inspect.js";
+import { predictCommand } from "./usage/predict.js";
+import { renderCommand } from "./usage/render.js";
+import { schemaCommand } from "./usage/schema.js";
+import { trainCommand } from "./usage/train.js";
 
 /** What the program knows before a command runs: the op modules given with --ops, loaded. */
 export interface CliContext {
   opModules: LoadedOpModule[];
 }
+
+/** The commands, in the order `graphnet --help` lists them. */
+const COMMANDS: readonly ((context: CliContext) => Command)[] = [
+  trainCommand,
+  evalCommand,
+  predictCommand,
+  inspectCommand,
+  renderCommand,
+  exportCommand,
+  importCommand,
+  gradcheckCommand,
+  schemaCommand,
+];
 
 function buildProgram(context: CliContext = { opModules: [] }): Command {
   const program = new Command("graphnet")
@@ -41,19 +61,10 @@ function buildProgram(context: CliContext = { opModules: [] }): Command {
     .exitOverride()
     // A program-level option, so it may stand before or after the command's name, and every command has it.
     .hook("preAction", async () => {
-      context.opModules = await loadOpModules((program.opts() as { ops?: string[] }).ops ?? []);
+      const files = (program.opts() as { ops?: string[] }).ops ?? [];
+      if (files.length > 0) context.opModules = await (await import("./op-modules.js")).loadOpModules(files);
     });
-  for (const command of [
-    trainCommand(context),
-    evalCommand(),
-    predictCommand(),
-    inspectCommand(),
-    renderCommand(),
-    exportCommand(),
-    importCommand(),
-    gradcheckCommand(context),
-    schemaCommand(),
-  ]) {
+  for (const command of COMMANDS.map((define) => define(context))) {
     // Subcommands report usage errors like the program: one line, exit code 1, no process.exit.
     program.addCommand(command.copyInheritedSettings(program));
   }

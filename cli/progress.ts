@@ -3,7 +3,8 @@
  * samples per second, the running loss and the time left; elsewhere (a log file, CI), one plain line per
  * epoch, with the time left after it.
  */
-import type { EpochMetrics, TrainingEvents } from "../src/index.js";
+import type { EpochMetrics } from "../src/train/run-folder.js";
+import type { TrainingEvents } from "../src/train/trainer.js";
 
 export interface ProgressOptions {
   quiet: boolean;

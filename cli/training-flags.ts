@@ -1,10 +1,11 @@
 /**
  * Flags that override the training section of a graph file, one per configuration key. The flags are
- * checked by the training schema on their own, before they are merged with the file's section (which its
- * loading checked): a bad flag is reported under its name, a bad value in the file under the file's.
+ * checked by the training schema on their own (training-overrides.ts, when train runs), before they are
+ * merged with the file's section (which its loading checked): a bad flag is reported under its name, a bad
+ * value in the file under the file's.
  */
 import { Command, Option } from "commander";
-import { GraphError, UserError, trainingConfig, type TrainingSection } from "../src/index.js";
+import type { TrainingSection } from "../src/index.js";
 import { decimal } from "./options.js";
 
 type Key = keyof TrainingSection & string;
@@ -55,7 +56,7 @@ const NEGATIONS: Readonly<Record<string, readonly [flags: string, description: s
 const optionOf = (flag: Flag) => new Option(flag.flags, flag.description);
 
 /** The flag that sets a configuration key, for error messages ("--lr" for learning_rate). */
-function flagFor(key: string): string | undefined {
+export function flagFor(key: string): string | undefined {
   const flag = FLAGS.find((f) => f.key === key);
   return flag && optionOf(flag).long;
 }
@@ -72,22 +73,12 @@ export function addTrainingFlags(command: Command): Command {
   return command;
 }
 
-/**
- * The overrides the user gave, as a partial training section (commander's attribute names mapped back to the keys),
- * checked by the training schema: a bad value is a UserError naming its flag ("--lr: must be > 0").
- */
-export function trainingOverrides(options: Record<string, unknown>): TrainingSection {
+/** The overrides the user gave, as a partial training section: commander's attribute names mapped back to the keys. */
+export function givenOverrides(options: Record<string, unknown>): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
   for (const flag of FLAGS) {
     const name = optionOf(flag).attributeName();
     if (options[name] !== undefined) overrides[flag.key] = options[name];
   }
-  try {
-    trainingConfig({ training: overrides as TrainingSection });
-  } catch (err) {
-    const key = err instanceof GraphError ? err.location.field?.replace(/^training\./, "").split(/[.[]/)[0] : undefined;
-    if (err instanceof GraphError && key !== undefined) throw new UserError(`${flagFor(key) ?? key}: ${err.problem}`);
-    throw err;
-  }
-  return overrides as TrainingSection;
+  return overrides;
 }

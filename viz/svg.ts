@@ -16,6 +16,11 @@ function jsdom(): typeof JsdomClass {
   return loadedJsdom;
 }
 
+/** Loads jsdom now rather than for the first picture: for a thread that draws later and has time now. */
+export function preloadDom(): void {
+  jsdom();
+}
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Monospace text, so that a label's width is its length times one advance (0.6 em in DejaVu Sans Mono and most monospace fonts). */

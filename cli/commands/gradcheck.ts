@@ -8,25 +8,17 @@
  *
  * Exits with 1 when anything fails.
  */
-import { Command } from "commander";
-import {
-  OP_CHECK_DEFAULTS,
-  UserError,
-  checkGradients,
-  checkOp,
-  formatOpFailure,
-  formatShape,
-  getOp,
-  listOps,
-  loadGraphSource,
-  trainingConfig,
-  withDropoutRate,
-  type GradcheckReport,
-  type OpCheckReport,
-  type OpDefinition,
-} from "../../src/index.js";
+import type { Command } from "commander";
+import { checkGradients, type GradcheckReport } from "../../src/check/gradcheck.js";
+import { OP_CHECK_DEFAULTS, checkOp, formatOpFailure, type OpCheckReport } from "../../src/check/op-check.js";
+import { loadGraphSource } from "../../src/graph-file/load.js";
+import { withDropoutRate } from "../../src/graph/configure.js";
+import { UserError } from "../../src/graph/errors.js";
+import { formatShape } from "../../src/graph/ir.js";
+import { trainingConfig } from "../../src/graph/training.js";
+import type { OpDefinition } from "../../src/ops/op.js";
+import { getOp, listOps } from "../../src/ops/registry.js";
 import { didYouMean } from "../../src/graph/closest.js";
-import { positiveInt, nonNegativeInt, rate } from "../options.js";
 import { formatInt, formatTable } from "../table.js";
 import { ExitWith } from "../exit.js";
 import type { CliContext } from "../program.js";
@@ -45,46 +37,23 @@ interface GradcheckCommandOptions {
 const GRAPH_ONLY = ["batch", "checks", "all", "dropout"] as const;
 const OPS_ONLY = ["op", "runs"] as const;
 
-export function gradcheckCommand(context: CliContext): Command {
-  return new Command("gradcheck")
-    .description(
-      "Compare the autodiff's gradients with float64 central differences: a graph's parameters, or (without a graph file) " +
-        "ops by themselves on random shapes and values — every built-in op, the ops of --ops modules, or those named with --op.",
-    )
-    .argument("[graph]", "a graph JSON file; without it, ops are checked")
-    .option("--op <name>", "check this op, built in or from --ops (repeat for several); without a graph file", (v: string, prev: string[] | undefined) => [
-      ...(prev ?? []),
-      v,
-    ])
-    .option("--runs <n>", `random cases per op (default ${OP_CHECK_DEFAULTS.numRuns}); without a graph file`, positiveInt("--runs"))
-    .option("--seed <n>", "seed of the parameters, the batch and the elements checked; for ops, of the random cases", nonNegativeInt("--seed"), 0)
-    .option("--batch <n>", "batch size of the random batch", positiveInt("--batch"), 4)
-    .option("--checks <n>", "elements checked per parameter, picked at random", positiveInt("--checks"))
-    .option("--all", "check every element of every parameter (slow for large layers)")
-    .option(
-      "--dropout <rate>",
-      "dropout rate while checking, with a fixed mask; dropout nodes are checked at the training section's dropout_rate even when use_dropout is off (0: check without)",
-      rate("--dropout"),
-    )
-    .action((file: string | undefined, options: GradcheckCommandOptions, command: Command) => {
-      const given = (names: readonly string[]) => names.filter((n) => command.getOptionValueSource(n) === "cli").map((n) => `--${n}`);
-      if (file === undefined) {
-        const misplaced = given(GRAPH_ONLY);
-        if (misplaced.length > 0)
-          throw new UserError(
-            `${misplaced.join(", ")} ${misplaced.length > 1 ? "apply" : "applies"} to checking a graph file: give one (graphnet gradcheck GRAPH).`,
-          );
-        checkOpsCommand(context, options);
-        return;
-      }
-      const misplaced = given(OPS_ONLY);
-      if (misplaced.length > 0) {
-        throw new UserError(
-          `${misplaced.join(", ")} ${misplaced.length > 1 ? "check ops" : "checks ops"} on random inputs, without a graph file (found ${file}).`,
-        );
-      }
-      checkGraphCommand(file, options);
-    });
+/** `graphnet gradcheck`, its command line parsed by ../usage/gradcheck.ts. */
+export function gradcheckAction(context: CliContext, file: string | undefined, options: GradcheckCommandOptions, command: Command): void {
+  const given = (names: readonly string[]) => names.filter((n) => command.getOptionValueSource(n) === "cli").map((n) => `--${n}`);
+  if (file === undefined) {
+    const misplaced = given(GRAPH_ONLY);
+    if (misplaced.length > 0)
+      throw new UserError(
+        `${misplaced.join(", ")} ${misplaced.length > 1 ? "apply" : "applies"} to checking a graph file: give one (graphnet gradcheck GRAPH).`,
+      );
+    checkOpsCommand(context, options);
+    return;
+  }
+  const misplaced = given(OPS_ONLY);
+  if (misplaced.length > 0) {
+    throw new UserError(`${misplaced.join(", ")} ${misplaced.length > 1 ? "check ops" : "checks ops"} on random inputs, without a graph file (found ${file}).`);
+  }
+  checkGraphCommand(file, options);
 }
 
 function checkGraphCommand(file: string, options: GradcheckCommandOptions): void {

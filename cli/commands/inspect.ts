@@ -1,41 +1,26 @@
 /** `graphnet inspect FILE`: the nodes, their shapes and parameter counts (the non-trainable state apart); the backward graph; the plan. */
-import { Command } from "commander";
-import {
-  compilePlan,
-  differentiate,
-  formatShape,
-  formulaOf,
-  getOp,
-  inferShapes,
-  isBackwardNode,
-  loadGraphSource,
-  trainingConfig,
-  type Graph,
-  type Plan,
-} from "../../src/index.js";
-import { positiveInt } from "../options.js";
+import { differentiate, isBackwardNode } from "../../src/autodiff/differentiate.js";
+import { compilePlan, type Plan } from "../../src/exec/plan.js";
+import { loadGraphSource } from "../../src/graph-file/load.js";
+import { inferShapes } from "../../src/graph-file/shapes.js";
+import { formatShape, type Graph } from "../../src/graph/ir.js";
+import { trainingConfig } from "../../src/graph/training.js";
+import { formulaOf } from "../../src/ops/op.js";
+import { getOp } from "../../src/ops/registry.js";
 import { formatBytes } from "../../src/util/format-bytes.js";
 import { formatInt, formatTable } from "../table.js";
 
-interface InspectOptions {
+export interface InspectOptions {
   backward?: boolean;
   plan?: boolean;
   batch?: number;
   json?: boolean;
 }
 
-export function inspectCommand(): Command {
-  return new Command("inspect")
-    .description("List every node with its op, inputs and inferred shape, and the parameter counts.")
-    .argument("<graph>", "a graph JSON file")
-    .option("--backward", "also list the backward nodes derived by autodiff and the gradient outputs")
-    .option("--plan", "print the execution plan of a training step, with arena bytes against one buffer per value")
-    .option("--batch <n>", "batch size for --plan (default: the training section's batch_size)", positiveInt("--batch"))
-    .option("--json", "print the graph (with --backward: forward and backward) as graph JSON instead")
-    .action((file: string, options: InspectOptions) => {
-      const source = loadGraphSource(file);
-      source.guard(() => inspect(file, source.graph, options));
-    });
+/** `graphnet inspect`, its command line parsed by ../usage/inspect.ts. */
+export function inspectAction(file: string, options: InspectOptions): void {
+  const source = loadGraphSource(file);
+  source.guard(() => inspect(file, source.graph, options));
 }
 
 function inspect(file: string, forward: Graph, options: InspectOptions): void {

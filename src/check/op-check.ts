@@ -29,6 +29,7 @@ import { checkGradients, GRADCHECK_DEFAULTS, GRADCHECK_RUN_STEP } from "./gradch
 import { dimension, evenValue } from "./arbitraries.js";
 import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } from "../ops/check-hints.js";
 import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
+import { OP_CHECK_DEFAULTS } from "./op-check-defaults.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */
@@ -39,7 +40,7 @@ export interface OpCheckOptions {
   readonly step?: number;
 }
 
-export const OP_CHECK_DEFAULTS = { numRuns: 100, seed: 0 } as const;
+export { OP_CHECK_DEFAULTS };
 
 /** One drawn case, as it is reported. */
 export interface OpCase {

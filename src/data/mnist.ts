@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { UserError } from "../graph/errors.js";
-import { readIdx, type IdxArray } from "./idx.js";
+import { openIdx, type OpenIdx } from "./idx.js";
 
 export interface Dataset {
   /** Row-major bytes, `count × features`; pixels stay bytes in memory and are scaled per batch. */
@@ -33,20 +33,21 @@ export function bundledMnistDir(): string {
 }
 
 export function loadMnist(dir: string = bundledMnistDir()): Dataset {
-  const trainImages = readIdx(join(dir, "train-images-idx3-ubyte"));
-  const trainLabels = readIdx(join(dir, "train-labels-idx1-ubyte"));
-  const testImages = readIdx(join(dir, "t10k-images-idx3-ubyte"));
-  const testLabels = readIdx(join(dir, "t10k-labels-idx1-ubyte"));
+  const trainImages = openIdx(join(dir, "train-images-idx3-ubyte"));
+  const trainLabels = openIdx(join(dir, "train-labels-idx1-ubyte"));
+  const testImages = openIdx(join(dir, "t10k-images-idx3-ubyte"));
+  const testLabels = openIdx(join(dir, "t10k-labels-idx1-ubyte"));
   const [train, test] = [pair(trainImages, trainLabels), pair(testImages, testLabels)];
   if (train.features !== test.features) {
     throw new UserError(`${testImages.file}: its images have ${test.features} pixels, but those of ${trainImages.file} have ${train.features}.`);
   }
-  const images = new Uint8Array(train.images.length + test.images.length);
-  images.set(train.images);
-  images.set(test.images, train.images.length);
-  const labels = new Uint8Array(train.labels.length + test.labels.length);
-  labels.set(train.labels);
-  labels.set(test.labels, train.labels.length);
+  // Each file's data read straight into its place: the training file's samples first, then the test file's.
+  const images = new Uint8Array(trainImages.length + testImages.length);
+  trainImages.readInto(images, 0);
+  testImages.readInto(images, trainImages.length);
+  const labels = new Uint8Array(trainLabels.length + testLabels.length);
+  trainLabels.readInto(labels, 0);
+  testLabels.readInto(labels, trainLabels.length);
   const dims = trainImages.dims;
   const square = dims.length === 3 && dims[1] === dims[2];
   return {
@@ -57,17 +58,17 @@ export function loadMnist(dir: string = bundledMnistDir()): Dataset {
     side: square ? dims[1]! : 0,
     imageShape: dims.slice(1),
     classes: labels.reduce((max, l) => Math.max(max, l), 0) + 1,
-    officialTrainCount: train.labels.length,
+    officialTrainCount: trainLabels.length,
     source: dir,
   };
 }
 
-function pair(images: IdxArray, labels: IdxArray): { images: Uint8Array; labels: Uint8Array; features: number } {
+function pair(images: OpenIdx, labels: OpenIdx): { features: number } {
   if (images.dims.length < 2) throw new UserError(`${images.file}: expected images (at least 2 dimensions: count × pixels), got ${images.dims.length}.`);
   if (labels.dims.length !== 1) throw new UserError(`${labels.file}: expected labels (1 dimension), got ${labels.dims.length}.`);
   if (images.dims[0] !== labels.dims[0]) {
     throw new UserError(`${labels.file}: holds ${labels.dims[0]} labels for the ${images.dims[0]} images of ${images.file}.`);
   }
   const features = images.dims.slice(1).reduce((a, b) => a * b, 1);
-  return { images: images.data, labels: labels.data, features };
+  return { features };
 }

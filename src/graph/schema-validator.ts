@@ -6,7 +6,9 @@ import { Ajv, type ErrorObject } from "ajv";
 import { didYouMean } from "./closest.js";
 
 // verbose: errors carry the offending data and the schema that refused it, so messages can quote both.
-const ajv = new Ajv({ allErrors: false, strict: false, verbose: true });
+// No optimisation passes over the generated code: they take more time as a schema compiles (a good part of
+// a short command's start-up) than they ever save on validating a graph file.
+const ajv = new Ajv({ allErrors: false, strict: false, verbose: true, code: { optimize: false } });
 
 export interface SchemaProblem {
   /** JSON pointer segments to the offending value, e.g. ["nodes", 3, "attrs", "rate"]. */
@@ -20,6 +22,16 @@ export type SchemaValidator = (value: unknown) => SchemaProblem | null;
 export function compileSchema(schema: object): SchemaValidator {
   const validate = ajv.compile(schema);
   return (value) => (validate(value) ? null : explain(validate.errors ?? []));
+}
+
+/**
+ * The same validator, compiled when it first validates. For graphnet's own schemas (the built-in ops'
+ * attributes, the training section, the files of a run folder), which the tests compile: compiling them
+ * all as their modules load would cost every command a good part of its start-up, and most are never used.
+ */
+export function compileSchemaOnFirstUse(schema: object): SchemaValidator {
+  let validate: SchemaValidator | undefined;
+  return (value) => (validate ??= compileSchema(schema))(value);
 }
 
 type Schema = Record<string, unknown>;

@@ -10,7 +10,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { formatPath } from "./json-path.js";
-import { compileSchema } from "./schema-validator.js";
+import { compileSchemaOnFirstUse } from "./schema-validator.js";
 
 export const OPTIMIZERS = ["adam", "rmsprop", "sgd"] as const;
 export const ACTIVATIONS = ["relu", "sigmoid", "tanh"] as const;
@@ -113,7 +113,7 @@ function frozenCopy(value: unknown): unknown {
   return Array.isArray(value) ? Object.freeze([...value]) : value;
 }
 
-const validateTraining = compileSchema(TrainingSchema);
+const validateTraining = compileSchemaOnFirstUse(TrainingSchema);
 
 /**
  * The graph's training section with the defaults filled in. A loaded graph was already validated;

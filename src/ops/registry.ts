@@ -1,9 +1,12 @@
 /**
  * The op registry: one table from op name to definition. It holds the built-in ops from the moment this
- * module loads — registered through `registerOp`, exactly as a user's module registers its own — so
- * whoever asks it for an op needs no other import to have filled it first.
+ * module loads — registered through the checks of `registerOp`, as a user's module registers its own —
+ * so whoever asks it for an op needs no other import to have filled it first. A built-in op's attribute
+ * schema is compiled when a graph first uses the op (the tests compile every one), so that loading the
+ * registry does not cost every command the compilation of some forty schemas; a user's op's is compiled
+ * as it registers, so a schema that cannot compile is reported by `registerOp`.
  */
-import { compileSchema, type SchemaValidator } from "../graph/schema-validator.js";
+import { compileSchema, compileSchemaOnFirstUse, type SchemaValidator } from "../graph/schema-validator.js";
 import { BUILTIN_OPS } from "./builtin.js";
 import type { OpDefinition } from "./op.js";
 
@@ -27,6 +30,10 @@ export interface RegisterOptions {
 }
 
 export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}): void {
+  register(def, options, compileSchema);
+}
+
+function register(def: OpDefinition<any>, options: RegisterOptions, compile: (schema: object) => SchemaValidator): void {
   const where = `op definition "${String((def as { name?: unknown })?.name)}"`;
   if (typeof def !== "object" || def === null) throw new OpDefinitionError(`registerOp expects an op definition object, got ${typeof def}.`);
   if (typeof def.name !== "string" || !OP_NAME.test(def.name)) {
@@ -58,7 +65,7 @@ export function registerOp(def: OpDefinition<any>, options: RegisterOptions = {}
   }
   let validateAttrs: SchemaValidator;
   try {
-    validateAttrs = compileSchema(def.attrs);
+    validateAttrs = compile(def.attrs);
   } catch (err) {
     throw new OpDefinitionError(`${where}: "attrs" is not a valid JSON Schema: ${(err as Error).message}`);
   }
@@ -84,4 +91,4 @@ export function listOps(): OpDefinition<any>[] {
   return [...registry.values()].map((r) => r.def).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-for (const op of BUILTIN_OPS) registerOp(op);
+for (const op of BUILTIN_OPS) register(op, {}, compileSchemaOnFirstUse);

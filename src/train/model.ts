@@ -36,6 +36,11 @@ export interface Evaluation {
 
 const EVAL_BATCH = 1000;
 
+/** The threads a model's training step runs on unless told: 2 where the machine has two cores or more. */
+export function defaultThreads(): number {
+  return Math.min(2, availableParallelism());
+}
+
 export class Model {
   readonly graph: Graph;
   readonly backward: Graph;
@@ -75,7 +80,7 @@ export class Model {
     this.graph = graph;
     this.seed = options.seed;
     this.backend = options.backend ?? "ts";
-    this.threads = options.threads ?? Math.min(2, availableParallelism());
+    this.threads = options.threads ?? defaultThreads();
     this.sharing = options.sharing;
     // Planned without its identity dropouts (dropout switched off): they would only copy.
     const planned = withoutIdentityDropout(graph);

@@ -7,7 +7,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { UserError } from "../graph/errors.js";
 import { formatPath } from "../graph/json-path.js";
-import { compileSchema, type SchemaValidator } from "../graph/schema-validator.js";
+import { compileSchemaOnFirstUse, type SchemaValidator } from "../graph/schema-validator.js";
 
 /** A file's content checked against its schema; `check` throws a UserError or returns the value, typed. */
 export interface FormatCheck<T> {
@@ -19,7 +19,7 @@ export interface FormatCheck<T> {
  * reads "best.safetensors: safetensors header, field "W1.shape": must be an array (found 5)."
  */
 export function formatCheck<T>(schema: TSchema, part?: string): FormatCheck<T> {
-  const validate: SchemaValidator = compileSchema(schema);
+  const validate: SchemaValidator = compileSchemaOnFirstUse(schema);
   return {
     check(value, file) {
       const problem = validate(value);

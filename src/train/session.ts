@@ -19,6 +19,7 @@ import { loadCheckpoint } from "./checkpoint.js";
 import { checkFiniteMetrics } from "./finite-metrics.js";
 import { Model } from "./model.js";
 import { RunFolder } from "./run-folder.js";
+import type { PhaseClock } from "./phases.js";
 import { loadRunRecord, type RunRecord } from "./run-record.js";
 
 export type { RunRecord } from "./run-record.js";
@@ -43,6 +44,8 @@ export interface TrainRequest {
    * `graphnet import` (each holds best.safetensors), or a checkpoint file. Recorded as `init_from`.
    */
   readonly initFrom?: string;
+  /** Told the wall clock of reading the graph, the data and of building the model. */
+  readonly phases?: PhaseClock;
 }
 
 export interface Session {
@@ -64,23 +67,29 @@ export interface Session {
  * The session holds the folder's lock until `session.folder.release()` (or the process's exit).
  */
 export function startSession(request: TrainRequest): Session {
+  const phase = <T>(name: string, work: () => T): T => (request.phases ? request.phases.time(name, work) : work());
   // Errors found in the graph from here on are placed in its file, at the line of their node or field.
-  const source = loadGraphSource(request.graphFile);
-  const file = source.graph;
-  const config = resolveConfig(file, request.overrides ?? {});
-  const graph = source.guard(() => {
-    const configured = configureGraph(file, config, request.overrides?.activation_functions !== undefined);
-    modelRoles(configured); // a graph training cannot use fails here, before any data is read
-    return configured;
+  const { source, config, graph } = phase("graph", () => {
+    const source = loadGraphSource(request.graphFile);
+    const file = source.graph;
+    const config = resolveConfig(file, request.overrides ?? {});
+    const graph = source.guard(() => {
+      const configured = configureGraph(file, config, request.overrides?.activation_functions !== undefined);
+      modelRoles(configured); // a graph training cannot use fails here, before any data is read
+      return configured;
+    });
+    return { source, config, graph };
   });
   const outDir = request.outDir ?? defaultRunDir(graph.name, request.graphFile);
   RunFolder.checkFree(outDir);
-  const data = loadData(request.dataDir);
   const splitKind = request.split ?? "report";
-  const { split, warnings } = splitData(data, config, splitKind);
+  const { data, split, warnings } = phase("data", () => {
+    const data = loadData(request.dataDir);
+    return { data, ...splitData(data, config, splitKind) };
+  });
   checkDataFitsGraph(graph, data, request.graphFile);
   if (config.use_data_augmentation) checkAugmentable(data);
-  const model = source.guard(() => sessionModel(graph, config, data, { ...request, training: true }));
+  const model = phase("model", () => source.guard(() => sessionModel(graph, config, data, { ...request, training: true })));
   const initFrom = request.initFrom === undefined ? undefined : loadInitialWeights(model, request.initFrom);
   const record: RunRecord = {
     graph_file: request.graphFile,
@@ -241,6 +250,8 @@ export interface RunResult {
   readonly test_loss: number;
   readonly train_seconds: number;
   readonly confusion: number[][];
+  /** The run's wall clock until its result, phase by phase, in seconds (what `train --verbose` prints). */
+  readonly phases?: Record<string, number>;
 }
 
 /** Writes result.json and confusion.csv from a finished run's test evaluation. */
@@ -253,6 +264,7 @@ export function recordResult(
     trainSeconds: number;
     test?: { accuracy: number; loss: number; confusion: number[][] };
   },
+  phases?: PhaseClock,
 ): RunResult | null {
   if (!outcome.test) return null;
   checkFiniteMetrics(session.folder.dir, { "test accuracy": outcome.test.accuracy, "test loss": outcome.test.loss });
@@ -264,6 +276,7 @@ export function recordResult(
     test_loss: outcome.test.loss,
     train_seconds: outcome.trainSeconds,
     confusion: outcome.test.confusion,
+    ...(phases ? { phases: phases.toJSON() } : {}),
   };
   session.folder.writeJson("result.json", result);
   session.folder.writeConfusion(outcome.test.confusion);

@@ -18,6 +18,7 @@ import type { Evaluation, Model } from "./model.js";
 import { createOptimizer, type Optimizer } from "./optimizers.js";
 import type { EpochMetrics, RunFolder } from "./run-folder.js";
 import { readMetrics } from "./run-record.js";
+import type { PhaseClock } from "./phases.js";
 import { learningRateAt } from "./schedule.js";
 
 /** What a person watching the run is told, as it happens. */
@@ -38,6 +39,8 @@ export interface TrainingRun {
   readonly shouldStop?: () => boolean;
   /** Continue from the folder's last checkpoint (its best, if the last was never written) and metrics. */
   readonly resume?: boolean;
+  /** Told the wall clock of the training steps, the validations, the checkpoints and the test. */
+  readonly phases?: PhaseClock;
 }
 
 export interface TrainingOutcome {
@@ -67,6 +70,7 @@ export async function train(run: TrainingRun): Promise<TrainingOutcome> {
 
 async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<TrainingOutcome> {
   const { model, config, data, split, folder, events = {} } = run;
+  const phase = <T>(name: string, work: () => T): T => (run.phases ? run.phases.time(name, work) : work());
   const augment: AugmentSettings = { maxShift: config.max_shift, maxRotation: config.max_rotation };
   const scratch = new Float64Array(data.side * data.side);
   const batches = Math.ceil(split.train.length / config.batch_size);
@@ -164,8 +168,9 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     }
     const seconds = (performance.now() - started) / 1000;
     trainSeconds += seconds;
+    run.phases?.add("training", seconds);
 
-    const validation = model.evaluate(data, split.validation);
+    const validation = phase("validation", () => model.evaluate(data, split.validation));
     const metrics: EpochMetrics = {
       epoch,
       train_loss: lossSum / seen,
@@ -197,9 +202,11 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     // epoch whose weights best.safetensors lacks (after a kill between the two, last is the previous
     // epoch's and the resumed run redoes this one, bit for bit; in the first epoch best stands in for
     // it). The checkpoints, which carry the history, before metrics.json, which is made from them.
-    if (improved) checkpoint(folder.bestCheckpoint, progress);
-    checkpoint(folder.lastCheckpoint, progress);
-    folder.writeMetrics(history);
+    phase("checkpoints", () => {
+      if (improved) checkpoint(folder.bestCheckpoint, progress);
+      checkpoint(folder.lastCheckpoint, progress);
+      folder.writeMetrics(history);
+    });
     const stop = stopsEarly(progress);
     events.epoch?.(metrics, { best: improved, stoppingIn: config.patience > 0 ? config.patience - progress.epochsWithoutImprovement : null });
     await letSignalsIn(); // a Ctrl-C during a short epoch is seen here
@@ -215,8 +222,10 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
   }
 
   // Test with the best weights, as early stopping promises.
-  if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
-  const test = model.evaluate(data, split.test);
+  const test = phase("test", () => {
+    if (folder.has("best.safetensors")) model.load(loadCheckpoint(folder.bestCheckpoint), folder.bestCheckpoint);
+    return model.evaluate(data, split.test);
+  });
   return { status, history, bestEpoch: progress.bestEpoch, test, trainSeconds };
 }
 

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Command } from "commander";
 import { parseDecimal } from "../../cli/options.js";
 import { main } from "../../cli/program.js";
-import { addTrainingFlags, trainingOverrides } from "../../cli/training-flags.js";
+import { addTrainingFlags } from "../../cli/training-flags.js";
+import { trainingOverrides } from "../../cli/training-overrides.js";
 
 describe("numbers in decimal", () => {
   it.each([

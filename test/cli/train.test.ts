@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCheckpoint } from "../../src/index.js";
+import { loadCheckpoint, loadWeights, reopenSession } from "../../src/index.js";
+import { renderRunPictures } from "../../viz/run-pictures.js";
+import { runPicturesInput } from "../../viz/run-picture-files.js";
 import { writeSmallMnist } from "../support/small-mnist.js";
 
 const BIN = join(process.cwd(), "dist", "cli", "main.js");
@@ -59,6 +61,39 @@ describe("graphnet train", () => {
     expect(result.test_accuracy.toFixed(4)).toBe(/^test accuracy (0\.\d{4})/.exec(r.stdout)![1]);
     expect(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).map((m: { epoch: number }) => m.epoch)).toEqual([1]);
     expect(loadCheckpoint(join(out, "last.safetensors")).progress.epoch).toBe(1);
+  });
+
+  it("--verbose tells where the wall clock went, phase by phase; result.json records the phases up to the test", () => {
+    const out = join(tempDir(), "r");
+    const r = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--out", out, "--quiet", "--verbose");
+    expect(r.code).toBe(0);
+    const phase = (name: string) => `${name} \\d+\\.\\d{2} s`;
+    const line = ["start-up", "graph", "data", "model", "training", "validation", "checkpoints", "test", "pictures"].map(phase).join(", ");
+    expect(r.stderr).toMatch(new RegExp(`^wall clock \\d+\\.\\d s: ${line}\n$`));
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(Object.keys(result.phases)).toEqual(["start-up", "graph", "data", "model", "training", "validation", "checkpoints", "test"]);
+    expect(result.phases.training).toBeCloseTo(result.train_seconds, 3);
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as { seconds: number }[];
+    expect(result.phases.training).toBeCloseTo(metrics[0]!.seconds + metrics[1]!.seconds, 3);
+  });
+
+  it("draws the pictures in a thread of their own where a core is free for it, the same as drawn in this one", () => {
+    // Training on one thread leaves a core of two or more for the pictures' thread.
+    const run = join(tempDir(), "r");
+    expect(graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--threads", "1", "--out", run, "--quiet").code).toBe(0);
+    const result = JSON.parse(readFileSync(join(run, "result.json"), "utf8"));
+    const session = reopenSession(run);
+    loadWeights(session);
+    const summary = {
+      history: JSON.parse(readFileSync(join(run, "metrics.json"), "utf8")),
+      bestEpoch: result.best_epoch,
+      trainSeconds: result.train_seconds,
+      status: result.status,
+      test: { accuracy: result.test_accuracy, loss: result.test_loss, confusion: result.confusion },
+    };
+    const drawn = renderRunPictures(runPicturesInput(session, summary));
+    expect(drawn.map(([file]) => file)).toEqual(["curves.svg", "predictions.svg", "confusion.svg", "report.html"]);
+    for (const [file, content] of drawn) expect(readFileSync(join(run, file), "utf8"), file).toBe(content);
   });
 
   it("shows one plain line per epoch when not on a terminal", () => {

@@ -1,5 +1,6 @@
 /** The new ops' definitions: registered, attributes validated, shape rules that refuse with reasons. */
 import { describe, expect, it } from "vitest";
+import { compileSchema } from "../../src/graph/schema-validator.js";
 import { BUILTIN_OPS } from "../../src/ops/builtin.js";
 import { attrValidator, getOp } from "../../src/ops/registry.js";
 import { ShapeError } from "../../src/ops/op.js";
@@ -32,6 +33,10 @@ describe("op definitions", () => {
       expect(typeof getOp(name)!.gradient, name).toBe("function");
     }
     expect(getOp("softmax_cross_entropy_grad")!.formula).toBe("δ = (A − Y)/m");
+  });
+
+  it("compiles every built-in op's attribute schema (the registry compiles each on first use, not as it loads)", () => {
+    for (const op of BUILTIN_OPS) expect(() => compileSchema(op.attrs), op.name).not.toThrow();
   });
 
   it("validates dropout's attributes: rate in [0, 1), an optional non-empty key, nothing else", () => {

@@ -66,6 +66,8 @@ export function allocateWasmArena(
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const kernels = instantiateKernels(memory);
   let next = reservedByte;
+  /** Where no reservation has reached yet: the memory from there on is still as WebAssembly made it, zeros. */
+  let untouched = reservedByte;
   const pool = threads > 1 ? new WasmPool({ memory, control }, kernels, sharing) : undefined;
   return {
     pool,
@@ -79,9 +81,12 @@ export function allocateWasmArena(
     reserve(elements: number): Float32Array {
       const bytes = alignUp(elements * 4);
       if (next + bytes > memory.buffer.byteLength) throw new Error(`the WebAssembly arena has no room left for ${elements} reserved values`);
-      // Zeroed: memory handed back by releaseFrom still holds what its last user wrote.
-      const view = new Float32Array(memory.buffer, next, elements).fill(0);
+      // Zeroed: memory handed back by releaseFrom still holds what its last user wrote. Only that part is
+      // filled: writing zeros over fresh memory (a dataset's tens of megabytes) would touch every page twice.
+      const view = new Float32Array(memory.buffer, next, elements);
+      if (next < untouched) view.subarray(0, Math.min(elements, (untouched - next) / 4)).fill(0);
       next += bytes;
+      untouched = Math.max(untouched, next);
       return view;
     },
     get reservedMark() {

@@ -1,0 +1,54 @@
+/**
+ * What the pictures of a finished run show, gathered from its session as plain data, and where they go:
+ * they may be drawn in another thread (picture-thread.ts), which gets a copy of the data and nothing else.
+ * Loads no picture library.
+ */
+import type { Evaluation } from "../src/train/model.js";
+import type { RunRecord, Session } from "../src/train/session.js";
+import type { TrainingOutcome } from "../src/train/trainer.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
+import { Random } from "../src/util/random.js";
+import type { Prediction } from "./predictions.js";
+
+/** A finished run, as train() returns it: its history and its test evaluation. */
+export type RunSummary = Pick<TrainingOutcome, "history" | "bestEpoch" | "trainSeconds" | "status"> & { readonly test: Evaluation };
+
+export interface RunPicturesInput {
+  /** The graph's name. */
+  readonly name: string;
+  /** The run folder, as the report's title shows it. */
+  readonly dir: string;
+  readonly config: Session["config"];
+  readonly data: RunRecord["data"];
+  readonly predictions: readonly Prediction[];
+  readonly run: RunSummary;
+}
+
+/** Eight test digits drawn at random (seeded) and what the model, holding its best weights, makes of them. */
+export function samplePredictions(session: Session, count = 8, seed = session.config.seed): Prediction[] {
+  const random = new Random(seed ^ 0xf1e1d);
+  const { data, split, model } = session;
+  const f = data.features;
+  return Array.from({ length: count }, () => {
+    const sample = split.test[random.int(split.test.length)]!;
+    const pixels = Float64Array.from(data.images.subarray(sample * f, (sample + 1) * f), (p) => p / 255);
+    const probs = model.predict(pixels);
+    const predicted = probs.indexOf(Math.max(...probs));
+    return { pixels, side: data.side, label: data.labels[sample]!, predicted, probability: probs[predicted]! };
+  });
+}
+
+/** The model holds its best weights: the predictions drawn are the ones the test measured. */
+export function runPicturesInput(session: Session, run: RunSummary): RunPicturesInput {
+  const { record, folder, config } = session;
+  return { name: record.graph.name, dir: folder.dir, config, data: record.data, predictions: samplePredictions(session), run };
+}
+
+/** Each picture's file name in the run folder and its content. */
+export type PictureFiles = readonly (readonly [file: string, content: string])[];
+
+/** Writes the pictures into the session's run folder; their paths. */
+export function writePictureFiles(session: Session, files: PictureFiles): string[] {
+  for (const [file, content] of files) writeFileAtomic(session.folder.path(file), content);
+  return files.map(([file]) => session.folder.path(file));
+}
