@@ -8,6 +8,7 @@ import type { RunRecord, Session } from "../src/train/session.js";
 import type { TrainingOutcome } from "../src/train/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { Random } from "../src/util/random.js";
+import { describeNetwork } from "../src/graph/configure.js";
 import type { Prediction } from "./predictions.js";
 
 /** A finished run, as train() returns it: its history and its test evaluation. */
@@ -16,6 +17,8 @@ export type RunSummary = Pick<TrainingOutcome, "history" | "bestEpoch" | "trainS
 export interface RunPicturesInput {
   /** The graph's name. */
   readonly name: string;
+  /** Its hidden layers' activations (or its size), as describeNetwork gives them. */
+  readonly network: string;
   /** The run folder, as the report's title shows it. */
   readonly dir: string;
   readonly config: Session["config"];
@@ -41,7 +44,7 @@ export function samplePredictions(session: Session, count = 8, seed = session.co
 /** The model holds its best weights: the predictions drawn are the ones the test measured. */
 export function runPicturesInput(session: Session, run: RunSummary): RunPicturesInput {
   const { record, folder, config } = session;
-  return { name: record.graph.name, dir: folder.dir, config, data: record.data, predictions: samplePredictions(session), run };
+  return { name: record.graph.name, network: describeNetwork(record.graph), dir: folder.dir, config, data: record.data, predictions: samplePredictions(session), run };
 }
 
 /** Each picture's file name in the run folder and its content. */

@@ -16,7 +16,7 @@ export function writeRunPictures(session: Session, run: RunSummary): string[] {
 }
 
 /** The pictures of a run, drawn (d3 on jsdom). */
-export function renderRunPictures({ name, dir, config: c, data, predictions, run }: RunPicturesInput): PictureFiles {
+export function renderRunPictures({ name, network, dir, config: c, data, predictions, run }: RunPicturesInput): PictureFiles {
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
   const predictionsSvg = renderPredictionsSvg(predictions, `${name}: test predictions`);
   const confusion = renderConfusionSvg(run.test.confusion, `${name}: confusion matrix on the test split`);
@@ -27,7 +27,7 @@ export function renderRunPictures({ name, dir, config: c, data, predictions, run
       ["test loss", run.test.loss.toFixed(4)],
       ["epochs", `${run.history.length} (${run.status}); best weights from epoch ${run.bestEpoch}`],
       ["training time", `${run.trainSeconds.toFixed(1)} s`],
-      ["network", `${c.activation_functions.join(" / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
+      ["network", `${network.replaceAll("/", " / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
       ["data", `${data.dir ?? "bundled MNIST"}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
     ],
     configuration: c,

@@ -1,5 +1,6 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import type { BackendName } from "../../src/exec/executor.js";
+import { describeNetwork } from "../../src/graph/configure.js";
 import { UserError } from "../../src/graph/errors.js";
 import type { TrainingSection } from "../../src/graph/training.js";
 import { defaultThreads } from "../../src/train/model.js";
@@ -138,7 +139,7 @@ function describeSession(session: Session): string {
     c.lr_schedule !== "constant" ? `${c.lr_schedule} schedule` : null,
   ].filter(Boolean);
   return (
-    `${session.record.graph.name}: ${c.activation_functions.join("/")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${c.num_epochs} epochs, patience ${c.patience}, seed ${c.seed}` +
+    `${session.record.graph.name}: ${describeNetwork(session.record.graph)}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${c.num_epochs} epochs, patience ${c.patience}, seed ${c.seed}` +
     `${extras.length ? `, ${extras.join(", ")}` : ""}\n` +
     `data: ${d.dir ?? "bundled MNIST"}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
   );

@@ -54,6 +54,16 @@ function activationNodes(graph: Graph): string[] {
   return topologicalOrder(graph).filter((id) => (ACTIVATIONS as readonly string[]).includes(byId.get(id)!.op));
 }
 
+/**
+ * The network as a run's header and report name it: the activation of each hidden layer in order
+ * ("relu/tanh"), as the graph trained has them — not the training section's default list, which a graph
+ * with its own activations ignores — or, for a graph with none of --activations' functions, its size.
+ */
+export function describeNetwork(graph: Graph): string {
+  const activations = activationsOf(graph);
+  return activations.length > 0 ? activations.join("/") : `${graph.nodes.length} nodes`;
+}
+
 /** The activation function of each hidden layer, as the graph has them. */
 export function activationsOf(graph: Graph): Activation[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));

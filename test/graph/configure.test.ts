@@ -1,6 +1,6 @@
 /** Graph → Graph transforms of src/graph/configure.ts that the other tests do not already cover. */
 import { describe, expect, it } from "vitest";
-import { withDropoutRate, withoutIdentityDropout } from "../../src/graph/configure.js";
+import { describeNetwork, withActivations, withDropoutRate, withoutIdentityDropout } from "../../src/graph/configure.js";
 import { loadGraphFile } from "../../src/graph-file/load.js";
 import { compilePlan } from "../../src/exec/plan.js";
 import { Executor } from "../../src/exec/executor.js";
@@ -54,5 +54,24 @@ describe("withoutIdentityDropout", () => {
       return Array.from(executor.view("probs"));
     };
     expect(run(withoutIdentityDropout(graph))).toEqual(run(graph));
+  });
+});
+
+describe("describeNetwork: the network a run's header and report name", () => {
+  it("lists the graph's own activations, not the training section's default", () => {
+    expect(describeNetwork(loadGraphFile("graphs/mnist.graph.json"))).toBe("relu/tanh");
+    // The CNN's training section lists no activations: the default (relu/tanh) is not what it trains.
+    expect(describeNetwork(loadGraphFile("graphs/mnist-cnn.graph.json"))).toBe("relu/relu/relu");
+  });
+
+  it("follows --activations, which rewrites the graph", () => {
+    const graph = loadGraphFile("graphs/mnist.graph.json");
+    expect(describeNetwork(withActivations(graph, ["sigmoid", "sigmoid"]))).toBe("sigmoid/sigmoid");
+  });
+
+  it("gives the size of a graph with none of the activation functions", () => {
+    const graph = loadGraphFile("graphs/mnist.graph.json");
+    const linear = { ...graph, nodes: graph.nodes.map((n) => (["relu", "tanh"].includes(n.op) ? { ...n, op: "dropout", attrs: {} } : n)) };
+    expect(describeNetwork(linear)).toBe(`${graph.nodes.length} nodes`);
   });
 });
