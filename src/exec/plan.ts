@@ -11,7 +11,7 @@ import { GraphError } from "../graph/errors.js";
 import { formatShape, sizeOf, type ConcreteShape, type Graph, type GraphNode, type Shape } from "../graph/ir.js";
 import { checkDimensionSize, concretize, inferShapes } from "../graph-file/shapes.js";
 import { checkStateUpdates } from "../graph-file/state-updates.js";
-import { topologicalOrder } from "../graph/topology.js";
+import { ancestorsOf, topologicalOrder } from "../graph/topology.js";
 import { getOp } from "../ops/registry.js";
 import { formatExactBytes } from "../util/format-bytes.js";
 
@@ -109,7 +109,7 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   // A kernel that updates its inputs must be writing state, in storage no other value shares.
   checkStateUpdates(graph);
 
-  const needed = ancestorsOf(byId, options.outputs);
+  const needed = ancestorsOf(options.outputs, byId);
   const symbolic = inferShapes(graph);
   const order = topologicalOrder(graph).filter((id) => needed.has(id));
 
@@ -191,18 +191,6 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
     arenaBytes: arenaElements * bytes,
     naiveBytes: naiveElements * bytes,
   };
-}
-
-function ancestorsOf(byId: ReadonlyMap<string, GraphNode>, ids: readonly string[]): Set<string> {
-  const seen = new Set<string>();
-  const stack = [...ids];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...byId.get(id)!.inputs);
-  }
-  return seen;
 }
 
 interface Draft {

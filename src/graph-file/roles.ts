@@ -8,6 +8,7 @@ import { getOp } from "../ops/registry.js";
 import { abbreviate } from "../graph/abbreviate.js";
 import { GraphError } from "../graph/errors.js";
 import type { Graph, GraphNode } from "../graph/ir.js";
+import { ancestorsOf } from "../graph/topology.js";
 
 /** The graph's roles that the trainer needs: which input takes images, which labels, what is predicted. */
 export interface ModelRoles {
@@ -37,7 +38,7 @@ export function modelRoles(graph: Graph): ModelRoles {
     `training needs "outputs": { "probs": … }, the node giving class probabilities (a softmax of the logits), which accuracy and predictions read.`,
   );
 
-  const lossReads = ancestorsOf(loss, byId);
+  const lossReads = ancestorsOf([loss], byId);
   const dependsOn = (reads: ReadonlySet<string>, input: string, field: string, problem: string) => {
     if (!reads.has(input)) throw new GraphError(problem, { field });
   };
@@ -57,7 +58,7 @@ export function modelRoles(graph: Graph): ModelRoles {
     throw new GraphError(`the loss "${loss}" does not depend on any parameter, so training would have nothing to change.`, { field: "loss" });
   }
   dependsOn(
-    ancestorsOf(probs, byId),
+    ancestorsOf([probs], byId),
     features,
     "outputs.probs",
     `the probabilities "${probs}" do not depend on the images (input "${features}"): they must be the network's predictions for them.`,
@@ -94,18 +95,4 @@ function computedValue(id: string | undefined, byId: ReadonlyMap<string, GraphNo
     );
   }
   return id;
-}
-
-/** The value and every value it is computed from, found with a loop (a graph may be 100,000 nodes deep). */
-function ancestorsOf(id: string, byId: ReadonlyMap<string, GraphNode>): Set<string> {
-  const seen = new Set<string>([id]);
-  const stack = [id];
-  while (stack.length > 0) {
-    for (const input of byId.get(stack.pop()!)?.inputs ?? []) {
-      if (seen.has(input)) continue;
-      seen.add(input);
-      stack.push(input);
-    }
-  }
-  return seen;
 }

@@ -13,7 +13,7 @@
  */
 import { DirectedGraph } from "graphology";
 import { hasCycle, topologicalSort } from "graphology-dag";
-import type { Graph } from "./ir.js";
+import type { Graph, GraphNode } from "./ir.js";
 
 /** A graphology view of the dataflow, an edge from each input to the node consuming it, and the id of each of its nodes. */
 interface IndexedGraph {
@@ -112,4 +112,21 @@ function locateCycle(inputsOf: readonly (readonly number[])[]): number[] {
 export function topologicalOrder(graph: Graph): string[] {
   const { g, ids } = toGraphology(graph);
   return topologicalSort(g).map((key) => ids[Number(key)]!);
+}
+
+/**
+ * The given nodes and every node they are computed from, found with a loop (a graph may be 100,000 nodes
+ * deep). An id `byId` lacks counts as a node without inputs.
+ */
+export function ancestorsOf(ids: readonly string[], byId: ReadonlyMap<string, GraphNode>): Set<string> {
+  const seen = new Set(ids);
+  const stack = [...ids];
+  while (stack.length > 0) {
+    for (const input of byId.get(stack.pop()!)?.inputs ?? []) {
+      if (seen.has(input)) continue;
+      seen.add(input);
+      stack.push(input);
+    }
+  }
+  return seen;
 }

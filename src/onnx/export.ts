@@ -8,7 +8,7 @@
  */
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph, GraphNode, Shape } from "../graph/ir.js";
-import { topologicalOrder } from "../graph/topology.js";
+import { ancestorsOf, topologicalOrder } from "../graph/topology.js";
 import { inferShapes } from "../graph-file/shapes.js";
 import { ShapeError, type OnnxAttribute, type OnnxExportContext } from "../ops/op.js";
 import { getOp } from "../ops/registry.js";
@@ -55,7 +55,7 @@ export function exportOnnx(graph: Graph, weights: ReadonlyMap<string, Float32Arr
     throw new GraphError(`the graph has no "outputs" to export: name the values a caller reads, e.g. "outputs": { "probs": "probs" }.`, { field: "outputs" });
   }
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const needed = ancestors(outputIds, byId);
+  const needed = ancestorsOf(outputIds, byId);
   const shapes = inferShapes(graph);
   const names = new NameSet(graph.nodes.map((n) => n.id));
   const nodes: NodeProto[] = [];
@@ -144,21 +144,6 @@ function lowerNode(node: GraphNode, shapes: ReadonlyMap<string, Shape>, names: N
     throw new UserError(
       `node "${node.id}": the ONNX lowering of op "${node.op}" added no ONNX node producing "${node.id}" (its last emit must pass context.output).`,
     );
-}
-
-/** The value and every value it is computed from. */
-function ancestors(ids: readonly string[], byId: ReadonlyMap<string, GraphNode>): Set<string> {
-  const seen = new Set(ids);
-  const stack = [...ids];
-  while (stack.length > 0) {
-    for (const input of byId.get(stack.pop()!)?.inputs ?? []) {
-      if (!seen.has(input)) {
-        seen.add(input);
-        stack.push(input);
-      }
-    }
-  }
-  return seen;
 }
 
 /** Names in use in the ONNX graph (the nodes' ids first): each helper value gets one no node has. */

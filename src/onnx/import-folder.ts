@@ -11,7 +11,7 @@ import type { Graph } from "../graph/ir.js";
 import { trainingConfig } from "../graph/training.js";
 import { inferShapes } from "../graph-file/shapes.js";
 import { getOp } from "../ops/registry.js";
-import { saveCheckpoint } from "../train/checkpoint.js";
+import { freshProgress, saveCheckpoint } from "../train/checkpoint.js";
 import { RunFolder } from "../train/run-folder.js";
 import type { RunRecord } from "../train/run-record.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -44,19 +44,7 @@ export function writeImportFolder(dir: string, imported: ImportedModel): ImportF
       state: new Map(ofRole("state").map((id) => [id, weights.get(id)!])),
       shapes: new Map([...weights.keys()].map((id) => [id, shapes.get(id)! as number[]])),
       optimizer: { name: config.optimizer, steps: 0, state: {} },
-      progress: {
-        epoch: 0,
-        batchInEpoch: 0,
-        randomAtEpochStart: [0, 0, 0, 1],
-        randomNow: [],
-        epochLossSum: 0,
-        epochCorrect: 0,
-        epochSamples: 0,
-        epochSeconds: 0,
-        bestValidationLoss: Infinity,
-        bestEpoch: 0,
-        epochsWithoutImprovement: 0,
-      },
+      progress: freshProgress(config.seed),
     },
     parameters,
   );

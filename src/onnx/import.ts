@@ -16,6 +16,7 @@ import { decodeModel, tensorValues } from "./decode.js";
 import { METADATA_KEY, type GraphnetMetadata } from "./export.js";
 import { ONNX_READERS, type ImportContext } from "./import-ops.js";
 import { onnx, toNumber, type NodeProto, type ValueInfoProto } from "./proto.js";
+import { ancestorsOf } from "../graph/topology.js";
 
 export interface ImportedModel {
   /** The graph, with a training section (the defaults of graphs/mnist.graph.json's). */
@@ -222,7 +223,7 @@ export function importOnnx(bytes: Uint8Array, file: string): ImportedModel {
     loss = head?.loss;
   }
 
-  const needed = ancestors([...Object.values(outputs), ...(loss ? [loss] : [])], new Map(nodes.map((n) => [n.id, n])));
+  const needed = ancestorsOf([...Object.values(outputs), ...(loss ? [loss] : [])], new Map(nodes.map((n) => [n.id, n])));
   const kept = nodes.filter((n) => needed.has(n.id));
   const name = g.name && !["main_graph", "torch-jit-export", "torch_jit"].includes(g.name) ? g.name : basename(file, extname(file));
   const description =
@@ -357,20 +358,6 @@ function readMetadata(props: readonly { key?: string | null; value?: string | nu
 function withoutOp(saved: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const { op: _op, ...rest } = saved;
   return rest;
-}
-
-function ancestors(ids: readonly string[], byId: ReadonlyMap<string, GraphNode>): Set<string> {
-  const seen = new Set(ids);
-  const stack = [...ids];
-  while (stack.length > 0) {
-    for (const input of byId.get(stack.pop()!)?.inputs ?? []) {
-      if (!seen.has(input)) {
-        seen.add(input);
-        stack.push(input);
-      }
-    }
-  }
-  return seen;
 }
 
 /** Names every JavaScript object has, which ids must not be (validate.ts refuses them). */

@@ -14,6 +14,7 @@ import { EpochMetricsSchema } from "./run-record.js";
 import { formatCheck } from "./schema-check.js";
 import type { SavedOptimizerState } from "./optimizers.js";
 import { readSafetensors, writeSafetensors, type Tensor } from "./safetensors.js";
+import { Random } from "../util/random.js";
 
 export const CHECKPOINT_FORMAT = "graphnet-checkpoint/1";
 
@@ -35,6 +36,23 @@ export interface Progress {
   readonly bestValidationLoss: number;
   readonly bestEpoch: number;
   readonly epochsWithoutImprovement: number;
+}
+
+/** A run's progress before its first batch: epoch 0, nothing seen, its random numbers from the seed. */
+export function freshProgress(seed: number): Progress {
+  return {
+    epoch: 0,
+    batchInEpoch: 0,
+    randomAtEpochStart: new Random(seed ^ 0x5eed).state(),
+    randomNow: [],
+    epochLossSum: 0,
+    epochCorrect: 0,
+    epochSamples: 0,
+    epochSeconds: 0,
+    bestValidationLoss: Infinity,
+    bestEpoch: 0,
+    epochsWithoutImprovement: 0,
+  };
 }
 
 /** An optimizer's state as a checkpoint holds it: its moments by slot ("m", "v", …) then parameter. */

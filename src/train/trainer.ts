@@ -13,7 +13,7 @@ import { UserError } from "../graph/errors.js";
 import type { TrainingConfig } from "../graph/training.js";
 import { Random } from "../util/random.js";
 import { signalPoint } from "../util/test-signal.js";
-import { loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
+import { freshProgress, loadCheckpoint, saveCheckpoint, type Progress } from "./checkpoint.js";
 import type { Evaluation, Model } from "./model.js";
 import { createOptimizer, type Optimizer } from "./optimizers.js";
 import type { EpochMetrics, RunFolder } from "./run-folder.js";
@@ -236,20 +236,4 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
  */
 async function letSignalsIn(): Promise<void> {
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-function freshProgress(seed: number): Progress {
-  return {
-    epoch: 0,
-    batchInEpoch: 0,
-    randomAtEpochStart: new Random(seed ^ 0x5eed).state(),
-    randomNow: [],
-    epochLossSum: 0,
-    epochCorrect: 0,
-    epochSamples: 0,
-    epochSeconds: 0,
-    bestValidationLoss: Infinity,
-    bestEpoch: 0,
-    epochsWithoutImprovement: 0,
-  };
 }
