@@ -20,6 +20,7 @@ import type { EpochMetrics, RunFolder } from "./run-folder.js";
 import { readMetrics } from "./run-record.js";
 import type { PhaseClock } from "./phases.js";
 import { learningRateAt } from "./schedule.js";
+import { plural } from "../util/plural.js";
 
 /** What a person watching the run is told, as it happens. */
 export interface TrainingEvents {
@@ -216,7 +217,7 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     }
     if (stop) {
       status = "stopped early";
-      events.notice?.(`early stopping: the validation loss has not improved for ${config.patience} epochs (best: epoch ${progress.bestEpoch})`);
+      events.notice?.(`early stopping: the validation loss has not improved for ${plural(config.patience, "epoch")} (best: epoch ${progress.bestEpoch})`);
       break;
     }
   }

@@ -102,6 +102,8 @@ describe("graphnet train", () => {
     expect(r.stderr).toMatch(/^epoch 1\/2  train loss \d\.\d{4} acc \d\.\d{4}  val loss \d\.\d{4} acc \d\.\d{4}  [\d.]+ s  [\d,]+ samples\/s/m);
     expect(r.stderr).toMatch(/^epoch 2\/2 /m);
     expect(r.stderr).not.toContain("\r");
+    // The header names the graph's own activations and counts the epochs in words that agree.
+    expect(r.stderr).toMatch(/^mnist-mlp: relu\/tanh, adam lr [\d.]+, batch \d+, 2 epochs, patience \d+, seed/m);
   });
 
   it("names the flag of a bad value, and refuses --resume with other options", () => {
