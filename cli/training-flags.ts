@@ -40,6 +40,7 @@ const FLAGS: readonly Flag[] = [
   { key: "use_dropout", flags: "--dropout", description: "dropout on (at dropout_rate)" },
   { key: "dropout_rate", flags: "--dropout-rate <p>", description: "dropout probability", value: "number" },
   { key: "patience", flags: "--patience <n>", description: "early stopping patience in epochs (0: never stop early)", value: "number" },
+  { key: "monitor", flags: "--monitor <metric>", description: "what early stopping and the best checkpoint watch: val_loss or val_accuracy" },
   { key: "seed", flags: "--seed <n>", description: "seed of weights, shuffles, dropout and augmentation", value: "number" },
   { key: "random_state", flags: "--random-state <n>", description: "seed of the train/validation/test split", value: "number" },
   { key: "test_size", flags: "--test-size <x>", description: "share of the data held out for testing", value: "number" },

@@ -140,7 +140,7 @@ function describeSession(session: Session): string {
     c.lr_schedule !== "constant" ? `${c.lr_schedule} schedule` : null,
   ].filter(Boolean);
   return (
-    `${session.record.graph.name}: ${describeNetwork(session.record.graph)}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${plural(c.num_epochs, "epoch")}, patience ${c.patience}, seed ${c.seed}` +
+    `${session.record.graph.name}: ${describeNetwork(session.record.graph)}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${plural(c.num_epochs, "epoch")}, patience ${c.patience}${c.monitor === "val_loss" ? "" : ` on ${c.monitor}`}, seed ${c.seed}` +
     `${extras.length ? `, ${extras.join(", ")}` : ""}\n` +
     `data: ${d.dir ?? "bundled MNIST"}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
   );

@@ -15,8 +15,10 @@ import { compileSchemaOnFirstUse } from "./schema-validator.js";
 export const OPTIMIZERS = ["adam", "rmsprop", "sgd"] as const;
 export const ACTIVATIONS = ["relu", "sigmoid", "tanh"] as const;
 export const LR_SCHEDULES = ["constant", "cosine"] as const;
+export const MONITORS = ["val_loss", "val_accuracy"] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export type ScheduleName = (typeof LR_SCHEDULES)[number];
+export type MonitorName = (typeof MONITORS)[number];
 
 /**
  * The largest batch_size. MNIST's training split holds 36,000 samples (60,000 less the test and
@@ -54,8 +56,16 @@ const TRAINING_FIELDS = {
   patience: Type.Integer({
     minimum: 0,
     default: 5,
-    description: "Early stopping: epochs without a better validation loss before training stops (0: never stop early).",
+    description: "Early stopping: epochs without a better monitored validation figure before training stops (0: never stop early).",
   }),
+  monitor: Type.Union(
+    MONITORS.map((name) => Type.Literal(name)),
+    {
+      default: "val_loss",
+      description:
+        "What early stopping and the best checkpoint watch: val_loss (lower is better) or val_accuracy (higher is better; a tie goes to the lower loss).",
+    },
+  ),
   use_data_augmentation: Type.Boolean({ default: false, description: "Whether to train on randomly shifted and rotated copies of the images." }),
   use_dropout: Type.Boolean({
     default: false,

@@ -1,6 +1,6 @@
 /**
  * The epoch loop: shuffle, mini-batches, an optimizer step per batch, validation after each epoch,
- * early stopping on the validation loss (restoring the best weights), checkpoints, metrics.
+ * early stopping on the monitored validation figure (restoring the best weights), checkpoints, metrics.
  *
  * Everything random — the initial weights, each epoch's shuffle, the augmentation, the dropout masks —
  * follows from the configuration's seed, so two runs with the same seed are bit-identical, and a run
@@ -21,6 +21,7 @@ import { readMetrics } from "./run-record.js";
 import type { PhaseClock } from "./phases.js";
 import { learningRateAt } from "./schedule.js";
 import { plural } from "../util/plural.js";
+import { improves, monitoredFigure } from "./monitor.js";
 
 /** What a person watching the run is told, as it happens. */
 export interface TrainingEvents {
@@ -185,7 +186,12 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     history.push(metrics);
     signalPoint("epoch-end");
 
-    const improved = validation.loss < progress.bestValidationLoss;
+    // The best epoch's figures are in the history; a checkpoint written before histories were kept has
+    // only the best loss.
+    const best =
+      history.find((m) => m.epoch === progress.bestEpoch) ??
+      (progress.bestEpoch > 0 ? { val_loss: progress.bestValidationLoss, val_accuracy: -Infinity } : undefined);
+    const improved = improves(metrics, best, config.monitor);
     progress = {
       epoch,
       batchInEpoch: 0,
@@ -217,7 +223,7 @@ async function trainWith(run: TrainingRun, optimizer: Optimizer): Promise<Traini
     }
     if (stop) {
       status = "stopped early";
-      events.notice?.(`early stopping: the validation loss has not improved for ${plural(config.patience, "epoch")} (best: epoch ${progress.bestEpoch})`);
+      events.notice?.(`early stopping: the ${monitoredFigure(config.monitor)} has not improved for ${plural(config.patience, "epoch")} (best: epoch ${progress.bestEpoch})`);
       break;
     }
   }

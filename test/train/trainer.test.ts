@@ -80,6 +80,22 @@ describe("training", () => {
     expect(validation.loss).toBeCloseTo(bestLoss, 10);
   });
 
+  it("with monitor val_accuracy, keeps and tests the epoch of the best validation accuracy, a tie going to the lower loss", async () => {
+    const s = session({ num_epochs: 8, patience: 0, learning_rate: 0.003, monitor: "val_accuracy" });
+    const outcome = await train(s);
+    const rank = (m: { val_loss: number; val_accuracy: number }) => [-m.val_accuracy, m.val_loss] as const;
+    const expected = [...outcome.history].sort((a, b) => rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1])[0]!;
+    const lowestLoss = [...outcome.history].sort((a, b) => a.val_loss - b.val_loss)[0]!;
+    // This seeded run's two criteria part ways, and its best accuracy is reached twice, so the test tells
+    // the rules apart.
+    expect(expected.epoch).not.toBe(lowestLoss.epoch);
+    expect(outcome.history.filter((m) => m.val_accuracy === expected.val_accuracy).length).toBeGreaterThan(1);
+    expect(outcome.bestEpoch).toBe(expected.epoch);
+    const validation = s.model.evaluate(s.data, s.split.validation);
+    expect(validation.accuracy).toBe(expected.val_accuracy);
+    expect(validation.loss).toBeCloseTo(expected.val_loss, 10);
+  });
+
   it("stops on a loss that is no longer finite, naming the epoch and step, and leaves the last checkpoint intact", async () => {
     const s = session({ num_epochs: 3 });
     let saved: Buffer | undefined;
