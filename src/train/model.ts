@@ -2,7 +2,8 @@
  * A trainable model: one graph, planned for training and for evaluation, over one set of parameters.
  *
  * The training plan computes the loss, the class probabilities and every parameter's gradient for a
- * batch; the evaluation plan only the probabilities, for larger batches. Each plan has its own arena;
+ * batch; the evaluation plans the probabilities and the graph's own loss node, in evaluation mode (no
+ * dropout, a batch norm's running averages), for larger batches. Each plan has its own arena;
  * the parameters live in the training arena, and are copied into the others (≈ 0.4 MB) before they
  * run — once per evaluation, never per step. So does the non-trainable state (a batch norm's running
  * averages), which each training step updates in the arena it runs in: a short last batch's arena
@@ -57,7 +58,9 @@ export class Model {
   private readonly trainState: readonly FloatArray[];
   /** The executors of the short last batches of an epoch, by their number of rows (made when first needed). */
   private readonly shortBatchSteps = new Map<number, Executor>();
-  private readonly evaluator: Executor;
+  /** The evaluation executors by their batch size: EVAL_BATCH, and the size of a set's last batch. */
+  private readonly evaluators = new Map<number, Executor>();
+  private readonly evaluationGraph: Graph;
   private readonly seed: number;
   /** Where the plans run: "ts" (the reference kernels) or "wasm" (WebAssembly SIMD kernels). */
   readonly backend: BackendName;
@@ -95,8 +98,7 @@ export class Model {
     this.stateIds = this.trainingStep.stateIds();
     this.trainState = this.stateIds.map((id) => this.trainingStep.view(id));
     this.classes = this.trainingStep.value(this.roles.labels).shape[1]!;
-    const evalPlan = compilePlan(planned, { outputs: [this.roles.probs], sizes: { batch: EVAL_BATCH }, dtype: "float32", mostlyZeros: this.mostlyZeros });
-    this.evaluator = new Executor(evalPlan, { seed: options.seed, backend: this.backend });
+    this.evaluationGraph = planned;
     initializeParameters(this.trainingStep, graph, options.seed);
   }
 
@@ -126,7 +128,7 @@ export class Model {
 
   /** Ends the worker thread of every arena (training then runs on the main thread alone); resolved when they have ended. */
   async close(): Promise<void> {
-    await Promise.all([this.trainingStep, this.evaluator, ...this.shortBatchSteps.values()].map((executor) => executor.close()));
+    await Promise.all([this.trainingStep, ...this.evaluators.values(), ...this.shortBatchSteps.values()].map((executor) => executor.close()));
   }
 
   /** How an optimizer's updates run on the training arena, where its state then lives (one for each optimizer). */
@@ -181,26 +183,29 @@ export class Model {
     };
   }
 
-  /** Loss, accuracy and confusion matrix over the given samples, in evaluation mode (no dropout). */
+  /**
+   * Loss, accuracy and confusion matrix over the given samples, in evaluation mode (no dropout). The loss
+   * is the graph's own loss node — the function training minimises, not a cross-entropy assumed of the
+   * probabilities — averaged over the batches weighted by their rows, as the training loss is; each
+   * batch runs at its own size, so a short last batch has no padding rows in its loss.
+   */
   evaluate(data: Dataset, indices: ArrayLike<number>): Evaluation {
-    this.copyParametersAndStateTo(this.evaluator);
-    const x = this.evaluator.view(this.roles.features);
-    const probs = this.evaluator.view(this.roles.probs);
     const k = this.classes;
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < indices.length; start += EVAL_BATCH) {
       const rows = Math.min(EVAL_BATCH, indices.length - start);
-      this.evaluator.batches.fill(data, indices, start, rows, x, null, k);
-      this.evaluator.run({ training: false });
+      const evaluator = this.evaluatorFor(rows);
+      const probs = evaluator.view(this.roles.probs);
+      evaluator.batches.fill(data, indices, start, rows, evaluator.view(this.roles.features), evaluator.view(this.roles.labels), k);
+      evaluator.run({ training: false });
+      lossSum += evaluator.view(this.roles.loss)[0]! * rows;
       for (let r = 0; r < rows; r++) {
         const label = data.labels[indices[start + r]!]!;
         const predicted = argmax(probs, r * k, k);
         confusion[label]![predicted]!++;
         if (predicted === label) correct++;
-        // −log p of the true class; p is clamped to float32's smallest normal so a sure miss stays finite.
-        lossSum -= Math.log(Math.max(probs[r * k + label]!, 1.1754943508222875e-38));
       }
     }
     return { loss: lossSum / indices.length, accuracy: correct / indices.length, confusion };
@@ -208,12 +213,13 @@ export class Model {
 
   /** Class probabilities of one image given as 784 values in [0, 1]. */
   predict(image: ArrayLike<number>): Float64Array {
-    this.copyParametersAndStateTo(this.evaluator);
-    const x = this.evaluator.view(this.roles.features);
+    const evaluator = this.evaluatorFor(1);
+    const x = evaluator.view(this.roles.features);
     x.fill(0);
     x.set(image);
-    this.evaluator.run({ training: false });
-    return Float64Array.from(this.evaluator.view(this.roles.probs).subarray(0, this.classes));
+    evaluator.view(this.roles.labels).fill(0);
+    evaluator.run({ training: false });
+    return Float64Array.from(evaluator.view(this.roles.probs).subarray(0, this.classes));
   }
 
   /** A copy of every parameter, by id. */
@@ -276,6 +282,19 @@ export class Model {
     }
     this.copyParametersAndStateTo(executor);
     return executor;
+  }
+
+  /** The evaluation executor for batches of `rows`, planned when first needed, with the current weights and state. */
+  private evaluatorFor(rows: number): Executor {
+    let evaluator = this.evaluators.get(rows);
+    if (!evaluator) {
+      const outputs = [this.roles.probs, this.roles.loss];
+      const plan = compilePlan(this.evaluationGraph, { outputs, sizes: { batch: rows }, dtype: "float32", mostlyZeros: this.mostlyZeros });
+      evaluator = new Executor(plan, { seed: this.seed, backend: this.backend });
+      this.evaluators.set(rows, evaluator);
+    }
+    this.copyParametersAndStateTo(evaluator);
+    return evaluator;
   }
 
   private copyParametersAndStateTo(target: Executor): void {

@@ -2,7 +2,7 @@
  * The training loop on a small MNIST (600 real digits: 360 train, 120 validation, 120 test; batch 16
  * leaves a short last batch of 8, so the short-batch plan is exercised too).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +94,31 @@ describe("training", () => {
     const validation = s.model.evaluate(s.data, s.split.validation);
     expect(validation.accuracy).toBe(expected.val_accuracy);
     expect(validation.loss).toBeCloseTo(expected.val_loss, 10);
+  });
+
+  it("validates and tests with the graph's own loss node, not a cross-entropy assumed of the probabilities", async () => {
+    // The classic slip: the loss fed the probabilities, so the softmax is taken twice. Such a loss can never
+    // fall below log(1 + 9/e) ≈ 1.46 (the true class at probability 1, nine at 0), while −log p of the
+    // probabilities goes far lower: early stopping must watch the function that is trained.
+    const graph = readFileSync("graphs/mnist.graph.json", "utf8").replace('"inputs": ["z3", "y"]', '"inputs": ["probs", "y"]');
+    const graphFile = join(mkdtempSync(join(tmpdir(), "graphnet-graph-")), "double-softmax.graph.json");
+    writeFileSync(graphFile, graph);
+    const outDir = mkdtempSync(join(tmpdir(), "graphnet-run-"));
+    const s = startSession({ graphFile, dataDir, outDir, overrides: { num_epochs: 2 } });
+    const outcome = await train(s);
+    const floor = Math.log(1 + 9 / Math.E);
+    for (const m of outcome.history) expect(m.val_loss).toBeGreaterThan(floor);
+    expect(outcome.test!.loss).toBeGreaterThan(floor);
+    expect(outcome.history[1]!.val_accuracy).toBeGreaterThan(0.3); // it does learn, slowly
+  });
+
+  it("with the report's graph, the validation loss is −log p of the true class, averaged (the loss node is that cross-entropy)", async () => {
+    const s = session({ num_epochs: 1 });
+    await train(s);
+    const evaluation = s.model.evaluate(s.data, s.split.validation);
+    let sum = 0;
+    for (const i of s.split.validation) sum -= Math.log(s.model.predict(Array.from(s.data.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255))[s.data.labels[i]!]!);
+    expect(evaluation.loss).toBeCloseTo(sum / s.split.validation.length, 5);
   });
 
   it("stops on a loss that is no longer finite, naming the epoch and step, and leaves the last checkpoint intact", async () => {
