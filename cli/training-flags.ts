@@ -50,7 +50,7 @@ const FLAGS: readonly Flag[] = [
 /** Switches a graph file may turn on, which a flag turns off again: the switch's long name, the negation's spec and description. */
 const NEGATIONS: Readonly<Record<string, readonly [flags: string, description: string]>> = {
   "--augment": ["--no-augment", "no augmentation, whatever the graph file says"],
-  "--dropout": ["--no-dropout", "no dropout, whatever the graph file says"],
+  "--dropout": ["--no-dropout", "no dropout at dropout_rate, whatever the graph file says (a node with its own rate keeps it)"],
 };
 
 /** Commander's reading of a flag's spec: its long name (option.long, "--batch-size") and the attribute it sets (option.attributeName(), "batchSize"). */

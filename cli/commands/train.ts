@@ -1,6 +1,6 @@
 /** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
 import type { BackendName } from "../../src/exec/executor.js";
-import { describeNetwork } from "../../src/graph/configure.js";
+import { describeDropout, describeNetwork } from "../../src/graph/configure.js";
 import { UserError } from "../../src/graph/errors.js";
 import type { TrainingSection } from "../../src/graph/training.js";
 import { defaultThreads } from "../../src/train/model.js";
@@ -60,7 +60,8 @@ async function trainAndDraw(
     context.opModules.map((m) => m.path),
     phases,
   );
-  for (const warning of session.warnings) process.stderr.write(`warning: ${warning}\n`);
+  const dropoutWarning = describeDropout(session.record.graph, session.config).warning;
+  for (const warning of [...session.warnings, ...(dropoutWarning ? [dropoutWarning] : [])]) process.stderr.write(`warning: ${warning}\n`);
   const quiet = options.quiet === true;
   const interrupts = watchInterrupts();
   try {
@@ -134,7 +135,7 @@ function describeSession(session: Session): string {
   const d = session.record.data;
   const extras = [
     c.use_data_augmentation ? `augmentation (shift ≤ ${c.max_shift} px, rotation ≤ ${c.max_rotation}°)` : null,
-    c.use_dropout ? `dropout ${c.dropout_rate}` : null,
+    describeDropout(session.record.graph, c).summary,
     c.bias_correction ? "bias correction" : null,
     c.weight_decay > 0 ? `weight decay ${c.weight_decay}` : null,
     c.lr_schedule !== "constant" ? `${c.lr_schedule} schedule` : null,

@@ -48,6 +48,40 @@ export function withoutIdentityDropout(graph: Graph): Graph {
   });
 }
 
+/** What a run's dropout does, as its header says it; and a warning when the settings switch nothing. */
+export interface DropoutDescription {
+  /** "dropout 0.1", "dropout 0.5 at d1 (its own rate)", …; null when no node drops anything. */
+  readonly summary: string | null;
+  readonly warning?: string;
+}
+
+/**
+ * The dropout of a graph as configured for training (withDropoutRate applied): the rates its nodes will
+ * drop at, which are not always the training section's — a node may fix its own rate, which use_dropout
+ * does not switch off — and whether use_dropout is on for a graph with no node it could switch.
+ */
+export function describeDropout(graph: Graph, config: { readonly use_dropout: boolean; readonly dropout_rate: number }): DropoutDescription {
+  const dropouts = graph.nodes.filter((n) => n.op === "dropout");
+  const warning =
+    config.use_dropout && dropouts.length === 0 ? "use_dropout is on, but the graph has no dropout node: nothing is dropped." : undefined;
+  const byRate = new Map<number, string[]>();
+  for (const node of dropouts) {
+    const rate = (node.attrs.rate as number | undefined) ?? 0;
+    if (rate > 0) byRate.set(rate, [...(byRate.get(rate) ?? []), node.id]);
+  }
+  const active = [...byRate.values()].flat();
+  if (active.length === 0) return { summary: null, ...(warning ? { warning } : {}) };
+  // The common case in the header's old words: every dropout node at the training section's rate.
+  if (config.use_dropout && byRate.size === 1 && byRate.has(config.dropout_rate) && active.length === dropouts.length) {
+    return { summary: `dropout ${config.dropout_rate}` };
+  }
+  const parts = [...byRate].map(([rate, ids]) => {
+    const own = !config.use_dropout || rate !== config.dropout_rate;
+    return `dropout ${rate} at ${abbreviate(ids)}${own ? ` (${ids.length === 1 ? "its" : "their"} own rate)` : ""}`;
+  });
+  return { summary: parts.join(", ") };
+}
+
 /** The activation nodes (relu, sigmoid, tanh), in the order data flows through them. */
 function activationNodes(graph: Graph): string[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));

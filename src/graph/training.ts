@@ -69,7 +69,7 @@ const TRAINING_FIELDS = {
   use_data_augmentation: Type.Boolean({ default: false, description: "Whether to train on randomly shifted and rotated copies of the images." }),
   use_dropout: Type.Boolean({
     default: false,
-    description: "Whether the dropout nodes are active in training (at dropout_rate unless a node fixes its own rate).",
+    description: "Whether the dropout nodes without a rate of their own are active in training, at dropout_rate (a node that fixes its own rate always is).",
   }),
   dropout_rate: rate(0.1, "Dropout probability p: the share of activations zeroed in training (the rest are scaled by 1/(1-p))."),
   activation_functions: Type.Array(Type.Union(ACTIVATIONS.map((name) => Type.Literal(name))), {

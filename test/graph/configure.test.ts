@@ -1,6 +1,6 @@
 /** Graph → Graph transforms of src/graph/configure.ts that the other tests do not already cover. */
 import { describe, expect, it } from "vitest";
-import { describeNetwork, withActivations, withDropoutRate, withoutIdentityDropout } from "../../src/graph/configure.js";
+import { describeDropout, describeNetwork, withActivations, withDropoutRate, withoutIdentityDropout } from "../../src/graph/configure.js";
 import { loadGraphFile } from "../../src/graph-file/load.js";
 import { compilePlan } from "../../src/exec/plan.js";
 import { Executor } from "../../src/exec/executor.js";
@@ -73,5 +73,30 @@ describe("describeNetwork: the network a run's header and report name", () => {
     const graph = loadGraphFile("graphs/mnist.graph.json");
     const linear = { ...graph, nodes: graph.nodes.map((n) => (["relu", "tanh"].includes(n.op) ? { ...n, op: "dropout", attrs: {} } : n)) };
     expect(describeNetwork(linear)).toBe(`${graph.nodes.length} nodes`);
+  });
+});
+
+describe("describeDropout: the dropout a run's header states", () => {
+  const mlp = loadGraphFile("graphs/mnist.graph.json");
+  /** The MLP with its first dropout node fixing its own rate. */
+  const withOwnRate = (rate: number) => ({ ...mlp, nodes: mlp.nodes.map((n) => (n.id === "h1" ? { ...n, attrs: { ...n.attrs, rate } } : n)) });
+  const on = { use_dropout: true, dropout_rate: 0.1 };
+  const off = { use_dropout: false, dropout_rate: 0.1 };
+
+  it("says the training section's rate when every dropout node drops at it, and nothing when dropout is off", () => {
+    expect(describeDropout(withDropoutRate(mlp, 0.1), on)).toEqual({ summary: "dropout 0.1" });
+    expect(describeDropout(withDropoutRate(mlp, 0), off)).toEqual({ summary: null });
+  });
+
+  it("names a node that keeps its own rate, even with use_dropout off", () => {
+    const graph = withOwnRate(0.5);
+    expect(describeDropout(withDropoutRate(graph, 0), off).summary).toBe("dropout 0.5 at h1 (its own rate)");
+    expect(describeDropout(withDropoutRate(graph, 0.1), on).summary).toBe("dropout 0.5 at h1 (its own rate), dropout 0.1 at h2");
+  });
+
+  it("warns when use_dropout is on for a graph without a dropout node", () => {
+    const none = withoutIdentityDropout(withDropoutRate(mlp, 0));
+    expect(describeDropout(none, on)).toEqual({ summary: null, warning: expect.stringMatching(/no dropout node: nothing is dropped/) });
+    expect(describeDropout(none, off).warning).toBeUndefined();
   });
 });
