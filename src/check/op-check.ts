@@ -30,6 +30,7 @@ import { dimension, evenValue } from "./arbitraries.js";
 import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } from "../ops/check-hints.js";
 import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
 import { OP_CHECK_DEFAULTS } from "./op-check-defaults.js";
+import { plural } from "../util/plural.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */
@@ -390,7 +391,7 @@ function checkKernel(def: OpDefinition<any>, c: OpCase, hints: CaseHints): { out
     if (Number.isNaN(a) && b === SENTINEL) {
       return fail(
         "shape",
-        `the kernel did not write element ${at} of its output: the shape rule gives ${fmtShape(c.output)} (${n} elements), more than the kernel computes.`,
+        `the kernel did not write element ${at} of its output: the shape rule gives ${fmtShape(c.output)} (${plural(n, "element")}), more than the kernel computes.`,
         first,
       );
     }
