@@ -7,12 +7,14 @@ import { defaultThreads } from "../../src/train/model.js";
 import { PhaseClock } from "../../src/train/phases.js";
 import { recordResult, reopenSession, startSession, type Session } from "../../src/train/session.js";
 import { train } from "../../src/train/trainer.js";
+import { EXTENSION_KEYS, extendSession, type Extension } from "../../src/train/extend.js";
 import { startPictureThread, type PictureThread } from "../../viz/picture-thread.js";
 import { ExitWith, signalExitCode } from "../exit.js";
 import { watchInterrupts } from "../interrupts.js";
 import { loadRunOpModules } from "../op-modules.js";
 import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
+import { flagFor } from "../training-flags.js";
 import { trainingOverrides } from "../training-overrides.js";
 import { plural } from "../../src/util/plural.js";
 
@@ -53,7 +55,7 @@ async function trainAndDraw(
   phases: PhaseClock,
   pictures: PictureThread,
 ): Promise<void> {
-  const session = openSession(
+  const { session, notice } = openSession(
     graphFile,
     options,
     overrides,
@@ -65,7 +67,7 @@ async function trainAndDraw(
   const quiet = options.quiet === true;
   const interrupts = watchInterrupts();
   try {
-    if (!quiet) process.stderr.write(`${describeSession(session)}\n`);
+    if (!quiet) process.stderr.write(`${describeSession(session)}\n${notice ? `${notice}\n` : ""}`);
     const outcome = await train({
       ...session,
       events: progressReporter({ quiet, epochs: session.config.num_epochs }),
@@ -98,25 +100,34 @@ function openSession(
   overrides: TrainingSection,
   opModules: readonly string[],
   phases: PhaseClock,
-): Session {
+): { session: Session; notice?: string } {
   if (options.resume !== undefined) {
-    if (
-      graphFile !== undefined ||
-      Object.keys(overrides).length > 0 ||
-      options.data !== undefined ||
-      options.out !== undefined ||
-      options.initFrom !== undefined
-    ) {
+    const others = [
+      graphFile !== undefined ? `the graph ${graphFile}` : null,
+      ...Object.keys(overrides)
+        .filter((key) => !(EXTENSION_KEYS as readonly string[]).includes(key))
+        .map((key) => flagFor(key) ?? key),
+      options.data !== undefined ? "--data" : null,
+      options.out !== undefined ? "--out" : null,
+      options.initFrom !== undefined ? "--init-from" : null,
+    ].filter((given): given is string => given !== null);
+    if (others.length > 0) {
       throw new UserError(
-        `--resume continues a run exactly as it was configured: give only the run folder (found ${graphFile !== undefined ? `the graph ${graphFile}` : "other options"} too).`,
+        `--resume continues a run as it was configured, only longer if asked (--epochs, --patience): give the run folder without ${others.join(", ")}.`,
       );
     }
-    return phases.time("setup", () =>
+    const reopened = phases.time("setup", () =>
       reopenSession(options.resume!, { backend: options.backend, training: true, ...(options.threads ? { threads: Number(options.threads) } : {}) }),
     );
+    try {
+      return extendSession(reopened, overrides as Extension);
+    } catch (err) {
+      reopened.folder.release();
+      throw err;
+    }
   }
   if (graphFile === undefined) throw new UserError("train needs a graph file (graphnet train graphs/mnist.graph.json) or --resume RUN_DIR.");
-  return startSession({
+  const session = startSession({
     graphFile,
     overrides,
     opModules,
@@ -128,6 +139,7 @@ function openSession(
     ...(options.initFrom !== undefined ? { initFrom: options.initFrom } : {}),
     phases,
   });
+  return { session };
 }
 
 function describeSession(session: Session): string {

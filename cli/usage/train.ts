@@ -21,7 +21,7 @@ export function trainCommand(context: CliContext): Command {
         .default("report"),
     )
     .option("--out <dir>", "the run folder (default: runs/<graph name>-<timestamp>)")
-    .option("--resume <run-dir>", "continue an interrupted run from its last checkpoint")
+    .option("--resume <run-dir>", "continue a run from its last checkpoint; with --epochs or --patience, train a finished run further")
     .option(
       "--init-from <dir-or-file>",
       "start from these weights instead of the graph's initialisation (by parameter id): a run folder or a folder written by graphnet import (their best.safetensors), or a checkpoint file",

@@ -7,10 +7,9 @@ import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { topologicalOrder } from "./topology.js";
 import { ACTIVATIONS } from "./training.js";
+import { plural } from "../util/plural.js";
 
 export type Activation = (typeof ACTIVATIONS)[number];
-
-const count = (n: number) => n.toLocaleString("en-US");
 
 /**
  * Gives every dropout node that does not fix its own rate the given one. A graph file usually leaves
@@ -119,9 +118,9 @@ export function checkActivationsAgree(graph: Graph, listed: readonly Activation[
     const nodes =
       ids.length === 0
         ? "no activation nodes"
-        : `${count(ids.length)} activation nodes, in data-flow order ${abbreviate(ids.map((id, k) => `${id} (${inGraph[k]})`))}`;
+        : `${plural(ids.length, "activation node")}, in data-flow order ${abbreviate(ids.map((id, k) => `${id} (${inGraph[k]})`))}`;
     throw new GraphError(
-      `the training section lists ${count(listed.length)} activation functions (${abbreviate(listed)}), but the graph has ${nodes}; ${fix}`,
+      `the training section lists ${plural(listed.length, "activation function")} (${abbreviate(listed)}), but the graph has ${nodes}; ${fix}`,
       {
         field: "training.activation_functions",
         path: ["training", "activation_functions"],
@@ -147,7 +146,7 @@ export function withActivations(graph: Graph, activations: readonly Activation[]
   const ids = activationNodes(graph);
   if (ids.length !== activations.length) {
     throw new GraphError(
-      `${count(activations.length)} activation functions were given (${abbreviate(activations)}), but the graph has ${count(ids.length)} activation nodes` +
+      `${plural(activations.length, "activation function")} ${activations.length === 1 ? "was" : "were"} given (${abbreviate(activations)}), but the graph has ${plural(ids.length, "activation node")}` +
         `${ids.length > 0 ? ` (${abbreviate(ids)})` : ""}; give one function per node, in data-flow order.`,
       { field: "training.activation_functions" },
     );

@@ -106,16 +106,19 @@ describe("graphnet train", () => {
     expect(r.stderr).toMatch(/^mnist-mlp: relu\/tanh, adam lr [\d.]+, batch \d+, 2 epochs, patience \d+, seed/m);
   });
 
-  it("names the flag of a bad value, and refuses --resume with other options", () => {
+  it("names the flag of a bad value, and refuses --resume with options other than --epochs and --patience, naming them", () => {
     const bad = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--lr", "-1");
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^graphnet: --lr: must be > 0/);
     const both = graphnet("train", "graphs/mnist.graph.json", "--resume", run);
     expect(both.code).toBe(1);
-    expect(both.stderr).toContain("--resume continues a run exactly as it was configured");
+    expect(both.stderr).toContain(`--resume continues a run as it was configured, only longer if asked (--epochs, --patience): give the run folder without the graph graphs/mnist.graph.json.`);
+    const lr = graphnet("train", "--resume", run, "--lr", "0.1", "--epochs", "9");
+    expect(lr.code).toBe(1);
+    expect(lr.stderr).toMatch(/^graphnet: --resume continues a run .*: give the run folder without --lr\.$/m);
     const acts = graphnet("train", "graphs/mnist.graph.json", "--data", data, "--activations", "relu");
     expect(acts.code).toBe(1);
-    expect(acts.stderr).toContain("1 activation functions were given (relu), but the graph has 2 activation nodes (a1, a2)");
+    expect(acts.stderr).toContain("1 activation function was given (relu), but the graph has 2 activation nodes (a1, a2)");
   });
 
   it("Ctrl-C saves a checkpoint and exits cleanly; --resume finishes the run where an uninterrupted one ends", () => {

@@ -19,6 +19,7 @@ describe("the training section", () => {
       val_size: 0.25,
       random_state: 42,
       patience: 5,
+      monitor: "val_loss",
       use_data_augmentation: false,
       use_dropout: false,
       dropout_rate: 0.1,
