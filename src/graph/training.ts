@@ -73,9 +73,9 @@ const TRAINING_FIELDS = {
   }),
   dropout_rate: rate(0.1, "Dropout probability p: the share of activations zeroed in training (the rest are scaled by 1/(1-p))."),
   activation_functions: Type.Array(Type.Union(ACTIVATIONS.map((name) => Type.Literal(name))), {
-    minItems: 1,
     default: ["relu", "tanh"],
-    description: 'Activation function of each hidden layer, in order; the report\'s best is ["relu", "tanh"].',
+    description:
+      'Activation function of each hidden layer, in order; the report\'s best is ["relu", "tanh"]. A run\'s config.json records the graph\'s own ([] for a graph without relu, sigmoid or tanh nodes).',
   }),
 
   // Beyond the report's table: settings the trainer offers, each defaulting to the report's behaviour.

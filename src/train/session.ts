@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { splitDataset, type Split, type SplitKind } from "../data/split.js";
-import { checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
+import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph, GraphNode } from "../graph/ir.js";
 import { loadGraphSource } from "../graph-file/load.js";
@@ -78,7 +78,9 @@ export function startSession(request: TrainRequest): Session {
       modelRoles(configured); // a graph training cannot use fails here, before any data is read
       return configured;
     });
-    return { source, config, graph };
+    // The record says the activations the graph trains with, whether a list chose them or the graph's
+    // own nodes did (the section's default list says nothing about a CNN's).
+    return { source, config: { ...config, activation_functions: activationsOf(graph) }, graph };
   });
   const outDir = request.outDir ?? defaultRunDir(graph.name, request.graphFile);
   RunFolder.checkFree(outDir);

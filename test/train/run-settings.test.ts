@@ -61,6 +61,17 @@ describe("config.json", () => {
     expect(text.match(/"learning_rate"/g)).toHaveLength(1);
     expect(stored.training.learning_rate).toBe(0.0042);
   });
+
+  it("records the activations the graph trains with, not the default list a graph without one gets", () => {
+    const recorded = (graphFile: string, overrides: TrainingSection) => {
+      const s = session(graphFile, overrides);
+      const text = configJson(s.folder.dir);
+      s.folder.release();
+      return JSON.parse(text).training.activation_functions;
+    };
+    expect(recorded("graphs/mnist-cnn.graph.json", { num_epochs: 1 })).toEqual(["relu", "relu", "relu"]);
+    expect(recorded("graphs/mnist.graph.json", { activation_functions: ["sigmoid", "tanh"] })).toEqual(["sigmoid", "tanh"]);
+  });
 });
 
 describe("a resumed run", () => {
@@ -91,9 +102,9 @@ describe("a resumed run", () => {
     expect(weights(dir)).toEqual(weights(whole.folder.dir));
   });
 
-  it("refuses a --lr given with --resume: the run continues exactly as it was configured", async () => {
+  it("refuses a --lr given with --resume, naming it: the run continues as it was configured", async () => {
     const r = await graphnetInProcess("train", "--resume", whole.folder.dir, "--lr", "0.1");
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("--resume continues a run exactly as it was configured: give only the run folder (found other options too).");
+    expect(r.stderr).toContain("--resume continues a run as it was configured, only longer if asked (--epochs, --patience): give the run folder without --lr.");
   });
 });
