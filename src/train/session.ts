@@ -35,7 +35,7 @@ export interface TrainRequest {
   readonly outDir?: string;
   /** Absolute paths of the modules whose ops the graph may use (--ops): recorded, so the run can be reopened. */
   readonly opModules?: readonly string[];
-  /** Where the model's plans run (default "ts", the reference kernels). Not recorded: a run may resume on either. */
+  /** Where the model's plans run: "wasm" (default, as the CLI's) or "ts" (the reference kernels). Not recorded: a run may resume on either. */
   readonly backend?: BackendName;
   /** wasm: threads for the big kernels (default 2 on a machine with two cores or more). */
   readonly threads?: number;
@@ -155,7 +155,8 @@ function sessionModel(graph: Graph, config: TrainingConfig, data: Dataset, { bac
     batchSize: config.batch_size,
     seed: config.seed,
     ...(training ? { data } : { threads: 1 }),
-    ...(backend ? { backend } : {}),
+    // The CLI's default: the reference backend is for checking, not for training.
+    backend: backend ?? "wasm",
     ...(threads ? { threads } : {}),
   });
 }
