@@ -3,6 +3,7 @@
  * shapes, kinds told apart with a legend, boxes that do not overlap and labels that fit them; curves
  * with both series and the best epoch; the digits; the confusion counts; a self-contained report.
  */
+import { rgb } from "d3";
 import { JSDOM } from "jsdom";
 import { describe, expect, it } from "vitest";
 import { differentiate, loadGraphFile, parseGraph, type Graph } from "../../src/index.js";
@@ -191,6 +192,34 @@ describe("the run pictures", () => {
     expect(document.querySelectorAll("g.cell")).toHaveLength(9);
     expect([...document.querySelectorAll("g.cell.diagonal text")].map((t) => t.textContent)).toEqual(["5", "7", "9"]);
     expect(document.documentElement.textContent).toContain("21 of 25 right (84.00 %)");
+  });
+
+  it("confusion: the errors off the diagonal show on a scale of their own, the largest deep, a single one tinted", () => {
+    // As a good MNIST model's: about a thousand right per class, a few errors of 28 and 29, many of 1.
+    const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 1000 : (i + j) % 4 === 0 ? 1 : 0)));
+    confusion[4]![9] = 29;
+    confusion[7]![2] = 28;
+    const document = parseSvg(renderConfusionSvg(confusion));
+    const cells = [...document.querySelectorAll("g.cell")];
+    const cell = (i: number, j: number) => cells[i * 10 + j]!;
+    // Relative luminance (0 black, 1 white) of a cell's fill.
+    const luminance = (g: Element) => {
+      const { r, g: green, b } = rgb(g.querySelector("rect")!.getAttribute("fill")!);
+      const linear = (c: number) => ((c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * linear(r) + 0.7152 * linear(green) + 0.0722 * linear(b);
+    };
+    expect(luminance(cell(4, 9))).toBeLessThan(0.25);
+    expect(luminance(cell(7, 2))).toBeLessThan(0.25);
+    const ones = cells.filter((g) => g.querySelector("text")!.textContent === "1");
+    expect(ones.length).toBeGreaterThan(10);
+    for (const one of ones) {
+      expect(one.classList.contains("error")).toBe(true);
+      expect(luminance(one)).toBeLessThan(0.85);
+    }
+    expect(luminance(cell(0, 1))).toBe(1); // no error: white
+    for (let i = 0; i < 10; i++) expect(luminance(cell(i, i))).toBeLessThan(0.1);
+    expect(cell(4, 9).querySelector("text")!.textContent).toBe("29");
+    expect(document.querySelector(".key")!.textContent).toContain("square-root scale from 1 to 29");
   });
 
   it("report.html brings them together, self-contained: every picture inline, nothing fetched", () => {
