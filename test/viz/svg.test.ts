@@ -196,7 +196,7 @@ describe("the run pictures", () => {
 
   it("confusion: the errors off the diagonal show on a scale of their own, the largest deep, a single one tinted", () => {
     // As a good MNIST model's: about a thousand right per class, a few errors of 28 and 29, many of 1.
-    const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 1000 : (i + j) % 4 === 0 ? 1 : 0)));
+    const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j): number => (i === j ? 1000 : (i + j) % 4 === 0 ? 1 : 0)));
     confusion[4]![9] = 29;
     confusion[7]![2] = 28;
     const document = parseSvg(renderConfusionSvg(confusion));
