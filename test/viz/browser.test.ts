@@ -109,7 +109,7 @@ describe("in headless Chromium", () => {
   );
 
   it(
-    "report.html of a real (small) run renders its curves, digits and confusion matrix without errors",
+    "report.html of a real (small) run renders its curves, digits, confusion matrix and network without errors",
     async () => {
       const session = startSession({
         graphFile: "graphs/mnist.graph.json",
@@ -119,13 +119,14 @@ describe("in headless Chromium", () => {
       });
       const outcome = await train(session);
       loadWeights(session);
-      writeRunPictures(session, { ...outcome, test: outcome.test! });
+      await writeRunPictures(session, { ...outcome, test: outcome.test! });
       const { page, errors, screenshot } = await open(join(dir, "run", "report.html"), 1000, 800);
       expect(errors).toEqual([]);
       const { ink, colours } = inkAndColours(screenshot);
       expect(ink).toBeGreaterThan(0.05);
       expect(colours).toBeGreaterThan(20);
-      expect(await page.locator("figure svg").count()).toBe(3);
+      expect(await page.locator("figure svg").count()).toBe(4);
+      expect(await page.locator("figure svg g.node").count()).toBe(session.record.graph.nodes.length);
       expect(await page.locator("g.digit image").count()).toBe(8);
       // Each embedded digit decoded: the <image> itself (decode() rejects an image that cannot be), and
       // its PNG as an <img> of 28 × 28 natural pixels.
