@@ -239,6 +239,13 @@ describe("the run pictures", () => {
     expect(document.querySelector(".configuration")!.textContent).toContain('["relu","tanh"]');
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).not.toContain("<?xml");
+    // A finished run's page stays as it is; a run in progress reloads itself and says where it stands.
+    expect(document.querySelector('meta[http-equiv="refresh"]')).toBeNull();
+    const live = new JSDOM(
+      renderReportHtml({ title: "run", summary: [], configuration: {}, pictures: [], refreshSeconds: 5, status: "training: 1 epoch of 3 done" }),
+    ).window.document;
+    expect(live.querySelector('meta[http-equiv="refresh"]')!.getAttribute("content")).toBe("5");
+    expect(live.querySelector(".status")!.textContent).toBe("training: 1 epoch of 3 done");
   });
 });
 
