@@ -1,9 +1,11 @@
 /**
  * Drawing a training run's pictures in a thread of its own. The picture libraries (jsdom above all) take
  * about a second to load; started with the run, the thread loads them while the main thread reads the
- * data and builds the model, so that at the end only the drawing itself is waited for. That takes a core
- * the training does not use: where there is none (two cores, training on two threads), the thread would
- * slow the training down by as much as it saves, and the pictures are drawn in the main thread at the end.
+ * data and builds the model, so that at the end only the drawing itself is waited for, and the live
+ * report.html after each epoch costs the training nothing. That takes a core the training does not use:
+ * where there is none (two cores, training on two threads), the thread would slow the training down by as
+ * much as it saves, and the pictures are drawn in the main thread: the live page between two epochs (its
+ * modules loaded before the first, `prepare`), the rest at the end.
  * The pictures are the same either way: the thread gets the same data and runs the same code.
  */
 import { existsSync } from "node:fs";
@@ -11,9 +13,20 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Session } from "../src/train/session.js";
-import { runPicturesInput, writePictureFiles, type PictureFiles, type RunSummary } from "./run-picture-files.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
+import type { PictureReply, PictureRequest } from "./picture-worker.js";
+import { liveReportInput, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
 
 export interface PictureThread {
+  /** Makes ready to draw the live page from the epoch's callback: resolves when it can be drawn there; the seconds it took. */
+  prepare(): Promise<number>;
+  /**
+   * Writes report.html as the run stands (its folder's metrics): after each epoch, reloading itself; or,
+   * given why the run stopped without its final pictures, saying so and no longer reloading (in place of
+   * a live page: where none was written, nothing is). Resolves once written; a page that cannot be drawn
+   * is warned of, once, and the run goes on.
+   */
+  live(session: Session, stopped?: string): Promise<void>;
   /** Draws the finished run's pictures (the model holding its best weights) and writes them into its folder; their paths. */
   write(session: Session, run: RunSummary): Promise<string[]>;
   /** Ends the thread: after `write`, or when the run ends without pictures (interrupted, failed). */
@@ -21,6 +34,15 @@ export interface PictureThread {
 }
 
 const WORKER = new URL("./picture-worker.js", import.meta.url);
+
+/** A live page's failure, told once: the run goes on, and its final pictures are drawn as ever. */
+function liveWarning(): (message: string) => void {
+  let told = false;
+  return (message) => {
+    if (!told) process.stderr.write(`warning: report.html could not be updated during the run: ${message}\n`);
+    told = true;
+  };
+}
 
 /** `trainingThreads`: the threads the run's training steps keep busy. */
 export function startPictureThread(trainingThreads: number): PictureThread {
@@ -34,27 +56,73 @@ export function startPictureThread(trainingThreads: number): PictureThread {
     return inThisThread(); // no thread to be had: the pictures cost the time they cost here
   }
   worker.unref(); // a run that ends without pictures does not wait for the thread
-  const drawn = new Promise<PictureFiles>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`the picture thread stopped (exit code ${code}) before it drew the pictures`)));
+  const pending = new Map<number, { resolve: (reply: PictureReply) => void; reject: (err: Error) => void }>();
+  let stopped: Error | undefined;
+  worker.on("message", (reply: PictureReply) => {
+    pending.get(reply.id)?.resolve(reply);
+    pending.delete(reply.id);
+    if (pending.size === 0) worker.unref();
   });
-  drawn.catch(() => {}); // when it is never asked to draw
+  const stop = (err: Error) => {
+    stopped ??= err;
+    for (const { reject } of pending.values()) reject(err);
+    pending.clear();
+  };
+  worker.once("error", stop);
+  worker.once("exit", (code) => stop(new Error(`the picture thread stopped (exit code ${code}) before it drew the pictures`)));
+  let next = 0;
+  const ask = (request: PictureRequest): Promise<PictureReply> => {
+    if (stopped) return Promise.reject(stopped);
+    worker.ref(); // the process waits for the drawing
+    return new Promise<PictureReply>((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      worker.postMessage(request);
+    });
+  };
+  const warn = liveWarning();
+  let livePages = 0;
   return {
+    prepare: async () => 0, // the thread loads its libraries itself, on another core
+    async live(session, why) {
+      if (why !== undefined && livePages === 0) return;
+      livePages++;
+      const reply = await ask({ id: next++, kind: "live", input: liveReportInput(session, why) }).catch((err: Error) => ({ error: err.message }));
+      if (reply.error !== undefined) warn(reply.error);
+    },
     async write(session, run) {
-      worker.ref(); // the process waits for the drawing
-      worker.postMessage(runPicturesInput(session, run));
-      return writePictureFiles(session, await drawn);
+      const reply = await ask({ id: next++, kind: "final", input: runPicturesInput(session, run) });
+      if (reply.error !== undefined) throw new Error(reply.error);
+      return writePictureFiles(session, reply.files!);
     },
     dispose: () => void worker.terminate(),
   };
 }
 
 function inThisThread(): PictureThread {
+  let pictures: typeof import("./run-pictures.js") | undefined;
+  const warn = liveWarning();
+  let livePages = 0;
   return {
+    async prepare() {
+      const start = performance.now();
+      pictures = await import("./run-pictures.js");
+      (await import("./svg.js")).preloadDom();
+      return (performance.now() - start) / 1000;
+    },
+    async live(session, why) {
+      if (why !== undefined && livePages === 0) return;
+      if (pictures === undefined) return; // not prepared: no live page (a library's caller)
+      livePages++;
+      try {
+        const input = liveReportInput(session, why);
+        writeFileAtomic(input.file, pictures.renderLiveReport(input));
+      } catch (err) {
+        warn((err as Error).message);
+      }
+    },
     async write(session, run) {
-      const { writeRunPictures } = await import("./run-pictures.js");
-      return writeRunPictures(session, run);
+      pictures ??= await import("./run-pictures.js");
+      return pictures.writeRunPictures(session, run);
     },
     dispose() {},
   };

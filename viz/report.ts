@@ -1,9 +1,14 @@
 /**
  * report.html: one self-contained page for a run — configuration, final metrics, curves, predictions,
- * confusion matrix — with every picture inline, so it opens from file:// with no network.
+ * confusion matrix, the network — with every picture inline, so it opens from file:// with no network.
+ * While the run trains, the page reloads itself every few seconds, so that it can be watched.
  */
 export interface ReportInput {
   readonly title: string;
+  /** Reload the page every so many seconds (a run in progress); never, when absent. */
+  readonly refreshSeconds?: number;
+  /** A line under the title saying where the run stands, when it is not finished. */
+  readonly status?: string;
   readonly summary: readonly (readonly [string, string])[];
   readonly configuration: Readonly<Record<string, unknown>>;
   readonly pictures: readonly { readonly heading: string; readonly svg: string }[];
@@ -17,7 +22,7 @@ export function renderReportHtml(input: ReportInput): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(input.title)}</title>
+${input.refreshSeconds === undefined ? "" : `<meta http-equiv="refresh" content="${input.refreshSeconds}">\n`}<title>${escape(input.title)}</title>
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 900px; padding: 0 1rem; color: #111827; }
   h1 { font-size: 1.5rem; margin-bottom: 0.25rem; }
@@ -29,11 +34,12 @@ export function renderReportHtml(input: ReportInput): string {
   figure { margin: 0; overflow-x: auto; }
   svg { max-width: 100%; height: auto; }
   .columns { display: flex; flex-wrap: wrap; gap: 2rem; }
+  .status { color: #92400e; background: #fffbeb; border: 1px solid #fcd34d; padding: 0.4rem 0.75rem; border-radius: 4px; }
 </style>
 </head>
 <body>
 <h1>${escape(input.title)}</h1>
-<table class="summary">
+${input.status === undefined ? "" : `<p class="status">${escape(input.status)}</p>\n`}<table class="summary">
 ${rows(input.summary)}
 </table>
 ${input.pictures.map((p) => `<h2>${escape(p.heading)}</h2>\n<figure>\n${inline(p.svg)}\n</figure>`).join("\n")}

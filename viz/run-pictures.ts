@@ -1,40 +1,54 @@
 /**
- * The pictures of a finished run, written into its folder: curves.svg, predictions.svg, confusion.svg
- * and report.html, which brings them together with the configuration and the final metrics.
+ * The pictures of a run, written into its folder: curves.svg, predictions.svg, confusion.svg and
+ * report.html, which brings them together with the network, the configuration and the final metrics.
+ * While the run trains, report.html is the live page: where the run stands and its curves so far,
+ * reloading itself. The live page is drawn after every epoch, so it draws only what is cheap to draw
+ * (no layout of the network, which the final page adds).
  */
 import type { Session } from "../src/train/session.js";
 import { renderConfusionSvg } from "./confusion.js";
 import { renderCurvesSvg } from "./curves.js";
+import { drawGraphPicture } from "./graph.js";
 import { renderPredictionsSvg } from "./predictions.js";
 import { renderReportHtml } from "./report.js";
-import { runPicturesInput, writePictureFiles, type PictureFiles, type RunPicturesInput, type RunSummary } from "./run-picture-files.js";
+import {
+  LIVE_REFRESH_SECONDS,
+  runPicturesInput,
+  writePictureFiles,
+  type LiveReportInput,
+  type PictureFiles,
+  type RunDescription,
+  type RunPicturesInput,
+  type RunSummary,
+} from "./run-picture-files.js";
 
 export { samplePredictions, type RunSummary } from "./run-picture-files.js";
 
-export function writeRunPictures(session: Session, run: RunSummary): string[] {
-  return writePictureFiles(session, renderRunPictures(runPicturesInput(session, run)));
+export async function writeRunPictures(session: Session, run: RunSummary): Promise<string[]> {
+  return writePictureFiles(session, await renderRunPictures(runPicturesInput(session, run)));
 }
 
-/** The pictures of a run, drawn (d3 on jsdom). */
-export function renderRunPictures({ name, network, dir, config: c, data, predictions, run }: RunPicturesInput): PictureFiles {
+/** The pictures of a finished run, drawn (d3 on jsdom, the graph laid out by ELK). */
+export async function renderRunPictures(input: RunPicturesInput): Promise<PictureFiles> {
+  const { name, run } = input;
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
-  const predictionsSvg = renderPredictionsSvg(predictions, `${name}: test predictions`);
+  const predictionsSvg = renderPredictionsSvg(input.predictions, `${name}: test predictions`);
   const confusion = renderConfusionSvg(run.test.confusion, `${name}: confusion matrix on the test split`);
   const report = renderReportHtml({
-    title: `${name}: ${dir}`,
+    title: `${name}: ${input.dir}`,
     summary: [
       ["test accuracy", run.test.accuracy.toFixed(4)],
       ["test loss", run.test.loss.toFixed(4)],
       ["epochs", `${run.history.length} (${run.status}); best weights from epoch ${run.bestEpoch}`],
       ["training time", `${run.trainSeconds.toFixed(1)} s`],
-      ["network", `${network.replaceAll("/", " / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
-      ["data", `${data.dir ?? "bundled MNIST"}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
+      ...setting(input),
     ],
-    configuration: c,
+    configuration: input.config,
     pictures: [
       { heading: "Loss and accuracy per epoch", svg: curves },
       { heading: "Test predictions", svg: predictionsSvg },
       { heading: "Confusion matrix (test split)", svg: confusion },
+      { heading: "The network", svg: await drawGraphPicture(input.graph) },
     ],
   });
   return [
@@ -42,5 +56,32 @@ export function renderRunPictures({ name, network, dir, config: c, data, predict
     ["predictions.svg", predictionsSvg],
     ["confusion.svg", confusion],
     ["report.html", report],
+  ];
+}
+
+/** report.html while the run trains (or after it stopped without its final pictures): the epochs so far. */
+export function renderLiveReport(input: LiveReportInput): string {
+  const { name, history } = input;
+  const last = history.at(-1);
+  const best = history.length > 0 ? history.reduce((b, m) => (m.val_loss < b.val_loss ? m : b)) : undefined;
+  return renderReportHtml({
+    title: `${name}: ${input.dir}`,
+    ...(input.running ? { refreshSeconds: LIVE_REFRESH_SECONDS } : {}),
+    status: input.status,
+    summary: [
+      ["epochs", `${history.length} of ${input.config.num_epochs} done`],
+      ...(last ? ([["last epoch", `val loss ${last.val_loss.toFixed(4)}, val accuracy ${last.val_accuracy.toFixed(4)}`]] as const) : []),
+      ...(best ? ([["best so far", `epoch ${best.epoch}: val loss ${best.val_loss.toFixed(4)}`]] as const) : []),
+      ...setting(input),
+    ],
+    configuration: input.config,
+    pictures: history.length > 0 ? [{ heading: "Loss and accuracy per epoch", svg: renderCurvesSvg(history, `${name}: loss and accuracy per epoch`) }] : [],
+  });
+}
+
+function setting({ network, config: c, data }: RunDescription): [string, string][] {
+  return [
+    ["network", `${network.replaceAll("/", " / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
+    ["data", `${data.dir ?? "bundled MNIST"}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
   ];
 }

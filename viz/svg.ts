@@ -4,6 +4,9 @@
 import { createRequire } from "node:module";
 import { select, type Selection } from "d3";
 import type { JSDOM as JsdomClass } from "jsdom";
+import { FONT } from "./text-width.js";
+
+export { CHAR_WIDTH, FONT, textWidth } from "./text-width.js";
 
 let loadedJsdom: typeof JsdomClass | undefined;
 
@@ -22,15 +25,6 @@ export function preloadDom(): void {
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-
-/** Monospace text, so that a label's width is its length times one advance (0.6 em in DejaVu Sans Mono and most monospace fonts). */
-export const FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace";
-export const CHAR_WIDTH = 0.6;
-
-/** The width of a line of monospace text at a font size, in pixels. */
-export function textWidth(text: string, fontSize: number): number {
-  return [...text].length * CHAR_WIDTH * fontSize;
-}
 
 export type Svg = Selection<SVGSVGElement, unknown, null, undefined>;
 

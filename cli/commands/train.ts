@@ -68,21 +68,31 @@ async function trainAndDraw(
   const interrupts = watchInterrupts();
   try {
     if (!quiet) process.stderr.write(`${describeSession(session)}\n${notice ? `${notice}\n` : ""}`);
+    // Drawn in this thread, the live page's modules load now, not inside an epoch's time; their time counts as the pictures'.
+    const preparing = await pictures.prepare();
+    const progress = progressReporter({ quiet, epochs: session.config.num_epochs });
     const outcome = await train({
       ...session,
-      events: progressReporter({ quiet, epochs: session.config.num_epochs }),
+      // After each epoch report.html shows the run so far, reloading itself, so that it can be watched.
+      events: { ...progress, epoch: (metrics, info) => (progress.epoch?.(metrics, info), void pictures.live(session)) },
       shouldStop: () => interrupts.signal !== undefined,
       resume: options.resume !== undefined,
       phases,
+    }).catch(async (err: unknown) => {
+      await pictures.live(session, `stopped: ${(err as Error).message}`);
+      throw err;
     });
     const result = recordResult(session, outcome, phases);
     const failure = session.model.workerFailure;
     if (failure) process.stderr.write(`note: the worker thread stopped (${failure}); the kernels ran on one thread.\n`);
-    if (!result) throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
+    if (!result) {
+      await pictures.live(session, `interrupted; continue with graphnet train --resume ${session.folder.dir}`);
+      throw new ExitWith(signalExitCode(interrupts.signal ?? "SIGINT"));
+    }
     // The model holds the best weights now: the predictions drawn are the ones the test measured.
     const drawing = performance.now();
     await pictures.write(session, { ...outcome, test: outcome.test! });
-    phases.add("pictures", (performance.now() - drawing) / 1000);
+    phases.add("pictures", preparing + (performance.now() - drawing) / 1000);
     process.stdout.write(
       `test accuracy ${result.test_accuracy.toFixed(4)} (loss ${result.test_loss.toFixed(4)}) with the weights of epoch ${result.best_epoch} of ${result.epochs}` +
         `${outcome.status === "stopped early" ? " (stopped early)" : ""}, ${result.train_seconds.toFixed(1)} s of training; run folder ${session.folder.dir}\n`,

@@ -3,7 +3,7 @@ import { Command } from "commander";
 
 export function renderCommand(): Command {
   return new Command("render")
-    .description("Draw the graph as SVG: a layered layout, each node with its op, id and shape, each edge with its tensor's shape.")
+    .description("Draw the graph as SVG: a layered layout with edges routed around the boxes, each node with its id, op, shape and attributes, each edge with its tensor's shape.")
     .argument("<graph>", "a graph JSON file")
     .option("-o, --out <file>", "where to write the SVG", "graph.svg")
     .option("--backward", "add the backward nodes derived by autodiff and the gradient outputs")

@@ -77,7 +77,7 @@ describe("graphnet train", () => {
     expect(result.phases.training).toBeCloseTo(metrics[0]!.seconds + metrics[1]!.seconds, 3);
   });
 
-  it("draws the pictures in a thread of their own where a core is free for it, the same as drawn in this one", () => {
+  it("draws the pictures in a thread of their own where a core is free for it, the same as drawn in this one", async () => {
     // Training on one thread leaves a core of two or more for the pictures' thread.
     const run = join(tempDir(), "r");
     expect(graphnet("train", "graphs/mnist.graph.json", "--data", data, "--epochs", "2", "--threads", "1", "--out", run, "--quiet").code).toBe(0);
@@ -91,7 +91,7 @@ describe("graphnet train", () => {
       status: result.status,
       test: { accuracy: result.test_accuracy, loss: result.test_loss, confusion: result.confusion },
     };
-    const drawn = renderRunPictures(runPicturesInput(session, summary));
+    const drawn = await renderRunPictures(runPicturesInput(session, summary));
     expect(drawn.map(([file]) => file)).toEqual(["curves.svg", "predictions.svg", "confusion.svg", "report.html"]);
     for (const [file, content] of drawn) expect(readFileSync(join(run, file), "utf8"), file).toBe(content);
   });

@@ -1,8 +1,9 @@
 /**
  * The pictures as a person sees them: headless Chromium (from the npm registry, test/support/chromium.ts,
  * or CHROMIUM_PATH's) opens graph.svg and report.html from file://, logs no error, and renders something
- * that is not blank; in the graph, every label's real rendered box lies inside its node's box, drawn in
- * the font the boxes are measured for; in the report, every digit decodes.
+ * that is not blank; in the graph, every label's real rendered box lies inside its node's box (and every
+ * edge's label inside its patch), drawn in the font the boxes are measured for; in the report, every digit
+ * decodes.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,7 +60,7 @@ describe("in headless Chromium", () => {
     "graph.svg of the backward graph renders without errors, and every label fits its box, in DejaVu Sans Mono",
     async () => {
       const file = join(dir, "graph.svg");
-      writeFileSync(file, renderGraphSvg(differentiate(loadGraphFile("graphs/mnist.graph.json"))));
+      writeFileSync(file, await renderGraphSvg(differentiate(loadGraphFile("graphs/mnist.graph.json"))));
       const { page, errors, screenshot } = await open(file, 1700, 2200, false);
       expect(errors).toEqual([]);
       const { ink, colours } = inkAndColours(screenshot);
@@ -76,6 +77,16 @@ describe("in headless Chromium", () => {
       );
       expect(overflowing).toEqual([]);
       expect(await page.locator("g.node").count()).toBeGreaterThan(30);
+      // Each edge's label fits the white patch laid out for it.
+      const edgeLabels = await page.evaluate(() =>
+        [...document.querySelectorAll("g.edge-label")].map((g) => {
+          const box = (g.querySelector("rect") as SVGGraphicsElement).getBBox();
+          const b = (g.querySelector("text") as SVGGraphicsElement).getBBox();
+          return { text: g.textContent, fits: b.x >= box.x && b.y >= box.y && b.x + b.width <= box.x + box.width && b.y + b.height <= box.y + box.height };
+        }),
+      );
+      expect(edgeLabels.length).toBeGreaterThan(30);
+      expect(edgeLabels.filter((label) => !label.fits)).toEqual([]);
       // The labels are drawn in the font their boxes are measured for (what the browser actually used for
       // the glyphs, not what was asked), whose advance is CHAR_WIDTH em.
       const cdp = await page.context().newCDPSession(page);
@@ -98,7 +109,7 @@ describe("in headless Chromium", () => {
   );
 
   it(
-    "report.html of a real (small) run renders its curves, digits and confusion matrix without errors",
+    "report.html of a real (small) run renders its curves, digits, confusion matrix and network without errors",
     async () => {
       const session = startSession({
         graphFile: "graphs/mnist.graph.json",
@@ -108,13 +119,14 @@ describe("in headless Chromium", () => {
       });
       const outcome = await train(session);
       loadWeights(session);
-      writeRunPictures(session, { ...outcome, test: outcome.test! });
+      await writeRunPictures(session, { ...outcome, test: outcome.test! });
       const { page, errors, screenshot } = await open(join(dir, "run", "report.html"), 1000, 800);
       expect(errors).toEqual([]);
       const { ink, colours } = inkAndColours(screenshot);
       expect(ink).toBeGreaterThan(0.05);
       expect(colours).toBeGreaterThan(20);
-      expect(await page.locator("figure svg").count()).toBe(3);
+      expect(await page.locator("figure svg").count()).toBe(4);
+      expect(await page.locator("figure svg g.node").count()).toBe(session.record.graph.nodes.length);
       expect(await page.locator("g.digit image").count()).toBe(8);
       // Each embedded digit decoded: the <image> itself (decode() rejects an image that cannot be), and
       // its PNG as an <img> of 28 × 28 natural pixels.

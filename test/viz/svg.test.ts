@@ -3,9 +3,10 @@
  * shapes, kinds told apart with a legend, boxes that do not overlap and labels that fit them; curves
  * with both series and the best epoch; the digits; the confusion counts; a self-contained report.
  */
+import { rgb } from "d3";
 import { JSDOM } from "jsdom";
 import { describe, expect, it } from "vitest";
-import { differentiate, loadGraphFile, type Graph } from "../../src/index.js";
+import { differentiate, loadGraphFile, parseGraph, type Graph } from "../../src/index.js";
 import { CHAR_WIDTH } from "../../viz/svg.js";
 import { renderConfusionSvg, renderCurvesSvg, renderGraphSvg, renderPredictionsSvg, renderReportHtml } from "../../viz/index.js";
 
@@ -45,8 +46,8 @@ function placedNodes(document: Document): Placed[] {
 const mnist = loadGraphFile("graphs/mnist.graph.json");
 
 describe("the graph picture", () => {
-  const check = (graph: Graph) => {
-    const document = parseSvg(renderGraphSvg(graph));
+  const check = async (graph: Graph) => {
+    const document = parseSvg(await renderGraphSvg(graph));
     const nodes = placedNodes(document);
     expect(nodes.map((n) => n.id).sort()).toEqual(graph.nodes.map((n) => n.id).sort());
     expect(document.querySelectorAll("g.edge")).toHaveLength(graph.nodes.reduce((n, node) => n + node.inputs.length, 0));
@@ -63,28 +64,21 @@ describe("the graph picture", () => {
     return document;
   };
 
-  it("draws the forward graph: every node with op and shape, every edge with its tensor's shape, a legend", () => {
-    const document = check(mnist);
+  it("draws the forward graph: every node with op and shape, every edge with its tensor's shape, a legend of what it draws", async () => {
+    const document = await check(mnist);
     const text = document.documentElement.textContent!;
     expect(text).toContain("matmul → [batch, 128]");
     expect(text).toContain("parameter [784, 128]");
     const edge = document.querySelector('g.edge[data-from="x"][data-to="xW1"]')!;
     expect(edge.querySelector("text")!.textContent).toBe("[batch, 784]");
-    expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toEqual([
-      "input (fed)",
-      "parameter",
-      "forward value",
-      "loss",
-      "backward value",
-      "parameter gradient",
-    ]);
+    expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toEqual(["input (fed)", "parameter", "forward value", "loss"]);
     expect(document.querySelectorAll("g.node.parameter")).toHaveLength(6);
     expect(document.querySelectorAll("g.node.loss")).toHaveLength(1);
     expect(document.querySelectorAll("g.node.backward, g.node.gradient")).toHaveLength(0);
   });
 
-  it("draws each use of a block as a labelled box around its nodes, and state apart in the legend when there is some", () => {
-    const document = check(loadGraphFile("graphs/mnist-cnn-best.graph.json"));
+  it("draws each use of a block as a labelled box around its nodes, and state apart in the legend when there is some", async () => {
+    const document = await check(loadGraphFile("graphs/mnist-cnn-best.graph.json"));
     const blocks = [...document.querySelectorAll("g.block")];
     expect(blocks.map((b) => b.querySelector("text")!.textContent)).toEqual(["conv1: conv_bn", "conv2: conv_bn"]);
     // Each box holds its nodes: conv1's nine node boxes lie inside conv1's rectangle.
@@ -106,8 +100,51 @@ describe("the graph picture", () => {
     expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toContain("state (not trained)");
   });
 
-  it("draws the backward graph: backward values and parameter gradients apart, with the formulas they implement", () => {
-    const document = check(differentiate(mnist));
+  it("writes each node's attributes on a line of its own: init, strides and padding, windows, dropout rates, transposes", async () => {
+    const graph = parseGraph(
+      JSON.stringify({
+        name: "attributes",
+        nodes: [
+          { id: "x", op: "input", attrs: { shape: ["batch", 1, 8, 8] } },
+          { id: "W", op: "parameter", attrs: { shape: [4, 1, 3, 3], init: "he_normal" } },
+          { id: "conv", op: "conv2d", inputs: ["x", "W"], attrs: { stride: 2, padding: 1, dilation: [2, 2] } },
+          { id: "pool", op: "max_pool2d", inputs: ["conv"], attrs: { window: 2 } },
+          { id: "flat", op: "flatten", inputs: ["pool"] },
+          { id: "drop", op: "dropout", inputs: ["flat"], attrs: { rate: 0.3 } },
+          { id: "V", op: "parameter", attrs: { shape: [10, 4], init: "normal", std: 0.05 } },
+          { id: "out", op: "matmul", inputs: ["drop", "V"], attrs: { transpose_b: true, transpose_a: false } },
+        ],
+      }),
+      "attributes.graph.json",
+    );
+    const attributes = (document: Document) =>
+      Object.fromEntries([...document.querySelectorAll("g.node")].map((g) => [g.getAttribute("data-id"), g.querySelector("text.attributes")?.textContent]));
+    expect(attributes(await check(graph))).toEqual({
+      x: undefined,
+      W: "init he_normal",
+      conv: "stride 2, padding 1, dilation [2, 2]",
+      pool: "window 2",
+      flat: undefined,
+      drop: "rate 0.3",
+      V: "init normal, std 0.05",
+      out: "transpose_b",
+    });
+    // A dropout node that leaves its rate to the training section says what the section makes of it.
+    expect(attributes(await check(mnist)).h1).toBe("off (training's use_dropout)");
+    const withDropout = { ...mnist, training: { ...mnist.training, use_dropout: true, dropout_rate: 0.2 } };
+    expect(attributes(await check(withDropout)).h1).toBe("rate 0.2 (training's dropout_rate)");
+  });
+
+  it("draws the backward graph: backward values and parameter gradients apart, with the formulas they implement", async () => {
+    const document = await check(differentiate(mnist));
+    expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toEqual([
+      "input (fed)",
+      "parameter",
+      "forward value",
+      "loss",
+      "backward value",
+      "parameter gradient",
+    ]);
     expect([...document.querySelectorAll("g.node.gradient")].map((g) => g.getAttribute("data-id")).sort()).toEqual(
       ["grad/W1", "grad/W2", "grad/W3", "grad/b1", "grad/b2", "grad/b3"].sort(),
     );
@@ -157,6 +194,34 @@ describe("the run pictures", () => {
     expect(document.documentElement.textContent).toContain("21 of 25 right (84.00 %)");
   });
 
+  it("confusion: the errors off the diagonal show on a scale of their own, the largest deep, a single one tinted", () => {
+    // As a good MNIST model's: about a thousand right per class, a few errors of 28 and 29, many of 1.
+    const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j): number => (i === j ? 1000 : (i + j) % 4 === 0 ? 1 : 0)));
+    confusion[4]![9] = 29;
+    confusion[7]![2] = 28;
+    const document = parseSvg(renderConfusionSvg(confusion));
+    const cells = [...document.querySelectorAll("g.cell")];
+    const cell = (i: number, j: number) => cells[i * 10 + j]!;
+    // Relative luminance (0 black, 1 white) of a cell's fill.
+    const luminance = (g: Element) => {
+      const { r, g: green, b } = rgb(g.querySelector("rect")!.getAttribute("fill")!);
+      const linear = (c: number) => ((c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * linear(r) + 0.7152 * linear(green) + 0.0722 * linear(b);
+    };
+    expect(luminance(cell(4, 9))).toBeLessThan(0.25);
+    expect(luminance(cell(7, 2))).toBeLessThan(0.25);
+    const ones = cells.filter((g) => g.querySelector("text")!.textContent === "1");
+    expect(ones.length).toBeGreaterThan(10);
+    for (const one of ones) {
+      expect(one.classList.contains("error")).toBe(true);
+      expect(luminance(one)).toBeLessThan(0.85);
+    }
+    expect(luminance(cell(0, 1))).toBe(1); // no error: white
+    for (let i = 0; i < 10; i++) expect(luminance(cell(i, i))).toBeLessThan(0.1);
+    expect(cell(4, 9).querySelector("text")!.textContent).toBe("29");
+    expect(document.querySelector(".key")!.textContent).toContain("square-root scale from 1 to 29");
+  });
+
   it("report.html brings them together, self-contained: every picture inline, nothing fetched", () => {
     const html = renderReportHtml({
       title: "run <1>",
@@ -174,6 +239,13 @@ describe("the run pictures", () => {
     expect(document.querySelector(".configuration")!.textContent).toContain('["relu","tanh"]');
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).not.toContain("<?xml");
+    // A finished run's page stays as it is; a run in progress reloads itself and says where it stands.
+    expect(document.querySelector('meta[http-equiv="refresh"]')).toBeNull();
+    const live = new JSDOM(
+      renderReportHtml({ title: "run", summary: [], configuration: {}, pictures: [], refreshSeconds: 5, status: "training: 1 epoch of 3 done" }),
+    ).window.document;
+    expect(live.querySelector('meta[http-equiv="refresh"]')!.getAttribute("content")).toBe("5");
+    expect(live.querySelector(".status")!.textContent).toBe("training: 1 epoch of 3 done");
   });
 });
 
@@ -191,5 +263,23 @@ describe("the picture writers", () => {
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({ before: false, after: true });
+  });
+
+  it("load the graph's layout engine (elkjs) only when a graph is laid out, not for the run's other pictures", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const script = `
+      import { createRequire } from "node:module";
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/node_modules/elkjs/"));
+      const { renderConfusionSvg, renderGraphSvg } = await import(${JSON.stringify(new URL("../../dist/viz/index.js", import.meta.url).href)});
+      const { loadGraphFile } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
+      await import(${JSON.stringify(new URL("../../dist/cli/program.js", import.meta.url).href)});
+      const before = loaded();
+      renderConfusionSvg([[1, 0], [0, 1]]);
+      const confusion = loaded();
+      await renderGraphSvg(loadGraphFile("graphs/mnist.graph.json"));
+      console.log(JSON.stringify({ before, confusion, after: loaded() }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ before: false, confusion: false, after: true });
   });
 });
