@@ -1,5 +1,5 @@
 /**
- * Drawing a training run's pictures in a thread of its own. The picture libraries (jsdom above all) take
+ * Drawing a training run's pictures in a thread of its own. The picture libraries (the DOM and ELK above all) take
  * about a second to load; started with the run, the thread loads them while the main thread reads the
  * data and builds the model, so that at the end only the drawing itself is waited for, and the live
  * report.html after each epoch costs the training nothing. That takes a core the training does not use:

@@ -28,7 +28,7 @@ export async function writeRunPictures(session: Session, run: RunSummary): Promi
   return writePictureFiles(session, await renderRunPictures(runPicturesInput(session, run)));
 }
 
-/** The pictures of a finished run, drawn (d3 on jsdom, the graph laid out by ELK). */
+/** The pictures of a finished run, drawn (d3 on linkedom, the graph laid out by ELK). */
 export async function renderRunPictures(input: RunPicturesInput): Promise<PictureFiles> {
   const { name, run } = input;
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);

@@ -12,7 +12,7 @@ export async function renderAction(file: string, options: { out: string; backwar
   const picture = source.guard(() =>
     describeGraph(options.backward ? differentiate(forward) : forward, `${forward.name}${options.backward ? " with its backward graph" : ""}`),
   );
-  // The drawing libraries (d3, jsdom, elkjs) load when a picture is drawn, not with every graphnet command.
+  // The drawing libraries (d3, linkedom, elkjs) load when a picture is drawn, not with every graphnet command.
   const { drawGraphPicture } = await import("../../viz/graph.js");
   writeFileAtomic(options.out, await drawGraphPicture(picture));
   process.stdout.write(`wrote ${options.out}\n`);

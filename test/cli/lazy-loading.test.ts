@@ -80,10 +80,10 @@ const COMMANDS = readdirSync(join(ROOT, "cli/commands"))
   .map((f) => f.replace(/\.ts$/, ""));
 
 /**
- * The packages that draw pictures: d3; jsdom and elkjs (the graph's layout) are required by viz/svg.ts and
+ * The packages that draw pictures: d3; linkedom (the DOM d3 draws on) and elkjs (the graph's layout) are required by viz/svg.ts and
  * viz/graph-layout.ts when the first picture is drawn or laid out (test/viz/svg.test.ts checks when).
  */
-const PICTURE_PACKAGES = ["d3", "jsdom", "elkjs"];
+const PICTURE_PACKAGES = ["d3", "linkedom", "elkjs"];
 
 describe("what graphnet loads", () => {
   it("finds the imports it judges", () => {

@@ -250,11 +250,11 @@ describe("the run pictures", () => {
 });
 
 describe("the picture writers", () => {
-  it("load jsdom only when a picture is drawn, so that a CLI start-up does not pay for it", async () => {
+  it("load their DOM (linkedom) only when a picture is drawn, so that a CLI start-up does not pay for it", async () => {
     const { spawnSync } = await import("node:child_process");
     const script = `
       import { createRequire } from "node:module";
-      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/node_modules/jsdom/"));
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/node_modules/linkedom/"));
       const { renderConfusionSvg } = await import(${JSON.stringify(new URL("../../dist/viz/index.js", import.meta.url).href)});
       await import(${JSON.stringify(new URL("../../dist/cli/program.js", import.meta.url).href)});
       const before = loaded();
