@@ -3,6 +3,7 @@
  * and report.html, which brings them together with the configuration and the final metrics.
  */
 import type { Session } from "../src/train/session.js";
+import { describeRunData } from "../src/train/run-data.js";
 import { renderConfusionSvg } from "./confusion.js";
 import { renderCurvesSvg } from "./curves.js";
 import { renderPredictionsSvg } from "./predictions.js";
@@ -18,7 +19,8 @@ export function writeRunPictures(session: Session, run: RunSummary): string[] {
 /** The pictures of a run, drawn (d3 on jsdom). */
 export function renderRunPictures({ name, network, dir, config: c, data, predictions, run }: RunPicturesInput): PictureFiles {
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
-  const predictionsSvg = renderPredictionsSvg(predictions, `${name}: test predictions`);
+  // Samples that are not pictures (a table's) have none to draw.
+  const predictionsSvg = predictions.length > 0 ? renderPredictionsSvg(predictions, `${name}: test predictions`) : null;
   const confusion = renderConfusionSvg(run.test.confusion, `${name}: confusion matrix on the test split`);
   const report = renderReportHtml({
     title: `${name}: ${dir}`,
@@ -28,18 +30,18 @@ export function renderRunPictures({ name, network, dir, config: c, data, predict
       ["epochs", `${run.history.length} (${run.status}); best weights from epoch ${run.bestEpoch}`],
       ["training time", `${run.trainSeconds.toFixed(1)} s`],
       ["network", `${network.replaceAll("/", " / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
-      ["data", `${data.dir ?? "bundled MNIST"}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
+      ["data", `${describeRunData(data)}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
     ],
     configuration: c,
     pictures: [
       { heading: "Loss and accuracy per epoch", svg: curves },
-      { heading: "Test predictions", svg: predictionsSvg },
+      ...(predictionsSvg !== null ? [{ heading: "Test predictions", svg: predictionsSvg }] : []),
       { heading: "Confusion matrix (test split)", svg: confusion },
     ],
   });
   return [
     ["curves.svg", curves],
-    ["predictions.svg", predictionsSvg],
+    ...(predictionsSvg !== null ? [["predictions.svg", predictionsSvg] as const] : []),
     ["confusion.svg", confusion],
     ["report.html", report],
   ];
