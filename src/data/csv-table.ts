@@ -15,7 +15,7 @@ export interface CsvTable {
   readonly count: number;
   /** Feature columns per row. */
   readonly width: number;
-  /** How the label column is named in messages: "species" or "column 4". */
+  /** How the label column is named in messages, after "column": "\"species\"" (a header name) or "4" (no header). */
   readonly labelName: string;
   /** Where each sample's row is in the file (1-based lines), for messages. */
   readonly lines: readonly number[];
@@ -36,7 +36,7 @@ export function parseCsvTable(text: string, file: string, labelColumn?: string):
   const columns = first.length;
   if (columns < 2) throw new UserError(`${file}: each row holds ${columns} column; a table needs a label column and at least one feature column.`);
   const label = labelIndex(header, columns, file, labelColumn);
-  const nameOf = (c: number) => (header ? `"${header[c]}"` : `column ${c}`);
+  const nameOf = (c: number) => (header ? `"${header[c]}"` : String(c));
   const width = columns - 1;
   const features = new Float64Array(rows.length * width);
   const labels = new Float64Array(rows.length);
