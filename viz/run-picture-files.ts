@@ -4,6 +4,7 @@
  * graph too goes as the picture describeGraph makes of it here, where the run's op modules are loaded.
  * Loads no picture library.
  */
+import { sampleInput } from "../src/data/batch.js";
 import type { Evaluation } from "../src/train/model.js";
 import type { EpochMetrics } from "../src/train/run-folder.js";
 import { readMetrics } from "../src/train/run-record.js";
@@ -54,10 +55,10 @@ export interface LiveReportInput extends RunDescription {
 export function samplePredictions(session: Session, count = 8, seed = session.config.seed): Prediction[] {
   const random = new Random(seed ^ 0xf1e1d);
   const { data, split, model } = session;
-  const f = data.features;
+  if (data.values) return []; // samples that are not pictures: nothing to draw
   return Array.from({ length: count }, () => {
     const sample = split.test[random.int(split.test.length)]!;
-    const pixels = Float64Array.from(data.images.subarray(sample * f, (sample + 1) * f), (p) => p / 255);
+    const pixels = sampleInput(data, sample);
     const probs = model.predict(pixels);
     const predicted = probs.indexOf(Math.max(...probs));
     return { pixels, side: data.side, label: data.labels[sample]!, predicted, probability: probs[predicted]! };

@@ -6,6 +6,7 @@
  * (no layout of the network, which the final page adds).
  */
 import type { Session } from "../src/train/session.js";
+import { describeRunData } from "../src/train/run-data.js";
 import { renderConfusionSvg } from "./confusion.js";
 import { renderCurvesSvg } from "./curves.js";
 import { drawGraphPicture } from "./graph.js";
@@ -32,7 +33,8 @@ export async function writeRunPictures(session: Session, run: RunSummary): Promi
 export async function renderRunPictures(input: RunPicturesInput): Promise<PictureFiles> {
   const { name, run } = input;
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
-  const predictionsSvg = renderPredictionsSvg(input.predictions, `${name}: test predictions`);
+  // Samples that are not pictures (a table's) have none to draw.
+  const predictionsSvg = input.predictions.length > 0 ? renderPredictionsSvg(input.predictions, `${name}: test predictions`) : null;
   const confusion = renderConfusionSvg(run.test.confusion, `${name}: confusion matrix on the test split`);
   const report = renderReportHtml({
     title: `${name}: ${input.dir}`,
@@ -46,14 +48,14 @@ export async function renderRunPictures(input: RunPicturesInput): Promise<Pictur
     configuration: input.config,
     pictures: [
       { heading: "Loss and accuracy per epoch", svg: curves },
-      { heading: "Test predictions", svg: predictionsSvg },
+      ...(predictionsSvg !== null ? [{ heading: "Test predictions", svg: predictionsSvg }] : []),
       { heading: "Confusion matrix (test split)", svg: confusion },
       { heading: "The network", svg: await drawGraphPicture(input.graph) },
     ],
   });
   return [
     ["curves.svg", curves],
-    ["predictions.svg", predictionsSvg],
+    ...(predictionsSvg !== null ? [["predictions.svg", predictionsSvg] as const] : []),
     ["confusion.svg", confusion],
     ["report.html", report],
   ];
@@ -82,6 +84,6 @@ export function renderLiveReport(input: LiveReportInput): string {
 function setting({ network, config: c, data }: RunDescription): [string, string][] {
   return [
     ["network", `${network.replaceAll("/", " / ")}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}`],
-    ["data", `${data.dir ?? "bundled MNIST"}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
+    ["data", `${describeRunData(data)}, ${data.split} split ${data.train} / ${data.validation} / ${data.test}`],
   ];
 }

@@ -27,7 +27,7 @@ export async function evalAction(dir: string, options: { checkpoint: "best" | "l
   ]);
   process.stdout.write(
     [
-      `${session.record.graph.name}, ${checkpoint}: ${session.split.test.length.toLocaleString("en-US")} test images`,
+      `${session.record.graph.name}, ${checkpoint}: ${session.split.test.length.toLocaleString("en-US")} test ${session.data.values ? "samples" : "images"}`,
       `test accuracy ${test.accuracy.toFixed(4)}, loss ${test.loss.toFixed(4)}`,
       "",
       "confusion matrix (rows: true class, columns: predicted)",

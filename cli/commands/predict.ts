@@ -1,5 +1,6 @@
 /** `graphnet predict RUN_DIR (--index N | --image FILE)`: class probabilities for one digit. */
 import { writeFileSync } from "node:fs";
+import { sampleInput } from "../../src/data/batch.js";
 import { digitInputPng, readDigitPicture } from "../../src/data/image.js";
 import { UserError } from "../../src/graph/errors.js";
 import { loadWeights, reopenSession } from "../../src/train/session.js";
@@ -31,8 +32,7 @@ export async function predictAction(dir: string, positional: string | undefined,
     const test = session.split.test;
     if (index >= test.length) throw new UserError(`--index must be below ${test.length}, the number of test images.`);
     const sample = test[index]!;
-    const f = session.data.features;
-    pixels = Float64Array.from(session.data.images.subarray(sample * f, (sample + 1) * f), (p) => p / 255);
+    pixels = sampleInput(session.data, sample);
     truth = ` (true label ${session.data.labels[sample]})`;
   }
   if (options.show !== undefined) writeShown(options.show, pixels, session.data.side);

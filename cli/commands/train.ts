@@ -1,11 +1,15 @@
-/** `graphnet train GRAPH`: trains a graph on MNIST (or any idx data) and writes a run folder. */
+/** `graphnet train GRAPH`: trains a graph on MNIST (or idx data, or a .csv, .npz or .npy file) and writes a run folder. */
+import { statSync } from "node:fs";
+import { extname } from "node:path";
 import type { BackendName } from "../../src/exec/executor.js";
 import { describeDropout, describeNetwork } from "../../src/graph/configure.js";
 import { UserError } from "../../src/graph/errors.js";
 import type { TrainingSection } from "../../src/graph/training.js";
 import { defaultThreads } from "../../src/train/model.js";
 import { PhaseClock } from "../../src/train/phases.js";
-import { recordResult, reopenSession, startSession, type Session } from "../../src/train/session.js";
+import { describeRunData } from "../../src/train/run-data.js";
+import { recordResult, reopenSession, startSession, type Session, type TrainRequest } from "../../src/train/session.js";
+import { TABLE_EXTENSIONS } from "../../src/data/table.js";
 import { train } from "../../src/train/trainer.js";
 import { EXTENSION_KEYS, extendSession, type Extension } from "../../src/train/extend.js";
 import { startPictureThread, type PictureThread } from "../../viz/picture-thread.js";
@@ -20,6 +24,8 @@ import { plural } from "../../src/util/plural.js";
 
 interface TrainOptions {
   data?: string;
+  labels?: string;
+  labelColumn?: string;
   split: "report" | "official";
   out?: string;
   resume?: string;
@@ -118,6 +124,8 @@ function openSession(
         .filter((key) => !(EXTENSION_KEYS as readonly string[]).includes(key))
         .map((key) => flagFor(key) ?? key),
       options.data !== undefined ? "--data" : null,
+      options.labels !== undefined ? "--labels" : null,
+      options.labelColumn !== undefined ? "--label-column" : null,
       options.out !== undefined ? "--out" : null,
       options.initFrom !== undefined ? "--init-from" : null,
     ].filter((given): given is string => given !== null);
@@ -144,12 +152,34 @@ function openSession(
     split: options.split,
     backend: options.backend,
     ...(options.threads ? { threads: Number(options.threads) } : {}),
-    ...(options.data ? { dataDir: options.data } : {}),
+    ...dataRequest(options),
     ...(options.out ? { outDir: options.out } : {}),
     ...(options.initFrom !== undefined ? { initFrom: options.initFrom } : {}),
     phases,
   });
   return { session };
+}
+
+/** --data as a folder of idx files, or as a file of samples (by its extension: .csv, .npz, .npy). */
+function dataRequest(options: TrainOptions): Pick<TrainRequest, "dataDir" | "dataFile" | "labelsFile" | "labelColumn"> {
+  const given = options.data;
+  const isTable = given !== undefined && (TABLE_EXTENSIONS as readonly string[]).includes(extname(given).toLowerCase());
+  if (given !== undefined && !isTable && isFile(given)) {
+    throw new UserError(`--data ${given}: a file of samples must be a .csv, .npz or .npy file; for MNIST-layout idx files, give their folder.`);
+  }
+  return {
+    ...(given !== undefined ? (isTable ? { dataFile: given } : { dataDir: given }) : {}),
+    ...(options.labels !== undefined ? { labelsFile: options.labels } : {}),
+    ...(options.labelColumn !== undefined ? { labelColumn: options.labelColumn } : {}),
+  };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function describeSession(session: Session): string {
@@ -165,7 +195,7 @@ function describeSession(session: Session): string {
   return (
     `${session.record.graph.name}: ${describeNetwork(session.record.graph)}, ${c.optimizer} lr ${c.learning_rate}, batch ${c.batch_size}, ${plural(c.num_epochs, "epoch")}, patience ${c.patience}${c.monitor === "val_loss" ? "" : ` on ${c.monitor}`}, seed ${c.seed}` +
     `${extras.length ? `, ${extras.join(", ")}` : ""}\n` +
-    `data: ${d.dir ?? "bundled MNIST"}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
+    `data: ${describeRunData(d)}, ${d.split} split ${d.train.toLocaleString("en-US")} / ${d.validation.toLocaleString("en-US")} / ${d.test.toLocaleString("en-US")}; run folder ${session.folder.dir}`
   );
 }
 

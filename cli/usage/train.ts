@@ -12,9 +12,19 @@ const DEFAULT_BACKEND: BackendName = "wasm";
 
 export function trainCommand(context: CliContext): Command {
   const command = new Command("train")
-    .description("Train a graph on MNIST (bundled, no download) and write a run folder: configuration, metrics, checkpoints, test results.")
+    .description(
+      "Train a graph on MNIST (bundled, no download) or on your own data (--data) and write a run folder: configuration, metrics, checkpoints, test results.",
+    )
     .argument("[graph]", "a graph JSON file with a loss, labels and features inputs, and outputs.probs")
-    .option("--data <dir>", "a directory of MNIST-layout idx files (train-images-idx3-ubyte, …, plain or .gz) instead of the bundled MNIST")
+    .option(
+      "--data <dir-or-file>",
+      "instead of the bundled MNIST: a directory of MNIST-layout idx files (train-images-idx3-ubyte, …, plain or .gz), or a file of samples: a .csv table (a label column, numeric features), an .npz (arrays x and y), or an .npy of features with --labels",
+    )
+    .option("--labels <file>", "with --data FEATURES.npy: the .npy file of their labels (one class number per sample)")
+    .option(
+      "--label-column <name-or-number>",
+      'with --data FILE.csv: the label column, by header name or number from 0 (default: a column named "label", else the last)',
+    )
     .addOption(
       new Option("--split <kind>", "report: all images shuffled, test_size then val_size (42,000/14,000/14,000); official: the 60,000/10,000 files")
         .choices(["report", "official"])

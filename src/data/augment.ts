@@ -20,7 +20,12 @@ export interface AugmentSettings {
  * of count × side × side). Images stored otherwise — rows of values (count × 784), or a non-square
  * picture — are refused rather than trained on unchanged while augmentation is reported on.
  */
-export function checkAugmentable(data: Pick<Dataset, "imageShape" | "side" | "source">): void {
+export function checkAugmentable(data: Pick<Dataset, "imageShape" | "side" | "source" | "values">): void {
+  if (data.values) {
+    throw new UserError(
+      `${data.source}: data augmentation (--augment, use_data_augmentation) shifts and rotates pictures, but these samples are rows of ${data.imageShape.join(" × ")} numbers read from a file. Train without augmentation (--no-augment, or "use_data_augmentation": false in the graph's training section).`,
+    );
+  }
   if (data.side > 0) return;
   const shape = data.imageShape;
   const what =

@@ -11,6 +11,8 @@ import { openIdx, type OpenIdx } from "./idx.js";
 export interface Dataset {
   /** Row-major bytes, `count × features`; pixels stay bytes in memory and are scaled per batch. */
   readonly images: Uint8Array;
+  /** Features used as given, `count × features` (data read from a table, src/data/table.ts); `images` is then empty. */
+  readonly values?: Float64Array;
   readonly labels: Uint8Array;
   readonly count: number;
   /** Features per sample (784 for 28 × 28 images). */

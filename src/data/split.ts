@@ -62,6 +62,8 @@ const SMALL_SET = 50;
 /** What a data set is, for messages: its images, where they come from, how many came from the training file. */
 export interface SplitSource {
   readonly count: number;
+  /** Present for samples that are not pictures (a table's): messages then speak of samples, not images. */
+  readonly values?: ArrayLike<number>;
   readonly officialTrainCount: number;
   readonly source: string;
 }
@@ -78,25 +80,31 @@ export function splitDataset(data: SplitSource, settings: SplitSettings): { spli
       : reportSplit(data.count, settings.testSize, settings.valSize, settings.seed);
   const sizes = { training: split.train.length, validation: split.validation.length, test: split.test.length };
   const empty = (Object.keys(sizes) as (keyof typeof sizes)[]).filter((set) => sizes[set] === 0);
+  const noun = data.values ? "sample" : "image";
   const described =
     settings.kind === "official"
-      ? `the official split of the ${data.count} images in ${data.source} (${data.officialTrainCount} from the training file, val_size ${settings.valSize})`
-      : `the report's split of the ${data.count} images in ${data.source} (test_size ${settings.testSize}, val_size ${settings.valSize})`;
+      ? `the official split of the ${data.count} ${noun}s in ${data.source} (${data.officialTrainCount} from the training ${data.values ? "part" : "file"}, val_size ${settings.valSize})`
+      : `the report's split of the ${data.count} ${noun}s in ${data.source} (test_size ${settings.testSize}, val_size ${settings.valSize})`;
   const counts = `training ${sizes.training}, validation ${sizes.validation}, test ${sizes.test}`;
   if (empty.length > 0) {
     const sets = empty.length === 1 ? `the ${empty[0]} set` : `the ${empty.slice(0, -1).join(", ")} and ${empty.at(-1)} sets`;
-    throw new UserError(`${described} leaves ${sets} empty (${counts}). ${remedy(settings.kind, empty)}`);
+    throw new UserError(`${described} leaves ${sets} empty (${counts}). ${remedy(settings.kind, empty, data.values !== undefined)}`);
   }
   const warnings = (Object.keys(sizes) as (keyof typeof sizes)[])
     .filter((set) => sizes[set] < SMALL_SET)
     .map(
       (set) =>
-        `the ${set} set holds only ${sizes[set]} image${sizes[set] === 1 ? "" : "s"} (${counts}): ${set === "training" ? "the model learns from very few examples" : `its accuracy moves in steps of ${Number((100 / sizes[set]).toPrecision(2))} %`}.`,
+        `the ${set} set holds only ${sizes[set]} ${noun}${sizes[set] === 1 ? "" : "s"} (${counts}): ${set === "training" ? "the model learns from very few examples" : `its accuracy moves in steps of ${Number((100 / sizes[set]).toPrecision(2))} %`}.`,
     );
   return { split, warnings };
 }
 
-function remedy(kind: SplitKind, empty: readonly string[]): string {
+function remedy(kind: SplitKind, empty: readonly string[], tabular: boolean): string {
+  if (kind === "official" && tabular) {
+    return empty.includes("test")
+      ? "The official split tests on a separate test part (an .npz's x_test and y_test), which this data has not: use --split report."
+      : "Give the training part more samples, or change --val-size.";
+  }
   if (kind === "official") {
     return empty.includes("test")
       ? "The official split tests on the test files (t10k-…), which hold no images: give some, or use --split report."

@@ -7,10 +7,12 @@
 import { fillBatch } from "../data/batch.js";
 import type { FloatArray } from "../ops/op.js";
 
-/** Labelled samples stored as bytes, the way a backend reads them (src/data's MNIST Dataset is one). */
+/** Labelled samples, the way a backend reads them (src/data's Dataset is one): pictures as bytes, or numbers as given. */
 export interface Samples {
-  /** Row-major, `count × features`, scaled by 1/255 into a batch. */
+  /** Row-major, `count × features`, scaled by 1/255 into a batch; empty when `values` holds the features. */
   readonly images: Uint8Array;
+  /** Features that are not pictures (a table's), `count × features`, copied into a batch as they are. */
+  readonly values?: Float64Array;
   /** One class index per sample. */
   readonly labels: Uint8Array;
   readonly count: number;

@@ -23,7 +23,14 @@ export interface RunRecord {
   /** The training settings, resolved once when the run started (flags over the graph file's section over defaults). */
   readonly training: TrainingConfig;
   readonly data: {
+    /** The idx data's directory, or null for the bundled MNIST or for data read from a file. */
     readonly dir: string | null;
+    /** A .csv, .npz or .npy file the samples were read from (train --data FILE). */
+    readonly file?: string;
+    /** With an .npy file of features: the .npy file of their labels (--labels). */
+    readonly labels?: string;
+    /** With a .csv file: the label column as given (--label-column). */
+    readonly label_column?: string;
     readonly split: SplitKind;
     readonly train: number;
     readonly validation: number;
@@ -50,7 +57,10 @@ export const RunRecordSchema = Type.Object(
     training: TrainingSchema,
     data: Type.Object(
       {
-        dir: Type.Union([Type.String(), Type.Null()], { description: "the idx data's directory, or null for the bundled MNIST" }),
+        dir: Type.Union([Type.String(), Type.Null()], { description: "the idx data's directory, or null for the bundled MNIST or a file's data" }),
+        file: Type.Optional(Type.String({ description: "the .csv, .npz or .npy file of samples (train --data FILE)" })),
+        labels: Type.Optional(Type.String({ description: "the .npy file of labels for an .npy file of features (--labels)" })),
+        label_column: Type.Optional(Type.String({ description: "a CSV file's label column, by name or number (--label-column)" })),
         split: Type.Union(SPLIT_KINDS.map((kind) => Type.Literal(kind))),
         train: Count,
         validation: Count,

