@@ -11,7 +11,7 @@ import { readMetrics } from "../src/train/run-record.js";
 import type { RunRecord, Session } from "../src/train/session.js";
 import type { TrainingOutcome } from "../src/train/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
-import { plural } from "../src/util/plural.js";
+import { plural } from "../src/graph/plural.js";
 import { Random } from "../src/util/random.js";
 import { describeNetwork } from "../src/graph/configure.js";
 import { describeGraph, type GraphPicture } from "./graph-picture.js";

@@ -20,7 +20,7 @@ import type { CliContext } from "../program.js";
 import { progressReporter } from "../progress.js";
 import { flagFor } from "../training-flags.js";
 import { trainingOverrides } from "../training-overrides.js";
-import { plural } from "../../src/util/plural.js";
+import { plural } from "../../src/graph/plural.js";
 
 interface TrainOptions {
   data?: string;

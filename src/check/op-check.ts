@@ -30,7 +30,7 @@ import { dimension, evenValue } from "./arbitraries.js";
 import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } from "../ops/check-hints.js";
 import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
 import { OP_CHECK_DEFAULTS } from "./op-check-defaults.js";
-import { plural } from "../util/plural.js";
+import { plural } from "../graph/plural.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */

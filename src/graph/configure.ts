@@ -7,7 +7,7 @@ import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { topologicalOrder } from "./topology.js";
 import { ACTIVATIONS } from "./training.js";
-import { plural } from "../util/plural.js";
+import { plural } from "./plural.js";
 
 export type Activation = (typeof ACTIVATIONS)[number];
 

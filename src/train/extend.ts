@@ -9,7 +9,7 @@
  */
 import { UserError } from "../graph/errors.js";
 import { trainingConfig, type TrainingConfig } from "../graph/training.js";
-import { plural } from "../util/plural.js";
+import { plural } from "../graph/plural.js";
 import { monitoredFigure } from "./monitor.js";
 import { readMetrics } from "./run-record.js";
 import type { RunResult, Session } from "./session.js";

@@ -20,7 +20,7 @@ import type { EpochMetrics, RunFolder } from "./run-folder.js";
 import { readMetrics } from "./run-record.js";
 import type { PhaseClock } from "./phases.js";
 import { learningRateAt } from "./schedule.js";
-import { plural } from "../util/plural.js";
+import { plural } from "../graph/plural.js";
 import { improves, monitoredFigure } from "./monitor.js";
 
 /** What a person watching the run is told, as it happens. */

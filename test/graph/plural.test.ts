@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { plural } from "../../src/util/plural.js";
+import { plural } from "../../src/graph/plural.js";
 
 it("puts the noun in the plural unless the count is 1, and groups thousands", () => {
   expect(plural(1, "epoch")).toBe("1 epoch");
