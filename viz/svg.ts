@@ -33,13 +33,12 @@ export type Svg = Selection<SVGSVGElement, unknown, null, undefined>;
 /** A new SVG root of the given size, ready for d3, and a function that serialises it. */
 export function svgDocument(width: number, height: number, title: string): { svg: Svg; serialize: () => string } {
   const DOMParser = domParser();
-  const document = new DOMParser().parseFromString(`<svg xmlns="${SVG_NS}"></svg>`, "image/svg+xml");
-  const root = document.documentElement as unknown as SVGSVGElement;
-  const svg = select(root)
-    .attr("width", Math.ceil(width))
-    .attr("height", Math.ceil(height))
-    .attr("viewBox", `0 0 ${Math.ceil(width)} ${Math.ceil(height)}`)
-    .attr("font-family", FONT);
+  const [w, h] = [Math.ceil(width), Math.ceil(height)];
+  // The root's attributes written in the source, so that they keep this order (linkedom puts an attribute
+  // set later before the others).
+  const source = `<svg xmlns="${SVG_NS}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}"></svg>`;
+  const root = new DOMParser().parseFromString(source, "image/svg+xml").documentElement as unknown as SVGSVGElement;
+  const svg = select(root);
   svg.append("title").text(title);
   svg.append("rect").attr("width", "100%").attr("height", "100%").attr("fill", "white");
   return { svg, serialize: () => `<?xml version="1.0" encoding="UTF-8"?>\n${String(root)}\n` };

@@ -1,5 +1,5 @@
 /**
- * Every graph shipped in graphs/ loads, and trains: a few Adam steps on a fixed batch of MNIST lower its
+ * Every graph shipped in graphs/ loads, and trains: a dozen Adam steps on a fixed batch of MNIST lower its
  * loss, on both backends, with every gradient finite.
  */
 import { readdirSync } from "node:fs";
@@ -23,7 +23,7 @@ describe("the graphs shipped in graphs/", () => {
     const data = mnist();
     const order = Uint32Array.from({ length: 8 }, (_, i) => i * 101);
     const losses: number[] = [];
-    for (let step = 0; step < 6; step++) {
+    for (let step = 0; step < 12; step++) {
       losses.push(model.step(data, order, 0, 8, step).loss);
       expect(
         model.gradients.every((g) => g.every(Number.isFinite)),

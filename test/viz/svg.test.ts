@@ -80,7 +80,7 @@ describe("the graph picture", () => {
   it("draws each use of a block as a labelled box around its nodes, and state apart in the legend when there is some", async () => {
     const document = await check(loadGraphFile("graphs/mnist-cnn-best.graph.json"));
     const blocks = [...document.querySelectorAll("g.block")];
-    expect(blocks.map((b) => b.querySelector("text")!.textContent)).toEqual(["conv1: conv_bn", "conv2: conv_bn"]);
+    expect(blocks.map((b) => b.querySelector("text")!.textContent)).toEqual(["conv1: conv_bn", "conv2: conv_bn", "conv3: conv_bn"]);
     // Each box holds its nodes: conv1's nine node boxes lie inside conv1's rectangle.
     const boxOf = (g: Element) => {
       const [x, y] = g
@@ -96,7 +96,7 @@ describe("the graph picture", () => {
     for (const member of members.map(boxOf)) {
       expect(member.x >= conv1.x && member.y >= conv1.y && member.x + member.w <= conv1.x + conv1.w && member.y + member.h <= conv1.y + conv1.h).toBe(true);
     }
-    expect(document.querySelectorAll("g.node.state")).toHaveLength(4);
+    expect(document.querySelectorAll("g.node.state")).toHaveLength(6);
     expect([...document.querySelectorAll(".legend-item text")].map((t) => t.textContent)).toContain("state (not trained)");
   });
 
