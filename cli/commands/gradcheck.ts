@@ -12,7 +12,8 @@ import type { Command } from "commander";
 import { checkGradients, type GradcheckReport } from "../../src/check/gradcheck.js";
 import { OP_CHECK_DEFAULTS, checkOp, formatOpFailure, type OpCheckReport } from "../../src/check/op-check.js";
 import { loadGraphSource } from "../../src/graph-file/load.js";
-import { withDropoutRate } from "../../src/graph/configure.js";
+import { describeDropout, withDropoutRate } from "../../src/graph/configure.js";
+import type { Graph } from "../../src/graph/ir.js";
 import { UserError } from "../../src/graph/errors.js";
 import { formatShape } from "../../src/graph/ir.js";
 import { trainingConfig } from "../../src/graph/training.js";
@@ -68,11 +69,21 @@ function checkGraphCommand(file: string, options: GradcheckCommandOptions): void
       maxChecksPerValue: options.all ? Infinity : (options.checks ?? 24),
     }),
   );
-  process.stdout.write(`${describeGraphCheck(file, report, options.batch, dropout)}\n`);
+  process.stdout.write(`${describeGraphCheck(file, report, options.batch, describeCheckedDropout(graph, dropout))}\n`);
   if (!report.pass) throw new ExitWith(1);
 }
 
-function describeGraphCheck(file: string, report: GradcheckReport, batch: number, dropout: number): string {
+/**
+ * The dropout the check ran with, as the graph has it: each node's rate (one fixing its own named), with a
+ * fixed mask; "dropout off" when the nodes drop nothing; null for a graph with no dropout node.
+ */
+function describeCheckedDropout(graph: Graph, rate: number): string | null {
+  const summary = describeDropout(graph, { use_dropout: true, dropout_rate: rate }).summary;
+  if (summary) return `${summary} with a fixed mask`;
+  return graph.nodes.some((n) => n.op === "dropout") ? "dropout off" : null;
+}
+
+function describeGraphCheck(file: string, report: GradcheckReport, batch: number, dropout: string | null): string {
   const exp = (x: number) => x.toExponential(2);
   const rows = report.rows.map((r) => [
     r.id,
@@ -85,7 +96,7 @@ function describeGraphCheck(file: string, report: GradcheckReport, batch: number
   const failed = report.rows.filter((r) => !r.pass).length;
   return [
     `gradcheck ${file}: d${report.loss}/d(parameter) by autodiff against float64 central differences`,
-    `random batch of ${batch}, dropout ${dropout > 0 ? `${dropout} with a fixed mask` : "off"}, loss ${report.lossValue.toPrecision(8)}`,
+    [`random batch of ${batch}`, dropout, `loss ${report.lossValue.toPrecision(8)}`].filter((part) => part !== null).join(", "),
     "",
     formatTable(
       [
