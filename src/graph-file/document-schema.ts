@@ -219,8 +219,10 @@ function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
       id: { ...NODE_FIELDS.id, pattern: ANY_NODE_ID_PATTERN },
       op: {
         description: NODE_FIELDS.op.description,
-        // Any string stays valid, so a file using a custom op (registered by the user's module) is not flagged.
-        anyOf: [{ enum: ops.map((op) => op.name), enumDescriptions: ops.map((op) => op.summary) }, { type: "string" }],
+        // Only the ops known here, so that an editor flags a misspelt one as it is typed. A file using ops of
+        // its own points at a schema generated with them: graphnet --ops MODULE schema --write FILE.
+        enum: ops.map((op) => op.name),
+        enumDescriptions: ops.map((op) => op.summary),
       },
     },
     allOf: ops.map(perOpRule),

@@ -45,13 +45,14 @@ describe("the editor schema", () => {
     expect(accepts(tinyText()), JSON.stringify(validate.errors)).toBe(true);
   });
 
-  it("lists every registered op with its summary, and still allows custom ops", () => {
+  it("lists every registered op with its summary, and flags any other op — a misspelt one as it is typed", () => {
     const schema = graphDocumentSchema() as any;
     const op = schema.properties.nodes.items.properties.op;
-    expect(op.anyOf[0].enum).toEqual(listOps().map((o) => o.name));
-    expect(op.anyOf[0].enumDescriptions).toEqual(listOps().map((o) => o.summary));
-    expect(op.anyOf[1]).toEqual({ type: "string" });
-    expect(accepts(replaceOnce(tinyText(), '"op": "relu"', '"op": "my_custom_op"'))).toBe(true);
+    expect(op.enum).toEqual(listOps().map((o) => o.name));
+    expect(op.enumDescriptions).toEqual(listOps().map((o) => o.summary));
+    expect(accepts(replaceOnce(tinyText(), '"op": "relu"', '"op": "sigmiod"'))).toBe(false);
+    expect(accepts(replaceOnce(tinyText(), '"op": "relu"', '"op": "sigmoid"'))).toBe(true);
+    expect(accepts(replaceOnce(tinyText(), '"op": "relu"', '"op": "my_custom_op"'))).toBe(false);
   });
 
   it("checks each op's attributes and inputs, so editors flag them as they are typed", () => {
