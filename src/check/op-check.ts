@@ -31,6 +31,7 @@ import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } f
 import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
 import { OP_CHECK_DEFAULTS } from "./op-check-defaults.js";
 import { plural } from "../graph/plural.js";
+import { drawAttrsFromSchema } from "./schema-attrs.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */
@@ -206,12 +207,16 @@ function drawCase(def: OpDefinition<any>, kinds: readonly CaseHints[], g: fc.Gen
   if (hints.broadcast) shapes = shapes.map((s) => (draw.bool() ? broadcastPattern(s, draw) : s));
 
   let attrs: Attrs;
+  // Without hints for them, the attributes come from the op's schema (see schema-attrs.ts), or stay {}.
+  const fromSchema = hints.attrs === undefined ? drawAttrsFromSchema(def.attrs as Record<string, unknown>, g) : undefined;
   try {
-    attrs = typeof hints.attrs === "function" ? hints.attrs(shapes, draw) : hints.attrs ? draw.pick(hints.attrs) : {};
+    attrs = typeof hints.attrs === "function" ? hints.attrs(shapes, draw) : hints.attrs ? draw.pick(hints.attrs) : (fromSchema ?? {});
   } catch (err) {
     return { failure: { kind: "hints", message: `check.attrs threw ${errorText(err)} for input shapes ${shapes.map(fmtShape).join(", ")}.` } };
   }
   const attrProblem = validateAttrs(attrs);
+  // A drawing from the schema that the schema refuses (a rule the mapping does not read) is put aside.
+  if (attrProblem !== null && fromSchema !== undefined) return { refused: `the attribute schema refused the drawn ${JSON.stringify(attrs)}` };
   if (attrProblem !== null) {
     const at = attrProblem.path.length > 0 ? `"${attrProblem.path.join(".")}" ` : "";
     return {
