@@ -85,7 +85,7 @@ describe("attributes drawn from the op's schema", () => {
     const drawn = fc.sample(fc.gen().map((g) => drawAttrsFromSchema(schema, g)!), { numRuns: 200, seed: 1 });
     for (const attrs of drawn) {
       expect([1, 2, 3]).toContain(attrs.k);
-      if (attrs.p !== undefined) expect(attrs.p > 0 && (attrs.p as number) < 1).toBe(true);
+      if (attrs.p !== undefined) expect((attrs.p as number) > 0 && (attrs.p as number) < 1).toBe(true);
       if (attrs.mode !== undefined) expect(["same", "valid"]).toContain(attrs.mode);
       expect(attrs.axes).toBeUndefined();
     }
