@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import type { Session } from "../src/train/session.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import type { PictureReply, PictureRequest } from "./picture-worker.js";
-import { liveReportInput, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
+import { livePageDue, liveReportInput, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
 
 export interface PictureThread {
   /** Makes ready to draw the live page from the epoch's callback: resolves when it can be drawn there; the seconds it took. */
@@ -81,11 +81,15 @@ export function startPictureThread(trainingThreads: number): PictureThread {
   };
   const warn = liveWarning();
   let livePages = 0;
+  /** When the last live page was written (performance.now()), for livePageDue. */
+  let lastPage: number | undefined;
   return {
     prepare: async () => 0, // the thread loads its libraries itself, on another core
     async live(session, why) {
       if (why !== undefined && livePages === 0) return;
+      if (why === undefined && !livePageDue(lastPage, performance.now())) return;
       livePages++;
+      lastPage = performance.now();
       const reply = await ask({ id: next++, kind: "live", input: liveReportInput(session, why) }).catch((err: Error) => ({ error: err.message }));
       if (reply.error !== undefined) warn(reply.error);
     },
@@ -102,6 +106,8 @@ function inThisThread(): PictureThread {
   let pictures: typeof import("./run-pictures.js") | undefined;
   const warn = liveWarning();
   let livePages = 0;
+  /** When the last live page was written (performance.now()), for livePageDue. */
+  let lastPage: number | undefined;
   return {
     async prepare() {
       const start = performance.now();
@@ -112,7 +118,9 @@ function inThisThread(): PictureThread {
     async live(session, why) {
       if (why !== undefined && livePages === 0) return;
       if (pictures === undefined) return; // not prepared: no live page (a library's caller)
+      if (why === undefined && !livePageDue(lastPage, performance.now())) return;
       livePages++;
+      lastPage = performance.now();
       try {
         const input = liveReportInput(session, why);
         writeFileAtomic(input.file, pictures.renderLiveReport(input));

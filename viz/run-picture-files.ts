@@ -80,6 +80,15 @@ export function runPicturesInput(session: Session, run: RunSummary): RunPictures
 export const LIVE_REFRESH_SECONDS = 5;
 
 /**
+ * Whether an epoch's end writes the live page: the first epoch's always, then one when the last is at least
+ * a refresh old. A page no browser reloads sooner would cost a short epoch (an MLP's takes half a second)
+ * a tenth of its time for nothing.
+ */
+export function livePageDue(lastWrittenMs: number | undefined, nowMs: number): boolean {
+  return lastWrittenMs === undefined || nowMs - lastWrittenMs >= LIVE_REFRESH_SECONDS * 1000;
+}
+
+/**
  * report.html as the run stands: its epochs so far as its folder records them (metrics.json, written
  * after each epoch; a resumed run's earlier epochs included). `stopped`: why the run stopped without
  * its final pictures; while it trains, undefined.
