@@ -11,9 +11,9 @@
  * objects are not drawn: an alternative of a union that is one is left out, and an op with a required one
  * says how to draw it in its check hints. An optional attribute is left out now and then, so its default
  * is checked too; each choice shrinks towards the simplest (left out, the low end, the first alternative,
- * the shortest list), so a failing case comes back small. A drawn attribute the
- * op's schema or shape rule refuses (axes out of range, a window larger than the drawn input) puts the
- * case aside, as a refused shape does.
+ * the shortest list), so a failing case comes back small. A drawn attribute the op's schema or shape rule
+ * refuses (axes out of range, a window larger than the drawn input) puts the case aside, as a refused
+ * shape does.
  */
 import fc from "fast-check";
 import type { AttrValue, Attrs } from "../graph/ir.js";
