@@ -4,29 +4,35 @@
  * op computing with α = 1 whatever α was) passed every case.
  *
  * The mapping covers the attributes whose values a schema says well enough to draw: numbers and integers
- * (within their bounds; an unbounded side is 3 from the other, or [−3, 3] when neither is given, as the
- * input values are; a hundredth inside an exclusive bound), booleans, and a choice among constants (an
- * enum, a const, a union of literals). Arrays and free strings (shapes, axes, ids) are structural: an op
- * that has them says how to draw them in its check hints. An optional attribute is left out now and
- * then, so its default is checked too; each choice shrinks towards the simplest (left out, the low end,
- * the first constant), so a failing case comes back small. A drawn attribute the op's shape rule refuses
- * puts the case aside, as a refused shape does.
+ * (within their bounds, a hundredth inside an exclusive one, and at most 3 either side of the simplest value
+ * the bounds allow — 0, or the bound nearest it — as the input values are), booleans, constants (an enum, a
+ * const), tuples and lists of those (a list 0 to 3 items longer than its minItems), and unions of any of
+ * them (a conv's padding: a number, [rows, columns], "same" or "valid"). Free strings (ids, symbols) and
+ * objects are not drawn: an alternative of a union that is one is left out, and an op with a required one
+ * says how to draw it in its check hints. An optional attribute is left out now and then, so its default
+ * is checked too; each choice shrinks towards the simplest (left out, the low end, the first alternative,
+ * the shortest list), so a failing case comes back small. A drawn attribute the op's schema or shape rule
+ * refuses (axes out of range, a window larger than the drawn input) puts the case aside, as a refused
+ * shape does.
  */
 import fc from "fast-check";
 import type { AttrValue, Attrs } from "../graph/ir.js";
+import { evenValue } from "./arbitraries.js";
 
 type Schema = Readonly<Record<string, unknown>>;
 
-/** How far an unbounded side of a number's range reaches from the other side (or from 0). */
+/** How far a drawn number reaches from the simplest value its bounds allow; also how much longer than its minItems a list may be. */
 const SPAN = 3;
 /** How far inside an exclusive bound a drawn number stays. */
 const INSIDE = 0.01;
 
 // Builders for fc.gen() (module-level functions of plain values: fast-check caches an arbitrary per call).
-const numberIn = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+// Numbers are spread evenly, as input values are: fc.double's spread puts most of them within 1e-100 of 0,
+// where a slope or a scale that is ignored makes no measurable difference.
+const numberIn = (min: number, max: number) => evenValue(min, max);
 const integerIn = (min: number, max: number) => fc.integer({ min, max });
 
-/** A value for one attribute's schema, or undefined when the schema is not one this mapping draws. */
+/** Draws a value for one attribute's schema (drawerFor gives undefined for a schema this mapping does not draw). */
 type Drawer = (g: fc.GeneratorValue) => AttrValue;
 
 /**
@@ -55,8 +61,11 @@ export function drawsAttrs(schema: Schema): boolean {
 }
 
 function drawerFor(schema: Schema): Drawer | undefined {
-  const constants = constantsOf(schema);
-  if (constants !== undefined) return (g) => constants[constants.length > 1 ? g(integerIn, 0, constants.length - 1) : 0]!;
+  if (Array.isArray(schema.enum)) return choice((schema.enum as AttrValue[]).map((value) => () => value));
+  if ("const" in schema) return () => schema.const as AttrValue;
+  const union = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  // A union draws one of the alternatives it can draw (a free string beside a number is left out).
+  if (Array.isArray(union)) return choice(union.map(drawerFor).filter((d): d is Drawer => d !== undefined));
   if (schema.type === "boolean") return (g) => g(fc.boolean);
   if (schema.type === "number" || schema.type === "integer") {
     const integer = schema.type === "integer";
@@ -64,26 +73,50 @@ function drawerFor(schema: Schema): Drawer | undefined {
     if (!(min <= max)) return undefined;
     return integer ? (g) => g(integerIn, min, max) : (g) => g(numberIn, min, max);
   }
+  if (schema.type === "array") return arrayDrawer(schema);
   return undefined;
 }
 
-/** The constants a schema allows, when it allows only constants: enum, const, or a union of those. */
-function constantsOf(schema: Schema): readonly AttrValue[] | undefined {
-  if (Array.isArray(schema.enum)) return schema.enum as AttrValue[];
-  if ("const" in schema) return [schema.const as AttrValue];
-  const union = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
-  if (!Array.isArray(union)) return undefined;
-  const parts = union.map(constantsOf);
-  return parts.every((p) => p !== undefined) ? parts.flat() : undefined;
+/** One of `drawers`, the first when shrunk; undefined when there is none. */
+function choice(drawers: readonly Drawer[]): Drawer | undefined {
+  if (drawers.length === 0) return undefined;
+  if (drawers.length === 1) return drawers[0];
+  return (g) => drawers[g(integerIn, 0, drawers.length - 1)]!(g);
 }
 
-/** The range numbers are drawn from: the schema's bounds, closed a little inside exclusive ones, unbounded sides SPAN away. */
+/**
+ * A tuple (`items` a list of schemas) draws each of its items; a list (`items` one schema) draws a length
+ * from minItems to SPAN more (within maxItems), the shortest when shrunk. uniqueItems is not arranged: a
+ * repeated item is refused by the schema and the case put aside.
+ */
+function arrayDrawer(schema: Schema): Drawer | undefined {
+  const { items } = schema;
+  if (Array.isArray(items)) {
+    const parts = (items as Schema[]).map(drawerFor);
+    if (parts.some((part) => part === undefined)) return undefined;
+    return (g) => parts.map((part) => part!(g));
+  }
+  if (typeof items !== "object" || items === null) return undefined;
+  const item = drawerFor(items as Schema);
+  if (item === undefined) return undefined;
+  const shortest = typeof schema.minItems === "number" ? schema.minItems : 0;
+  const longest = Math.min(typeof schema.maxItems === "number" ? schema.maxItems : Infinity, shortest + SPAN);
+  if (!(shortest <= longest)) return undefined;
+  return (g) => Array.from({ length: g(integerIn, shortest, longest) }, () => item(g));
+}
+
+/**
+ * The range numbers are drawn from: the schema's bounds (a little inside exclusive ones) met with SPAN on
+ * either side of the simplest value they allow (0, or the bound nearest it). A wide range ([1, 65536] for a
+ * window) is drawn near its low end, where the values that fit the small drawn shapes are.
+ */
 function rangeOf(schema: Schema, integer: boolean): [number, number] {
   const num = (key: string) => (typeof schema[key] === "number" ? (schema[key] as number) : undefined);
   const step = integer ? 1 : INSIDE;
-  const low = num("minimum") ?? (num("exclusiveMinimum") !== undefined ? num("exclusiveMinimum")! + step : undefined);
-  const high = num("maximum") ?? (num("exclusiveMaximum") !== undefined ? num("exclusiveMaximum")! - step : undefined);
-  const min = low ?? (high !== undefined ? Math.min(high - SPAN, -SPAN) : -SPAN);
-  const max = high ?? Math.max(min + SPAN, SPAN);
+  const low = num("minimum") ?? (num("exclusiveMinimum") !== undefined ? num("exclusiveMinimum")! + step : -Infinity);
+  const high = num("maximum") ?? (num("exclusiveMaximum") !== undefined ? num("exclusiveMaximum")! - step : Infinity);
+  const simplest = Math.min(Math.max(0, low), high);
+  const min = Math.max(low, simplest - SPAN);
+  const max = Math.min(high, simplest + SPAN);
   return integer ? [Math.ceil(min), Math.floor(max)] : [min, max];
 }

@@ -99,7 +99,7 @@ function buildSchema({ forEditors }: { forEditors: boolean }): object {
       },
       training: TrainingSchema,
       ...(forEditors
-        ? { blocks: BLOCKS_SCHEMA }
+        ? { blocks: blocksSchema(ops.map((op) => op.name)) }
         : {
             groups: {
               type: "array",
@@ -165,46 +165,56 @@ const BLOCK_VALUE = {
 /** The separator of the ids of a block's nodes from their use's id (hidden1/W): forward ids written in a file never contain it. */
 export const BLOCK_SEPARATOR = "/";
 
-/** The `blocks` section of a graph file (src/graph-file/blocks.ts): the editor's rules, and the loader's first check. */
-export const BLOCKS_SCHEMA = {
-  type: "object",
-  description:
-    'Reusable small graphs. A node {"id": "hidden1", "block": "dense", "inputs": [...], "attrs": {...}} is expanded on loading into the ' +
-    "block's nodes with ids \"hidden1/<node id>\"; other nodes refer to the block's output by the use's id.",
-  propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
-  additionalProperties: {
+/**
+ * The `blocks` section of a graph file (src/graph-file/blocks.ts). With the known ops' names (the editor
+ * schema), a block's node names one of them or an attribute of the block, so a misspelt op inside a block is
+ * flagged as typed too; without (the loader's first check), any string, which the loader then checks op by
+ * op with a message of its own ("unknown op … Did you mean").
+ */
+function blocksSchema(opNames?: readonly string[]) {
+  return {
     type: "object",
-    required: ["inputs", "nodes", "output"],
-    additionalProperties: false,
-    properties: {
-      description: { type: "string" },
-      inputs: { type: "array", items: { type: "string" }, description: "The names the block's nodes use for the values each use gives it." },
-      attrs: {
-        type: "object",
-        additionalProperties: { type: "object" },
-        description: 'Each attribute\'s JSON Schema; one with a "default" may be left out by a use. Its nodes read it as {"$attr": "name"}.',
-      },
-      nodes: {
-        type: "array",
-        minItems: 1,
-        items: {
+    description:
+      'Reusable small graphs. A node {"id": "hidden1", "block": "dense", "inputs": [...], "attrs": {...}} is expanded on loading into the ' +
+      "block's nodes with ids \"hidden1/<node id>\"; other nodes refer to the block's output by the use's id.",
+    propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+    additionalProperties: {
+      type: "object",
+      required: ["inputs", "nodes", "output"],
+      additionalProperties: false,
+      properties: {
+        description: { type: "string" },
+        inputs: { type: "array", items: { type: "string" }, description: "The names the block's nodes use for the values each use gives it." },
+        attrs: {
           type: "object",
-          required: ["id"],
-          anyOf: [{ required: ["op"] }, { required: ["block"] }],
-          additionalProperties: false,
-          properties: {
-            id: { type: "string", pattern: NODE_ID_PATTERN },
-            op: { anyOf: [{ type: "string" }, BLOCK_VALUE], description: "An op, or an attribute naming one." },
-            block: { type: "string", description: "Another block, used inside this one." },
-            inputs: { type: "array", items: { type: "string" }, description: "The block's inputs' names, or ids of its own nodes." },
-            attrs: { type: "object", description: 'The op\'s attributes; any value may be {"$attr": …} or {"$dim": […]}.' },
+          additionalProperties: { type: "object" },
+          description: 'Each attribute\'s JSON Schema; one with a "default" may be left out by a use. Its nodes read it as {"$attr": "name"}.',
+        },
+        nodes: {
+          type: "array",
+          minItems: 1,
+          items: {
+            type: "object",
+            required: ["id"],
+            anyOf: [{ required: ["op"] }, { required: ["block"] }],
+            additionalProperties: false,
+            properties: {
+              id: { type: "string", pattern: NODE_ID_PATTERN },
+              op: { anyOf: [opNames ? { enum: opNames } : { type: "string" }, BLOCK_VALUE], description: "An op, or an attribute naming one." },
+              block: { type: "string", description: "Another block, used inside this one." },
+              inputs: { type: "array", items: { type: "string" }, description: "The block's inputs' names, or ids of its own nodes." },
+              attrs: { type: "object", description: 'The op\'s attributes; any value may be {"$attr": …} or {"$dim": […]}.' },
+            },
           },
         },
+        output: { type: "string", description: "The id of the node whose output the block gives." },
       },
-      output: { type: "string", description: "The id of the node whose output the block gives." },
     },
-  },
-};
+  };
+}
+
+/** The `blocks` section as the loader checks it first. */
+export const BLOCKS_SCHEMA = blocksSchema();
 
 function editorNodeSchema(ops: readonly OpDefinition<any>[]): Schema {
   return {

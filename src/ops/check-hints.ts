@@ -4,7 +4,8 @@
  *
  * Without a hint an op is checked as an elementwise op: every input gets the same random shape of rank
  * 0 to 3 (sizes 1 to 4, now and then up to 9) and values in [−3, 3] (exact zeros of both signs among
- * them), and the gradient of every input is checked. An op that
+ * them), attributes drawn from the op's attribute schema (src/check/schema-attrs.ts), and the gradient
+ * of every input is checked. An op that
  * needs something else says so with plain data — shape templates, attribute samples, value ranges, the
  * inputs to differentiate — and, where data cannot say it, with small functions (attributes that depend on
  * the drawn shapes, values to avoid near a kink, a reference implementation).
@@ -62,7 +63,11 @@ export interface OpCheckCase<A = Attrs> {
    * (leading axes dropped, some axes set to 1), so [m, n] meets [n], [m, 1], [1, n], [] and so on.
    */
   readonly broadcast?: boolean;
-  /** The attributes: samples to pick from, or a function drawing them for the drawn input shapes. Default {}. */
+  /**
+   * The attributes: samples to pick from, or a function drawing them for the drawn input shapes. Default:
+   * drawn from the op's attribute schema where it can be (numbers, booleans, constants, tuples, lists and
+   * unions of those), else {}.
+   */
   readonly attrs?: readonly A[] | ((inputShapes: readonly (readonly number[])[], draw: CheckDraw) => A);
   /** Range of the input values: one for every input, or by input name (the others keep [−3, 3]). */
   readonly values?: ValueRange | { readonly [input: string]: ValueRange };

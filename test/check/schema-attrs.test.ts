@@ -5,11 +5,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkOp, formatOpFailure } from "../../src/check/op-check.js";
+import { checkOp, formatOpFailure, skipReason } from "../../src/check/op-check.js";
 import { drawAttrsFromSchema } from "../../src/check/schema-attrs.js";
 import { sizeOf } from "../../src/graph/ir.js";
 import type { OpDefinition } from "../../src/ops/op.js";
 import { registerOp } from "../../src/ops/registry.js";
+import { BUILTIN_OPS } from "../../src/ops/builtin.js";
 
 const Alpha = {
   type: "object",
@@ -80,17 +81,131 @@ describe("attributes drawn from the op's schema", () => {
         mode: { anyOf: [{ const: "same" }, { const: "valid" }] },
         flag: { type: "boolean" },
         axes: { type: "array", items: { type: "integer" } },
+        id: { type: "string" },
       },
     };
-    const drawn = fc.sample(fc.gen().map((g) => drawAttrsFromSchema(schema, g)!), { numRuns: 200, seed: 1 });
+    const drawn = fc.sample(
+      fc.gen().map((g) => drawAttrsFromSchema(schema, g)!),
+      { numRuns: 200, seed: 1 },
+    );
     for (const attrs of drawn) {
       expect([1, 2, 3]).toContain(attrs.k);
       if (attrs.p !== undefined) expect((attrs.p as number) > 0 && (attrs.p as number) < 1).toBe(true);
       if (attrs.mode !== undefined) expect(["same", "valid"]).toContain(attrs.mode);
-      expect(attrs.axes).toBeUndefined();
+      if (attrs.axes !== undefined) expect((attrs.axes as number[]).every((a) => Number.isInteger(a) && a >= -3 && a <= 3)).toBe(true);
+      expect(attrs.id).toBeUndefined();
     }
     expect(drawn.some((a) => a.p === undefined)).toBe(true);
     expect(drawn.some((a) => a.p !== undefined)).toBe(true);
     expect(drawAttrsFromSchema({ type: "object", required: ["shape"], properties: { shape: { type: "array" } } }, undefined as never)).toBeUndefined();
+  });
+
+  it("draw tuples, lists and unions: a conv's padding, axes, a window near the low end of a wide range", () => {
+    const schema = {
+      type: "object",
+      required: ["padding", "window"],
+      properties: {
+        padding: {
+          anyOf: [
+            { type: "integer", minimum: 0 },
+            {
+              type: "array",
+              items: [
+                { type: "integer", minimum: 0 },
+                { type: "integer", minimum: 0 },
+              ],
+              minItems: 2,
+              maxItems: 2,
+            },
+            { const: "same" },
+            { const: "valid" },
+          ],
+        },
+        window: { type: "integer", minimum: 1, maximum: 65536 },
+        axes: { type: "array", items: { type: "integer", minimum: -8, maximum: 7 }, maxItems: 8 },
+        key: { anyOf: [{ type: "string" }, { type: "integer", minimum: 0, maximum: 1 }] },
+      },
+    };
+    const drawn = fc.sample(
+      fc.gen().map((g) => drawAttrsFromSchema(schema, g)!),
+      { numRuns: 300, seed: 2 },
+    );
+    const paddings = drawn.map((a) => a.padding);
+    expect(paddings.some((p) => typeof p === "number")).toBe(true);
+    expect(paddings.some((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && (v as number) >= 0))).toBe(true);
+    expect(paddings).toContain("same");
+    expect(paddings).toContain("valid");
+    for (const attrs of drawn) {
+      expect(attrs.window as number).toBeGreaterThanOrEqual(1);
+      expect(attrs.window as number).toBeLessThanOrEqual(4);
+      if (attrs.axes !== undefined) expect((attrs.axes as number[]).length).toBeLessThanOrEqual(3);
+      // The free string of the union is left out; its integer alternative is drawn.
+      if (attrs.key !== undefined) expect([0, 1]).toContain(attrs.key);
+    }
+    expect(drawn.some((a) => Array.isArray(a.axes) && a.axes.length === 0)).toBe(true);
+    expect(drawn.some((a) => Array.isArray(a.axes) && a.axes.length === 3)).toBe(true);
+  });
+
+  it("fail an op whose backward op reads a [negative, positive] slope as one number, with the pair in the shrunk case", () => {
+    const Slope = {
+      type: "object",
+      properties: {
+        slope: {
+          default: 1,
+          description: "One slope for both sides, or [negative side, positive side].",
+          anyOf: [{ type: "number" }, { type: "array", items: [{ type: "number" }, { type: "number" }], minItems: 2, maxItems: 2 }],
+        },
+      },
+      additionalProperties: false,
+    };
+    type SlopeAttrs = { slope?: number | [number, number] };
+    const sides = (slope: SlopeAttrs["slope"] = 1): [number, number] => (typeof slope === "number" ? [slope, slope] : slope);
+    const grad: OpDefinition<SlopeAttrs> = {
+      name: "test_two_slopes_grad",
+      summary: "the gradient of test_two_slopes, wrong for a pair: it takes the negative side's slope for both",
+      inputs: ["dy", "x"],
+      attrs: Slope as never,
+      shape: ([, x]) => x!,
+      kernel: ({ attrs, outputShape }) => {
+        const [negative] = sides(attrs.slope);
+        const n = sizeOf(outputShape);
+        return ([dy], out) => {
+          for (let i = 0; i < n; i++) out[i] = dy![i]! * negative;
+        };
+      },
+      check: { skip: "a backward op" },
+    };
+    registerOp(grad, { replace: true });
+    const forward: OpDefinition<SlopeAttrs> = {
+      name: "test_two_slopes",
+      summary: "x times one slope below 0 and another above",
+      inputs: ["x"],
+      attrs: Slope as never,
+      shape: ([x]) => x!,
+      kernel: ({ attrs, outputShape }) => {
+        const [negative, positive] = sides(attrs.slope);
+        const n = sizeOf(outputShape);
+        return ([x], out) => {
+          for (let i = 0; i < n; i++) out[i] = x![i]! * (x![i]! < 0 ? negative : positive);
+        };
+      },
+      gradient: (g) => [g.emit("test_two_slopes_grad", [g.dy, g.inputs[0]!], g.node.attrs)],
+      check: { nearKink: ([x]) => x!.data.some((v) => Math.abs(v) < 1e-3) },
+    };
+    registerOp(forward, { replace: true });
+    const report = checkOp(forward);
+    expect(report.status).toBe("fail");
+    expect(report.failure!.kind).toBe("gradient");
+    const slope = report.failure!.case!.attrs.slope;
+    expect(Array.isArray(slope)).toBe(true);
+    expect(formatOpFailure(report)).toMatch(/attrs\s+\{"slope":\[/);
+  });
+
+  it("leave every built-in op passing, few cases each", () => {
+    const failures = BUILTIN_OPS.filter((def) => skipReason(def) === undefined)
+      .map((def) => checkOp(def, { numRuns: 8 }))
+      .filter((report) => report.status !== "pass")
+      .map(formatOpFailure);
+    expect(failures).toEqual([]);
   });
 });

@@ -55,6 +55,14 @@ describe("the editor schema", () => {
     expect(accepts(replaceOnce(tinyText(), '"op": "relu"', '"op": "my_custom_op"'))).toBe(false);
   });
 
+  it("flags a misspelt op inside a block too, and keeps an op a block's attribute names", () => {
+    const blocks = readFileSync("graphs/mnist-blocks.graph.json", "utf8");
+    expect(accepts(blocks), JSON.stringify(validate.errors)).toBe(true);
+    expect(accepts(replaceOnce(blocks, '"op": "dropout",   "inputs": ["a"]', '"op": "dropuot",   "inputs": ["a"]'))).toBe(false);
+    expect(validate.errors!.some((e) => e.instancePath === "/blocks/dense/nodes/5/op")).toBe(true);
+    expect(accepts(replaceOnce(blocks, '"op": { "$attr": "activation" }', '"op": { "$attr": "activation", "x": 1 }'))).toBe(false);
+  });
+
   it("checks each op's attributes and inputs, so editors flag them as they are typed", () => {
     expect(accepts(replaceOnce(mnistText(), '"init": "he_normal"', '"init": "he_norml"'))).toBe(false);
     expect(accepts(replaceOnce(mnistText(), '"shape": [128], "init": "zeros"', '"shape": [128]'))).toBe(false);
