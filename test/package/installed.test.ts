@@ -69,7 +69,7 @@ describe("the packed package", () => {
     expect(paths).toContain("dist/viz/index.d.ts");
     expect(paths).toContain("graphs/mnist.graph.json");
     expect(paths).toContain("graphs/graph.schema.json");
-    expect(paths.filter((p) => p.startsWith("test/") || p.startsWith("src/") || p.endsWith(".ts") && !p.endsWith(".d.ts"))).toEqual([]);
+    expect(paths.filter((p) => p.startsWith("test/") || p.startsWith("src/") || (p.endsWith(".ts") && !p.endsWith(".d.ts")))).toEqual([]);
   });
 
   it("leaves out a run folder started from graphs/ (runs go to ./runs/ of the folder train is started in)", () => {
@@ -87,21 +87,40 @@ describe("the packed package", () => {
   });
 });
 
+/** A CommonJS project's TypeScript settings as one writes them for `module: commonjs`. */
+const COMMONJS_OPTIONS = { module: "commonjs", target: "es2022", strict: true, esModuleInterop: true, skipLibCheck: true, types: [] };
+
 describe("installed in another project", () => {
-  it.each(["commonjs", "module"] as const)("runs the README's library snippet in a %s project, compiled by tsc", (type) => {
-    const dir = project(tarball, type);
-    writeFileSync(join(dir, "index.ts"), readmeSnippet());
-    const compilerOptions =
-      type === "commonjs"
-        ? { module: "commonjs", target: "es2022", strict: true, esModuleInterop: true, skipLibCheck: true, types: [] }
-        : { module: "nodenext", target: "es2022", strict: true, skipLibCheck: true, types: [] };
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["index.ts"] }));
+  it.each(["commonjs", "module"] as const)(
+    "runs the README's library snippet in a %s project, compiled by tsc",
+    (type) => {
+      const dir = project(tarball, type);
+      writeFileSync(join(dir, "index.ts"), readmeSnippet());
+      // The ES-module project takes the tsconfig `tsc --init` writes (module nodenext, verbatimModuleSyntax,
+      // exactOptionalPropertyTypes, noUncheckedIndexedAccess…), as a newcomer's would.
+      if (type === "commonjs") writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMMONJS_OPTIONS, files: ["index.ts"] }));
+      else expect(run(dir, process.execPath, TSC, "--init").status).toBe(0);
+      const compiled = run(dir, process.execPath, TSC, "-p", ".");
+      expect(compiled.stdout + compiled.stderr).toBe("");
+      if (type === "commonjs") expect(readFileSync(join(dir, "index.js"), "utf8")).toContain('require("graphnet")');
+      const ran = run(dir, process.execPath, "index.js");
+      expect(ran.stderr).toBe("");
+      expect(ran.stdout).toMatch(/^loss \d+\.\d{4}, ∂loss\/∂W1 has 100352 values\n$/);
+    },
+    60_000,
+  );
+
+  it("gives TypeScript graphnet/viz's types under module: commonjs, whose resolution ignores exports", () => {
+    // Found through typesVersions: without it, "Cannot find module 'graphnet/viz' or its type declarations".
+    const dir = project(tarball, "commonjs");
+    writeFileSync(
+      join(dir, "pictures.ts"),
+      'import { renderCurvesSvg, type CurvePoint } from "graphnet/viz";\nconst points: CurvePoint[] = [];\nconsole.log(typeof renderCurvesSvg, points.length);\n',
+    );
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMMONJS_OPTIONS, files: ["pictures.ts"] }));
     const compiled = run(dir, process.execPath, TSC, "-p", ".");
     expect(compiled.stdout + compiled.stderr).toBe("");
-    if (type === "commonjs") expect(readFileSync(join(dir, "index.js"), "utf8")).toContain('require("graphnet")');
-    const ran = run(dir, process.execPath, "index.js");
-    expect(ran.stderr).toBe("");
-    expect(ran.stdout).toMatch(/^loss \d+\.\d{4}, ∂loss\/∂W1 has 100352 values\n$/);
+    expect(run(dir, process.execPath, "pictures.js").stdout).toBe("function 0\n");
   }, 60_000);
 
   it("gives require('graphnet/viz') the picture writers", () => {
