@@ -31,7 +31,7 @@ import type { CheckDraw, CheckTensor, OpCheckCase, ShapeTemplate, ValueRange } f
 import { DEFAULT_VALUES, MAX_DIM, MAX_RANK, WEIGHT_VALUES, checkHintProblem } from "./hints.js";
 import { OP_CHECK_DEFAULTS } from "./op-check-defaults.js";
 import { plural } from "../graph/plural.js";
-import { drawAttrsFromSchema } from "./schema-attrs.js";
+import { drawAttrsFromSchema, undrawableRequiredAttr } from "./schema-attrs.js";
 
 export interface OpCheckOptions {
   /** Random cases per op; default 100. */
@@ -57,6 +57,8 @@ export interface OpCase {
   readonly weights: readonly number[];
   /** The inputs whose gradients are checked. */
   readonly wrt: readonly string[];
+  /** True when the attributes were drawn from the op's attribute schema (its check hints give none). */
+  readonly attrsFromSchema?: boolean;
 }
 
 export type OpFailureKind =
@@ -142,6 +144,13 @@ export function checkOp(def: OpDefinition<any>, options: OpCheckOptions = {}): O
   }
 
   const kinds = caseKinds(def);
+  const undrawable = kinds.some((hints) => hints.attrs === undefined) ? undrawableRequiredAttr(def.attrs as Record<string, unknown>) : undefined;
+  if (undrawable !== undefined) {
+    const message =
+      `the required attribute "${undrawable.name}" cannot be drawn from the op's attribute schema (${undrawable.why}); ` +
+      `give check.attrs (samples, or a function of the input shapes).`;
+    return { ...base, status: "fail", milliseconds: elapsed(), failure: { kind: "hints", message } };
+  }
   let lastFailure: OpCheckFailure | undefined;
   let lastRefusal = "";
   const property = fc.property(fc.gen(), (g) => {
@@ -258,7 +267,8 @@ function drawCase(def: OpDefinition<any>, kinds: readonly CaseHints[], g: fc.Gen
   const n = sizeOf(outputShape);
   const weights = drawValues(g, WEIGHT_VALUES, n);
   const wrt = hints.wrt ?? def.inputs;
-  return { case: { kind, attrs, training: hints.training ?? true, inputs, output: outputShape, weights, wrt: [...new Set(wrt)] } };
+  const drawnCase: OpCase = { kind, attrs, training: hints.training ?? true, inputs, output: outputShape, weights, wrt: [...new Set(wrt)] };
+  return { case: fromSchema !== undefined ? { ...drawnCase, attrsFromSchema: true } : drawnCase };
 }
 
 /** Concrete shapes for the templates: named sizes shared across inputs, one shared run for "...". */
@@ -471,7 +481,9 @@ export function formatOpFailure(report: OpCheckReport): string {
     const found = `case ${report.cases} of the run with --seed ${report.seed}`;
     lines.push(`  smallest failing case${report.shrinks > 0 ? ` (${found}, shrunk ${report.shrinks} times)` : ` (${found})`}:`);
     const rows: [string, string, string][] = [];
-    if (Object.keys(c.attrs).length > 0) rows.push(["attrs", JSON.stringify(c.attrs), ""]);
+    // Drawn attributes say where they came from: a user who sees α = 0.01 knows it was not one of their samples.
+    const drawn = c.attrsFromSchema ? "  (drawn from the attribute schema; check.attrs chooses them)" : "";
+    if (Object.keys(c.attrs).length > 0 || drawn) rows.push(["attrs", JSON.stringify(c.attrs) + drawn, ""]);
     if (!c.training) rows.push(["mode", "evaluation", ""]);
     for (const x of c.inputs) rows.push([x.name, fmtShape(x.shape), fmtValues(x.data) + (c.wrt.includes(x.name) ? "" : "  (not differentiated)")]);
     rows.push(["output", fmtShape(c.output), f.outputData ? fmtValues(f.outputData) : ""]);

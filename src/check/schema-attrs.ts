@@ -7,9 +7,10 @@
  * (within their bounds, a hundredth inside an exclusive one, and at most 3 either side of the simplest value
  * the bounds allow — 0, or the bound nearest it — as the input values are), booleans, constants (an enum, a
  * const), tuples and lists of those (a list 0 to 3 items longer than its minItems), and unions of any of
- * them (a conv's padding: a number, [rows, columns], "same" or "valid"). Free strings (ids, symbols) and
- * objects are not drawn: an alternative of a union that is one is left out, and an op with a required one
- * says how to draw it in its check hints. An optional attribute is left out now and then, so its default
+ * them (a conv's padding: a number, [rows, columns], "same" or "valid"). Free strings (ids, symbols),
+ * objects and schemas built with $ref, allOf, not or if are not drawn: an alternative of a union that is one
+ * is left out, an optional attribute that is one is left at its default, and an op with a required one must
+ * say how to draw it in its check hints (checkOp fails it with a message naming the attribute). An optional attribute is left out now and then, so its default
  * is checked too; each choice shrinks towards the simplest (left out, the low end, the first alternative,
  * the shortest list), so a failing case comes back small. A drawn attribute the op's schema or shape rule
  * refuses (axes out of range, a window larger than the drawn input) puts the case aside, as a refused
@@ -54,10 +55,31 @@ export function drawAttrsFromSchema(schema: Schema, g: fc.GeneratorValue): Attrs
   return attrs;
 }
 
-/** Whether attributes can be drawn for this schema at all (for a check that says which ops it varies). */
-export function drawsAttrs(schema: Schema): boolean {
+/**
+ * The first required attribute this mapping cannot draw, with why in a few words ("a string with no values
+ * listed"), or undefined when every required one can be drawn. Without check.attrs such an op cannot be
+ * checked: every case would lack the attribute.
+ */
+export function undrawableRequiredAttr(schema: Schema): { readonly name: string; readonly why: string } | undefined {
   const properties = (schema.properties ?? {}) as Record<string, Schema>;
-  return Object.values(properties).some((property) => drawerFor(property) !== undefined);
+  for (const name of (schema.required ?? []) as string[]) {
+    const property = properties[name];
+    if (property === undefined) return { name, why: "the schema requires it but does not describe it" };
+    if (drawerFor(property) === undefined) return { name, why: `it is ${whyNotDrawn(property)}` };
+  }
+  return undefined;
+}
+
+/** Why drawerFor gives nothing for `schema`, in a few words. */
+function whyNotDrawn(schema: Schema): string {
+  const keyword = ["$ref", "allOf", "not", "if"].find((k) => k in schema);
+  if (keyword !== undefined) return `a schema built with ${keyword}, which is not read for drawing`;
+  if (schema.anyOf ?? schema.oneOf) return "a union none of whose alternatives can be drawn";
+  if (schema.type === "string") return "a string with no values listed: only an enum or a const is drawn";
+  if (schema.type === "object") return "an object (objects are not drawn)";
+  if (schema.type === "number" || schema.type === "integer") return `a${schema.type === "integer" ? "n integer" : " number"} whose bounds leave no value`;
+  if (schema.type === "array") return "a list whose items cannot be drawn";
+  return "a schema without a type to draw from";
 }
 
 function drawerFor(schema: Schema): Drawer | undefined {

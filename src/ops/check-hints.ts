@@ -66,7 +66,8 @@ export interface OpCheckCase<A = Attrs> {
   /**
    * The attributes: samples to pick from, or a function drawing them for the drawn input shapes. Default:
    * drawn from the op's attribute schema where it can be (numbers, booleans, constants, tuples, lists and
-   * unions of those), else {}.
+   * unions of those), else {}. An op with a required attribute the schema cannot say how to draw (a free
+   * string, an object, a $ref) must give them here; the check fails naming that attribute otherwise.
    */
   readonly attrs?: readonly A[] | ((inputShapes: readonly (readonly number[])[], draw: CheckDraw) => A);
   /** Range of the input values: one for every input, or by input name (the others keep [−3, 3]). */

@@ -9,7 +9,7 @@ import { checkOp, formatOpFailure, skipReason } from "../../src/check/op-check.j
 import { drawAttrsFromSchema } from "../../src/check/schema-attrs.js";
 import { sizeOf } from "../../src/graph/ir.js";
 import type { OpDefinition } from "../../src/ops/op.js";
-import { registerOp } from "../../src/ops/registry.js";
+import { getOp, registerOp } from "../../src/ops/registry.js";
 import { BUILTIN_OPS } from "../../src/ops/builtin.js";
 
 const Alpha = {
@@ -68,7 +68,44 @@ describe("attributes drawn from the op's schema", () => {
     const alpha = report.failure!.case!.attrs.alpha;
     expect(typeof alpha).toBe("number");
     expect(alpha).not.toBe(1);
-    expect(formatOpFailure(report)).toMatch(/attrs\s+\{"alpha":/);
+    expect(formatOpFailure(report)).toMatch(/attrs\s+\{"alpha":[^}]*\}  \(drawn from the attribute schema; check\.attrs chooses them\)/);
+  });
+
+  it("keep an op's own samples: α is then only what they list, and the failure does not say it was drawn", () => {
+    const def = elu("test_elu_sampled", (x) => (x > 0 ? 1 : Math.exp(x)));
+    registerOp({ ...def, check: { ...def.check, attrs: [{ alpha: 0.5 }] } }, { replace: true });
+    const report = checkOp(getOp("test_elu_sampled")!);
+    expect(report.status).toBe("fail");
+    expect(report.failure!.case!.attrs).toEqual({ alpha: 0.5 });
+    expect(report.failure!.case!.attrsFromSchema).toBeUndefined();
+    expect(formatOpFailure(report)).toMatch(/attrs\s+\{"alpha":0\.5\}\n/);
+  });
+
+  it("name a required attribute the schema cannot draw, and ask for check.attrs, rather than blame check.attrs the op never gave", () => {
+    const tagged: OpDefinition<{ tag: string }> = {
+      name: "test_tagged",
+      summary: "x as it is, with a required free-string tag",
+      inputs: ["x"],
+      attrs: { type: "object", required: ["tag"], properties: { tag: { type: "string" } }, additionalProperties: false } as never,
+      shape: ([x]) => x!,
+      kernel: ({ outputShape }) => {
+        const n = sizeOf(outputShape);
+        return ([x], out) => {
+          for (let i = 0; i < n; i++) out[i] = x![i]!;
+        };
+      },
+      gradient: (g) => [g.dy],
+    };
+    registerOp(tagged, { replace: true });
+    const report = checkOp(tagged);
+    expect(report.status).toBe("fail");
+    expect(report.failure!.kind).toBe("hints");
+    expect(report.failure!.message).toBe(
+      `the required attribute "tag" cannot be drawn from the op's attribute schema (it is a string with no values listed: only an enum or a const is drawn); give check.attrs (samples, or a function of the input shapes).`,
+    );
+    registerOp({ ...tagged, check: { attrs: [{ tag: "a" }] } }, { replace: true });
+    const sampled = checkOp(getOp("test_tagged")!, { numRuns: 8 });
+    expect(sampled.status, formatOpFailure(sampled)).toBe("pass");
   });
 
   it("stay inside the schema's bounds, leave optional ones out now and then, and skip what they cannot draw", () => {
