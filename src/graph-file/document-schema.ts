@@ -75,7 +75,13 @@ function buildSchema({ forEditors }: { forEditors: boolean }): object {
     required: ["name", "nodes"],
     additionalProperties: false,
     properties: {
-      $schema: { type: "string", description: 'The schema of this file, for editors: "./graph.schema.json".' },
+      $schema: {
+        type: "string",
+        description:
+          'The schema of this file, for editors, relative to it: "./graph.schema.json" beside the graphs shipped with graphnet; ' +
+          '"./node_modules/graphnet/graphs/graph.schema.json" in a project that installed graphnet; ' +
+          'or the one "graphnet schema --write FILE --ops MODULE" writes, for a graph using ops of its own.',
+      },
       name: { type: "string", minLength: 1, description: "Name of the model, as `graphnet inspect` and the reports show it." },
       description: { type: "string", description: "What this graph is, for people." },
       nodes: {
