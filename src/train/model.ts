@@ -196,7 +196,8 @@ export class Model {
     let correct = 0;
     for (let start = 0; start < indices.length; start += EVAL_BATCH) {
       const rows = Math.min(EVAL_BATCH, indices.length - start);
-      const evaluator = this.evaluatorFor(rows);
+      // Full batches share one evaluator: its weights are copied in once per evaluation, not per batch.
+      const evaluator = start === 0 || rows !== EVAL_BATCH ? this.evaluatorFor(rows) : this.evaluators.get(EVAL_BATCH)!;
       const probs = evaluator.view(this.roles.probs);
       evaluator.batches.fill(data, indices, start, rows, evaluator.view(this.roles.features), evaluator.view(this.roles.labels), k);
       evaluator.run({ training: false });
