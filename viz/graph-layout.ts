@@ -82,6 +82,16 @@ const LAYOUT_OPTIONS: Record<string, string> = {
 
 /** Lays the picture out: the position of every box, block frame, edge and edge label. */
 export async function layoutGraph(picture: GraphPicture): Promise<GraphLayout> {
+  return placeLayout(await runLayout(elkInput(picture)));
+}
+
+/** ELK's layout of a graph it was given (by elkInput): what a thread of its own runs (layout-thread.ts). */
+export function runLayout(input: ElkNode): Promise<ElkNode> {
+  return elk().layout(input);
+}
+
+/** The picture as ELK takes it: its boxes with their ports, its blocks as compound nodes, its edges with their labels. */
+export function elkInput(picture: GraphPicture): ElkNode {
   const grouped = new Map(picture.groups.flatMap((group) => group.nodes.map((id) => [id, group.id] as const)));
   const inputs = new Map<string, number>();
   for (const e of picture.edges) inputs.set(e.to, (inputs.get(e.to) ?? 0) + 1);
@@ -116,8 +126,11 @@ export async function layoutGraph(picture: GraphPicture): Promise<GraphLayout> {
     // A node's first input straight above it comes first: a chain of values reads as a column.
     layoutOptions: { "elk.layered.priority.straightness": e.input === 0 ? "10" : "1" },
   }));
-  const root: ElkNode = await elk().layout({ id: "root", layoutOptions: LAYOUT_OPTIONS, children, edges });
+  return { id: "root", layoutOptions: LAYOUT_OPTIONS, children, edges };
+}
 
+/** The picture's layout from ELK's result. */
+export function placeLayout(root: ElkNode): GraphLayout {
   // ELK gives each node's position relative to its parent, and each edge's relative to its container.
   const origins = new Map<string, ElkPoint>([["root", { x: 0, y: 0 }]]);
   const nodes = new Map<string, Box>();

@@ -6,7 +6,7 @@
  */
 import type { Selection } from "d3";
 import type { Graph } from "../src/graph/ir.js";
-import { layoutGraph } from "./graph-layout.js";
+import { layoutGraph, type GraphLayout } from "./graph-layout.js";
 import { describeGraph, EDGE_LABEL_SIZE, LINE, NODE_STYLES, PAD_X, PAD_Y, SMALL, type GraphPicture, type NodeKind } from "./graph-picture.js";
 import { svgDocument, textWidth } from "./svg.js";
 
@@ -25,9 +25,12 @@ const EDGE_COLOUR = "#4b5563";
 /** A node's attributes, in a colour apart from its op and shape. */
 const ATTRIBUTE_COLOUR = "#9a3412";
 
-/** A picture described by describeGraph, laid out and drawn: a standalone SVG document. */
-export async function drawGraphPicture(picture: GraphPicture): Promise<string> {
-  const layout = await layoutGraph(picture);
+/**
+ * A picture described by describeGraph, laid out and drawn: a standalone SVG document. `laidOut`: its
+ * layout when it was begun elsewhere (a thread of its own, layout-thread.ts).
+ */
+export async function drawGraphPicture(picture: GraphPicture, laidOut?: Promise<GraphLayout>): Promise<string> {
+  const layout = await (laidOut ?? layoutGraph(picture));
   const width = Math.max(layout.width, legendWidth(picture.legend) + 40);
   const { svg, serialize } = svgDocument(width, layout.height + LEGEND_HEIGHT, `${picture.title}: ${picture.nodes.length} nodes`);
   drawLegend(svg.append("g").attr("class", "legend").attr("transform", "translate(20, 12)"), picture.legend);

@@ -5,7 +5,8 @@
  * report.html after each epoch costs the training nothing. That takes a core the training does not use:
  * where there is none (two cores, training on two threads), the thread would slow the training down by as
  * much as it saves, and the pictures are drawn in the main thread: the live page between two epochs (its
- * modules loaded before the first, `prepare`), the rest at the end.
+ * modules loaded before the first, `prepare`), the rest at the end — but for the network's layout, which
+ * a small thread of ELK alone makes meanwhile (layout-thread.ts).
  * The pictures are the same either way: the thread gets the same data and runs the same code.
  */
 import { existsSync } from "node:fs";
@@ -15,11 +16,16 @@ import { Worker } from "node:worker_threads";
 import type { Session } from "../src/train/session.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import type { PictureReply, PictureRequest } from "./picture-worker.js";
-import { livePageDue, liveReportInput, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
+import type { GraphLayout } from "./graph-layout.js";
+import { startLayoutThread } from "./layout-thread.js";
+import { livePageDue, liveReportInput, networkPicture, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
 
 export interface PictureThread {
-  /** Makes ready to draw the live page from the epoch's callback: resolves when it can be drawn there; the seconds it took. */
-  prepare(): Promise<number>;
+  /**
+   * Makes ready to draw the live page from the epoch's callback, and begins the final page's network:
+   * resolves when the live page can be drawn there; the seconds it took.
+   */
+  prepare(session: Session): Promise<number>;
   /**
    * Writes report.html as the run stands (its folder's metrics): after each epoch, reloading itself; or,
    * given why the run stopped without its final pictures, saying so and no longer reloading (in place of
@@ -84,7 +90,7 @@ export function startPictureThread(trainingThreads: number): PictureThread {
   /** When the last live page was written (performance.now()), for livePageDue. */
   let lastPage: number | undefined;
   return {
-    prepare: async () => 0, // the thread loads its libraries itself, on another core
+    prepare: async () => 0, // the thread loads its libraries itself, on another core, and lays out the network at the end
     async live(session, why) {
       if (why !== undefined && livePages === 0) return;
       if (why === undefined && !livePageDue(lastPage, performance.now())) return;
@@ -104,13 +110,17 @@ export function startPictureThread(trainingThreads: number): PictureThread {
 
 function inThisThread(): PictureThread {
   let pictures: typeof import("./run-pictures.js") | undefined;
+  // ELK loads in a thread of its own from now on, and lays out the network once prepare sends it.
+  const layouts = startLayoutThread();
+  let network: Promise<GraphLayout> | undefined;
   const warn = liveWarning();
   let livePages = 0;
   /** When the last live page was written (performance.now()), for livePageDue. */
   let lastPage: number | undefined;
   return {
-    async prepare() {
+    async prepare(session) {
       const start = performance.now();
+      network = layouts.layout(networkPicture(session));
       pictures = await import("./run-pictures.js");
       (await import("./svg.js")).preloadDom();
       return (performance.now() - start) / 1000;
@@ -130,8 +140,8 @@ function inThisThread(): PictureThread {
     },
     async write(session, run) {
       pictures ??= await import("./run-pictures.js");
-      return pictures.writeRunPictures(session, run);
+      return pictures.writeRunPictures(session, run, network);
     },
-    dispose() {},
+    dispose: () => layouts.dispose(),
   };
 }

@@ -72,8 +72,12 @@ function runDescription(session: Session): RunDescription {
 
 /** The model holds its best weights: the predictions drawn are the ones the test measured. */
 export function runPicturesInput(session: Session, run: RunSummary): RunPicturesInput {
-  const graph = describeGraph(session.record.graph, `${session.record.graph.name}: the network trained`);
-  return { ...runDescription(session), graph, predictions: samplePredictions(session), run };
+  return { ...runDescription(session), graph: networkPicture(session), predictions: samplePredictions(session), run };
+}
+
+/** The network as report.html draws it. */
+export function networkPicture(session: Session): GraphPicture {
+  return describeGraph(session.record.graph, `${session.record.graph.name}: the network trained`);
 }
 
 /** How often the live page reloads itself, in seconds. */

@@ -9,6 +9,7 @@ import type { Session } from "../src/train/session.js";
 import { describeRunData } from "../src/train/run-data.js";
 import { renderConfusionSvg } from "./confusion.js";
 import { renderCurvesSvg } from "./curves.js";
+import type { GraphLayout } from "./graph-layout.js";
 import { drawGraphPicture } from "./graph.js";
 import { renderPredictionsSvg } from "./predictions.js";
 import { renderReportHtml } from "./report.js";
@@ -25,12 +26,15 @@ import {
 
 export { samplePredictions, type RunSummary } from "./run-picture-files.js";
 
-export async function writeRunPictures(session: Session, run: RunSummary): Promise<string[]> {
-  return writePictureFiles(session, await renderRunPictures(runPicturesInput(session, run)));
+export async function writeRunPictures(session: Session, run: RunSummary, network?: Promise<GraphLayout>): Promise<string[]> {
+  return writePictureFiles(session, await renderRunPictures(runPicturesInput(session, run), network));
 }
 
-/** The pictures of a finished run, drawn (d3 on linkedom, the graph laid out by ELK). */
-export async function renderRunPictures(input: RunPicturesInput): Promise<PictureFiles> {
+/**
+ * The pictures of a finished run, drawn (d3 on linkedom, the graph laid out by ELK). `network`: the
+ * network's layout, when it was begun elsewhere (layout-thread.ts).
+ */
+export async function renderRunPictures(input: RunPicturesInput, network?: Promise<GraphLayout>): Promise<PictureFiles> {
   const { name, run } = input;
   const curves = renderCurvesSvg(run.history, `${name}: loss and accuracy per epoch`);
   // Samples that are not pictures (a table's) have none to draw.
@@ -50,7 +54,7 @@ export async function renderRunPictures(input: RunPicturesInput): Promise<Pictur
       { heading: "Loss and accuracy per epoch", svg: curves },
       ...(predictionsSvg !== null ? [{ heading: "Test predictions", svg: predictionsSvg }] : []),
       { heading: "Confusion matrix (test split)", svg: confusion },
-      { heading: "The network", svg: await drawGraphPicture(input.graph) },
+      { heading: "The network", svg: await drawGraphPicture(input.graph, network) },
     ],
   });
   return [

@@ -75,7 +75,7 @@ async function trainAndDraw(
   try {
     if (!quiet) process.stderr.write(`${describeSession(session)}\n${notice ? `${notice}\n` : ""}`);
     // Drawn in this thread, the live page's modules load now, not inside an epoch's time; their time counts as the pictures'.
-    const preparing = await pictures.prepare();
+    const preparing = await pictures.prepare(session);
     const progress = progressReporter({ quiet, epochs: session.config.num_epochs });
     const outcome = await train({
       ...session,
