@@ -19,7 +19,7 @@ export type BackendName = "ts" | "wasm";
 export const BACKENDS: readonly BackendName[] = ["ts", "wasm"];
 
 /** How the big kernels' parts are shared between threads: "auto" — learned from their times; "always" — every time, waited for (tests). */
-export type Sharing = "auto" | "always";
+export type Sharing = "auto" | "always" | "adaptive";
 
 /** What a backend's worker thread has done (one thread: nothing). */
 export interface ThreadStats {
@@ -44,6 +44,8 @@ export interface BackendOptions {
   /** Threads for the big kernels, 1 or 2. */
   readonly threads: number;
   readonly sharing: Sharing | undefined;
+  /** Sharing "adaptive": the clock the step governor times steps by (tests); undefined: performance.now. */
+  readonly stepClock?: (() => number) | undefined;
   /** Float32 values to set aside in the backend's memory for an optimizer's state. */
   readonly reserveElements: number;
   /** A dataset to hold in the backend's memory, and the most rows of a batch gathered from it. */
@@ -74,6 +76,8 @@ export interface Backend {
   parameterUpdates(): ParameterUpdates;
   /** Resolved when a worker thread is up (at once without one); rejected if it fails first. */
   readonly ready: Promise<void>;
+  /** Told at the start of each training run (a step): where a worker may sit a step out (sharing "adaptive"). */
+  stepBegins?(): void;
   threadStats(): ThreadStats;
   /** Ends any worker thread; the backend stays usable on the main thread alone. */
   close(): Promise<void>;

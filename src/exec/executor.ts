@@ -29,9 +29,13 @@ export interface ExecutorOptions {
    * with the worker pays, and the main thread takes a part back that the worker has not started in time;
    * "always" — every big kernel is shared and the main thread waits for the worker's part (and, at the
    * first run, for the worker to come up). For tests, so that what they check does not depend on how
-   * the machine schedules the threads; slower on a busy machine.
+   * the machine schedules the threads; slower on a busy machine. "adaptive" — as "auto", and besides, the
+   * worker sits out whole training steps while the steps run faster without it (a busy machine; see
+   * backends/wasm/step-governor.ts): what a Model uses unless its threads are given.
    */
   readonly sharing?: Sharing;
+  /** Sharing "adaptive": the clock (ms) the step governor times steps by (a test's own). */
+  readonly stepClock?: () => number;
   /**
    * wasm: a dataset to copy once into the arena's memory (after `reserveElements`), from which
    * `batches.fill` then gathers batches of up to `maxRows` rows by one kernel call instead of copying
@@ -74,6 +78,7 @@ export class Executor {
     this.runtime = BACKEND_FACTORIES[this.backend].create(plan, {
       threads: options.threads ?? 1,
       sharing: options.sharing,
+      stepClock: options.stepClock,
       reserveElements: options.reserveElements ?? 0,
       resident: options.resident,
     });
@@ -121,7 +126,10 @@ export class Executor {
     const training = options?.training ?? false;
     this.context.training = training;
     this.context.step = options?.step ?? this.trainingRuns;
-    if (training) this.trainingRuns++;
+    if (training) {
+      this.trainingRuns++;
+      this.runtime.stepBegins?.();
+    }
     const context: RunContext = this.context;
     for (const step of this.steps) step.kernel(step.inputs, step.output, context);
   }

@@ -84,7 +84,9 @@ export class Model {
     this.seed = options.seed;
     this.backend = options.backend ?? "ts";
     this.threads = options.threads ?? defaultThreads();
-    this.sharing = options.sharing;
+    // Threads left to the default: the worker also sits out whole steps while they run faster without it
+    // (a busy machine); a number given is a setting forced.
+    this.sharing = options.sharing ?? (options.threads === undefined ? "adaptive" : undefined);
     // Planned without its identity dropouts (dropout switched off): they would only copy.
     const planned = withoutIdentityDropout(graph);
     this.roles = modelRoles(planned);

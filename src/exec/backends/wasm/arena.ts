@@ -55,6 +55,7 @@ export function allocateWasmArena(
   threads = 1,
   workerScratchBytes = scratchBytes,
   sharing: Sharing = "auto",
+  stepClock?: () => number,
 ): WasmArena {
   const arenaByte = PAGE_BYTES;
   const scratch = alignUp(arenaByte + arenaElements * 4);
@@ -68,7 +69,7 @@ export function allocateWasmArena(
   let next = reservedByte;
   /** Where no reservation has reached yet: the memory from there on is still as WebAssembly made it, zeros. */
   let untouched = reservedByte;
-  const pool = threads > 1 ? new WasmPool({ memory, control }, kernels, sharing) : undefined;
+  const pool = threads > 1 ? new WasmPool({ memory, control }, kernels, sharing, stepClock) : undefined;
   return {
     pool,
     memory,

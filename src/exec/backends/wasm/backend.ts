@@ -41,6 +41,7 @@ export class WasmBackend implements Backend {
         threads,
         threads > 1 ? scratch.worker : 0,
         options.sharing,
+        options.stepClock,
       );
     // Pictures' bytes only: the resident gather scales bytes (numbers as given are copied by fillBatch).
     let resident =
@@ -66,6 +67,10 @@ export class WasmBackend implements Backend {
       partials: arena.scratch + scratch.partialsAt,
       pool: arena.pool,
     };
+  }
+
+  stepBegins(): void {
+    this.arena.pool?.stepBegins();
   }
 
   /** The worker thread, if there is one (for tests that make it fail). */

@@ -14,12 +14,14 @@
  *
  * With `sharing: "always"` (for tests: what they check then does not depend on the machine's scheduling)
  * the main thread never takes a part back: it waits for the worker to come up and to run every part
- * handed to it, and each kernel's Split always shares.
+ * handed to it, and each kernel's Split always shares. With `sharing: "adaptive"` a StepGovernor also
+ * decides, step by step from the steps' times, whether the worker takes part at all (step-governor.ts).
  */
 import { Worker } from "node:worker_threads";
 import type { Sharing, ThreadStats } from "../../backend.js";
 import { JOB_KERNELS } from "./kernels.exports.js";
 import { kernelsModule, type WasmKernels } from "./module.js";
+import { StepGovernor } from "./step-governor.js";
 
 /** The kernels a worker can run a part of, by their index (JOB.tanh, …): generated from the module's exports. */
 export type JobKernel = (typeof JOB_KERNELS)[number];
@@ -125,6 +127,9 @@ export class WasmPool {
   /** Why the worker thread stopped, if it did: the kernels then run on the main thread alone. */
   failure: string | undefined;
   private outstanding = false;
+  /** While true (the governor's choice for the step under way), no part is handed over. */
+  private sittingOut = false;
+  private readonly governor: StepGovernor | undefined;
   private handedOver = 0;
   private takenBack = 0;
   private readonly up: Promise<void>;
@@ -133,13 +138,17 @@ export class WasmPool {
 
   /**
    * @param sharing "always": never take a part back from the worker, wait for it instead (and for the
-   *   worker to come up); the kernels' Splits then always share (see `alwaysShares`).
+   *   worker to come up); the kernels' Splits then always share (see `alwaysShares`). "adaptive": a
+   *   governor decides for each training step whether the worker takes part (see `stepBegins`).
+   * @param clock milliseconds, for the governor's step times (a test's own clock)
    */
   constructor(
     arena: PoolMemory,
     kernels: WasmKernels,
     readonly sharing: Sharing = "auto",
+    clock?: () => number,
   ) {
+    this.governor = sharing === "adaptive" ? new StepGovernor(clock) : undefined;
     this.jobs = JOB_KERNELS.map((name) => {
       const kernel = kernels[name] as JobFunction;
       // A job hands over at most MAX_ARGS − 1 arguments (start's a0 … a12).
@@ -220,7 +229,7 @@ export class WasmPool {
    * "always", waits for the worker to come up first.
    */
   start(fn: number, a0: number, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): boolean {
-    if (this.outstanding || this.failed || this.closed) return false;
+    if (this.outstanding || this.sittingOut || this.failed || this.closed) return false;
     if (Atomics.load(this.i32, READY) !== 1 && !(this.alwaysShares && this.waitUntilUp())) return false;
     this.outstanding = true;
     this.handedOver++;
@@ -295,6 +304,16 @@ export class WasmPool {
       if (performance.now() > deadline) throw new Error(`the worker thread did not run its part within ${FORCED_WAIT_MS / 1000} s (sharing "always")`);
       Atomics.wait(this.i32, DONE, done, 1);
     }
+  }
+
+  /** A training step begins: with sharing "adaptive", the governor says whether the worker takes part in it. */
+  stepBegins(): void {
+    if (this.governor) this.sittingOut = !this.governor.stepBegins();
+  }
+
+  /** The governor's state (sharing "adaptive"), for tests and the bench. */
+  governorState(): ReturnType<StepGovernor["state"]> | undefined {
+    return this.governor?.state();
   }
 
   /** How long the worker's last part took, by its own clock (ms). */

@@ -1,0 +1,102 @@
+/**
+ * The step governor: whole training steps timed with the worker allowed and with the main thread alone,
+ * the faster way kept, the other tried now and then. A fake clock makes each way's step time what the
+ * test says; the times are the governor's input, not a measurement here.
+ */
+import { describe, expect, it } from "vitest";
+import { StepGovernor, type Way } from "../../src/exec/backends/wasm/step-governor.js";
+
+/** Runs `steps` steps whose time is `ms(way)`; returns the way each step ran. */
+function drive(governor: StepGovernor, clock: { now: number }, steps: number, ms: (way: Way, step: number) => number): Way[] {
+  const ways: Way[] = [];
+  for (let i = 0; i < steps; i++) {
+    const way: Way = governor.stepBegins() ? "shared" : "alone";
+    ways.push(way);
+    clock.now += ms(way, i);
+  }
+  return ways;
+}
+
+function governed() {
+  const clock = { now: 0 };
+  return { clock, governor: new StepGovernor(() => clock.now) };
+}
+
+/** A typed array's bytes, compared at once (toEqual walks 100,000 elements one by one). */
+const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+const count = (ways: readonly Way[], way: Way) => ways.filter((w) => w === way).length;
+
+describe("StepGovernor", () => {
+  it("keeps the worker while sharing is faster, trying alone for a few steps once in a long while", () => {
+    const { clock, governor } = governed();
+    const ways = drive(governor, clock, 3000, (way) => (way === "shared" ? 1 : 2));
+    expect(ways.slice(0, 23).every((w) => w === "shared")).toBe(true);
+    expect(ways[23]).toBe("alone");
+    // The first try, then one every 1024 steps while alone is far behind: 17 steps each.
+    expect(count(ways, "alone")).toBe(3 * 17);
+    expect(governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
+  });
+
+  it("sits the worker out while the main thread alone is faster (a busy second core), and comes back when the core is free", () => {
+    const { clock, governor } = governed();
+    // Busy for the first 2000 steps (sharing costs twice the time), quiet after.
+    const busy = (way: Way, step: number) => (step < 2000 ? (way === "shared" ? 2 : 1) : way === "shared" ? 0.6 : 1);
+    const ways = drive(governor, clock, 4000, busy);
+    const busySpell = ways.slice(100, 2000);
+    expect(count(busySpell, "alone") / busySpell.length).toBeGreaterThan(0.95);
+    // Within one exploration period of the core being freed, the worker is back for good.
+    const quiet = ways.slice(2000 + 1024 + 40);
+    expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.95);
+    expect(governor.state().preferred).toBe("shared");
+  });
+
+  it("tries the other way more often while the two are close", () => {
+    const { clock, governor } = governed();
+    const ways = drive(governor, clock, 3000, (way) => (way === "shared" ? 1 : 1.1));
+    // A try every 256 steps instead of every 1024.
+    expect(count(ways, "alone")).toBeGreaterThan(8 * 17);
+  });
+
+  it("is not thrown by one long step (an epoch's validation between two steps)", () => {
+    const { clock, governor } = governed();
+    const ways = drive(governor, clock, 3000, (way, step) => (step % 500 === 499 ? 1000 : way === "shared" ? 1 : 2));
+    expect(count(ways, "alone")).toBe(3 * 17);
+  });
+});
+
+describe("a training step whose worker sits out", () => {
+  it("computes bit for bit what one thread computes, whichever way the governor chose", async () => {
+    const { Executor, compilePlan, differentiate, initializeParameters, loadGraphFile } = await import("../../src/index.js");
+    const graph = differentiate(loadGraphFile("graphs/mnist.graph.json"));
+    const outputs = [graph.loss!, ...Object.values(graph.gradients!)];
+    const plan = compilePlan(graph, { outputs, sizes: { batch: 64 }, dtype: "float32" });
+    const clock = { now: 0 };
+    const adaptive = new Executor(plan, { backend: "wasm", threads: 2, sharing: "adaptive", stepClock: () => clock.now });
+    const alone = new Executor(plan, { backend: "wasm", threads: 1 });
+    await adaptive.ready;
+    const pool = (adaptive.runtime as import("../../src/exec/backends/wasm/backend.js").WasmBackend).pool!;
+    for (const e of [adaptive, alone]) initializeParameters(e, graph, 7);
+    let seed = 1;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const ways: Way[] = [];
+    for (let step = 0; step < 80; step++) {
+      const x = Float32Array.from({ length: 64 * 784 }, () => (random() < 0.8 ? 0 : random()));
+      const y = new Float32Array(64 * 10);
+      for (let r = 0; r < 64; r++) y[r * 10 + Math.floor(random() * 10)] = 1;
+      for (const e of [adaptive, alone]) {
+        e.feed("x", x);
+        e.feed("y", y);
+        e.run({ training: true, step });
+      }
+      const way = pool.governorState()!.way;
+      ways.push(way);
+      // Alone looks faster for the first 40 steps, sharing after: the governor tries both, and switches.
+      clock.now += step < 40 ? (way === "shared" ? 2 : 1) : way === "shared" ? 1 : 2;
+      for (const id of outputs) expect(bytes(adaptive.view(id)).equals(bytes(alone.view(id))), `${id} at step ${step} (${way})`).toBe(true);
+    }
+    expect(count(ways, "alone")).toBeGreaterThan(10);
+    expect(count(ways, "shared")).toBeGreaterThan(10);
+    await adaptive.close();
+  });
+});
