@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench [-- --model mlp|cnn] [-- --json] [-- --batches 16,64,256] [-- --repeats 3] [-- --systems a,b] [-- --steps N]
-//   [-- --numpy PATH|off] [-- --python PATH|off]
+//   [-- --numpy PATH|off] [-- --python PATH|off] [-- --busy]
 //
 // --model mlp (default): the report's network (784-128-64-10, relu/tanh, softmax cross-entropy, Adam, lr
 // 0.001) with graphnet (WebAssembly backend on 2 threads and on 1, with and without zero-skipping, and the
@@ -18,7 +18,12 @@
 // run is labelled with the machine's state probed just before and just after it (cross-core latency: see
 // probeCrossCore), and graphnet against NumPy (PyTorch for the CNN) is also given for each state apart, from
 // the runs whose two probes agree (JSON: `by_state`, `runs_cross_core_ns`).
-import { spawnSync } from "node:child_process";
+//
+// --busy: a competing process (`node -e 'for(;;){}'`) keeps one core busy during every run, as other work
+// does on a laptop or a shared server; the machine line and the JSON (`scenario`) say so.
+// graphnet-wasm is what a user gets by default (threads not given: the worker sits out the steps it slows);
+// graphnet-wasm-2threads forces two threads (--threads 2), graphnet-wasm-1thread one.
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -32,7 +37,8 @@ const TRAIN_SAMPLES = 42_000; // the report's training split: one epoch
 
 /** The MLP's systems → samples per timed measurement (the slow ones get fewer). */
 const MLP_SYSTEMS = {
-  "graphnet-wasm": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, zero-skipping first layer" },
+  "graphnet-wasm": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, default threads (2, adaptive), zero-skipping first layer" },
+  "graphnet-wasm-2threads": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads forced, zero-skipping first layer" },
   "graphnet-wasm-1thread": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 1 thread, zero-skipping first layer" },
   "graphnet-wasm-dense": { samples: TRAIN_SAMPLES, describe: "graphnet, WebAssembly SIMD backend, 2 threads, no zero-skipping" },
   "graphnet-ts": { samples: 2_048, describe: "graphnet, TypeScript reference backend (zero-skipping)" },
@@ -46,7 +52,8 @@ const MLP_SYSTEMS = {
  * warm-up (plus the 1 s minimum); the warm-up of the others is the MLP's. "pytorch" runs when available.
  */
 const CNN_SYSTEMS = {
-  "graphnet-wasm": { samples: 6_400, describe: "graphnet, WebAssembly backend, 2 threads" },
+  "graphnet-wasm": { samples: 6_400, describe: "graphnet, WebAssembly backend, default threads (2, adaptive)" },
+  "graphnet-wasm-2threads": { samples: 6_400, describe: "graphnet, WebAssembly backend, 2 threads forced" },
   "graphnet-wasm-1thread": { samples: 6_400, describe: "graphnet, WebAssembly backend, 1 thread" },
   "tfjs-wasm": { samples: 6_400, describe: "TensorFlow.js 4.22, wasm backend" },
   "tfjs-cpu": { samples: 192, warmupSteps: 1, describe: "TensorFlow.js 4.22, cpu backend" },
@@ -73,7 +80,7 @@ const MODELS = {
 };
 
 function parseArgs(argv) {
-  const args = { model: "mlp", json: false, batches: undefined, repeats: 3, systems: undefined, steps: undefined, numpy: undefined, python: undefined, child: undefined };
+  const args = { model: "mlp", json: false, batches: undefined, repeats: 3, systems: undefined, steps: undefined, numpy: undefined, python: undefined, child: undefined, busy: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -91,6 +98,7 @@ function parseArgs(argv) {
     else if (a === "--numpy") args.numpy = next();
     else if (a === "--child") args.child = JSON.parse(next());
     else if (a === "--probe") args.probe = true;
+    else if (a === "--busy") args.busy = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 20).map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
       process.exit(0);
@@ -126,7 +134,7 @@ async function child({ model, system, batch, steps }) {
       batch,
       backend: system === "graphnet-ts" ? "ts" : "wasm",
       zeroSkip: system !== "graphnet-wasm-dense",
-      threads: system === "graphnet-wasm-1thread" ? 1 : 2,
+      threads: system === "graphnet-wasm-1thread" ? 1 : system === "graphnet-wasm" ? undefined : 2,
       graph: MODELS[model].graph,
     });
     stepFn = (b) => {
@@ -350,6 +358,16 @@ async function main() {
   log(`graphnet bench: ${model.title}, real MNIST batches\n`);
   log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memory_gib} GiB, Node ${info.node}, load average ${info.loadavg_at_start.join(" ")}, ${info.date}\n`);
   log(`command: ${command}\n`);
+  if (args.busy) log(`busy: a competing process (node -e 'for(;;){}') keeps one core busy during every run\n`);
+  const competitor = args.busy ? spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }) : undefined;
+  try {
+    await measure(args, info, model, reference, systems, command, log);
+  } finally {
+    competitor?.kill();
+  }
+}
+
+async function measure(args, info, model, reference, systems, command, log) {
   if (model.reference === "numpy") {
     log(reference.path ? `numpy: ${reference.version}, ${reference.path} (2 epochs, median epoch of its training loop)\n` : `numpy: not measured — ${reference.why}\n`);
   } else {
@@ -387,11 +405,11 @@ async function main() {
   }
   if (args.json) {
     const ref = reference.path ? { version: reference.version } : { skipped: reference.why };
-    process.stdout.write(JSON.stringify({ machine: info, command, model: args.model, [model.reference]: ref, results }, null, 1) + "\n");
+    process.stdout.write(JSON.stringify({ machine: info, command, model: args.model, scenario: args.busy ? "busy" : "quiet", [model.reference]: ref, results }, null, 1) + "\n");
     return;
   }
   const ref = (system, batch) => results.find((r) => r.system === system && r.batch === batch && !r.unsupported);
-  const against = ["tfjs-wasm", "tfjs-cpu", model.reference];
+  const against = ["graphnet-wasm-1thread", "tfjs-wasm", "tfjs-cpu", model.reference];
   const rows = [["batch", "system", "samples/s", "ms/step", "epoch (s)", ...against.map((other) => `× ${other}`), "peak RSS"]];
   for (const r of results) {
     if (r.unsupported) {
@@ -423,6 +441,13 @@ async function main() {
   }
   log(`medians of ${args.repeats} runs, each in a fresh process; peak RSS is that process's maximum resident set.\n`);
   for (const [system, why] of unsupported) log(`${system} cannot train this model: ${why}\n`);
+  // The default's thread decisions against the better of the two forced settings, batch by batch.
+  for (const batch of args.batches) {
+    const [auto, one, two] = ["graphnet-wasm", "graphnet-wasm-1thread", "graphnet-wasm-2threads"].map((system) => ref(system, batch));
+    if (!auto || !one || !two) continue;
+    const best = one.ms_per_step <= two.ms_per_step ? { name: "1 thread", ms: one.ms_per_step } : { name: "2 threads", ms: two.ms_per_step };
+    log(`batch ${batch}: default ${auto.ms_per_step.toFixed(3)} ms/step, the better forced setting ${best.ms.toFixed(3)} (${best.name}): default ÷ better = ${(auto.ms_per_step / best.ms).toFixed(2)}\n`);
+  }
   // graphnet's fastest row against the reference (NumPy or PyTorch), run by run in the same state of the machine.
   if (reference.path) {
     const name = model.reference;

@@ -12,11 +12,13 @@ export async function loadWorkload(root) {
 }
 
 /** graphnet training a graph file (the report's network unless `graph` names another, relative to the root) on the workload. */
-export async function graphnetTrainer(root, { data, order }, { batch, backend = "wasm", threads = 2, zeroSkip = true, graph: graphFile = "graphs/mnist.graph.json" }) {
+export async function graphnetTrainer(root, { data, order }, { batch, backend = "wasm", threads, zeroSkip = true, graph: graphFile = "graphs/mnist.graph.json" }) {
   const { Model, loadGraphFile, createOptimizer, trainingConfig } = await import(join(root, "dist/src/index.js"));
   const graph = loadGraphFile(join(root, graphFile));
   const config = trainingConfig(graph);
-  const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, threads, data });
+  // threads undefined: the Model's default, what a user gets (2 threads where there are two cores, the worker
+  // sitting out steps while it does not pay).
+  const model = new Model(graph, { batchSize: batch, seed: 1, backend, zeroSkip, ...(threads === undefined ? {} : { threads }), data });
   await model.ready; // the worker thread is up
   // The model's backend runs the updates (older builds took the arena itself: kept for A/B runs against them).
   const optimizer = createOptimizer(config, model.parameterSizes(), model.parameterUpdates?.() ?? model.optimizerArena);
