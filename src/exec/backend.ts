@@ -78,6 +78,8 @@ export interface Backend {
   readonly ready: Promise<void>;
   /** Told at the start of each training run (a step): where a worker may sit a step out (sharing "adaptive"). */
   stepBegins?(): void;
+  /** Told when training steps stop for other work (an evaluation): the time until the next step is not a step's. */
+  stepsPause?(): void;
   threadStats(): ThreadStats;
   /** Ends any worker thread; the backend stays usable on the main thread alone. */
   close(): Promise<void>;

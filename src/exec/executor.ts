@@ -134,6 +134,11 @@ export class Executor {
     for (const step of this.steps) step.kernel(step.inputs, step.output, context);
   }
 
+  /** Training runs stop for other work (an evaluation, checkpoints): the backend's thread decisions do not count the gap as a step. */
+  pauseSteps(): void {
+    this.runtime.stepsPause?.();
+  }
+
   /**
    * Resolved when the worker thread is up and takes its parts of the big kernels (at once without one:
    * the ts backend, or one thread); rejected with the reason if it fails or is closed first. Awaiting it

@@ -192,6 +192,7 @@ export class Model {
    * batch runs at its own size, so a short last batch has no padding rows in its loss.
    */
   evaluate(data: Dataset, indices: ArrayLike<number>): Evaluation {
+    this.trainingStep.pauseSteps();
     const k = this.classes;
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     let lossSum = 0;

@@ -73,6 +73,10 @@ export class WasmBackend implements Backend {
     this.arena.pool?.stepBegins();
   }
 
+  stepsPause(): void {
+    this.arena.pool?.stepsPause();
+  }
+
   /** The worker thread, if there is one (for tests that make it fail). */
   get pool(): WasmPool | undefined {
     return this.arena.pool;

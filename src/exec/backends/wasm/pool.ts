@@ -311,6 +311,11 @@ export class WasmPool {
     if (this.governor) this.sittingOut = !this.governor.stepBegins();
   }
 
+  /** The training steps stop for other work: see StepGovernor.pause. */
+  stepsPause(): void {
+    this.governor?.pause();
+  }
+
   /** The governor's state (sharing "adaptive"), for tests and the bench. */
   governorState(): ReturnType<StepGovernor["state"]> | undefined {
     return this.governor?.state();

@@ -17,12 +17,17 @@
 
 /** Steps not timed at the start: the first ones pay for warming caches, the worker's start-up and the JIT. */
 const WARMUP_STEPS = 8;
-/** Steps timed per way before a decision; each way's time is the median of its last WINDOW steps. */
-const WINDOW = 16;
-/** While the two ways' medians are within this factor, the other way is tried every EXPLORE_OFTEN steps, */
+/**
+ * A way is judged by its mean step time over at least TRY_STEPS steps and TRY_MS milliseconds: a busy
+ * core is shared in scheduler slices of a few milliseconds, so a few steps can all fall where the worker
+ * had its core, and look fast; the mean over many slices includes the waits.
+ */
+const TRY_STEPS = 16;
+const TRY_MS = 100;
+/** While the two ways' means are within this factor, the other way is tried again after EXPLORE_OFTEN steps, */
 const CLOSE = 1.15;
 const EXPLORE_OFTEN = 256;
-/** and every EXPLORE_RARELY steps otherwise. */
+/** and after EXPLORE_RARELY steps otherwise. */
 const EXPLORE_RARELY = 1024;
 
 export type Way = "shared" | "alone";
@@ -31,19 +36,15 @@ export class StepGovernor {
   /** The way of the step under way, and since when (by the clock). */
   private way: Way = "shared";
   private since = Number.NaN;
-  /** The faster way so far, and the step count at which the other is tried next. */
+  /** The faster way so far, and the step count from which the other is tried next. */
   private preferred: Way = "shared";
-  private nextTry = WARMUP_STEPS + WINDOW;
-  /** The step count at which a try of the other way ends (NaN: no try under way). */
-  private tryEnds = Number.NaN;
+  private nextTry = WARMUP_STEPS + TRY_STEPS;
+  private trying = false;
   private steps = 0;
-  private readonly times: Record<Way, Float64Array> = {
-    shared: new Float64Array(WINDOW).fill(Number.NaN),
-    alone: new Float64Array(WINDOW).fill(Number.NaN),
-  };
+  /** Each way's time and steps since it was last judged, and its mean then (ms; NaN until judged). */
+  private readonly sums: Record<Way, number> = { shared: 0, alone: 0 };
   private readonly counts: Record<Way, number> = { shared: 0, alone: 0 };
-  /** Reused by `median`: a step allocates nothing. */
-  private readonly sorted = new Float64Array(WINDOW);
+  private readonly means: Record<Way, number> = { shared: Number.NaN, alone: Number.NaN };
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
@@ -57,47 +58,49 @@ export class StepGovernor {
     return this.way === "shared";
   }
 
-  /** The way the steps are run now, and each way's median step time (ms; NaN until timed): for tests and the bench. */
+  /**
+   * The steps stop for other work (an evaluation, checkpoints): the time until the next step begins is not
+   * a step's, and is not counted.
+   */
+  pause(): void {
+    this.since = Number.NaN;
+  }
+
+  /** The way the steps are run now, and each way's mean step time when last judged (ms; NaN until then): for tests and the bench. */
   state(): { way: Way; preferred: Way; sharedMs: number; aloneMs: number } {
-    return { way: this.way, preferred: this.preferred, sharedMs: this.median("shared"), aloneMs: this.median("alone") };
+    return { way: this.way, preferred: this.preferred, sharedMs: this.means.shared, aloneMs: this.means.alone };
   }
 
   private choose(): Way {
     const other: Way = this.preferred === "shared" ? "alone" : "shared";
-    if (this.steps === this.nextTry) {
-      // A try lasts WINDOW timed steps (plus this one, whose time is not all the try's own: it begins
-      // while the previous way's worker may still be spinning down).
-      this.tryEnds = this.steps + WINDOW + 1;
+    if (this.trying) {
+      if (this.counts[other] >= TRY_STEPS && this.sums[other] >= TRY_MS) this.decide(other);
+    } else if (this.steps >= this.nextTry && this.counts[this.preferred] >= TRY_STEPS && this.sums[this.preferred] >= TRY_MS) {
+      this.trying = true;
+      this.sums[other] = 0;
       this.counts[other] = 0;
-      this.times[other].fill(Number.NaN);
     }
-    if (this.steps < this.tryEnds) return other;
-    if (this.steps === this.tryEnds) this.decide();
-    return this.preferred;
+    return this.trying ? other : this.preferred;
   }
 
-  /** After a try: keep the faster way, and say when to try the other again. */
-  private decide(): void {
-    this.tryEnds = Number.NaN;
-    const shared = this.median("shared");
-    const alone = this.median("alone");
+  /** After a try of `other`: keep the faster way, and say when to try the other again. */
+  private decide(other: Way): void {
+    this.trying = false;
+    this.means[other] = this.sums[other] / this.counts[other];
+    this.means[this.preferred] = this.sums[this.preferred] / this.counts[this.preferred];
+    const [shared, alone] = [this.means.shared, this.means.alone];
     if (alone < shared) this.preferred = "alone";
     else if (shared < alone) this.preferred = "shared";
+    this.sums[this.preferred] = 0;
+    this.counts[this.preferred] = 0;
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
     this.nextTry = this.steps + (close ? EXPLORE_OFTEN : EXPLORE_RARELY);
   }
 
   private record(way: Way, ms: number): void {
+    // Every step counts, the slowest too: a wait for a descheduled worker is what sharing costs then.
     if (!(ms >= 0)) return;
-    this.times[way][this.counts[way]++ % WINDOW] = ms;
-  }
-
-  private median(way: Way): number {
-    const sorted = this.sorted;
-    let n = 0;
-    for (const t of this.times[way]) if (!Number.isNaN(t)) sorted[n++] = t;
-    if (n === 0) return Number.NaN;
-    const part = sorted.subarray(0, n).sort();
-    return n % 2 === 1 ? part[(n - 1) / 2]! : (part[n / 2 - 1]! + part[n / 2]!) / 2;
+    this.sums[way] += ms;
+    this.counts[way]++;
   }
 }
