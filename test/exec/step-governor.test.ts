@@ -47,7 +47,7 @@ describe("StepGovernor", () => {
     expect(count(busySpell, "alone") / busySpell.length).toBeGreaterThan(0.85);
     // Within one exploration period (and a try) of the core being freed, the worker is back for good.
     const quiet = ways.slice(3000 + 1024 + 200);
-    expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.9);
+    expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.85); // tries of alone, 100 ms each, aside
     expect(governor.state().preferred).toBe("shared");
   });
 
