@@ -28,13 +28,14 @@ const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byte
 const count = (ways: readonly Way[], way: Way) => ways.filter((w) => w === way).length;
 
 describe("StepGovernor", () => {
-  it("keeps the worker while sharing is faster, trying alone for a short while once in a long while", () => {
+  it("keeps the worker while sharing is faster, trying alone in short blocks once in a long while", () => {
     const { clock, governor } = governed();
-    const ways = drive(governor, clock, 5000, (way) => (way === "shared" ? 1 : 2));
-    expect(ways.slice(0, 100).filter((w) => w === "shared").length).toBeGreaterThan(90);
-    // A try lasts 100 ms at least (50 steps of 2 ms here), one every 1024 steps while alone is far behind.
-    expect(count(ways, "alone") / ways.length).toBeLessThan(0.1);
-    expect(count(ways, "alone")).toBeGreaterThan(0);
+    const ways = drive(governor, clock, 10000, (way) => (way === "shared" ? 1 : 2));
+    // The first try (after 8 warm-up steps): alone, shared, alone, shared — 30 ms each at least.
+    expect(ways.slice(8, 23)).toEqual(Array(15).fill("alone"));
+    expect(ways.slice(23, 53)).toEqual(Array(30).fill("shared"));
+    expect(ways.slice(200)).toContain("alone"); // tried again later,
+    expect(count(ways, "alone") / ways.length).toBeLessThan(0.03); // in blocks that are few
     expect(governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
   });
 
@@ -42,13 +43,22 @@ describe("StepGovernor", () => {
     const { clock, governor } = governed();
     // Busy for the first 3000 steps (sharing costs twice the time), quiet after.
     const busy = (way: Way, step: number) => (step < 3000 ? (way === "shared" ? 2 : 1) : way === "shared" ? 0.6 : 1);
-    const ways = drive(governor, clock, 6000, busy);
-    const busySpell = ways.slice(300, 3000);
-    expect(count(busySpell, "alone") / busySpell.length).toBeGreaterThan(0.85);
-    // Within one exploration period (and a try) of the core being freed, the worker is back for good.
-    const quiet = ways.slice(3000 + 1024 + 200);
-    expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.85); // tries of alone, 100 ms each, aside
+    const ways = drive(governor, clock, 12000, busy);
+    const busySpell = ways.slice(200, 3000);
+    expect(count(busySpell, "alone") / busySpell.length).toBeGreaterThan(0.95);
+    // Alone's steps do not slow down when the core is freed: the next try after the rest (40 tries' time) finds it.
+    const quiet = ways.slice(9000);
+    expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.95);
     expect(governor.state().preferred).toBe("shared");
+  });
+
+  it("tries again at once when the kept way slows down (the second core taken while sharing)", () => {
+    const { clock, governor } = governed();
+    // Quiet for 3000 steps (sharing halves the time), then busy (sharing takes three times as long as it did).
+    const ways = drive(governor, clock, 6000, (way, step) => (step < 3000 ? (way === "shared" ? 1 : 2) : way === "shared" ? 3 : 2));
+    expect(count(ways.slice(200, 3000), "shared") / 2800).toBeGreaterThan(0.95);
+    const busy = ways.slice(3200);
+    expect(count(busy, "alone") / busy.length).toBeGreaterThan(0.95);
   });
 
   it("judges a way by its mean over many steps: rare long waits of a descheduled worker count", () => {

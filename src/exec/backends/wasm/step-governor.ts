@@ -7,9 +7,16 @@
  * worker, and a step makes many of them. Then a step on the main thread alone is faster than any mix of
  * shared kernels, and only the step's whole time shows it. So the governor times whole steps (from one
  * step's start to the next's: the step, the optimizer's update and the next batch's fill) both ways:
- * with the worker allowed, and with the main thread alone. It keeps the faster way, and tries the other
- * for a few steps now and then — often while the two are close, rarely when one is far ahead — so that a
- * core freed (or taken) later is noticed.
+ * with the worker allowed ("shared"), and with the main thread alone.
+ *
+ * It compares the two in a *try*: blocks of steps taking turns — the other way, the preferred way, the
+ * other, the preferred — each block some steps and some milliseconds long, so that both ways meet the
+ * same spell of the machine (a busy core comes and goes by the second; two ways timed one after the other
+ * would mostly measure that). The faster way is kept, and the other tried again after a rest ten times the
+ * try's length (forty when one way was far ahead): the other way's blocks are then a few percent of the
+ * time, whatever a step costs. A rest ends early when the kept way's steps slow down by a third against
+ * its last judgement — the machine changed — so a core taken or freed is noticed within a fraction of a
+ * second.
  *
  * The results do not depend on it: every kernel computes each output element the same way whoever runs
  * it (see pool.ts), so a step alone is bit for bit a step shared.
@@ -18,43 +25,73 @@
 /** Steps not timed at the start: the first ones pay for warming caches, the worker's start-up and the JIT. */
 const WARMUP_STEPS = 8;
 /**
- * A way is judged by its mean step time over at least TRY_STEPS steps and TRY_MS milliseconds: a busy
- * core is shared in scheduler slices of a few milliseconds, so a few steps can all fall where the worker
- * had its core, and look fast; the mean over many slices includes the waits.
+ * A block of a try: at least BLOCK_STEPS steps and BLOCK_MS milliseconds of one way. A busy core is shared
+ * in scheduler slices of a few milliseconds: a block spans several, and is judged by its mean — the long
+ * waits for a descheduled worker are what sharing costs on a busy machine.
  */
-const TRY_STEPS = 16;
-const TRY_MS = 100;
-/** While the two ways' means are within this factor, the other way is tried again after EXPLORE_OFTEN steps, */
+const BLOCK_STEPS = 4;
+const BLOCK_MS = 30;
+/** A try's blocks, taking turns: the other way first. */
+const TRY_BLOCKS = 4;
+/** Two ways whose means are within this factor are close: the other is tried again after REST_CLOSE tries' time, */
 const CLOSE = 1.15;
-const EXPLORE_OFTEN = 256;
-/** and after EXPLORE_RARELY steps otherwise. */
-const EXPLORE_RARELY = 1024;
+const REST_CLOSE = 10;
+/** and after REST_FAR tries' time otherwise. */
+const REST_FAR = 40;
+/** A rest ends early when a block's worth of the kept way's steps is this much slower than its last mean. */
+const DRIFT = 1.33;
 
 export type Way = "shared" | "alone";
 
+const otherThan = (way: Way): Way => (way === "shared" ? "alone" : "shared");
+
+/** Time and steps added up. */
+class Tally {
+  ms = 0;
+  steps = 0;
+  add(ms: number): void {
+    this.ms += ms;
+    this.steps++;
+  }
+  /** Whether it is a block's worth. */
+  get full(): boolean {
+    return this.steps >= BLOCK_STEPS && this.ms >= BLOCK_MS;
+  }
+  get mean(): number {
+    return this.ms / this.steps;
+  }
+  clear(): void {
+    this.ms = 0;
+    this.steps = 0;
+  }
+}
+
 export class StepGovernor {
-  /** The way of the step under way, and since when (by the clock). */
+  /** The way of the step under way, and since when (by the clock; NaN after a pause). */
   private way: Way = "shared";
   private since = Number.NaN;
-  /** The faster way so far, and the step count from which the other is tried next. */
-  private preferred: Way = "shared";
-  private nextTry = WARMUP_STEPS + TRY_STEPS;
-  private trying = false;
   private steps = 0;
-  /** Each way's time and steps since it was last judged, and its mean then (ms; NaN until judged). */
-  private readonly sums: Record<Way, number> = { shared: 0, alone: 0 };
-  private readonly counts: Record<Way, number> = { shared: 0, alone: 0 };
+  /** The faster way at the last judgement, and each way's mean step time then (ms; NaN until judged). */
+  private preferred: Way = "shared";
   private readonly means: Record<Way, number> = { shared: Number.NaN, alone: Number.NaN };
+  /** During a try: which block is under way (0 … TRY_BLOCKS − 1), when the try began, and its tallies. */
+  private block = 0;
+  private trying = true; // the first try begins after the warm-up
+  private tryBegan = Number.NaN;
+  private readonly current = new Tally();
+  private readonly tried: Record<Way, Tally> = { shared: new Tally(), alone: new Tally() };
+  /** During a rest: when it ends (by the clock), and the kept way's latest block, watched for drift. */
+  private restUntil = Number.NaN;
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
   /** Whether the worker may take parts in the step that begins now. */
   stepBegins(): boolean {
     const now = this.clock();
-    if (this.steps > WARMUP_STEPS) this.record(this.way, now - this.since);
+    if (this.steps > WARMUP_STEPS) this.record(now - this.since, now);
     this.steps++;
     this.since = now;
-    this.way = this.choose();
+    this.way = this.trying ? this.tryWay() : this.preferred;
     return this.way === "shared";
   }
 
@@ -71,36 +108,46 @@ export class StepGovernor {
     return { way: this.way, preferred: this.preferred, sharedMs: this.means.shared, aloneMs: this.means.alone };
   }
 
-  private choose(): Way {
-    const other: Way = this.preferred === "shared" ? "alone" : "shared";
+  /** The way of a try's current block: the other way in blocks 0, 2, …; the preferred in 1, 3, …. */
+  private tryWay(): Way {
+    return this.block % 2 === 0 ? otherThan(this.preferred) : this.preferred;
+  }
+
+  private record(ms: number, now: number): void {
+    if (!(ms >= 0)) return; // the first step after a pause: its start is unknown
+    if (Number.isNaN(this.tryBegan) && this.trying) this.tryBegan = now - ms;
+    this.current.add(ms);
+    if (!this.current.full) return;
     if (this.trying) {
-      if (this.counts[other] >= TRY_STEPS && this.sums[other] >= TRY_MS) this.decide(other);
-    } else if (this.steps >= this.nextTry && this.counts[this.preferred] >= TRY_STEPS && this.sums[this.preferred] >= TRY_MS) {
-      this.trying = true;
-      this.sums[other] = 0;
-      this.counts[other] = 0;
+      const tally = this.tried[this.way];
+      tally.ms += this.current.ms;
+      tally.steps += this.current.steps;
+      this.current.clear();
+      if (++this.block === TRY_BLOCKS) this.decide(now);
+    } else {
+      const drifted = this.current.mean > DRIFT * this.means[this.preferred];
+      this.current.clear();
+      if (drifted || now >= this.restUntil) this.beginTry();
     }
-    return this.trying ? other : this.preferred;
   }
 
-  /** After a try of `other`: keep the faster way, and say when to try the other again. */
-  private decide(other: Way): void {
+  private beginTry(): void {
+    this.trying = true;
+    this.block = 0;
+    this.tryBegan = Number.NaN;
+    this.tried.shared.clear();
+    this.tried.alone.clear();
+  }
+
+  /** At a try's end: keep the faster way, and rest for a while before the next try. */
+  private decide(now: number): void {
     this.trying = false;
-    this.means[other] = this.sums[other] / this.counts[other];
-    this.means[this.preferred] = this.sums[this.preferred] / this.counts[this.preferred];
+    this.means.shared = this.tried.shared.mean;
+    this.means.alone = this.tried.alone.mean;
+    const other = otherThan(this.preferred);
+    if (this.means[other] < this.means[this.preferred]) this.preferred = other;
     const [shared, alone] = [this.means.shared, this.means.alone];
-    if (alone < shared) this.preferred = "alone";
-    else if (shared < alone) this.preferred = "shared";
-    this.sums[this.preferred] = 0;
-    this.counts[this.preferred] = 0;
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
-    this.nextTry = this.steps + (close ? EXPLORE_OFTEN : EXPLORE_RARELY);
-  }
-
-  private record(way: Way, ms: number): void {
-    // Every step counts, the slowest too: a wait for a descheduled worker is what sharing costs then.
-    if (!(ms >= 0)) return;
-    this.sums[way] += ms;
-    this.counts[way]++;
+    this.restUntil = now + (close ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
   }
 }
