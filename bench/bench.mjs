@@ -128,6 +128,7 @@ async function child({ model, system, batch, steps }) {
   const warmupMs = 1000;
   const warmupSteps = MODELS[model].systems[system].warmupSteps ?? 10;
   let stepFn;
+  let governed; // graphnet's worker pool, whose governor (if any) decides for the default
   let warmup = 0; // steps run so far
   if (system.startsWith("graphnet")) {
     const trainer = await graphnetTrainer(ROOT, { data, order }, {
@@ -137,6 +138,8 @@ async function child({ model, system, batch, steps }) {
       threads: system === "graphnet-wasm-1thread" ? 1 : system === "graphnet-wasm" ? undefined : 2,
       graph: MODELS[model].graph,
     });
+    // The default (threads not given) decides step by step whether the worker takes part: its pool says how.
+    governed = trainer.model.trainingStep?.runtime?.pool;
     stepFn = (b) => {
       const loss = trainer.forwardBackward(b);
       trainer.update();
@@ -169,12 +172,16 @@ async function child({ model, system, batch, steps }) {
     }
   }
   for (const start = performance.now(); warmup < warmupSteps || performance.now() - start < warmupMs; warmup++) stepFn(warmup);
+  const before = governed?.governorState?.();
   const start = performance.now();
   let loss = 0;
   for (let b = 0; b < steps; b++) loss = stepFn(warmup + b);
   const ms = performance.now() - start;
   if (!Number.isFinite(loss)) throw new Error(`${system}: the loss became ${loss}`);
-  return { ms_per_step: ms / steps, steps, loss, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+  const after = governed?.governorState?.();
+  // The default's thread decisions over the timed steps: the share of them run alone, and the step times it last judged by.
+  const governor = before && after ? { alone: (after.aloneSteps - before.aloneSteps) / (after.steps - before.steps), shared_ms: after.sharedMs, alone_ms: after.aloneMs } : undefined;
+  return { ms_per_step: ms / steps, steps, loss, peak_rss_mib: process.resourceUsage().maxRSS / 1024, ...(governor ? { governor } : {}) };
 }
 
 // ───────────────────────── the machine's state ─────────────────────────
@@ -396,7 +403,9 @@ async function measure(args, info, model, reference, systems, command, log) {
         }
         const run = { ...result, cross_core_ns: [before, after], state: stateOf(before, after) };
         runs.get(system).push(run);
-        log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${run.state}: ${before} / ${after} ns round trip before / after)\n`);
+        const g = run.governor;
+        const decided = g ? `; ${Math.round(g.alone * 100)} % of the timed steps alone, last judged ${g.shared_ms.toFixed(3)} shared / ${g.alone_ms.toFixed(3)} alone` : "";
+        log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${run.state}: ${before} / ${after} ns round trip before / after${decided})\n`);
       }
     }
     for (const system of systems) {

@@ -35,7 +35,7 @@ describe("StepGovernor", () => {
     expect(ways.slice(8, 23)).toEqual(Array(15).fill("alone"));
     expect(ways.slice(23, 53)).toEqual(Array(30).fill("shared"));
     expect(ways.slice(200)).toContain("alone"); // tried again later,
-    expect(count(ways, "alone") / ways.length).toBeLessThan(0.03); // in blocks that are few
+    expect(count(ways, "alone") / ways.length).toBeLessThan(0.05); // in blocks that are few
     expect(governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
   });
 
@@ -46,7 +46,7 @@ describe("StepGovernor", () => {
     const ways = drive(governor, clock, 12000, busy);
     const busySpell = ways.slice(200, 3000);
     expect(count(busySpell, "alone") / busySpell.length).toBeGreaterThan(0.95);
-    // Alone's steps do not slow down when the core is freed: the next try after the rest (40 tries' time) finds it.
+    // Alone's steps do not slow down when the core is freed: the next try after the rest (20 tries' time) finds it.
     const quiet = ways.slice(9000);
     expect(count(quiet, "shared") / quiet.length).toBeGreaterThan(0.95);
     expect(governor.state().preferred).toBe("shared");

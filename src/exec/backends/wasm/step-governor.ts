@@ -12,8 +12,8 @@
  * It compares the two in a *try*: blocks of steps taking turns — the other way, the preferred way, the
  * other, the preferred — each block some steps and some milliseconds long, so that both ways meet the
  * same spell of the machine (a busy core comes and goes by the second; two ways timed one after the other
- * would mostly measure that). The faster way is kept, and the other tried again after a rest ten times the
- * try's length (forty when one way was far ahead): the other way's blocks are then a few percent of the
+ * would mostly measure that). The faster way is kept, and the other tried again after a rest four times the
+ * try's length (twenty when one way was far ahead): the other way's blocks are then a small share of the
  * time, whatever a step costs. A rest ends early when the kept way's steps slow down by a third against
  * its last judgement — the machine changed — so a core taken or freed is noticed within a fraction of a
  * second.
@@ -33,11 +33,15 @@ const BLOCK_STEPS = 4;
 const BLOCK_MS = 30;
 /** A try's blocks, taking turns: the other way first. */
 const TRY_BLOCKS = 4;
-/** Two ways whose means are within this factor are close: the other is tried again after REST_CLOSE tries' time, */
+/**
+ * Two ways whose means are within this factor are close: the other is tried again after REST_CLOSE tries'
+ * time (its blocks are then a tenth of the time, at a cost of 1.5 % at most), and after REST_FAR tries'
+ * time otherwise (a fortieth of the time). The first judgement, made while the JIT still compiles the
+ * step on background threads, is followed by the short rest whatever it found.
+ */
 const CLOSE = 1.15;
-const REST_CLOSE = 10;
-/** and after REST_FAR tries' time otherwise. */
-const REST_FAR = 40;
+const REST_CLOSE = 4;
+const REST_FAR = 20;
 /** A rest ends early when a block's worth of the kept way's steps is this much slower than its last mean. */
 const DRIFT = 1.33;
 
@@ -71,6 +75,7 @@ export class StepGovernor {
   private way: Way = "shared";
   private since = Number.NaN;
   private steps = 0;
+  private aloneSteps = 0;
   /** The faster way at the last judgement, and each way's mean step time then (ms; NaN until judged). */
   private preferred: Way = "shared";
   private readonly means: Record<Way, number> = { shared: Number.NaN, alone: Number.NaN };
@@ -82,6 +87,7 @@ export class StepGovernor {
   private readonly tried: Record<Way, Tally> = { shared: new Tally(), alone: new Tally() };
   /** During a rest: when it ends (by the clock), and the kept way's latest block, watched for drift. */
   private restUntil = Number.NaN;
+  private judgements = 0;
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
@@ -92,6 +98,7 @@ export class StepGovernor {
     this.steps++;
     this.since = now;
     this.way = this.trying ? this.tryWay() : this.preferred;
+    if (this.way === "alone") this.aloneSteps++;
     return this.way === "shared";
   }
 
@@ -103,9 +110,12 @@ export class StepGovernor {
     this.since = Number.NaN;
   }
 
-  /** The way the steps are run now, and each way's mean step time when last judged (ms; NaN until then): for tests and the bench. */
-  state(): { way: Way; preferred: Way; sharedMs: number; aloneMs: number } {
-    return { way: this.way, preferred: this.preferred, sharedMs: this.means.shared, aloneMs: this.means.alone };
+  /**
+   * The way the steps are run now, each way's mean step time when last judged (ms; NaN until then), and
+   * how many steps have begun, alone among them: for tests and the bench.
+   */
+  state(): { way: Way; preferred: Way; sharedMs: number; aloneMs: number; steps: number; aloneSteps: number } {
+    return { way: this.way, preferred: this.preferred, sharedMs: this.means.shared, aloneMs: this.means.alone, steps: this.steps, aloneSteps: this.aloneSteps };
   }
 
   /** The way of a try's current block: the other way in blocks 0, 2, …; the preferred in 1, 3, …. */
@@ -148,6 +158,7 @@ export class StepGovernor {
     if (this.means[other] < this.means[this.preferred]) this.preferred = other;
     const [shared, alone] = [this.means.shared, this.means.alone];
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
-    this.restUntil = now + (close ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
+    this.judgements++;
+    this.restUntil = now + (close || this.judgements === 1 ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
   }
 }
