@@ -366,7 +366,9 @@ async function main() {
   log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memory_gib} GiB, Node ${info.node}, load average ${info.loadavg_at_start.join(" ")}, ${info.date}\n`);
   log(`command: ${command}\n`);
   if (args.busy) log(`busy: a competing process (node -e 'for(;;){}') keeps one core busy during every run\n`);
-  const competitor = args.busy ? spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }) : undefined;
+  // The loop looks now and then whether the bench still runs: a bench killed from outside leaves no spinning process behind.
+  const spin = `const bench = ${process.pid}; for (let i = 1; ; i++) if (i % 2e8 === 0) try { process.kill(bench, 0); } catch { process.exit(); }`;
+  const competitor = args.busy ? spawn(process.execPath, ["-e", spin], { stdio: "ignore" }) : undefined;
   try {
     await measure(args, info, model, reference, systems, command, log);
   } finally {
