@@ -46,7 +46,7 @@ export function trainCommand(context: CliContext): Command {
     .addOption(
       new Option(
         "--threads <n>",
-        "wasm: threads for the big kernels and the optimizer (default 2 on two cores or more; 1 is faster while other work keeps a core busy)",
+        "wasm: threads for the big kernels and the optimizer (default: 2 on two cores or more, the second sitting out while steps run faster without it, as when other work keeps a core busy; 1 or 2 forces it)",
       ).choices(["1", "2"]),
     );
   addTrainingFlags(command);
