@@ -55,6 +55,16 @@ export interface PlanOptions {
    * zeros in a product, which gives the same result. Default: none.
    */
   readonly mostlyZeros?: readonly string[];
+  /**
+   * Schedule the parameters' gradients (the graph's `gradients`, where no other node reads them) after
+   * every other step, and give each value computed before them memory of its own until then. A training
+   * step then computes everything that goes row by row over the batch (the forward pass, the loss, the
+   * deltas) before the weight gradients, which sum over the rows: the wasm backend hands that first part
+   * to its worker thread as one job (backends/wasm/chain.ts), and the two threads, each at its own step
+   * of it, must not write where the other still reads. The values are the same; the arena is larger by
+   * about the values of that part. Default false.
+   */
+  readonly gradientsLast?: boolean;
 }
 
 /** Where a value lives: with the parameters, the non-trainable state or the fed inputs (all across runs), or in the shared work area. */
@@ -111,7 +121,8 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
 
   const needed = ancestorsOf(options.outputs, byId);
   const symbolic = inferShapes(graph);
-  const order = topologicalOrder(graph).filter((id) => needed.has(id));
+  const topological = topologicalOrder(graph).filter((id) => needed.has(id));
+  const order = options.gradientsLast ? gradientsLast(graph, topological, byId) : topological;
 
   // Schedule: every needed node that computes something, in topological order.
   const kind = (node: GraphNode): Storage => {
@@ -120,6 +131,9 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
   };
   const scheduled = order.filter((id) => kind(byId.get(id)!) === "work");
   const stepOf = new Map(scheduled.map((id, step) => [id, step]));
+  // With gradientsLast, the steps before the first gradient: their values each keep their memory until its end.
+  const gradientIds = new Set(Object.values(graph.gradients ?? {}));
+  const rowsEnd = options.gradientsLast ? scheduled.findIndex((id) => gradientIds.has(id)) : -1;
   const lastUse = new Map<string, number>();
   scheduled.forEach((id, step) => {
     for (const input of byId.get(id)!.inputs) lastUse.set(input, step);
@@ -150,7 +164,7 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
         storage,
         firstStep: storage === "work" ? stepOf.get(id)! : -1,
         // A computed value nobody reads is still written once: it lives for its own step.
-        lastStep: pinned ? Infinity : (lastUse.get(id) ?? stepOf.get(id)!),
+        lastStep: pinned ? Infinity : Math.max(lastUse.get(id) ?? stepOf.get(id)!, storage === "work" && stepOf.get(id)! < rowsEnd ? rowsEnd - 1 : -1),
         mostlyZeros: mostlyZeros.has(id),
         offset: 0,
       };
@@ -191,6 +205,18 @@ export function compilePlan(graph: Graph, options: PlanOptions): Plan {
     arenaBytes: arenaElements * bytes,
     naiveBytes: naiveElements * bytes,
   };
+}
+
+/**
+ * `order` (topological) with the parameters' gradients that no node reads moved after every other node,
+ * in their own order: still topological, as nothing reads them. (Only the gradients themselves move: the
+ * deltas they are computed from are read by them alone too, but belong to the part that goes row by row.)
+ */
+function gradientsLast(graph: Graph, order: readonly string[], byId: ReadonlyMap<string, GraphNode>): string[] {
+  const read = new Set(order.flatMap((id) => byId.get(id)!.inputs));
+  const gradients = new Set(Object.values(graph.gradients ?? {}));
+  const last = (id: string) => gradients.has(id) && !read.has(id);
+  return [...order.filter((id) => !last(id)), ...order.filter(last)];
 }
 
 interface Draft {

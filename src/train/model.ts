@@ -265,7 +265,10 @@ export class Model {
   /** `resident`: for the main one, the dataset its batches will come from (see ExecutorOptions.resident). */
   private trainingExecutor(batch: number, seed: number, main = false, resident?: Dataset): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
-    const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros });
+    // The weight gradients last: on the wasm backend, everything before them goes row by row over the
+    // batch, which a worker thread takes its rows of as one job (backends/wasm/chain.ts).
+    const gradientsLast = this.backend === "wasm";
+    const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros, gradientsLast });
     return new Executor(plan, {
       seed,
       backend: this.backend,

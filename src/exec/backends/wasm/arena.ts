@@ -9,12 +9,10 @@
  */
 import { instantiateKernels, type WasmKernels } from "./module.js";
 import type { Sharing } from "../../backend.js";
-import { WasmPool, type PoolMemory } from "./pool.js";
+import { CONTROL_BYTES, WasmPool, type PoolMemory } from "./pool.js";
 
 const PAGE_BYTES = 65536;
 const ALIGN_BYTES = 64;
-/** Bytes of the block through which the main thread and a worker hand jobs over. */
-const CONTROL_BYTES = 256;
 
 export interface WasmArena extends PoolMemory {
   readonly kernels: WasmKernels;

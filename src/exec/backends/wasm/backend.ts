@@ -15,6 +15,7 @@ import type { Plan, PlanStep } from "../../plan.js";
 import { allocateWasmArena, type WasmArena } from "./arena.js";
 import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./batch.js";
 import { imageScratchBytes } from "./conv.js";
+import { ChainRecorder, chainRows } from "./chain.js";
 import { fuseSteps } from "./fusion.js";
 import { callKernel, isFedBatchProduct, OWN_KERNELS, SPARSE_SCRATCH_BYTES_PER_ELEMENT, type FastKernelContext } from "./kernels.js";
 import type { WasmPool } from "./pool.js";
@@ -26,6 +27,8 @@ export class WasmBackend implements Backend {
   private readonly arena: WasmArena;
   /** What every fast kernel of this plan shares: the memory, scratch spaces, the worker. */
   private readonly context: Omit<FastKernelContext, "inputs">;
+  /** Records kernels' calls for the row chains (chain.ts). */
+  private readonly recorder = new ChainRecorder();
 
   constructor(
     private readonly plan: Plan,
@@ -65,7 +68,9 @@ export class WasmBackend implements Backend {
       scratch: arena.scratch,
       workerScratch: arena.workerScratch,
       partials: arena.scratch + scratch.partialsAt,
+      sums: arena.scratch + scratch.sumsAt,
       pool: arena.pool,
+      chain: this.recorder,
     };
   }
 
@@ -98,10 +103,14 @@ export class WasmBackend implements Backend {
     return BUILT_IN.has(op) ? OWN_KERNELS.get(op.name)?.(spec, context) : undefined;
   }
 
-  /** Fused only where every step runs a built-in op's fast kernel, whose bits the fused kernels reproduce. */
+  /**
+   * Fused only where every step runs a built-in op's fast kernel, whose bits the fused kernels reproduce;
+   * then, with a worker, the steps that go row by row over the batch chained into one job each (chain.ts).
+   */
   fuse(steps: readonly CompiledStep[], fast: ReadonlySet<string>): readonly CompiledStep[] {
     const builtInFast = new Set(this.plan.steps.filter((s) => fast.has(s.node.id) && BUILT_IN.has(requireOp(s.node.op))).map((s) => s.node.id));
-    return fuseSteps(this.plan, steps, builtInFast, { ...this.context, inputs: [] });
+    const fused = fuseSteps(this.plan, steps, builtInFast, { ...this.context, inputs: [] });
+    return chainRows(this.plan, fused, builtInFast, this.arena.pool, this.recorder);
   }
 
   parameterUpdates(): ParameterUpdates {
@@ -128,23 +137,27 @@ export const wasmBackend: BackendFactory = (plan, options) => new WasmBackend(pl
 
 /**
  * The wasm kernels' scratch space: the zero-skipping product's lists (at most 12 bytes per element of the
- * longest side) followed by room for the second partial sum of a fed batch's product (`partials` bytes
- * from `partialsAt`), or a batch's bytes (one per element of the largest input), or the transposed right
- * operand of a product A·Bᵀ (made by the main thread before a product starts), or an image kernel's room
- * (conv.ts imageScratchBytes). The worker needs the lists, its own transposed operand of a product A·Bᵀ,
- * or its part of an image kernel's room.
+ * longest side) or the transposed right operand of a product A·Bᵀ (made by the main thread before a
+ * product starts), followed by room for the second partial sum of a fed batch's product (`partials` bytes
+ * from `partialsAt`) and the loss's two partial sums (16 bytes at `sumsAt`); or a batch's bytes (one per
+ * element of the largest input), or an image kernel's room (conv.ts imageScratchBytes). The partial sums
+ * lie past what the main thread's next kernels use, so the worker can still be writing its part of them
+ * while the main thread goes on (a row chain: chain.ts). The worker needs the lists, its own transposed
+ * operand of a product A·Bᵀ, or its part of an image kernel's room.
  */
-function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number } {
+function wasmScratchBytes(plan: Plan): { main: number; worker: number; partialsAt: number; sumsAt: number } {
   const longest = Math.max(1, ...plan.steps.flatMap((s) => s.inputs.flatMap((v) => v.shape)));
   const largestInput = Math.max(0, ...[...plan.values.values()].filter((v) => v.storage === "input").map((v) => v.elements));
   const transposed = plan.steps.filter((s) => s.node.op === "matmul" && s.node.attrs.transpose_b === true).map((s) => 4 * s.inputs[1]!.elements);
   const partials = plan.steps.filter((s) => s.node.op === "matmul" && isFedBatchProduct(s.node.attrs, s.inputs)).map((s) => 4 * s.output.elements);
   const lists = SPARSE_SCRATCH_BYTES_PER_ELEMENT * longest;
-  const partialsAt = Math.ceil(lists / 64) * 64;
+  const partialsAt = Math.ceil(Math.max(lists, ...transposed) / 64) * 64;
+  const sumsAt = partialsAt + Math.ceil(Math.max(0, ...partials) / 64) * 64;
   const images = imageScratchBytes(plan.steps);
   return {
-    main: Math.max(lists, partialsAt + Math.max(0, ...partials), largestInput, images.main, ...transposed),
+    main: Math.max(sumsAt + 16, largestInput, images.main),
     worker: Math.max(lists, images.worker, ...transposed),
     partialsAt,
+    sumsAt,
   };
 }

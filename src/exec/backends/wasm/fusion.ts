@@ -17,10 +17,19 @@ import type { Plan } from "../../plan.js";
 import { fuseBatchNormGrads } from "./batch-norm.js";
 import { conv2dKernel, isChannelBias } from "./conv.js";
 import { matmulKernel, type FastKernelContext } from "./kernels.js";
-import { SharedCall } from "./share.js";
+import { afterParts, isSharedOnly, SharedCall, sharedOnly } from "./share.js";
 import { shareFor, splitPoint, SPLIT_SOFTMAX_ELEMENTS } from "./split-policy.js";
 
-const nothing: Kernel = () => {};
+/** The kernel of a step another step's fused kernel computes. */
+export const nothing: Kernel = () => {};
+
+/** The plan steps each fused kernel computes (by the kernel): its own and those that run `nothing`. */
+const covering = new WeakMap<Kernel, readonly number[]>();
+
+/** The plan steps `kernel` computes, if it is a fused kernel; undefined for any other. */
+export function stepsCoveredBy(kernel: Kernel): readonly number[] | undefined {
+  return covering.get(kernel);
+}
 
 /** The steps with every fusable pattern replaced: its last step runs the fused kernel, the others nothing. */
 export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): CompiledStep[] {
@@ -51,7 +60,9 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
     if (readBefore(probs.id) || readBefore(loss.id) || probs.lastStep < k || loss.lastStep < k) return;
     const shape = probs.shape;
     if (shape.length !== 2 || sizeOf(shape) === 0) return;
-    fused[k] = { ...steps[k]!, kernel: softmaxCrossEntropyAll(shape[0]!, shape[1]!, steps[i]!.output, steps[j]!.output, context) };
+    const kernel = softmaxCrossEntropyAll(shape[0]!, shape[1]!, steps[i]!.output, steps[j]!.output, context);
+    fused[k] = { ...steps[k]!, kernel };
+    covering.set(kernel, [i, j, k]);
     fused[i] = { ...steps[i]!, kernel: nothing };
     fused[j] = { ...steps[j]!, kernel: nothing };
   });
@@ -59,21 +70,23 @@ function fuseHeads(plan: Plan, steps: readonly CompiledStep[], fused: CompiledSt
 
 /** The fused kernel, rows split between the threads; the loss summed in the same two halves as softmax_cross_entropy's. */
 function softmaxCrossEntropyAll(rows: number, n: number, probs: FloatArray, loss: FloatArray, context: FastKernelContext): Kernel {
-  const { pool, scratch, memory } = context;
-  const parts = new Float64Array(memory.buffer, scratch, 2);
+  const { pool, sums, memory } = context;
+  const parts = new Float64Array(memory.buffer, sums, 2);
   // softmaxCrossEntropyAll(z, y, dL, probs, grad, rows, n, batch, sum)
   const f = new SharedCall(context, "softmaxCrossEntropyAll", shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool), {
     count: 5,
     perUnit: { 0: 4 * n, 1: 4 * n, 3: 4 * n, 4: 4 * n },
-    second: { 8: scratch + 8 },
+    second: { 8: sums + 8 },
     cut: splitPoint(rows),
     aloneInParts: true,
+    rowLocal: true,
   });
   const pp = probs.byteOffset;
-  return ([z, y, dL], grad) => {
-    f.run(z!.byteOffset, y!.byteOffset, dL!.byteOffset, pp, grad.byteOffset, rows, n, rows, scratch);
-    loss[0] = (parts[0]! + parts[1]!) / rows;
-  };
+  const addHalves = () => (loss[0] = (parts[0]! + parts[1]!) / rows);
+  return sharedOnly(([z, y, dL], grad) => {
+    f.run(z!.byteOffset, y!.byteOffset, dL!.byteOffset, pp, grad.byteOffset, rows, n, rows, sums);
+    afterParts(context, addHalves);
+  });
 }
 
 /**
@@ -93,8 +106,9 @@ function layerAt(
   const add = plan.steps[i + 1];
   if (product.node.op !== op || !add || add.node.op !== "add" || !fast.has(product.node.id) || !fast.has(add.node.id)) return undefined;
   const x = product.output;
-  // The product's only reader is the add, right after it; its other operand is a bias.
-  if (x.lastStep !== i + 1) return undefined;
+  // The product's only reader is the add, right after it (its memory may stay its own for longer:
+  // PlanOptions.gradientsLast); its other operand is a bias.
+  if (x.lastStep < i + 1 || plan.outputs.includes(x.id) || plan.steps.some((s, j) => j !== i + 1 && s.inputs.some((v) => v.id === x.id))) return undefined;
   const biasIndex = add.inputs[0]!.id === x.id ? 1 : 0;
   if (add.inputs[1 - biasIndex]!.id !== x.id || !isBias(add.inputs[biasIndex]!.shape, x.shape)) return undefined;
   const relu = plan.steps[i + 2];
@@ -109,7 +123,10 @@ function layerAt(
 function fuseAt(steps: readonly CompiledStep[], fused: CompiledStep[], i: number, last: number, kernel: Kernel): void {
   const operands = steps[i]!.inputs;
   const z = steps[i + 1]!.output;
-  fused[last] = { ...steps[last]!, kernel: (_inputs, _output, run) => kernel(operands, z, run) };
+  const wrapped: Kernel = (_inputs, _output, run) => kernel(operands, z, run);
+  if (isSharedOnly(kernel)) sharedOnly(wrapped);
+  covering.set(wrapped, Array.from({ length: last - i + 1 }, (_, s) => i + s));
+  fused[last] = { ...steps[last]!, kernel: wrapped };
   for (let s = i; s < last; s++) fused[s] = { ...steps[s]!, kernel: nothing };
 }
 

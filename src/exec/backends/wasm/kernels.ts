@@ -17,7 +17,7 @@ import type { WasmKernels } from "./module.js";
 import { BATCH_NORM_KERNELS } from "./batch-norm.js";
 import { channelBiasKernel, channelSumKernel, IMAGE_KERNELS } from "./conv.js";
 import { isJobKernel, type WasmPool } from "./pool.js";
-import { SharedCall } from "./share.js";
+import { afterParts, SharedCall, sharedOnly, type CallRecorder } from "./share.js";
 import {
   FED_SPLIT_MIN_FEATURES,
   featureCut,
@@ -62,6 +62,14 @@ export interface FastKernelContext extends WasmKernelContext {
   readonly workerScratch: number;
   /** Byte offset of room for the second partial sum of a fed batch's product (see fedBatchProduct). */
   readonly partials: number;
+  /**
+   * Byte offset of 16 bytes for the loss's two partial sums (float64), the second written by whoever runs
+   * the second part: apart from the scratch space, which the main thread may use for its next kernel
+   * while the worker is still at this one (a row chain: chain.ts).
+   */
+  readonly sums: number;
+  /** The recorder of the backend's row chains (chain.ts). */
+  readonly chain?: CallRecorder;
 }
 
 export type FastKernelFactory = (spec: KernelSpec<Attrs>, context: FastKernelContext) => Kernel | undefined;
@@ -111,7 +119,7 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   // C = op(A)·B by the dense kernel (op(A)[i, p] at A[i·aRow + p·aCol]), rows split between the threads:
   // matmul(a, b, c, m, k, n, aRow, aCol, bias, reluDelta).
   const dense = (aRow: number, aCol: number) => {
-    const product = new SharedCall(context, "matmul", splitRows(4), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n } });
+    const product = new SharedCall(context, "matmul", splitRows(4), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n }, rowLocal: !ta });
     return (pa: number, pb: number, pc: number) => product.run(pa, pb, pc, m, k, n, aRow, aCol, bias, reluDelta);
   };
   if (tb) {
@@ -120,8 +128,8 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
     // reuses each load more than dot products of rows do, most where k is small (the 10 classes of the
     // last layer's backward product). Shared, each thread transposes B into its own scratch space.
     // (The backend sizes both for it.) matmulTransposedB(a, b, c, m, k, n, scratch)
-    const product = new SharedCall(context, "matmulTransposedB", splitRows(4), { count: 3, perUnit: { 0: 4 * k, 2: 4 * n }, scratch: 6 });
-    return ([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, scratch);
+    const product = new SharedCall(context, "matmulTransposedB", splitRows(4), { count: 3, perUnit: { 0: 4 * k, 2: 4 * n }, scratch: 6, rowLocal: true });
+    return sharedOnly(([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, scratch));
   }
   const aRow = ta ? 1 : k;
   const aCol = ta ? m : 1;
@@ -129,11 +137,11 @@ export function matmulKernel({ inputShapes: [a, b], attrs }: KernelSpec<Attrs>, 
   if (zeroSkip) {
     // Xᵀ·δ runs in pairs of rows of C (2 adjacent pixels); a row of X·W on its own.
     // matmulSparseA(a, b, c, m, k, n, aRow, aCol, scratch, bias, reluDelta)
-    const product = new SharedCall(context, "matmulSparseA", splitRows(ta ? 2 : 1), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n }, scratch: 8 });
-    return ([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta);
+    const product = new SharedCall(context, "matmulSparseA", splitRows(ta ? 2 : 1), { count: 3, perUnit: { 0: 4 * aRow, 2: 4 * n }, scratch: 8, rowLocal: !ta });
+    return sharedOnly(([A, B], C) => product.run(at(A!), at(B!), at(C), m, k, n, aRow, aCol, scratch, bias, reluDelta));
   }
   const product = dense(aRow, aCol);
-  return ([A, B], C) => product(at(A!), at(B!), at(C));
+  return sharedOnly(([A, B], C) => product(at(A!), at(B!), at(C)));
 }
 
 /**
@@ -168,8 +176,9 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
       count: 4,
       perUnit: { 0: 4 * k, 2: 4 * n, 3: 4 * n },
       scratch: 8,
+      rowLocal: true,
     });
-    return ([A, B], C) => product.run(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta);
+    return sharedOnly(([A, B], C) => product.run(at(A!), at(B!), at(C), partials, m, k, n, h, scratch, sparse, bias, reluDelta));
   }
   // The two partial sums, over features [0, h) into C and [h, k) into the partials room: op(A)[i, p] at
   // A[i·k + p], times rows [0, h) or [h, k) of B; computed as two parts even by one thread, and whether
@@ -180,13 +189,17 @@ function fedBatchProduct(m: number, k: number, n: number, context: FastKernelCon
     ? new SharedCall(context, "matmulSparseA", shareFor(m * k * n, SPLIT_MACS, pool), { ...layout, scratch: 8 })
     : new SharedCall(context, "matmul", shareFor(m * k * n, SPLIT_MACS, pool), layout);
   // Then the rows added up, with the epilogue: addPartials(p0, p1, out, rows, n, bias, reluDelta).
-  const sum = new SharedCall(context, "addPartials", splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool), { count: 3, perUnit: { 0: 4 * n, 1: 4 * n, 2: 4 * n } });
-  return ([A, B], C) => {
+  const sum = new SharedCall(context, "addPartials", splitFor(m, 1, m * n, SPLIT_ELEMENTS, pool), {
+    count: 3,
+    perUnit: { 0: 4 * n, 1: 4 * n, 2: 4 * n },
+    rowLocal: true,
+  });
+  return sharedOnly(([A, B], C) => {
     const pc = at(C);
     if (zeroSkip) parts.run(at(A!), at(B!), pc, m, k, n, k, 1, scratch, 0, 0);
     else parts.run(at(A!), at(B!), pc, m, k, n, k, 1, 0, 0);
     sum.run(pc, partials, pc, m, n, bias, reluDelta);
-  };
+  });
 }
 
 /**
@@ -206,22 +219,22 @@ export function callKernel(call: WasmCall, { nodeId, inputShapes, outputShape }:
   if (call.over === "elements") {
     // export(inputs…, out, len); the threads cut at a multiple of 4 (the SIMD loops' step).
     const len = sizeOf(outputShape);
-    const f = new SharedCall(context, name, splitFor(len, 4, len, threshold, context.pool), { count: values, perUnit: pointers(4) });
+    const f = new SharedCall(context, name, splitFor(len, 4, len, threshold, context.pool), { count: values, perUnit: pointers(4), rowLocal: true });
     run = values === 2 ? ([x], out) => f.run(at(x!), at(out), len) : ([a, b], out) => f.run(at(a!), at(b!), at(out), len);
   } else {
     // export(inputs…, out, rows, n).
     if (outputShape.length === 0) return undefined;
     const { rows, n } = rowsOf(outputShape);
-    const f = new SharedCall(context, name, splitFor(rows, 1, rows * n, threshold, context.pool), { count: values, perUnit: pointers(4 * n) });
+    const f = new SharedCall(context, name, splitFor(rows, 1, rows * n, threshold, context.pool), { count: values, perUnit: pointers(4 * n), rowLocal: true });
     run = values === 2 ? ([x], out) => f.run(at(x!), at(out), rows, n) : ([a, b], out) => f.run(at(a!), at(b!), at(out), rows, n);
   }
-  return run;
+  return sharedOnly(run);
 }
 
 /** out = x over len values: copy(x, out, len), the threads cutting at a multiple of 4. */
 function copyKernel(len: number, context: FastKernelContext): Kernel {
-  const f = new SharedCall(context, "copy", splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 } });
-  return ([x], out) => f.run(at(x!), at(out), len);
+  const f = new SharedCall(context, "copy", splitFor(len, 4, len, SPLIT_ELEMENTS, context.pool), { count: 2, perUnit: { 0: 4, 1: 4 }, rowLocal: true });
+  return sharedOnly(([x], out) => f.run(at(x!), at(out), len));
 }
 
 /**
@@ -244,8 +257,12 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const biasFirst = sameShape(b!, outputShape) && isBias(a!);
     if (!biasFirst && !(sameShape(a!, outputShape) && isBias(b!))) return channelBiasKernel(spec, context);
     // addBias(x, bias, out, rows, n)
-    const f = new SharedCall(context, "addBias", splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4 * n, 2: 4 * n } });
-    return ([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n));
+    const f = new SharedCall(context, "addBias", splitFor(rows, 1, rows * n, SPLIT_ELEMENTS, context.pool), {
+      count: 3,
+      perUnit: { 0: 4 * n, 2: 4 * n },
+      rowLocal: true,
+    });
+    return sharedOnly(([a, b], out) => (biasFirst ? f.run(at(b!), at(a!), at(out), rows, n) : f.run(at(a!), at(b!), at(out), rows, n)));
   },
 
   sum_to: (spec, context) => {
@@ -260,7 +277,7 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const [rows, n] = [x![0]!, x![1]!];
     // sumRows(x, out, rows, columns, rowLength)
     const f = new SharedCall(context, "sumRows", splitFor(n, 16, rows * n, SPLIT_ELEMENTS, context.pool), { count: 3, perUnit: { 0: 4, 1: 4 } });
-    return ([v], out) => f.run(at(v!), at(out), rows, n, n);
+    return sharedOnly(([v], out) => f.run(at(v!), at(out), rows, n, n));
   },
 
   // A reshape's values are its input's, copied (the planner has no views): copy(x, out, len).
@@ -268,25 +285,29 @@ const FACTORIES: Record<string, FastKernelFactory> = {
   flatten: ({ outputShape }, context) => copyKernel(sizeOf(outputShape), context),
 
   softmax_cross_entropy: ({ inputShapes: [shape] }, context) => {
-    const { pool, scratch, memory } = context;
+    const { pool, sums, memory } = context;
     const m = shape![0]!;
     const { rows, n } = rowsOf(shape!);
     // The batch's sum is always taken in two parts, rows [0, h) and [h, rows), so that it is the same
-    // whether the worker sums the second part or this thread does; the parts land in the scratch space.
+    // whether the worker sums the second part or this thread does; the parts land in the sums' slot.
     const h = splitPoint(rows);
-    const parts = new Float64Array(memory.buffer, scratch, 2);
+    const parts = new Float64Array(memory.buffer, sums, 2);
     // softmaxCrossEntropySum(z, y, rows, n, sum)
     const f = new SharedCall(context, "softmaxCrossEntropySum", shareFor(rows * n, SPLIT_SOFTMAX_ELEMENTS, pool), {
       count: 2,
       perUnit: { 0: 4 * n, 1: 4 * n },
-      second: { 4: scratch + 8 },
+      second: { 4: sums + 8 },
       cut: h,
       aloneInParts: true,
+      rowLocal: true,
     });
-    return ([z, y], out) => {
-      f.run(at(z!), at(y!), rows, n, scratch);
-      out[0] = (parts[0]! + parts[1]!) / m;
-    };
+    let loss: FloatArray;
+    const addHalves = () => (loss[0] = (parts[0]! + parts[1]!) / m);
+    return sharedOnly(([z, y], out) => {
+      f.run(at(z!), at(y!), rows, n, sums);
+      loss = out;
+      afterParts(context, addHalves);
+    });
   },
   softmax_cross_entropy_grad: ({ inputShapes: [shape] }, context) => {
     const m = shape![0]!;
@@ -295,8 +316,9 @@ const FACTORIES: Record<string, FastKernelFactory> = {
     const f = new SharedCall(context, "softmaxCrossEntropyGrad", splitFor(rows, 1, rows * n, SPLIT_SOFTMAX_ELEMENTS, context.pool), {
       count: 4,
       perUnit: { 0: 4 * n, 1: 4 * n, 3: 4 * n },
+      rowLocal: true,
     });
-    return ([z, y, dL], out) => f.run(at(z!), at(y!), at(dL!), at(out), rows, n, m);
+    return sharedOnly(([z, y, dL], out) => f.run(at(z!), at(y!), at(dL!), at(out), rows, n, m));
   },
 };
 

@@ -36,9 +36,23 @@ export const JOB = Object.fromEntries(JOB_KERNELS.map((name, i) => [name, i])) a
 /** What the pool needs of an arena: its memory, and where in it the block through which jobs are handed over lies. */
 export interface PoolMemory {
   readonly memory: WebAssembly.Memory;
-  /** Byte offset of the control block (256 bytes). */
+  /** Byte offset of the control block (CONTROL_BYTES: the hand-over slots, then the room for job lists). */
   readonly control: number;
 }
+
+/** Float64 slots of one entry of a job list: the kernel's index (JOB), then its 13 arguments. */
+export const LIST_ENTRY_SLOTS = 14;
+/** Bytes of the hand-over slots at the start of the control block; the room for job lists follows. */
+const SLOT_BYTES = 256;
+/** Entries of job lists the control block has room for (a row chain takes one per kernel call). */
+const LIST_ENTRIES = 128;
+/** Bytes of the control block: the hand-over slots and the room for job lists. */
+export const CONTROL_BYTES = SLOT_BYTES + 8 * LIST_ENTRY_SLOTS * LIST_ENTRIES;
+/**
+ * The job that runs a list of kernel calls one after the other (a row chain's part: chain.ts): its
+ * arguments are the list's byte offset and its number of entries.
+ */
+const LIST = JOB_KERNELS.length;
 
 /** A kernel called with the 13 argument slots; WebAssembly ignores the arguments it does not take. */
 type JobFunction = (...args: number[]) => void;
@@ -81,6 +95,13 @@ try {
 const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
 const took = new Float64Array(memory.buffer, control + ${WORKER_MS_BYTE}, 1);
 const jobs = ${JSON.stringify(JOB_KERNELS)}.map((name) => k[name]);
+const f64 = new Float64Array(memory.buffer);
+// A list of kernel calls (a row chain's part), entry by entry: the kernel's index, then its arguments.
+jobs.push((at, count) => {
+  for (let e = 0, b = at / 8; e < count; e++, b += ${LIST_ENTRY_SLOTS}) {
+    jobs[f64[b]](f64[b + 1], f64[b + 2], f64[b + 3], f64[b + 4], f64[b + 5], f64[b + 6], f64[b + 7], f64[b + 8], f64[b + 9], f64[b + 10], f64[b + 11], f64[b + 12], f64[b + 13]);
+  }
+});
 let seen = Atomics.load(i32, ${SEQ});
 Atomics.store(i32, ${READY}, 1);
 Atomics.notify(i32, ${READY});
@@ -121,6 +142,10 @@ export class WasmPool {
   private readonly workerMs: Float64Array;
   private readonly worker: Worker;
   private readonly jobs: readonly JobFunction[];
+  /** The room for job lists in the control block: the next free byte, and its end. */
+  private listsAt: number;
+  private readonly listsEnd: number;
+  private readonly memory: WebAssembly.Memory;
   private seq = 0;
   private failed = false;
   private closed = false;
@@ -149,13 +174,24 @@ export class WasmPool {
     clock?: () => number,
   ) {
     this.governor = sharing === "adaptive" ? new StepGovernor(clock) : undefined;
-    this.jobs = JOB_KERNELS.map((name) => {
+    const kernelJobs = JOB_KERNELS.map((name) => {
       const kernel = kernels[name] as JobFunction;
       // A job hands over at most MAX_ARGS − 1 arguments (start's a0 … a12).
       if (typeof kernel !== "function" || kernel.length > MAX_ARGS - 1) throw new Error(`"${name}" cannot run as a worker job`);
       return kernel;
     });
     const buffer = arena.memory.buffer;
+    const f64 = new Float64Array(buffer);
+    // The LIST job, as the worker runs it (for a list the main thread takes back).
+    const runList = (at: number, count: number) => {
+      for (let e = 0, b = at / 8; e < count; e++, b += LIST_ENTRY_SLOTS) {
+        kernelJobs[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!, f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!);
+      }
+    };
+    this.jobs = [...kernelJobs, runList];
+    this.listsAt = arena.control + SLOT_BYTES;
+    this.listsEnd = arena.control + CONTROL_BYTES;
+    this.memory = arena.memory;
     this.i32 = new Int32Array(buffer, arena.control, 16);
     this.args = new Float64Array(buffer, arena.control + ARGS_BYTE, MAX_ARGS);
     this.workerMs = new Float64Array(buffer, arena.control + WORKER_MS_BYTE, 1);
@@ -252,6 +288,31 @@ export class WasmPool {
     Atomics.store(this.i32, SEQ, this.seq);
     Atomics.notify(this.i32, SEQ, 1);
     return true;
+  }
+
+  /**
+   * Writes a list of kernel calls (a row chain's part for the worker) into the control block's room for
+   * lists, once: `startList` then hands it over, as often as wanted. Each call is a kernel's index (JOB)
+   * and its arguments (at most 13). Undefined when the room is used up (then the caller hands its calls
+   * over one by one, as before).
+   */
+  writeList(calls: readonly { readonly job: number; readonly args: Float64Array }[]): number | undefined {
+    const bytes = 8 * LIST_ENTRY_SLOTS * calls.length;
+    if (this.listsAt + bytes > this.listsEnd) return undefined;
+    const at = this.listsAt;
+    const list = new Float64Array(this.memory.buffer, at, LIST_ENTRY_SLOTS * calls.length);
+    calls.forEach(({ job, args }, e) => {
+      if (args.length > LIST_ENTRY_SLOTS - 1) throw new Error(`a job list's call takes at most ${LIST_ENTRY_SLOTS - 1} arguments, not ${args.length}`);
+      list[e * LIST_ENTRY_SLOTS] = job;
+      list.set(args, e * LIST_ENTRY_SLOTS + 1);
+    });
+    this.listsAt += bytes;
+    return at;
+  }
+
+  /** `start` for a list written by `writeList` (at byte `at`, `count` calls): the worker runs them one after the other. */
+  startList(at: number, count: number): boolean {
+    return this.start(LIST, at, count);
   }
 
   /**

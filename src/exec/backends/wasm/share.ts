@@ -9,6 +9,7 @@
  * A run allocates nothing: the arguments of each part are written into typed arrays made with the
  * SharedCall.
  */
+import type { Kernel } from "../../../ops/op.js";
 import type { WasmKernels } from "./module.js";
 import { JOB, type JobKernel, type WasmPool } from "./pool.js";
 import type { Split } from "./split.js";
@@ -43,6 +44,23 @@ export interface PartLayout {
    * on the parts: two partial sums) rather than the whole call. Needs a fixed `cut`.
    */
   readonly aloneInParts?: boolean;
+  /**
+   * Whether the units are rows of a batch, every moving argument the same rows: the part [cut, n) reads
+   * and writes only those rows of them (a product by the rows of A, an elementwise kernel, a kernel over
+   * the rows of its last axis). Such a call can be one link of a row chain (chain.ts).
+   */
+  readonly rowLocal?: boolean;
+}
+
+/**
+ * Where the kernels of a row chain are being recorded (chain.ts): while `recording`, a SharedCall's run
+ * does not compute, it hands its whole call to `record`; a kernel's work after its parts (the loss's two
+ * halves added) goes to `later`.
+ */
+export interface CallRecorder {
+  readonly recording: boolean;
+  record(call: SharedCall, args: Float64Array): void;
+  later(finish: () => void): void;
 }
 
 /** What a SharedCall needs of the backend: the module's kernels, the worker (if any) and its scratch space. */
@@ -50,6 +68,30 @@ export interface ShareContext {
   readonly kernels: WasmKernels;
   readonly pool: WasmPool | undefined;
   readonly workerScratch: number;
+  /** The recorder of the backend's row chains (chain.ts), if it makes any. */
+  readonly chain?: CallRecorder;
+}
+
+/** Kernels whose only work is their SharedCalls' runs and `afterParts` (a row chain may record them). */
+const SHARED_ONLY = new WeakSet<Kernel>();
+
+/** Marks `kernel` as one whose only work is its SharedCalls' runs and `afterParts`: a row chain may record it (chain.ts). */
+export function sharedOnly(kernel: Kernel): Kernel {
+  SHARED_ONLY.add(kernel);
+  return kernel;
+}
+
+export function isSharedOnly(kernel: Kernel): boolean {
+  return SHARED_ONLY.has(kernel);
+}
+
+/**
+ * Runs `finish` — what a kernel does with the results of its parts, such as adding up the loss's two
+ * halves — now, or, while a row chain is being recorded, after the chain's parts are all done.
+ */
+export function afterParts(context: ShareContext, finish: () => void): void {
+  if (context.chain?.recording) context.chain.later(finish);
+  else finish();
 }
 
 type KernelFunction = (...args: number[]) => void;
@@ -73,6 +115,8 @@ export class SharedCall {
   /** The fixed cut, or −1: the Split's. */
   private readonly fixedCut: number;
   private readonly aloneInParts: boolean;
+  /** Whether the units are a batch's rows (PartLayout.rowLocal). */
+  readonly rowLocal: boolean;
   /** The whole call's arguments (then the first part's), and the second part's, as the run under way has them. */
   private readonly whole = new Float64Array(MAX_ARGS);
   private readonly partArgs = new Float64Array(MAX_ARGS);
@@ -104,6 +148,7 @@ export class SharedCall {
     this.workerScratch = context.workerScratch;
     this.fixedCut = layout.cut ?? -1;
     this.aloneInParts = layout.aloneInParts === true;
+    this.rowLocal = layout.rowLocal === true;
     if (this.aloneInParts && layout.cut === undefined) throw new Error(`${job}: parts run alone need a fixed cut`);
   }
 
@@ -114,6 +159,10 @@ export class SharedCall {
 
   /** Runs the kernel over all its units, shared or not; returns when both parts are done. */
   run(a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0): void {
+    if (this.context.chain?.recording) {
+      this.context.chain.record(this, Float64Array.of(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
+      return;
+    }
     if (this.split === undefined && !this.aloneInParts) {
       this.kernel(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
       return;
@@ -161,6 +210,50 @@ export class SharedCall {
     if (!this.begun) return;
     this.begun = false;
     this.split!.end(this.context.pool, this.started);
+  }
+
+  /** The units of the whole call with these arguments. */
+  units(whole: Float64Array): number {
+    return whole[this.count]!;
+  }
+
+  /** The fixed cut (PartLayout.cut), or −1: none. */
+  get fixedCutAt(): number {
+    return this.fixedCut;
+  }
+
+  /**
+   * The arguments of the part over units [0, cut) of the whole call `whole`, and of the part over [cut, n)
+   * as the worker runs it (its own scratch space): for a row chain, made once.
+   */
+  parts(whole: Float64Array, cut: number): { first: Float64Array; second: Float64Array } {
+    this.whole.set(whole);
+    const second = Float64Array.from(this.secondPart(cut, this.units(whole), true));
+    const first = Float64Array.from(whole);
+    first[this.count] = cut;
+    return { first, second };
+  }
+
+  /** This kernel's index among the worker's jobs (JOB). */
+  get jobIndex(): number {
+    return this.job;
+  }
+
+  /** Runs the kernel on the main thread with these arguments (a part made by `parts`). */
+  callWith(a: Float64Array): void {
+    this.call(a);
+  }
+
+  /** Runs the whole call on the main thread alone, as `run` does without a worker (in two parts if the layout says so). */
+  runAlone(whole: Float64Array): void {
+    if (!this.aloneInParts) return this.call(whole);
+    this.whole.set(whole);
+    const n = whole[this.count]!;
+    const first = this.whole;
+    first[this.count] = this.fixedCut;
+    this.call(first);
+    first[this.count] = n;
+    this.call(this.secondPart(this.fixedCut, n, false));
   }
 
   /** Hands units [cut, n) to the worker: false if the pool does not take them (then nothing was handed over). */
