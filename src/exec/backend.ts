@@ -85,5 +85,14 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * Whether row chains are switched off (GRAPHNET_ROW_CHAINS=off in the environment): the wasm backend then
+ * hands each big kernel over on its own, and a Model plans its gradients in their topological place — a
+ * step as before the chains, to measure what they change (backends/wasm/chain.ts).
+ */
+export function rowChainsOff(): boolean {
+  return process.env.GRAPHNET_ROW_CHAINS === "off";
+}
+
 /** Makes a backend's memory and runtime for one plan. */
 export type BackendFactory = (plan: Plan, options: BackendOptions) => Backend;

@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from "node:os";
 import { differentiate } from "../autodiff/differentiate.js";
+import { rowChainsOff } from "../exec/backend.js";
 import { Executor, type BackendName, type Sharing, type ThreadStats } from "../exec/executor.js";
 import { initializeParameters } from "../exec/initialize.js";
 import type { ParameterUpdates } from "../exec/parameter-updates.js";
@@ -267,7 +268,7 @@ export class Model {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     // The weight gradients last: on the wasm backend, everything before them goes row by row over the
     // batch, which a worker thread takes its rows of as one job (backends/wasm/chain.ts).
-    const gradientsLast = this.backend === "wasm";
+    const gradientsLast = this.backend === "wasm" && !rowChainsOff();
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros, gradientsLast });
     return new Executor(plan, {
       seed,

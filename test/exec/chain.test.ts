@@ -1,7 +1,8 @@
 /**
  * Row chains (src/exec/backends/wasm/chain.ts): the part of a training step that goes row by row over the
- * batch handed to the worker as one job. The same bytes as one thread, and the hand-overs a step makes,
- * counted by the pool (sharing "always": every chain and every big kernel shared, whatever the machine).
+ * batch handed to the worker as one job; and call groups (call-group.ts): the weight gradients after it as
+ * another. The same bytes as one thread, and the hand-overs a step makes, counted by the pool (sharing
+ * "always": every chain, group and big kernel shared, whatever the machine).
  */
 import { describe, expect, it } from "vitest";
 import { compilePlan, createOptimizer, differentiate, Executor, initializeParameters, loadGraphFile, Model } from "../../src/index.js";
@@ -15,17 +16,17 @@ const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byte
 
 /**
  * Hand-overs per training step of the report's MLP on two threads (sharing "always"), Adam's update
- * included. Without the chain a step made 6, 7 and 16 at these batches: the forward and backward kernels
- * one job each.
- *   16:  the first layer's two partial sums (cut by features, not rows), the chain (the layers from the
- *        second on, the head, the deltas), the weight gradients of W2 and W1, W1's Adam update;
+ * included. Without chains and groups a step made 6, 7 and 16 at these batches: each big kernel of the
+ * forward and backward passes one job.
+ *   16:  the first layer's two partial sums (cut by features, not rows), the row chain (the layers from
+ *        the second on, the head, the deltas), the weight gradients as one group, W1's Adam update;
  *   64:  the same and the batch's fill (cut by features as the first layer's product);
- *   256: the fill, the chain (from the first layer on: its product is cut by rows at this size), the
- *        weight gradients of W3, W2 and W1 and the bias gradients of b2 and b1, W1's Adam update.
+ *   256: the fill, the row chain (from the first layer on: its product is cut by rows at this size), the
+ *        weight and bias gradients as one group, W1's Adam update.
  */
-const HAND_OVERS: Record<number, number> = { 16: 5, 64: 6, 256: 8 };
+const HAND_OVERS: Record<number, number> = { 16: 4, 64: 5, 256: 4 };
 
-describe("a training step of the report's MLP with its row chain", () => {
+describe("a training step of the report's MLP with its row chain and its group of gradients", () => {
   it.each([16, 64, 256])("at batch %i gives one thread's bytes, in fewer hand-overs", async (batch) => {
     const data = mnist();
     const graph = loadGraphFile("graphs/mnist.graph.json");

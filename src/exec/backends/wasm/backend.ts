@@ -8,13 +8,14 @@ import type { Attrs } from "../../../graph/ir.js";
 import { BUILTIN_OPS } from "../../../ops/builtin.js";
 import type { Kernel, KernelSpec, WasmCall } from "../../../ops/op.js";
 import { requireOp } from "../../../ops/registry.js";
-import { ONE_THREAD, type Backend, type BackendFactory, type BackendOptions, type CompiledStep, type ThreadStats } from "../../backend.js";
+import { ONE_THREAD, rowChainsOff, type Backend, type BackendFactory, type BackendOptions, type CompiledStep, type ThreadStats } from "../../backend.js";
 import type { Batches } from "../../batches.js";
 import type { ParameterUpdates } from "../../parameter-updates.js";
 import type { Plan, PlanStep } from "../../plan.js";
 import { allocateWasmArena, type WasmArena } from "./arena.js";
 import { RESIDENT_DATASET_MAX_BYTES, ResidentDataset, wasmBatches } from "./batch.js";
 import { imageScratchBytes } from "./conv.js";
+import { groupCalls } from "./call-group.js";
 import { ChainRecorder, chainRows } from "./chain.js";
 import { fuseSteps } from "./fusion.js";
 import { callKernel, isFedBatchProduct, OWN_KERNELS, SPARSE_SCRATCH_BYTES_PER_ELEMENT, type FastKernelContext } from "./kernels.js";
@@ -105,12 +106,15 @@ export class WasmBackend implements Backend {
 
   /**
    * Fused only where every step runs a built-in op's fast kernel, whose bits the fused kernels reproduce;
-   * then, with a worker, the steps that go row by row over the batch chained into one job each (chain.ts).
+   * then, with a worker, the steps that go row by row over the batch chained into one job each (chain.ts),
+   * and consecutive independent kernels (the weight gradients after a chain) grouped likewise (call-group.ts).
    */
   fuse(steps: readonly CompiledStep[], fast: ReadonlySet<string>): readonly CompiledStep[] {
     const builtInFast = new Set(this.plan.steps.filter((s) => fast.has(s.node.id) && BUILT_IN.has(requireOp(s.node.op))).map((s) => s.node.id));
     const fused = fuseSteps(this.plan, steps, builtInFast, { ...this.context, inputs: [] });
-    return chainRows(this.plan, fused, builtInFast, this.arena.pool, this.recorder);
+    if (rowChainsOff()) return fused;
+    const chained = chainRows(this.plan, fused, builtInFast, this.arena.pool, this.recorder);
+    return groupCalls(this.plan, chained, builtInFast, this.arena.pool, this.recorder);
   }
 
   parameterUpdates(): ParameterUpdates {

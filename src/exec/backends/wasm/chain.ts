@@ -81,14 +81,14 @@ class RowChain {
     private readonly calls: readonly Call[],
     cuts: readonly number[],
     private readonly finishers: readonly (() => void)[],
-    private readonly list: number,
+    private readonly list: Float64Array,
   ) {
     this.firsts = calls.map(({ call, args }, i) => call.parts(args, cuts[i]!).first);
   }
 
   readonly kernel: Kernel = () => {
     const { calls, firsts } = this;
-    const started = this.split.begin() && this.pool.startList(this.list, calls.length);
+    const started = this.split.begin() && this.pool.startList(this.list);
     if (started) for (let i = 0; i < calls.length; i++) calls[i]!.call.callWith(firsts[i]!);
     else for (let i = 0; i < calls.length; i++) calls[i]!.call.runAlone(calls[i]!.args);
     this.split.end(this.pool, started);

@@ -40,8 +40,13 @@ export interface PoolMemory {
   readonly control: number;
 }
 
-/** Float64 slots of one entry of a job list: the kernel's index (JOB), then its 13 arguments. */
-export const LIST_ENTRY_SLOTS = 14;
+/**
+ * Float64 slots of one entry of a job list: the kernel's index (JOB), its 13 arguments, and how long the
+ * worker took to run it (ms, its own clock; for a Split that learns where to cut the call).
+ */
+export const LIST_ENTRY_SLOTS = 15;
+/** The slot of an entry where the worker puts its time. */
+export const LIST_ENTRY_MS = 14;
 /** Bytes of the hand-over slots at the start of the control block; the room for job lists follows. */
 const SLOT_BYTES = 256;
 /** Entries of job lists the control block has room for (a row chain takes one per kernel call). */
@@ -99,7 +104,9 @@ const f64 = new Float64Array(memory.buffer);
 // A list of kernel calls (a row chain's part), entry by entry: the kernel's index, then its arguments.
 jobs.push((at, count) => {
   for (let e = 0, b = at / 8; e < count; e++, b += ${LIST_ENTRY_SLOTS}) {
+    const begin = performance.now();
     jobs[f64[b]](f64[b + 1], f64[b + 2], f64[b + 3], f64[b + 4], f64[b + 5], f64[b + 6], f64[b + 7], f64[b + 8], f64[b + 9], f64[b + 10], f64[b + 11], f64[b + 12], f64[b + 13]);
+    f64[b + ${LIST_ENTRY_MS}] = performance.now() - begin;
   }
 });
 let seen = Atomics.load(i32, ${SEQ});
@@ -186,6 +193,7 @@ export class WasmPool {
     const runList = (at: number, count: number) => {
       for (let e = 0, b = at / 8; e < count; e++, b += LIST_ENTRY_SLOTS) {
         kernelJobs[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!, f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!);
+        f64[b + LIST_ENTRY_MS] = Number.NaN; // not the worker's time
       }
     };
     this.jobs = [...kernelJobs, runList];
@@ -292,27 +300,28 @@ export class WasmPool {
 
   /**
    * Writes a list of kernel calls (a row chain's part for the worker) into the control block's room for
-   * lists, once: `startList` then hands it over, as often as wanted. Each call is a kernel's index (JOB)
-   * and its arguments (at most 13). Undefined when the room is used up (then the caller hands its calls
-   * over one by one, as before).
+   * lists: `startList` then hands it over, as often as wanted, and the caller may rewrite an entry's
+   * arguments between runs (through the view returned, LIST_ENTRY_SLOTS per entry). Each call is a
+   * kernel's index (JOB) and its arguments (at most 13). Undefined when the room is used up (then the
+   * caller hands its calls over one by one, as before).
    */
-  writeList(calls: readonly { readonly job: number; readonly args: Float64Array }[]): number | undefined {
+  writeList(calls: readonly { readonly job: number; readonly args: Float64Array }[]): Float64Array | undefined {
     const bytes = 8 * LIST_ENTRY_SLOTS * calls.length;
     if (this.listsAt + bytes > this.listsEnd) return undefined;
     const at = this.listsAt;
     const list = new Float64Array(this.memory.buffer, at, LIST_ENTRY_SLOTS * calls.length);
     calls.forEach(({ job, args }, e) => {
-      if (args.length > LIST_ENTRY_SLOTS - 1) throw new Error(`a job list's call takes at most ${LIST_ENTRY_SLOTS - 1} arguments, not ${args.length}`);
+      if (args.length > LIST_ENTRY_MS - 1) throw new Error(`a job list's call takes at most ${LIST_ENTRY_MS - 1} arguments, not ${args.length}`);
       list[e * LIST_ENTRY_SLOTS] = job;
       list.set(args, e * LIST_ENTRY_SLOTS + 1);
     });
     this.listsAt += bytes;
-    return at;
+    return list;
   }
 
-  /** `start` for a list written by `writeList` (at byte `at`, `count` calls): the worker runs them one after the other. */
-  startList(at: number, count: number): boolean {
-    return this.start(LIST, at, count);
+  /** `start` for a list written by `writeList`: the worker runs its calls one after the other. */
+  startList(list: Float64Array): boolean {
+    return this.start(LIST, list.byteOffset, list.length / LIST_ENTRY_SLOTS);
   }
 
   /**

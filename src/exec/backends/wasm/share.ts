@@ -227,11 +227,27 @@ export class SharedCall {
    * as the worker runs it (its own scratch space): for a row chain, made once.
    */
   parts(whole: Float64Array, cut: number): { first: Float64Array; second: Float64Array } {
-    this.whole.set(whole);
-    const second = Float64Array.from(this.secondPart(cut, this.units(whole), true));
-    const first = Float64Array.from(whole);
-    first[this.count] = cut;
+    const [first, second] = [new Float64Array(MAX_ARGS), new Float64Array(MAX_ARGS)];
+    this.writeParts(whole, cut, first, second, 0);
     return { first, second };
+  }
+
+  /** `parts` without allocating: into `first`, and into `second` from index `at` (MAX_ARGS slots). */
+  writeParts(whole: Float64Array, cut: number, first: Float64Array, second: Float64Array, at: number): void {
+    this.whole.set(whole);
+    second.set(this.secondPart(cut, this.units(whole), true), at);
+    first.set(whole);
+    first[this.count] = cut;
+  }
+
+  /** Where the whole call `whole` is cut now: its fixed cut, or its Split's (all its units without one). */
+  cutOf(whole: Float64Array): number {
+    return this.fixedCut >= 0 ? this.fixedCut : this.split ? this.split.cut : this.units(whole);
+  }
+
+  /** A run of the two parts took the main thread `mainMs` and the worker `workerMs`: the Split moves its cut (if it learns one). */
+  learn(mainMs: number, workerMs: number): void {
+    this.split?.ranParts(mainMs, workerMs);
   }
 
   /** This kernel's index among the worker's jobs (JOB). */

@@ -151,6 +151,14 @@ export class Split {
     if (this.balanced) this.rebalance(mainMs, workerMs);
   }
 
+  /**
+   * A run's two parts took the main thread `mainMs` and the worker `workerMs`, the run itself timed by
+   * whoever decided whether to share it (a call group: call-group.ts): the cut moves, if it is learned.
+   */
+  ranParts(mainMs: number, workerMs: number): void {
+    if (this.balanced) this.rebalance(mainMs, workerMs);
+  }
+
   private rebalance(mainMs: number, workerMs: number): void {
     const cut = this.mainUnits;
     if (!(mainMs > 0 && workerMs > 0)) return;
