@@ -267,8 +267,9 @@ export class Model {
   private trainingExecutor(batch: number, seed: number, main = false, resident?: Dataset): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     // The weight gradients last: on the wasm backend, everything before them goes row by row over the
-    // batch, which a worker thread takes its rows of as one job (backends/wasm/chain.ts).
-    const gradientsLast = this.backend === "wasm" && !rowChainsOff();
+    // batch, which a worker thread takes its rows of as one job (backends/wasm/chain.ts). Not for one
+    // thread: the values would only take more memory.
+    const gradientsLast = this.backend === "wasm" && main && this.threads > 1 && !rowChainsOff();
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros, gradientsLast });
     return new Executor(plan, {
       seed,

@@ -16,7 +16,7 @@ import type { Plan, PlannedValue, PlanStep } from "../../plan.js";
 import type { ChainRecorder } from "./chain.js";
 import { nothing, stepsCoveredBy } from "./fusion.js";
 import { LIST_ENTRY_MS, LIST_ENTRY_SLOTS, type WasmPool } from "./pool.js";
-import { isSharedOnly, type SharedCall } from "./share.js";
+import { isSharedOnly, MAX_ARGS, type SharedCall } from "./share.js";
 import { Split } from "./split.js";
 
 interface Call {
@@ -36,7 +36,7 @@ class CallGroup {
     private readonly alone: readonly Call[],
     private readonly list: Float64Array,
   ) {
-    this.firsts = shared.map(() => new Float64Array(13));
+    this.firsts = shared.map(() => new Float64Array(MAX_ARGS));
     this.mainMs = new Float64Array(shared.length);
   }
 

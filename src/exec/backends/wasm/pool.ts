@@ -12,6 +12,13 @@
  * worker may not be running — and otherwise spins until DONE catches up. So a step never waits for a
  * worker that is not there; until the worker has said READY, the main thread runs whole jobs itself.
  *
+ * A job may also be a list of kernel calls written once into the control block (writeList): the worker
+ * runs them one after the other, so a training step's row chain or group of gradients (chain.ts,
+ * call-group.ts) is one hand-over. The main thread takes a whole list back the same way as one call; and
+ * from a list the worker has begun, the entries it has not (each entry is claimed before it runs), after
+ * waiting for the one it is at — so a worker descheduled in the middle of a list costs one kernel's wait,
+ * not the rest of the list.
+ *
  * With `sharing: "always"` (for tests: what they check then does not depend on the machine's scheduling)
  * the main thread never takes a part back: it waits for the worker to come up and to run every part
  * handed to it, and each kernel's Split always shares. With `sharing: "adaptive"` a StepGovernor also
@@ -72,6 +79,9 @@ const CLAIM = 5;
 const WORKER_JOBS = 6;
 /** Set by the worker when it cannot start (its WebAssembly instance failed): nothing will ever be READY. */
 const START_FAILED = 7;
+/** A job list's next entry to claim, and the entries the worker has run (each s·256 + entries, for job s). */
+const NEXT = 8;
+const LIST_DONE = 9;
 const ARGS_BYTE = 64;
 const MAX_ARGS = 14;
 /** Float64 slot after the arguments (byte 176 of the control block's 256): how long the worker's last job took (ms, its own clock). */
@@ -101,12 +111,23 @@ const a = new Float64Array(memory.buffer, control + ${ARGS_BYTE}, ${MAX_ARGS});
 const took = new Float64Array(memory.buffer, control + ${WORKER_MS_BYTE}, 1);
 const jobs = ${JSON.stringify(JOB_KERNELS)}.map((name) => k[name]);
 const f64 = new Float64Array(memory.buffer);
-// A list of kernel calls (a row chain's part), entry by entry: the kernel's index, then its arguments.
-jobs.push((at, count) => {
-  for (let e = 0, b = at / 8; e < count; e++, b += ${LIST_ENTRY_SLOTS}) {
+// A list of kernel calls (job s: a row chain's part, a group's), entry by entry — the kernel's index, then
+// its arguments — each claimed first (NEXT moves from s·256 + e to s·256 + e + 1): the main thread may
+// take the rest of the list, entries the worker has not begun, and waits only for those it has.
+jobs.push((at, count, tag) => {
+  for (;;) {
+    const next = Atomics.load(i32, ${NEXT});
+    const e = next & 255;
+    if ((next & ~255) !== tag || e >= count) return;
+    if (Atomics.compareExchange(i32, ${NEXT}, next, next + 1) !== next) continue;
+    const b = at / 8 + e * ${LIST_ENTRY_SLOTS};
     const begin = performance.now();
-    jobs[f64[b]](f64[b + 1], f64[b + 2], f64[b + 3], f64[b + 4], f64[b + 5], f64[b + 6], f64[b + 7], f64[b + 8], f64[b + 9], f64[b + 10], f64[b + 11], f64[b + 12], f64[b + 13]);
-    f64[b + ${LIST_ENTRY_MS}] = performance.now() - begin;
+    try {
+      jobs[f64[b]](f64[b + 1], f64[b + 2], f64[b + 3], f64[b + 4], f64[b + 5], f64[b + 6], f64[b + 7], f64[b + 8], f64[b + 9], f64[b + 10], f64[b + 11], f64[b + 12], f64[b + 13]);
+    } finally {
+      f64[b + ${LIST_ENTRY_MS}] = performance.now() - begin;
+      Atomics.store(i32, ${LIST_DONE}, next + 1);
+    }
   }
 });
 let seen = Atomics.load(i32, ${SEQ});
@@ -149,6 +170,7 @@ export class WasmPool {
   private readonly workerMs: Float64Array;
   private readonly worker: Worker;
   private readonly jobs: readonly JobFunction[];
+  private readonly runList: (at: number, count: number, from: number) => void;
   /** The room for job lists in the control block: the next free byte, and its end. */
   private listsAt: number;
   private readonly listsEnd: number;
@@ -189,14 +211,15 @@ export class WasmPool {
     });
     const buffer = arena.memory.buffer;
     const f64 = new Float64Array(buffer);
-    // The LIST job, as the worker runs it (for a list the main thread takes back).
-    const runList = (at: number, count: number) => {
-      for (let e = 0, b = at / 8; e < count; e++, b += LIST_ENTRY_SLOTS) {
+    // The LIST job's entries [from, count), run here (a list, or its rest, the main thread took back).
+    const runList = (at: number, count: number, from = 0) => {
+      for (let e = from, b = at / 8 + from * LIST_ENTRY_SLOTS; e < count; e++, b += LIST_ENTRY_SLOTS) {
         kernelJobs[f64[b]!]!(f64[b + 1]!, f64[b + 2]!, f64[b + 3]!, f64[b + 4]!, f64[b + 5]!, f64[b + 6]!, f64[b + 7]!, f64[b + 8]!, f64[b + 9]!, f64[b + 10]!, f64[b + 11]!, f64[b + 12]!, f64[b + 13]!);
         f64[b + LIST_ENTRY_MS] = Number.NaN; // not the worker's time
       }
     };
-    this.jobs = [...kernelJobs, runList];
+    this.runList = runList;
+    this.jobs = [...kernelJobs, (at: number, count: number) => runList(at, count, 0)];
     this.listsAt = arena.control + SLOT_BYTES;
     this.listsEnd = arena.control + CONTROL_BYTES;
     this.memory = arena.memory;
@@ -321,7 +344,13 @@ export class WasmPool {
 
   /** `start` for a list written by `writeList`: the worker runs its calls one after the other. */
   startList(list: Float64Array): boolean {
-    return this.start(LIST, list.byteOffset, list.length / LIST_ENTRY_SLOTS);
+    // Entry 0 of the job about to be handed over (seq + 1) is the next to claim.
+    const tag = ((this.seq + 1) << 8) | 0;
+    if (!this.outstanding) {
+      Atomics.store(this.i32, NEXT, tag);
+      Atomics.store(this.i32, LIST_DONE, tag);
+    }
+    return this.start(LIST, list.byteOffset, list.length / LIST_ENTRY_SLOTS, tag);
   }
 
   /**
@@ -336,15 +365,14 @@ export class WasmPool {
       this.takenBack++;
       this.runHere();
       return false;
+    } else if (Atomics.load(this.i32, FN) === LIST && this.takeRestOfList()) {
+      this.takenBack++;
+      return false;
     }
     while (Atomics.load(this.i32, DONE) !== this.seq) {
       // spin: the worker's part takes microseconds
     }
-    if (Atomics.load(this.i32, FAILED) !== 0) {
-      this.failed = true;
-      this.failure ??= "a WebAssembly kernel failed in the worker thread";
-      throw new Error(this.failure);
-    }
+    this.failedInWorker();
     return true;
   }
 
@@ -399,6 +427,36 @@ export class WasmPool {
   /** How many parts the worker has run so far. */
   get workerJobs(): number {
     return Atomics.load(this.i32, WORKER_JOBS);
+  }
+
+  /**
+   * A list the worker has begun: takes the entries it has not (NEXT moves to the list's end), waits for
+   * those it has, and runs the rest here. False when the worker had claimed every entry.
+   */
+  private takeRestOfList(): boolean {
+    const a = this.args;
+    const [at, count, tag] = [a[0]!, a[1]!, a[2]!];
+    let next = Atomics.load(this.i32, NEXT);
+    for (;;) {
+      if ((next & 255) >= count) return false;
+      const seen = Atomics.compareExchange(this.i32, NEXT, next, tag + count);
+      if (seen === next) break;
+      next = seen;
+    }
+    while (Atomics.load(this.i32, LIST_DONE) !== next) {
+      // spin: the worker is at most one entry away
+    }
+    this.failedInWorker();
+    this.runList(at, count, next & 255);
+    return true;
+  }
+
+  /** Throws if a kernel failed in the worker (the kernels then run on the main thread alone). */
+  private failedInWorker(): void {
+    if (Atomics.load(this.i32, FAILED) === 0) return;
+    this.failed = true;
+    this.failure ??= "a WebAssembly kernel failed in the worker thread";
+    throw new Error(this.failure);
   }
 
   private runHere(): void {

@@ -15,7 +15,7 @@ import { JOB, type JobKernel, type WasmPool } from "./pool.js";
 import type { Split } from "./split.js";
 
 /** A job hands its kernel at most this many arguments (WasmPool.start's a0 … a12). */
-const MAX_ARGS = 13;
+export const MAX_ARGS = 13;
 
 /**
  * How the call that does all `n` units (rows, elements, columns, features) of a kernel becomes its two
