@@ -8,7 +8,8 @@
  * makes up to 16 hand-overs; as a chain, its rows are cut once: the worker runs the list of the chain's
  * kernel calls on rows [cut, n) (a job list: pool.ts) while the main thread runs the same calls on rows
  * [0, cut), and one wait ends the chain — before the weight gradients, which sum over all the rows (the
- * plan puts them last: PlanOptions.gradientsLast).
+ * plan puts them last: PlanOptions.gradientsLast; they go to the worker as one job too, call-group.ts).
+ * The main thread, its own rows done, takes over the worker's entries it has not begun (pool.ts).
  *
  * A chain is built from the kernels themselves: each step's kernel, if it is marked as doing nothing but
  * its SharedCalls' runs (sharedOnly), is run once in recording mode, which gives its calls with their
