@@ -22,8 +22,15 @@
  * it (see pool.ts), so a step alone is bit for bit a step shared.
  */
 
-/** Steps not timed at the start: the first ones pay for warming caches, the worker's start-up and the JIT. */
+/**
+ * Steps not timed at the start, all shared: at least WARMUP_STEPS steps and WARMUP_MS milliseconds. The
+ * first steps pay for warming caches and the worker's start-up, and for about the first second V8 compiles
+ * the step's JavaScript on background threads, which take turns with the two compute threads on two cores:
+ * steps timed then run two or three times slower than later, sharing the most, and a judgement made of
+ * them is wrong.
+ */
 const WARMUP_STEPS = 8;
+const WARMUP_MS = 1000;
 /**
  * A block of a try: at least BLOCK_STEPS steps and BLOCK_MS milliseconds of one way. A busy core is shared
  * in scheduler slices of a few milliseconds: a block spans several, and is judged by its mean — the long
@@ -76,12 +83,15 @@ export class StepGovernor {
   private since = Number.NaN;
   private steps = 0;
   private aloneSteps = 0;
+  /** When the first step began (by the clock), and whether the warm-up is over. */
+  private began = 0;
+  private warm = false;
   /** The faster way at the last judgement, and each way's mean step time then (ms; NaN until judged). */
   private preferred: Way = "shared";
   private readonly means: Record<Way, number> = { shared: Number.NaN, alone: Number.NaN };
   /** During a try: which block is under way (0 … TRY_BLOCKS − 1), when the try began, and its tallies. */
   private block = 0;
-  private trying = true; // the first try begins after the warm-up
+  private trying = false;
   private tryBegan = Number.NaN;
   private readonly current = new Tally();
   private readonly tried: Record<Way, Tally> = { shared: new Tally(), alone: new Tally() };
@@ -94,7 +104,12 @@ export class StepGovernor {
   /** Whether the worker may take parts in the step that begins now. */
   stepBegins(): boolean {
     const now = this.clock();
-    if (this.steps > WARMUP_STEPS) this.record(now - this.since, now);
+    if (this.steps === 0) this.began = now;
+    if (this.warm) this.record(now - this.since, now);
+    else if (this.steps >= WARMUP_STEPS && now - this.began >= WARMUP_MS) {
+      this.warm = true; // the first try begins with this step
+      this.beginTry();
+    }
     this.steps++;
     this.since = now;
     this.way = this.trying ? this.tryWay() : this.preferred;
