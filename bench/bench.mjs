@@ -406,7 +406,9 @@ async function measure(args, info, model, reference, systems, command, log) {
         const run = { ...result, cross_core_ns: [before, after], state: stateOf(before, after) };
         runs.get(system).push(run);
         const g = run.governor;
-        const decided = g ? `; ${Math.round(g.alone * 100)} % of the timed steps alone, last judged ${g.shared_ms.toFixed(3)} shared / ${g.alone_ms.toFixed(3)} alone` : "";
+        // (A time not judged yet is NaN, null once through JSON.)
+        const judged = g && g.shared_ms !== null ? `, last judged ${g.shared_ms.toFixed(3)} shared / ${g.alone_ms.toFixed(3)} alone` : ", not judged yet";
+        const decided = g ? `; ${Math.round(g.alone * 100)} % of the timed steps alone${judged}` : "";
         log(` ${run.ms_per_step.toFixed(3)} ms/step (cores ${run.state}: ${before} / ${after} ns round trip before / after${decided})\n`);
       }
     }

@@ -49,6 +49,8 @@ const TRY_BLOCKS = 4;
 const CLOSE = 1.15;
 const REST_CLOSE = 4;
 const REST_FAR = 20;
+/** The worker sits out only while a step alone takes less than the shared one by this factor. */
+const SIT_OUT_MARGIN = 1.15;
 /** A rest ends early when a block's worth of the kept way's steps is this much slower than its last mean. */
 const DRIFT = 1.33;
 
@@ -169,9 +171,10 @@ export class StepGovernor {
     this.trying = false;
     this.means.shared = this.tried.shared.mean;
     this.means.alone = this.tried.alone.mean;
-    const other = otherThan(this.preferred);
-    if (this.means[other] < this.means[this.preferred]) this.preferred = other;
     const [shared, alone] = [this.means.shared, this.means.alone];
+    // Sharing is the way of a quiet machine: the worker sits out only while alone is clearly faster, so
+    // that two ways a noisy spell measures about alike leave the steps shared.
+    this.preferred = alone * SIT_OUT_MARGIN < shared ? "alone" : "shared";
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
     this.judgements++;
     this.restUntil = now + (close || this.judgements === 1 ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
