@@ -19,6 +19,7 @@ import { compilePlan } from "../exec/plan.js";
 import { withoutIdentityDropout } from "../graph/configure.js";
 import { GraphError, UserError } from "../graph/errors.js";
 import { modelRoles, type ModelRoles } from "../graph-file/roles.js";
+import { inferShapes } from "../graph-file/shapes.js";
 import { sameShape, type Graph } from "../graph/ir.js";
 import { argmax } from "../exec/batches.js";
 import type { Dataset } from "../data/mnist.js";
@@ -263,13 +264,19 @@ export class Model {
     });
   }
 
+  /** Whether every value of the training graph is a matrix of rows (or a vector, or a scalar): no images. */
+  private rowsOnly(): boolean {
+    return [...inferShapes(this.backward).values()].every((shape) => shape.length <= 2);
+  }
+
   /** `resident`: for the main one, the dataset its batches will come from (see ExecutorOptions.resident). */
   private trainingExecutor(batch: number, seed: number, main = false, resident?: Dataset): Executor {
     const outputs = [this.roles.loss, this.roles.probs, ...Object.values(this.backward.gradients ?? {})];
     // The weight gradients last: on the wasm backend, everything before them goes row by row over the
     // batch, which a worker thread takes its rows of as one job (backends/wasm/chain.ts). Not for one
-    // thread: the values would only take more memory.
-    const gradientsLast = this.backend === "wasm" && main && this.threads > 1 && !rowChainsOff();
+    // thread, nor for a graph of images (values of rank above 2: the image ops' kernels are not row
+    // chains): the values would only take more memory (twice the arena for the CNNs).
+    const gradientsLast = this.backend === "wasm" && main && this.threads > 1 && !rowChainsOff() && this.rowsOnly();
     const plan = compilePlan(this.backward, { outputs, sizes: { batch }, dtype: "float32", mostlyZeros: this.mostlyZeros, gradientsLast });
     return new Executor(plan, {
       seed,

@@ -117,4 +117,20 @@ describe("planning the gradients last", () => {
       }
     }
   });
+
+  it("is what a two-thread Model plans for a graph of rows, not for a graph of images (whose arena it would double)", async () => {
+    const gradientsLast = async (file: string, threads: number) => {
+      const graph = loadGraphFile(file);
+      const model = new Model(graph, { batchSize: 16, seed: 1, backend: "wasm", threads });
+      const plan = (model as unknown as { trainingStep: Executor }).trainingStep.plan;
+      const gradients = new Set(Object.values(differentiate(graph).gradients!));
+      const ids = plan.steps.map((s) => s.node.id);
+      const first = ids.findIndex((id) => gradients.has(id));
+      await model.close();
+      return ids.slice(first).every((id) => gradients.has(id));
+    };
+    expect(await gradientsLast("graphs/mnist.graph.json", 2)).toBe(true);
+    expect(await gradientsLast("graphs/mnist.graph.json", 1)).toBe(false);
+    expect(await gradientsLast("graphs/mnist-cnn.graph.json", 2)).toBe(false);
+  });
 });
