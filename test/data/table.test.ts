@@ -3,7 +3,7 @@
  * checked against the graph's inputs. Each refusal is one line naming the file (and the graph's input
  * when the shapes disagree).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,9 +13,9 @@ import { parseNpy } from "../../src/data/npy.js";
 import { splitDataset } from "../../src/data/split.js";
 import { loadTable, type GraphInputs } from "../../src/data/table.js";
 import { expectRefusal } from "../support/refusal.js";
+import { IRIS, irisX, irisY } from "../support/iris.js";
 import { npy, npz } from "../support/numpy-files.js";
 
-const IRIS = "examples/tabular/iris.csv";
 /** The iris graph's inputs: 4 measurements, 3 species. */
 const INPUTS: GraphInputs = { features: { id: "x", shape: ["batch", 4] }, labels: { id: "y", shape: ["batch", 3] } };
 
@@ -25,15 +25,6 @@ function file(name: string, content: string | Uint8Array): string {
   writeFileSync(path, content);
   return path;
 }
-
-/** Iris as arrays: features row by row, and the species numbers. */
-const irisRows = readFileSync(IRIS, "utf8")
-  .trim()
-  .split("\n")
-  .slice(1)
-  .map((line) => line.split(",").map(Number));
-const irisX = irisRows.flatMap((row) => row.slice(0, 4));
-const irisY = irisRows.map((row) => row[4]!);
 
 describe("a CSV table", () => {
   it("gives one sample per row: the label column by its header name, the other columns as features, values as given", () => {

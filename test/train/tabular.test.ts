@@ -3,26 +3,18 @@
  * file, on .npy arrays (on the wasm backend) and on an .npz, each reaching a sensible accuracy; the run
  * records its data so that eval reopens it; and through the command line, a mismatch is one line.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadWeights, reopenSession, startSession, train, type TrainRequest } from "../../src/index.js";
 import { graphnetInProcess } from "../support/cli.js";
+import { IRIS, irisX, irisY } from "../support/iris.js";
 import { npy, npz } from "../support/numpy-files.js";
 
 const GRAPH = "examples/tabular/iris.graph.json";
-const IRIS = "examples/tabular/iris.csv";
 
 const dir = mkdtempSync(join(tmpdir(), "graphnet-tabular-"));
-const rows = readFileSync(IRIS, "utf8")
-  .trim()
-  .split("\n")
-  .slice(1)
-  .map((line) => line.split(",").map(Number));
-const x = rows.flatMap((row) => row.slice(0, 4));
-const y = rows.map((row) => row[4]!);
-
 async function trained(request: Omit<TrainRequest, "graphFile">) {
   const session = startSession({ graphFile: GRAPH, outDir: mkdtempSync(join(tmpdir(), "graphnet-run-")), overrides: { num_epochs: 40 }, ...request });
   const outcome = await train(session);
@@ -44,8 +36,8 @@ describe("a tabular MLP trained on iris", () => {
   it("from .npy features and labels, on the wasm backend: the same samples, the same sensible accuracy", async () => {
     const features = join(dir, "x.npy");
     const labels = join(dir, "y.npy");
-    writeFileSync(features, npy("<f8", [150, 4], x));
-    writeFileSync(labels, npy("<i8", [150], y));
+    writeFileSync(features, npy("<f8", [150, 4], irisX));
+    writeFileSync(labels, npy("<i8", [150], irisY));
     const { session, outcome } = await trained({ dataFile: features, labelsFile: labels, backend: "wasm" });
     expect(outcome.test!.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(session.record.data).toMatchObject({ file: features, labels });
@@ -53,7 +45,7 @@ describe("a tabular MLP trained on iris", () => {
 
   it("from an .npz of float32 features and uint8 labels", async () => {
     const archive = join(dir, "iris.npz");
-    writeFileSync(archive, npz({ x: npy("<f4", [150, 4], x), y: npy("|u1", [150], y) }));
+    writeFileSync(archive, npz({ x: npy("<f4", [150, 4], irisX), y: npy("|u1", [150], irisY) }));
     const { outcome } = await trained({ dataFile: archive });
     expect(outcome.test!.accuracy).toBeGreaterThanOrEqual(0.9);
   });

@@ -13,16 +13,11 @@
 import type { Kernel } from "../../../ops/op.js";
 import type { CompiledStep } from "../../backend.js";
 import type { Plan, PlannedValue, PlanStep } from "../../plan.js";
-import type { ChainRecorder } from "./chain.js";
-import { nothing, stepsCoveredBy } from "./fusion.js";
+import type { Call, ChainRecorder } from "./chain.js";
+import { nothing, replaceRuns, stepsCoveredBy } from "./fusion.js";
 import { LIST_ENTRY_MS, LIST_ENTRY_SLOTS, type WasmPool } from "./pool.js";
-import { isSharedOnly, MAX_ARGS, type SharedCall } from "./share.js";
+import { isSharedOnly, MAX_ARGS } from "./share.js";
 import { Split } from "./split.js";
-
-interface Call {
-  readonly call: SharedCall;
-  readonly args: Float64Array;
-}
 
 /** A group's calls: those shared (their parts rewritten into the worker's list at each run), and the small ones the main thread runs whole. */
 class CallGroup {
@@ -83,24 +78,16 @@ export function groupCalls(
   pool: WasmPool | undefined,
   recorder: ChainRecorder,
 ): CompiledStep[] {
-  const grouped = [...steps];
-  if (!pool) return grouped;
-  for (let s = 0; s < steps.length; ) {
+  if (!pool) return [...steps];
+  return replaceRuns(steps, (s) => {
     const group = longestGroup(plan, steps, fast, recorder, s);
-    const end = group?.end ?? s + 1;
     const shared = group?.calls.filter(({ call }) => call.mayShare) ?? [];
-    if (shared.length >= 2) {
-      const list = pool.writeList(shared.map(({ call, args }) => ({ job: call.jobIndex, args })));
-      if (list) {
-        const alone = group!.calls.filter(({ call }) => !call.mayShare);
-        const run = new CallGroup(pool, Split.whether(pool.alwaysShares), shared, alone, list);
-        for (let t = s; t < end - 1; t++) grouped[t] = { ...steps[t]!, kernel: nothing };
-        grouped[end - 1] = { ...steps[end - 1]!, kernel: run.kernel };
-      }
-    }
-    s = end;
-  }
-  return grouped;
+    if (!group || shared.length < 2) return group;
+    const list = pool.writeList(shared.map(({ call, args }) => ({ job: call.jobIndex, args })));
+    if (!list) return group;
+    const alone = group.calls.filter(({ call }) => !call.mayShare);
+    return { end: group.end, kernel: new CallGroup(pool, Split.whether(pool.alwaysShares), shared, alone, list).kernel };
+  });
 }
 
 /** The longest group of steps from `s` on: its end (exclusive) and its calls; undefined if step s cannot begin one. */

@@ -30,7 +30,7 @@ import { sameShape } from "../../../graph/ir.js";
 import type { Kernel, RunContext } from "../../../ops/op.js";
 import type { CompiledStep } from "../../backend.js";
 import type { Plan, PlannedValue, PlanStep } from "../../plan.js";
-import { nothing, stepsCoveredBy } from "./fusion.js";
+import { nothing, replaceRuns, stepsCoveredBy } from "./fusion.js";
 import type { WasmPool } from "./pool.js";
 import { isSharedOnly, type CallRecorder, type SharedCall } from "./share.js";
 import { Split } from "./split.js";
@@ -39,7 +39,8 @@ import { splitPoint } from "./split-policy.js";
 /** The run context of a recording: a sharedOnly kernel reads none of it. */
 const RECORDING: RunContext = { training: true, seed: 0, step: 0 };
 
-interface Call {
+/** A SharedCall as a kernel's run made it: with the whole call's arguments. */
+export interface Call {
   readonly call: SharedCall;
   readonly args: Float64Array;
 }
@@ -118,22 +119,15 @@ export function chainRows(
   pool: WasmPool | undefined,
   recorder: ChainRecorder,
 ): CompiledStep[] {
-  const chained = [...steps];
-  if (!pool) return chained;
-  for (let s = 0; s < steps.length; ) {
+  if (!pool) return [...steps];
+  return replaceRuns(steps, (s) => {
     const chain = longestChain(plan, steps, fast, recorder, s);
-    const end = chain?.end ?? s + 1;
-    if (chain && chain.calls.length >= 2 && chain.calls.some(({ call }) => call.mayShare)) {
-      const list = pool.writeList(chain.calls.map(({ call, args }, i) => ({ job: call.jobIndex, args: call.parts(args, chain.cuts[i]!).second })));
-      if (list !== undefined) {
-        const run = new RowChain(pool, Split.whether(pool.alwaysShares), chain.calls, chain.cuts, chain.finishers, list);
-        for (let t = s; t < end - 1; t++) chained[t] = { ...steps[t]!, kernel: nothing };
-        chained[end - 1] = { ...steps[end - 1]!, kernel: run.kernel };
-      }
-    }
-    s = end;
-  }
-  return chained;
+    if (!chain || chain.calls.length < 2 || !chain.calls.some(({ call }) => call.mayShare)) return chain;
+    const list = pool.writeList(chain.calls.map(({ call, args }, i) => ({ job: call.jobIndex, args: call.parts(args, chain.cuts[i]!).second })));
+    if (list === undefined) return chain;
+    const run = new RowChain(pool, Split.whether(pool.alwaysShares), chain.calls, chain.cuts, chain.finishers, list);
+    return { end: chain.end, kernel: run.kernel };
+  });
 }
 
 /** The longest row chain of steps from `s` on: its end (exclusive), its calls with each one's cut, and the work after; undefined if step s cannot begin one. */

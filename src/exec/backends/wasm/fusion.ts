@@ -31,6 +31,27 @@ export function stepsCoveredBy(kernel: Kernel): readonly number[] | undefined {
   return covering.get(kernel);
 }
 
+/** Steps [from, to) as one kernel (in place): the last of them runs it, the others nothing. */
+export function runAsOne(steps: CompiledStep[], from: number, to: number, kernel: Kernel): void {
+  steps[to - 1] = { ...steps[to - 1]!, kernel };
+  for (let s = from; s < to - 1; s++) steps[s] = { ...steps[s]!, kernel: nothing };
+}
+
+/**
+ * The steps with each run that `runFrom(s)` finds from step s on replaced by the kernel it gives (runAsOne);
+ * a run without a kernel is left as it is, and the search goes on after it (after step s when none is found).
+ */
+export function replaceRuns(steps: readonly CompiledStep[], runFrom: (s: number) => { end: number; kernel?: Kernel } | undefined): CompiledStep[] {
+  const replaced = [...steps];
+  for (let s = 0; s < steps.length; ) {
+    const run = runFrom(s);
+    const end = run?.end ?? s + 1;
+    if (run?.kernel) runAsOne(replaced, s, end, run.kernel);
+    s = end;
+  }
+  return replaced;
+}
+
 /** The steps with every fusable pattern replaced: its last step runs the fused kernel, the others nothing. */
 export function fuseSteps(plan: Plan, steps: readonly CompiledStep[], fast: ReadonlySet<string>, context: FastKernelContext): CompiledStep[] {
   const fused = [...steps];
@@ -126,8 +147,7 @@ function fuseAt(steps: readonly CompiledStep[], fused: CompiledStep[], i: number
   const wrapped: Kernel = (_inputs, _output, run) => kernel(operands, z, run);
   if (isSharedOnly(kernel)) sharedOnly(wrapped);
   covering.set(wrapped, Array.from({ length: last - i + 1 }, (_, s) => i + s));
-  fused[last] = { ...steps[last]!, kernel: wrapped };
-  for (let s = i; s < last; s++) fused[s] = { ...steps[s]!, kernel: nothing };
+  runAsOne(fused, i, last + 1, wrapped);
 }
 
 /** The epilogue of a layer found by layerAt: the bias's address and where relu of the sum goes. */
