@@ -12,7 +12,9 @@
  * It compares the two in a *try*: blocks of steps taking turns — the other way, the preferred way, the
  * other, the preferred — each block some steps and some milliseconds long, so that both ways meet the
  * same spell of the machine (a busy core comes and goes by the second; two ways timed one after the other
- * would mostly measure that). The faster way is kept, and the other tried again after a rest four times the
+ * would mostly measure that). Sharing is kept unless alone is faster by more than SIT_OUT_MARGIN (sharing
+ * is the way of a quiet machine, and a noisy spell measures close ways about alike), and the other way is
+ * tried again after a rest four times the
  * try's length (twenty when one way was far ahead): the other way's blocks are then a small share of the
  * time, whatever a step costs. A rest ends early when the kept way's steps slow down by a third against
  * its last judgement — the machine changed — so a core taken or freed is noticed within a fraction of a
