@@ -82,6 +82,10 @@ const START_FAILED = 7;
 /** A job list's next entry to claim, and the entries the worker has run (each s·256 + entries, for job s). */
 const NEXT = 8;
 const LIST_DONE = 9;
+/** A test's hold on the worker (holdWorker): while HOLD is 1, the worker stops at each job list it claims (HELD: that job) until PASS is that job. */
+const HOLD = 10;
+const HELD = 11;
+const PASS = 12;
 const ARGS_BYTE = 64;
 const MAX_ARGS = 14;
 /** Float64 slot after the arguments (byte 176 of the control block's 256): how long the worker's last job took (ms, its own clock). */
@@ -149,12 +153,24 @@ for (;;) {
   seen = s;
   const fn = Atomics.load(i32, ${FN});
   if (fn < 0) break;
+  // The job's function and arguments are read BEFORE it is claimed. After the claim they may already be the
+  // next job's: from a list the worker has claimed, the main thread takes back the entries not begun and
+  // hands the next job over without waiting for the worker to notice. Read before, they are job s's: the
+  // main thread writes the next job's only once job s is done, and job s is done before the claim below
+  // only if the main thread took it — then the claim fails.
+  const a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6];
+  const a7 = a[7], a8 = a[8], a9 = a[9], a10 = a[10], a11 = a[11], a12 = a[12];
   // Claim job s: CLAIM moves from s − 1 to s, by the worker or by the main thread, never both. A stale s
   // (a job the main thread already took, seen late) fails here.
   if (Atomics.compareExchange(i32, ${CLAIM}, (s - 1) | 0, s) !== ((s - 1) | 0)) continue;
+  // A test's hold (WasmPool.holdWorker): stop here, a list claimed, as a descheduled worker would.
+  if (fn === ${LIST} && Atomics.load(i32, ${HOLD}) !== 0) {
+    Atomics.store(i32, ${HELD}, s);
+    while (Atomics.load(i32, ${HOLD}) !== 0 && Atomics.load(i32, ${PASS}) !== s) Atomics.wait(i32, ${HOLD}, 1, 10);
+  }
   const begin = performance.now();
   try {
-    jobs[fn](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
+    jobs[fn](a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12);
   } catch (err) {
     Atomics.store(i32, ${FAILED}, 1);
   }
@@ -417,6 +433,40 @@ export class WasmPool {
   /** The governor's state (sharing "adaptive"), for tests and the bench. */
   governorState(): ReturnType<StepGovernor["state"]> | undefined {
     return this.governor?.state();
+  }
+
+  /**
+   * For tests, the interleavings a busy machine makes now and then, forced: until `releaseWorker`, the
+   * worker stops at each job list it claims (writeList) — as if descheduled there, the list claimed and
+   * none of its entries begun — until `letWorkerGo(job)`. `workerHeldAt` is the job it stopped at last
+   * (its sequence number, 0 before any). The main thread meanwhile goes on as it would: it takes the list
+   * back. (Lists only: a single kernel's part, once claimed, is waited for, which a hold would make forever.)
+   */
+  holdWorker(): void {
+    Atomics.store(this.i32, HOLD, 1);
+  }
+
+  get workerHeldAt(): number {
+    return Atomics.load(this.i32, HELD);
+  }
+
+  letWorkerGo(job: number): void {
+    Atomics.store(this.i32, PASS, job);
+    Atomics.notify(this.i32, HOLD);
+  }
+
+  releaseWorker(): void {
+    Atomics.store(this.i32, HOLD, 0);
+    Atomics.notify(this.i32, HOLD);
+  }
+
+  /** For tests: the last job the worker has finished, and the last handed over (their sequence numbers). */
+  get lastJobDone(): number {
+    return Atomics.load(this.i32, DONE);
+  }
+
+  get lastJobHandedOver(): number {
+    return this.seq;
   }
 
   /** How long the worker's last part took, by its own clock (ms). */
