@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // The sources import typebox as "#typebox", which package.json maps to the one-file bundle the build
+  // writes (dist/vendor/typebox.js, for start-up speed); tests read the package itself, built or not.
+  resolve: { alias: { "#typebox": "@sinclair/typebox" } },
   test: {
     include: ["test/**/*.test.ts"],
     // The property tests run many gradient checks; give them room on a shared 2-core machine.

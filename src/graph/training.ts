@@ -6,7 +6,7 @@
  * One table, TRAINING_FIELDS, holds every key with its type, range, default and meaning; the schema,
  * the defaults and the TypeScript type all follow from it. Adding a key is adding one line there.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { GraphError } from "./errors.js";
 import type { Graph } from "./ir.js";
 import { formatPath } from "./json-path.js";

@@ -1,5 +1,5 @@
 /** Attribute schemas shared by several ops. */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 
 /** The schema of an op that takes no attributes, and the type of its (empty) attrs. */
 export const NO_ATTRS = Type.Object({}, { additionalProperties: false });

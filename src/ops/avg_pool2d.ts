@@ -7,7 +7,7 @@
  * the padded zeros counting as values; false divides by the number of input elements under the window,
  * so a window at the border is the mean of what it covers (TensorFlow's "SAME" average pooling).
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sameShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
 import { POOL_WINDOW_FIELDS, drawPoolAttrs, poolGeometry, poolShape, windowBounds, onnxPoolAttrs, type PoolGeometry } from "./pool-window.js";

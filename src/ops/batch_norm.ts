@@ -16,7 +16,7 @@
  * mode the gradient flows through μ and σ² too; in evaluation mode it is that of the affine map above.
  * No gradient flows into the running averages.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, sameShape, type ConcreteShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp } from "./op.js";
 

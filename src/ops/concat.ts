@@ -7,7 +7,7 @@
  *
  * Gradient: the slices of dy where each input lies.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, type Shape } from "../graph/ir.js";
 import { normalizeAxis } from "./layout.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";

@@ -1,5 +1,5 @@
 /** constant: a tensor filled with one value (the seed 1 of the backward pass, zeros). */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { ShapeAttr } from "./attrs.js";
 import { defineOp, ShapeError } from "./op.js";
 

@@ -13,7 +13,7 @@
  * feature map with a strided convolution (Keras, ResNet-style downsampling), and it costs the kernels
  * nothing: only the leading padding enters their index arithmetic, the trailing one only the output size.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { ShapeError } from "./op.js";
 
 const PositiveInt = Type.Integer({ minimum: 1 });

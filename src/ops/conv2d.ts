@@ -20,7 +20,7 @@
  * accumulating in float64; tapRanges() precomputes where each tap falls inside the input, so no loop
  * tests bounds and nothing is allocated per run.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, type ConcreteShape, type Shape } from "../graph/ir.js";
 import type { CheckDraw } from "./check-hints.js";
 import { tapRanges, windowAttrsOf, windowGeometry, WindowAttrs, type AxisGeometry, type Pair, type WindowAttrValues } from "./conv-geometry.js";

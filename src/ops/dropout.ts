@@ -12,7 +12,7 @@
  * This costs a hash per element twice per step instead of a mask buffer kept alive from the forward pass
  * to the backward pass, and it makes a run reproducible from (seed, step) alone.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { sizeOf } from "../graph/ir.js";
 import { hashString, hashUniform } from "../util/random.js";
 import { defineOp, onnxOperator } from "./op.js";

@@ -5,7 +5,7 @@
  *
  * The kernel copies (see reshape.ts on views). Gradient: dy reshaped back to x's shape.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { sizeOf } from "../graph/ir.js";
 import { dimProduct } from "./layout.js";
 import { ShapeError, defineOp } from "./op.js";

@@ -11,7 +11,7 @@
  * Gradient: Φ(x) + x·φ(x) exactly, φ the normal density; for the tanh form, s + 2x·s(1 − s)·u′(x) with
  * s = sigmoid(2u), u = √(2/π)(x + 0.044715x³).
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sameShape, sizeOf } from "../graph/ir.js";
 import { ShapeError, defineOp } from "./op.js";
 

@@ -7,7 +7,7 @@
  * a dense layer, which is a matmul of a matrix, so no flatten is needed between them (Keras's
  * GlobalAveragePooling2D does the same). A reshape to [N, C, 1, 1] gives the other form where it is wanted.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, sizeOf } from "../graph/ir.js";
 import { NO_ATTRS, ShapeAttr } from "./attrs.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";

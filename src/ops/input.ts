@@ -2,7 +2,7 @@
  * input: a value fed by the caller before each run — a batch of images, or their labels.
  * Inputs are not differentiated unless a caller asks for their gradient explicitly.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { ShapeAttr } from "./attrs.js";
 import { defineOp } from "./op.js";
 

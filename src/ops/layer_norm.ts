@@ -7,7 +7,7 @@
  * nodes (its `wrt` attribute), which recompute each row's statistics from x:
  *   dX = (1/σ) ⊙ (γδ − mean(γδ) − x̂ ⊙ mean(γδ ⊙ x̂))  per row,   dγ = Σ_rows δ ⊙ x̂.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, sameShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp } from "./op.js";
 import { lastAxisRows } from "./softmax.js";

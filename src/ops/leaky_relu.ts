@@ -3,7 +3,7 @@
  * leaky_relu_grad, the op its gradient emits: dy where x > 0, else α·dy. At the kink x = 0 the slope is
  * taken as α (relu's rule, Z > 0, with α for 0), as PyTorch does. NaN passes through.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sameShape, sizeOf } from "../graph/ir.js";
 import { ShapeError, defineOp } from "./op.js";
 

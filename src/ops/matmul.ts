@@ -2,7 +2,7 @@
  * matmul: C = op(A) · op(B) for matrices, where op transposes when `transpose_a` / `transpose_b` is set.
  * The transposed variants are what the backward graph needs (dW = Aᵀ·δ, δ·Wᵀ) without a transpose node.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
 

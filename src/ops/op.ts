@@ -9,7 +9,7 @@
  *   - a gradient rule, which *builds graph nodes* for the input gradients from the output's gradient.
  *     It never computes numbers, so the backward graph can be inspected, drawn, planned and run.
  */
-import type { Static, TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "#typebox";
 import type { OpCheck } from "./check-hints.js";
 import type { Attrs, ConcreteShape, GraphNode, Shape } from "../graph/ir.js";
 

@@ -2,7 +2,7 @@
  * parameter: trainable state (weights, biases). It lives across runs, is initialised once from its
  * `init` attribute and is updated by the optimizer.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { ShapeAttr } from "./attrs.js";
 import { ShapeError, defineOp } from "./op.js";
 

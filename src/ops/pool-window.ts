@@ -8,7 +8,7 @@
  * as PyTorch requires, so every window holds at least one element of the input: a max is never −∞ and
  * an average without the padding never divides by zero.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, type ConcreteShape, type Shape } from "../graph/ir.js";
 import { ShapeError, type OnnxAttribute } from "./op.js";
 

@@ -4,7 +4,7 @@
  * Gradient: dy ⊙ p·x^(p−1), built from pow, a scalar constant and mul. For p = 0 the gradient is zeros
  * (x⁰ is flat, even at 0, where x⁻¹ would make 0·∞ = NaN); for p = 1 it is dy.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { sizeOf } from "../graph/ir.js";
 import { defineOp } from "./op.js";
 

@@ -7,7 +7,7 @@
  * no element), so both are sum_to's sum to the input's shape with 1 in each reduced axis: its kernel
  * (float64, compensated) does the work, and the gradient broadcasts back over that same shape.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sameShape, sizeOf, type ConcreteShape, type Shape } from "../graph/ir.js";
 import { ShapeAttr } from "./attrs.js";
 import { broadcastIndex, sumToKernel } from "./broadcast.js";

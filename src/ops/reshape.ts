@@ -9,7 +9,7 @@
  *
  * Gradient: dy reshaped back to x's shape.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sizeOf, type Dim, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
 

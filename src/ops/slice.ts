@@ -5,7 +5,7 @@
  *
  * The axis sliced must have a size, not a symbol: the bounds are checked against it when the graph loads.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sizeOf, type Shape } from "../graph/ir.js";
 import { normalizeAxis } from "./layout.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";

@@ -4,7 +4,7 @@
  * and is saved in checkpoints; unlike one it is never differentiated nor touched by the optimizer: in
  * training mode the one node that lists it among its op's `updates` rewrites it, once per run.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { ShapeAttr } from "./attrs.js";
 import { ShapeError, defineOp } from "./op.js";
 

@@ -3,7 +3,7 @@
  * broadcasting. A bias gradient is sum_to(δ, [n]): the sum over the batch, the report's Σᵢ δ.
  * broadcast_to is its gradient, and sum_to is broadcast_to's.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "#typebox";
 import { formatShape, sameShape, sizeOf, type Shape } from "../graph/ir.js";
 import { ShapeAttr } from "./attrs.js";
 import { broadcastIndex, broadcastShapes, sumToKernel } from "./broadcast.js";

@@ -4,7 +4,7 @@
  *
  * Gradient: dy transposed by the inverse permutation.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { formatShape, sizeOf, type ConcreteShape, type Shape } from "../graph/ir.js";
 import { ShapeError, defineOp, type Kernel } from "./op.js";
 

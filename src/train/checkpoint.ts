@@ -5,7 +5,7 @@
  * state (a batch norm's running averages, "bn1_mean"); the optimizer's moments are "optimizer.m.W1" and
  * so on; the rest is JSON under the metadata key "graphnet".
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { UserError } from "../graph/errors.js";
 import { sameShape } from "../graph/ir.js";
 import { OPTIMIZERS } from "../graph/training.js";

@@ -4,7 +4,7 @@
  * so far. Each is checked against its schema when read: a file edited by hand or damaged is refused with
  * the field that is wrong, never half used.
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { SPLIT_KINDS, type SplitKind } from "../data/split.js";
 import type { Graph } from "../graph/ir.js";
 import { readJsonText, type JsonText } from "../graph/json-text.js";

@@ -4,7 +4,7 @@
  *   N bytes   JSON: { name: { dtype: "F32", shape: [...], data_offsets: [begin, end] }, "__metadata__": { string: string } }
  *   the data  each tensor's bytes, little-endian, at its offsets counted from the end of the header
  */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static } from "#typebox";
 import { UserError } from "../graph/errors.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { readGivenFile } from "../util/fs-errors.js";

@@ -4,7 +4,7 @@
  * by another tool or another version — gives one paragraph naming the file, the field and what was
  * expected, instead of a TypeError somewhere later.
  */
-import type { TSchema } from "@sinclair/typebox";
+import type { TSchema } from "#typebox";
 import { UserError } from "../graph/errors.js";
 import { formatPath } from "../graph/json-path.js";
 import { compileSchemaOnFirstUse, type SchemaValidator } from "../graph/schema-validator.js";
