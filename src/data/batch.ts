@@ -20,12 +20,13 @@ export function fillBatch(
 ): void {
   const f = data.features;
   const values = data.values;
+  const images = data.images;
   for (let r = 0; r < rows; r++) {
     const sample = order[start + r]!;
     const from = sample * f;
     const to = r * f;
     if (values) x.set(values.subarray(from, from + f), to);
-    else for (let k = 0; k < f; k++) x[to + k] = data.images[from + k]! * SCALE;
+    else for (let k = 0; k < f; k++) x[to + k] = images[from + k]! * SCALE;
     if (y) {
       y.fill(0, r * classes, (r + 1) * classes);
       y[r * classes + data.labels[sample]!] = 1;

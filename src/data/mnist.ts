@@ -6,11 +6,14 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { UserError } from "../graph/errors.js";
+import { DeferredBytes } from "./deferred-bytes.js";
 import { openIdx, type OpenIdx } from "./idx.js";
 
 export interface Dataset {
   /** Row-major bytes, `count × features`; pixels stay bytes in memory and are scaled per batch. */
   readonly images: Uint8Array;
+  /** See Samples.placeImages (src/exec/batches.ts): the bundled MNIST's and idx files' images are read on first use. */
+  readonly placeImages?: (target: Uint8Array, offset: number) => void;
   /** Features used as given, `count × features` (data read from a table, src/data/table.ts); `images` is then empty. */
   readonly values?: Float64Array;
   readonly labels: Uint8Array;
@@ -43,17 +46,22 @@ export function loadMnist(dir: string = bundledMnistDir()): Dataset {
   if (train.features !== test.features) {
     throw new UserError(`${testImages.file}: its images have ${test.features} pixels, but those of ${trainImages.file} have ${train.features}.`);
   }
-  // Each file's data read straight into its place: the training file's samples first, then the test file's.
-  const images = new Uint8Array(trainImages.length + testImages.length);
-  trainImages.readInto(images, 0);
-  testImages.readInto(images, trainImages.length);
+  // Each file's data read straight into its place: the training file's samples first, then the test
+  // file's; the images when they are first needed, perhaps straight into a model's memory.
+  const images = new DeferredBytes(trainImages.length + testImages.length, (target, offset) => {
+    trainImages.readInto(target, offset);
+    testImages.readInto(target, offset + trainImages.length);
+  });
   const labels = new Uint8Array(trainLabels.length + testLabels.length);
   trainLabels.readInto(labels, 0);
   testLabels.readInto(labels, trainLabels.length);
   const dims = trainImages.dims;
   const square = dims.length === 3 && dims[1] === dims[2];
   return {
-    images,
+    get images() {
+      return images.bytes;
+    },
+    placeImages: (target, offset) => images.placeIn(target, offset),
     labels,
     count: labels.length,
     features: train.features,

@@ -11,6 +11,12 @@ import type { FloatArray } from "../ops/op.js";
 export interface Samples {
   /** Row-major, `count × features`, scaled by 1/255 into a batch; empty when `values` holds the features. */
   readonly images: Uint8Array;
+  /**
+   * For images not read yet (src/data/deferred-bytes.ts): reads them straight into target[offset …) rather
+   * than into an array of their own, and `images` is that view from then on. A backend that keeps the
+   * dataset in its own memory calls it instead of copying `images` there.
+   */
+  readonly placeImages?: (target: Uint8Array, offset: number) => void;
   /** Features that are not pictures (a table's), `count × features`, copied into a batch as they are. */
   readonly values?: Float64Array;
   /** One class index per sample. */

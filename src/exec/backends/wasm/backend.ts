@@ -49,7 +49,7 @@ export class WasmBackend implements Backend {
       );
     // Pictures' bytes only: the resident gather scales bytes (numbers as given are copied by fillBatch).
     let resident =
-      options.resident && !options.resident.data.values && options.resident.data.images.length <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
+      options.resident && !options.resident.data.values && options.resident.data.count * options.resident.data.features <= RESIDENT_DATASET_MAX_BYTES ? options.resident : undefined;
     let arena: WasmArena;
     try {
       arena = allocate(resident ? ResidentDataset.reservedElements(resident.data, resident.maxRows) : 0);

@@ -70,7 +70,7 @@ export class ResidentDataset {
 
   /** Float32 slots to reserve in the arena for `data` and batches of up to `maxRows`. */
   static reservedElements(data: Samples, maxRows: number): number {
-    return Math.ceil(data.images.length / 4) + Math.ceil(data.labels.length / 4) + maxRows + 48; // + alignment
+    return Math.ceil((data.count * data.features) / 4) + Math.ceil(data.labels.length / 4) + maxRows + 48; // + alignment
   }
 
   constructor(
@@ -78,13 +78,15 @@ export class ResidentDataset {
     readonly data: Samples,
     private readonly maxRows: number,
   ) {
-    const region = (bytes: Uint8Array) => {
-      const offset = arena.reserve(Math.ceil(bytes.length / 4)).byteOffset;
-      arena.bytes.set(bytes, offset);
+    const region = (length: number, place: (offset: number) => void) => {
+      const offset = arena.reserve(Math.ceil(length / 4)).byteOffset;
+      place(offset);
       return offset;
     };
-    this.images = region(data.images);
-    this.labels = region(data.labels);
+    // Images not read yet are read straight into the arena (deferred-bytes.ts says why).
+    const images = data.count * data.features;
+    this.images = region(images, (offset) => (data.placeImages ? data.placeImages(arena.bytes, offset) : arena.bytes.set(data.images, offset)));
+    this.labels = region(data.labels.length, (offset) => arena.bytes.set(data.labels, offset));
     this.indices = new Uint32Array(arena.memory.buffer, arena.reserve(maxRows).byteOffset, maxRows);
   }
 
