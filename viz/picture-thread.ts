@@ -18,6 +18,7 @@ import { writeFileAtomic } from "../src/util/atomic-write.js";
 import type { PictureReply, PictureRequest } from "./picture-worker.js";
 import type { GraphLayout } from "./graph-layout.js";
 import { startLayoutThread } from "./layout-thread.js";
+import { dropEarlyLayoutWorker } from "./layout-worker-start.js";
 import { livePageDue, liveReportInput, networkPicture, runPicturesInput, writePictureFiles, type RunSummary } from "./run-picture-files.js";
 
 export interface PictureThread {
@@ -53,6 +54,8 @@ function liveWarning(): (message: string) => void {
 /** `trainingThreads`: the threads the run's training steps keep busy. */
 export function startPictureThread(trainingThreads: number): PictureThread {
   if (availableParallelism() <= trainingThreads) return inThisThread();
+  // The picture thread lays out the network itself: the layout thread `graphnet train` started is not needed.
+  dropEarlyLayoutWorker();
   // Run from the TypeScript sources (by a test runner) there is no compiled worker module: draw in this thread.
   if (!existsSync(fileURLToPath(WORKER))) return inThisThread();
   let worker: Worker;

@@ -97,8 +97,16 @@ describe("what graphnet loads", () => {
     expect(loadedBy("cli/usage/train.ts").files).not.toContain("src/exec/executor.ts");
   });
 
+  it("starts with the program imported on use, and nothing but Node's own modules before it", () => {
+    const start = loadedBy("cli/main.ts");
+    // For `train`, the layout thread is started before the program loads (viz/layout-worker-start.ts).
+    expect([...start.files].sort()).toEqual(["cli/main.ts", "viz/layout-worker-start.ts"]);
+    expect([...start.packages]).toEqual([]);
+    expect(readFileSync(join(ROOT, "cli/main.ts"), "utf8")).toContain('import("./program.js")');
+  });
+
   it("reads the command line with commander alone: no part of the library, no command's module", () => {
-    const cli = loadedBy("cli/main.ts");
+    const cli = loadedBy("cli/program.ts");
     expect([...cli.packages]).toEqual(["commander"]);
     expect([...cli.files].filter((f) => f.startsWith("cli/commands/") || f.startsWith("viz/") || f === "src/index.ts")).toEqual([]);
     // Each command's usage module is loaded, and its module is not: the action imports it.

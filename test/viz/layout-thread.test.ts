@@ -32,4 +32,24 @@ describe("the layout thread", () => {
     expect(seen.groups).toBeGreaterThan(0);
     expect(seen.edges).toBeGreaterThan(10);
   });
+
+  it("is made by the worker `graphnet train` started first thing; a run whose pictures get a thread of their own ends that worker", () => {
+    const script = `
+      const start = await import(${dist("viz/layout-worker-start.js")});
+      const { startPictureThread } = await import(${dist("viz/picture-thread.js")});
+      const early = start.startLayoutWorkerEarly();
+      const taken = start.takeLayoutWorker();
+      const fresh = start.takeLayoutWorker();
+      const unused = start.startLayoutWorkerEarly();
+      const ended = new Promise((resolve) => unused.once("exit", () => resolve(true)));
+      // Training on no thread at all leaves every core free: the pictures get a thread of their own.
+      const pictures = startPictureThread(0);
+      const endedUnused = await ended;
+      pictures.dispose();
+      await Promise.all([taken.terminate(), fresh.terminate()]);
+      console.log(JSON.stringify({ tookEarly: taken === early, freshIsNew: fresh !== early && fresh !== undefined, endedUnused }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ tookEarly: true, freshIsNew: true, endedUnused: true });
+  });
 });
