@@ -40,6 +40,21 @@ describe("StepGovernor", () => {
     expect(governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
   });
 
+  it("ends its first try after one block each way when the two are far apart, and tries in four blocks when they are close", () => {
+    const far = governed();
+    const farWays = drive(far.governor, far.clock, 1400, (way) => (way === "shared" ? 1 : 2));
+    // The warm-up (1 s), one block alone (15 steps of 2 ms), one shared (30 of 1 ms): judged, and a rest
+    // of four times the try's 60 ms follows, shared.
+    expect(farWays.slice(1000, 1015)).toEqual(Array(15).fill("alone"));
+    expect(farWays.slice(1015, 1045 + 200)).toEqual(Array(230).fill("shared"));
+    expect(far.governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
+    const close = governed();
+    const closeWays = drive(close.governor, close.clock, 1200, (way) => (way === "shared" ? 1 : 1.25));
+    // 30 ms blocks: 24 steps alone, 30 shared, 24 alone, 30 shared.
+    const blocks = ["alone", "shared", "alone", "shared"].flatMap((way) => Array(way === "alone" ? 24 : 30).fill(way));
+    expect(closeWays.slice(1000, 1108)).toEqual(blocks);
+  });
+
   it("sits the worker out while the main thread alone is faster (a busy second core), and comes back when the core is free", () => {
     const { clock, governor } = governed();
     // Busy for the first 3000 steps (sharing costs twice the time), quiet after.

@@ -10,7 +10,8 @@
  * with the worker allowed ("shared"), and with the main thread alone.
  *
  * It compares the two in a *try*: blocks of steps taking turns — the other way, the preferred way, the
- * other, the preferred — each block some steps and some milliseconds long, so that both ways meet the
+ * other, the preferred (the first try only the first two when they are far apart: FAR) — each block some
+ * steps and some milliseconds long, so that both ways meet the
  * same spell of the machine (a busy core comes and goes by the second; two ways timed one after the other
  * would mostly measure that). Sharing is kept unless alone is faster by more than SIT_OUT_MARGIN (sharing
  * is the way of a quiet machine, and a noisy spell measures close ways about alike), and the other way is
@@ -51,6 +52,13 @@ const TRY_BLOCKS = 4;
 const CLOSE = 1.15;
 const REST_CLOSE = 4;
 const REST_FAR = 20;
+/**
+ * The first try ends after its first two blocks (one each way) when their means are this far apart: the
+ * verdict is plain, and on a quiet machine each block alone costs steps half again as long — in the first
+ * epoch, which a short run may be much of. (A short rest follows the first judgement whatever it found,
+ * and the next try is a whole one.)
+ */
+const FAR = 1.5;
 /** The worker sits out only while a step alone takes less than the shared one by this factor. */
 const SIT_OUT_MARGIN = 1.15;
 /** A rest ends early when a block's worth of the kept way's steps is this much slower than its last mean. */
@@ -152,7 +160,7 @@ export class StepGovernor {
       tally.ms += this.current.ms;
       tally.steps += this.current.steps;
       this.current.clear();
-      if (++this.block === TRY_BLOCKS) this.decide(now);
+      if (++this.block === TRY_BLOCKS || (this.judgements === 0 && this.block === 2 && this.farApart())) this.decide(now);
     } else {
       const drifted = this.current.mean > DRIFT * this.means[this.preferred];
       this.current.clear();
@@ -166,6 +174,12 @@ export class StepGovernor {
     this.tryBegan = Number.NaN;
     this.tried.shared.clear();
     this.tried.alone.clear();
+  }
+
+  /** Whether the ways tried so far are FAR apart, either way round. */
+  private farApart(): boolean {
+    const [shared, alone] = [this.tried.shared.mean, this.tried.alone.mean];
+    return shared > FAR * alone || alone > FAR * shared;
   }
 
   /** At a try's end: keep the faster way, and rest for a while before the next try. */
