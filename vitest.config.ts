@@ -6,6 +6,8 @@ export default defineConfig({
   resolve: { alias: { "#typebox": "@sinclair/typebox" } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Every temporary file of a run in one folder, removed at the end (test/support/temp-root.ts).
+    globalSetup: ["test/support/temp-root.ts"],
     // The property tests run many gradient checks; give them room on a shared 2-core machine.
     testTimeout: 60_000,
     // A hook (a small training run before a file's tests) gets the same room: vitest's 10 s default
