@@ -123,6 +123,16 @@ describe("installed in another project", () => {
     expect(run(dir, process.execPath, "pictures.js").stdout).toBe("function 0\n");
   }, 60_000);
 
+  it("gives TypeScript graphnet's types made of typebox's under module: commonjs, whose resolution reads no imports", () => {
+    // The declarations name typebox by its package (scripts/declarations.mjs): were it "#typebox", the
+    // type would be unresolved there — \`any\` — and the mistake below would compile.
+    const dir = project(tarball, "commonjs");
+    writeFileSync(join(dir, "settings.ts"), 'import type { TrainingConfig } from "graphnet";\nconst rate: TrainingConfig["learning_rate"] = "fast";\nconsole.log(rate);\n');
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: COMMONJS_OPTIONS, files: ["settings.ts"] }));
+    const compiled = run(dir, process.execPath, TSC, "-p", ".");
+    expect(compiled.stdout).toMatch(/settings\.ts\(2,7\): error TS2322: Type 'string' is not assignable to type 'number'/);
+  }, 60_000);
+
   it("gives require('graphnet/viz') the picture writers", () => {
     const dir = project(tarball, "commonjs");
     writeFileSync(join(dir, "viz.js"), 'const viz = require("graphnet/viz"); console.log(typeof viz.renderCurvesSvg, typeof viz.renderGraphSvg);\n');

@@ -42,4 +42,12 @@ describe("the typebox bundle", () => {
     const imports = (JSON.parse(readFileSync("package.json", "utf8")) as { imports: Record<string, { default: string }> }).imports;
     expect(imports["#typebox"]!.default).toBe("./dist/vendor/typebox.js");
   });
+
+  it("is not what the declarations name: they name the package, which every module resolution finds (scripts/declarations.mjs)", () => {
+    const declarations = readdirSync(join(ROOT, "dist"), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".d.ts"))
+      .map((e) => join(e.parentPath, e.name));
+    expect(declarations.filter((file) => readFileSync(file, "utf8").includes("#typebox"))).toEqual([]);
+    expect(declarations.filter((file) => readFileSync(file, "utf8").includes('"@sinclair/typebox"')).length).toBeGreaterThan(5);
+  });
 });
