@@ -42,11 +42,11 @@ describe("StepGovernor", () => {
 
   it("ends its first try after one block each way when the two are far apart, and tries in four blocks when they are close", () => {
     const far = governed();
-    const farWays = drive(far.governor, far.clock, 1400, (way) => (way === "shared" ? 1 : 2));
-    // The warm-up (1 s), one block alone (15 steps of 2 ms), one shared (30 of 1 ms): judged, and a rest
-    // of four times the try's 60 ms follows, shared.
+    const farWays = drive(far.governor, far.clock, 2400, (way) => (way === "shared" ? 1 : 2));
+    // The warm-up (1 s), one block alone (15 steps of 2 ms), one shared (30 of 1 ms): judged, and the long
+    // rest follows — twenty times the try's 60 ms, shared.
     expect(farWays.slice(1000, 1015)).toEqual(Array(15).fill("alone"));
-    expect(farWays.slice(1015, 1045 + 200)).toEqual(Array(230).fill("shared"));
+    expect(farWays.slice(1015, 1045 + 1_150)).toEqual(Array(1_180).fill("shared"));
     expect(far.governor.state()).toMatchObject({ preferred: "shared", sharedMs: 1, aloneMs: 2 });
     const close = governed();
     const closeWays = drive(close.governor, close.clock, 1200, (way) => (way === "shared" ? 1 : 1.25));

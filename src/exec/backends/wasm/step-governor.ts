@@ -54,9 +54,9 @@ const REST_CLOSE = 4;
 const REST_FAR = 20;
 /**
  * The first try ends after its first two blocks (one each way) when their means are this far apart: the
- * verdict is plain, and on a quiet machine each block alone costs steps half again as long — in the first
- * epoch, which a short run may be much of. (A short rest follows the first judgement whatever it found,
- * and the next try is a whole one.)
+ * verdict is plain, and each block of the slower way costs steps half again as long or more — in the
+ * first epoch, which a short run may be much of. The long rest (REST_FAR) follows, as after any try that
+ * found the ways far apart; a rest still ends early if the kept way slows down (DRIFT).
  */
 const FAR = 1.5;
 /** The worker sits out only while a step alone takes less than the shared one by this factor. */
@@ -160,7 +160,8 @@ export class StepGovernor {
       tally.ms += this.current.ms;
       tally.steps += this.current.steps;
       this.current.clear();
-      if (++this.block === TRY_BLOCKS || (this.judgements === 0 && this.block === 2 && this.farApart())) this.decide(now);
+      if (++this.block === TRY_BLOCKS) this.decide(now, false);
+      else if (this.judgements === 0 && this.block === 2 && this.farApart()) this.decide(now, true);
     } else {
       const drifted = this.current.mean > DRIFT * this.means[this.preferred];
       this.current.clear();
@@ -182,8 +183,8 @@ export class StepGovernor {
     return shared > FAR * alone || alone > FAR * shared;
   }
 
-  /** At a try's end: keep the faster way, and rest for a while before the next try. */
-  private decide(now: number): void {
+  /** At a try's end (`early`: the first try, its ways far apart): keep the faster way, and rest for a while before the next try. */
+  private decide(now: number, early: boolean): void {
     this.trying = false;
     this.means.shared = this.tried.shared.mean;
     this.means.alone = this.tried.alone.mean;
@@ -193,6 +194,8 @@ export class StepGovernor {
     this.preferred = alone * SIT_OUT_MARGIN < shared ? "alone" : "shared";
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
     this.judgements++;
-    this.restUntil = now + (close || this.judgements === 1 ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
+    // A first judgement of a whole try rests briefly whatever it found; one ended early found the ways far apart.
+    const brief = close || (this.judgements === 1 && !early);
+    this.restUntil = now + (brief ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
   }
 }
