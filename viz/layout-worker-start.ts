@@ -13,7 +13,7 @@ const WORKER = new URL("./layout-worker.js", import.meta.url);
 let early: Worker | undefined;
 
 /** A new layout worker, loading ELK from now on; undefined without a compiled worker (run from the TypeScript sources) or a thread to be had. */
-export function newLayoutWorker(): Worker | undefined {
+function newLayoutWorker(): Worker | undefined {
   try {
     if (!existsSync(fileURLToPath(WORKER))) return undefined;
     // execArgv: [] — not the parent's options (a parent run with -e would run its script in the thread too).

@@ -54,8 +54,6 @@ function liveWarning(): (message: string) => void {
 /** `trainingThreads`: the threads the run's training steps keep busy. */
 export function startPictureThread(trainingThreads: number): PictureThread {
   if (availableParallelism() <= trainingThreads) return inThisThread();
-  // The picture thread lays out the network itself: the layout thread `graphnet train` started is not needed.
-  dropEarlyLayoutWorker();
   // Run from the TypeScript sources (by a test runner) there is no compiled worker module: draw in this thread.
   if (!existsSync(fileURLToPath(WORKER))) return inThisThread();
   let worker: Worker;
@@ -64,6 +62,8 @@ export function startPictureThread(trainingThreads: number): PictureThread {
   } catch {
     return inThisThread(); // no thread to be had: the pictures cost the time they cost here
   }
+  // The picture thread lays out the network itself: the layout thread `graphnet train` started is not needed.
+  dropEarlyLayoutWorker();
   worker.unref(); // a run that ends without pictures does not wait for the thread
   const pending = new Map<number, { resolve: (reply: PictureReply) => void; reject: (err: Error) => void }>();
   let stopped: Error | undefined;

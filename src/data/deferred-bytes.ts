@@ -9,18 +9,22 @@
  */
 export class DeferredBytes {
   private held: Uint8Array | undefined;
+  /** Until the bytes are read: what reads them (let go then, with whatever it holds — a gzipped file's bytes, decompressed). */
+  private read: ((target: Uint8Array, offset: number) => void) | undefined;
 
-  /** `read(target, offset)` writes the `length` bytes into target[offset …); it is called at most once. */
+  /** `read(target, offset)` writes the `length` bytes into target[offset …); once it has, it is not called again. */
   constructor(
     readonly length: number,
-    private readonly read: (target: Uint8Array, offset: number) => void,
-  ) {}
+    read: (target: Uint8Array, offset: number) => void,
+  ) {
+    this.read = read;
+  }
 
   /** The bytes: read now into an array of their own unless they have been read or placed. */
   get bytes(): Uint8Array {
     if (this.held === undefined) {
       const own = new Uint8Array(this.length);
-      this.read(own, 0);
+      this.readInto(own, 0);
       this.held = own;
     }
     return this.held;
@@ -33,8 +37,13 @@ export class DeferredBytes {
    * never freed while a view of it is held).
    */
   placeIn(target: Uint8Array, offset: number): void {
-    if (this.held === undefined) this.read(target, offset);
+    if (this.held === undefined) this.readInto(target, offset);
     else target.set(this.held, offset);
     this.held = target.subarray(offset, offset + this.length);
+  }
+
+  private readInto(target: Uint8Array, offset: number): void {
+    this.read!(target, offset);
+    this.read = undefined;
   }
 }

@@ -13,9 +13,10 @@ import { describe, expect, it } from "vitest";
 const ROOT = resolve(".");
 const BUNDLE = join(ROOT, "dist/vendor/typebox.js");
 
-function compiledModules(dir: string): string[] {
+/** The files under `dir` whose names end with `ending` (".js": the compiled modules; ".d.ts": the declarations). */
+function filesEndingWith(dir: string, ending: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith(".js"))
+    .filter((e) => e.isFile() && e.name.endsWith(ending))
     .map((e) => join(e.parentPath, e.name));
 }
 
@@ -33,20 +34,18 @@ describe("the typebox bundle", () => {
 
   it("is what the compiled code imports: no module of dist/ loads the package's own files", () => {
     const direct = ["src", "cli", "viz", "scripts"]
-      .flatMap((dir) => compiledModules(join(ROOT, "dist", dir)))
+      .flatMap((dir) => filesEndingWith(join(ROOT, "dist", dir), ".js"))
       .filter((file) => /from\s+["']@sinclair\/typebox/.test(readFileSync(file, "utf8")));
     expect(direct).toEqual([]);
     // And "#typebox" is what they import instead (a rename of the map would leave them unresolved).
-    const viaMap = compiledModules(join(ROOT, "dist/src/ops")).filter((file) => readFileSync(file, "utf8").includes('from "#typebox"'));
+    const viaMap = filesEndingWith(join(ROOT, "dist/src/ops"), ".js").filter((file) => readFileSync(file, "utf8").includes('from "#typebox"'));
     expect(viaMap.length).toBeGreaterThan(10);
     const imports = (JSON.parse(readFileSync("package.json", "utf8")) as { imports: Record<string, { default: string }> }).imports;
     expect(imports["#typebox"]!.default).toBe("./dist/vendor/typebox.js");
   });
 
   it("is not what the declarations name: they name the package, which every module resolution finds (scripts/declarations.mjs)", () => {
-    const declarations = readdirSync(join(ROOT, "dist"), { withFileTypes: true, recursive: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".d.ts"))
-      .map((e) => join(e.parentPath, e.name));
+    const declarations = filesEndingWith(join(ROOT, "dist"), ".d.ts");
     expect(declarations.filter((file) => readFileSync(file, "utf8").includes("#typebox"))).toEqual([]);
     expect(declarations.filter((file) => readFileSync(file, "utf8").includes('"@sinclair/typebox"')).length).toBeGreaterThan(5);
   });

@@ -15,5 +15,6 @@ export default function setup(): () => void {
   // os.tmpdir() reads these, here, in the test workers (started after this, with this environment) and
   // in every process they start.
   for (const name of ["TMPDIR", "TMP", "TEMP"]) process.env[name] = root;
-  return () => rmSync(root, { recursive: true, force: true });
+  // Retried: a CLI process a test started may still be writing its last file (ENOTEMPTY).
+  return () => rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 }

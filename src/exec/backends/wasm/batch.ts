@@ -24,9 +24,10 @@ export function fillBatchInPlace(
   const f = data.features;
   const bytes = arena.bytes;
   const staging = arena.scratch;
+  const images = data.images;
   for (let r = 0; r < rows; r++) {
     const sample = order[start + r]!;
-    bytes.set(data.images.subarray(sample * f, (sample + 1) * f), staging + r * f);
+    bytes.set(images.subarray(sample * f, (sample + 1) * f), staging + r * f);
     if (y) {
       y.fill(0, r * classes, (r + 1) * classes);
       y[r * classes + data.labels[sample]!] = 1;

@@ -480,8 +480,8 @@ export class WasmPool {
   }
 
   /**
-   * A list the worker has begun: takes the entries it has not (NEXT moves to the list's end), waits for
-   * those it has, and runs the rest here. False when the worker had claimed every entry.
+   * A list the worker has claimed: takes the entries it has not begun (NEXT moves to the list's end), waits
+   * for those it has, and runs the rest here. False when the worker had claimed every entry.
    */
   private takeRestOfList(): boolean {
     const a = this.args;

@@ -11,13 +11,12 @@
  *
  * It compares the two in a *try*: blocks of steps taking turns — the other way, the preferred way, the
  * other, the preferred (the first try only the first two when they are far apart: FAR) — each block some
- * steps and some milliseconds long, so that both ways meet the
- * same spell of the machine (a busy core comes and goes by the second; two ways timed one after the other
- * would mostly measure that). Sharing is kept unless alone is faster by more than SIT_OUT_MARGIN (sharing
- * is the way of a quiet machine, and a noisy spell measures close ways about alike), and the other way is
- * tried again after a rest four times the
- * try's length (twenty when one way was far ahead): the other way's blocks are then a small share of the
- * time, whatever a step costs. A rest ends early when the kept way's steps slow down by a third against
+ * steps and some milliseconds long, so that both ways meet the same spell of the machine (a busy core
+ * comes and goes by the second; two ways timed one after the other would mostly measure that). Sharing is
+ * kept unless alone is faster by more than SIT_OUT_MARGIN (sharing is the way of a quiet machine, and a
+ * noisy spell measures close ways about alike), and the other way is tried again after a rest four times
+ * the try's length (twenty when one way was far ahead): the other way's blocks are then a small share of
+ * the time, whatever a step costs. A rest ends early when the kept way's steps slow down by a third against
  * its last judgement — the machine changed — so a core taken or freed is noticed within a fraction of a
  * second.
  *
@@ -160,8 +159,7 @@ export class StepGovernor {
       tally.ms += this.current.ms;
       tally.steps += this.current.steps;
       this.current.clear();
-      if (++this.block === TRY_BLOCKS) this.decide(now, false);
-      else if (this.judgements === 0 && this.block === 2 && this.farApart()) this.decide(now, true);
+      if (++this.block === TRY_BLOCKS || (this.judgements === 0 && this.block === 2 && this.farApart())) this.decide(now);
     } else {
       const drifted = this.current.mean > DRIFT * this.means[this.preferred];
       this.current.clear();
@@ -183,8 +181,8 @@ export class StepGovernor {
     return shared > FAR * alone || alone > FAR * shared;
   }
 
-  /** At a try's end (`early`: the first try, its ways far apart): keep the faster way, and rest for a while before the next try. */
-  private decide(now: number, early: boolean): void {
+  /** At a try's end (its blocks all run, or the first try's two when far apart): keep the faster way, and rest for a while before the next try. */
+  private decide(now: number): void {
     this.trying = false;
     this.means.shared = this.tried.shared.mean;
     this.means.alone = this.tried.alone.mean;
@@ -195,7 +193,7 @@ export class StepGovernor {
     const close = shared < CLOSE * alone && alone < CLOSE * shared;
     this.judgements++;
     // A first judgement of a whole try rests briefly whatever it found; one ended early found the ways far apart.
-    const brief = close || (this.judgements === 1 && !early);
+    const brief = close || (this.judgements === 1 && this.block === TRY_BLOCKS);
     this.restUntil = now + (brief ? REST_CLOSE : REST_FAR) * (now - this.tryBegan);
   }
 }
